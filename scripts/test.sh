@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Everything CI checks: set-up, type check, lint, the package contract, and every test.
+# Usage: sudo bash scripts/test.sh [vitest filters...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "[test] type check" >&2
+pnpm -s typecheck
+echo "[test] lint" >&2
+pnpm -s lint
+echo "[test] package contract (publint, attw)" >&2
+pnpm -s check:package >/dev/null
+mkdir -p test-output
+echo "[test] tests" >&2
+set +e
+pnpm -s exec vitest run --reporter=default --reporter=json --outputFile.json=test-output/vitest-report.json "$@"
+code=$?
+set -e
+node -e '
+  const r = JSON.parse(require("fs").readFileSync("test-output/vitest-report.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' || true
+exit "$code"
