@@ -1,1 +1,3 @@
-export {};
+export type { JsonFailure, JsonSuccess } from "./context.js";
+export { ExitCode, type ExitCodeValue, exitCodeFor } from "./exit-codes.js";
+export { main } from "./main.js";

@@ -1,0 +1,119 @@
+import type { Writable } from "node:stream";
+import {
+  type CommandRunner,
+  createExecaRunner,
+  formatError,
+  type LifeboatError,
+} from "@lifeboat/core";
+import pc from "picocolors";
+import { ExitCode, type ExitCodeValue, exitCodeFor } from "./exit-codes.js";
+
+/** What every command gets: the runner, the output mode and the streams. */
+export interface CliContext {
+  readonly runner: CommandRunner;
+  /** `--json`: one JSON document on stdout, nothing else there. */
+  readonly json: boolean;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** True when stdout is a terminal a person is looking at (progress bars, prompts). */
+  readonly interactive: boolean;
+  /** Cancelled on Ctrl-C. */
+  readonly signal: AbortSignal;
+}
+
+/** The success document of `--json` output. */
+export interface JsonSuccess<T> {
+  readonly ok: true;
+  readonly command: string;
+  readonly data: T;
+}
+
+/** The failure document of `--json` output. */
+export interface JsonFailure {
+  readonly ok: false;
+  readonly command: string;
+  readonly exitCode: number;
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    readonly [key: string]: unknown;
+  };
+}
+
+/** Make the context for a real run. */
+export function createContext(options: { json: boolean; signal: AbortSignal }): CliContext {
+  return {
+    runner: createExecaRunner(),
+    json: options.json,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: Boolean(process.stdout.isTTY) && !options.json,
+    signal: options.signal,
+  };
+}
+
+/** Print a line for people (suppressed in `--json` mode, where stdout is reserved for the document). */
+export function say(ctx: CliContext, text = ""): void {
+  if (!ctx.json) ctx.stdout.write(`${text}\n`);
+}
+
+/** Print a line to stderr (notes, warnings), in both modes. */
+export function note(ctx: CliContext, text: string): void {
+  ctx.stderr.write(`${text}\n`);
+}
+
+/** Finish a command successfully: the JSON document, or the human text. */
+export function succeed<T>(
+  ctx: CliContext,
+  command: string,
+  data: T,
+  human?: (data: T) => string,
+): ExitCodeValue {
+  if (ctx.json) {
+    const doc: JsonSuccess<T> = { ok: true, command, data };
+    ctx.stdout.write(`${JSON.stringify(doc, jsonReplacer, 2)}\n`);
+  } else if (human) {
+    const text = human(data);
+    if (text) ctx.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+  }
+  return ExitCode.Ok;
+}
+
+function errorFields(error: LifeboatError): Record<string, unknown> {
+  const { cause, ...rest } = error as LifeboatError & Record<string, unknown>;
+  const fields: Record<string, unknown> = { ...rest };
+  if (cause && typeof cause === "object" && "code" in cause && "message" in cause) {
+    fields.cause = errorFields(cause as LifeboatError);
+  } else if (cause instanceof Error) {
+    fields.cause = { message: cause.message };
+  }
+  return fields;
+}
+
+/** Finish a command with an error: the JSON failure document, or red text. Returns the exit code. */
+export function fail(ctx: CliContext, command: string, error: LifeboatError): ExitCodeValue {
+  const exitCode = exitCodeFor(error.code);
+  if (ctx.json) {
+    const doc: JsonFailure = {
+      ok: false,
+      command,
+      exitCode,
+      error: errorFields(error) as JsonFailure["error"],
+    };
+    ctx.stdout.write(`${JSON.stringify(doc, jsonReplacer, 2)}\n`);
+  } else {
+    ctx.stderr.write(`${pc.red(pc.bold("error"))} ${pc.red(formatError(error))}\n`);
+  }
+  return exitCode;
+}
+
+/** JSON has no bigint: LBAs and byte counts are written as decimal strings when they exceed 2^53, numbers otherwise. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
+  return value;
+}

@@ -1,0 +1,54 @@
+import { Command, CommanderError } from "commander";
+import { registerCommands } from "./commands/index.js";
+import { type CliContext, createContext } from "./context.js";
+import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+
+/** How a command's action is wired: it gets the context and its parsed arguments, and returns an exit code. */
+export type Action = (ctx: CliContext, ...args: never[]) => Promise<ExitCodeValue>;
+
+/**
+ * Run the `lifeboat` command line with `argv` (as `process.argv`). Resolves to
+ * the exit code; never calls `process.exit` itself.
+ *
+ * @example
+ * ```ts
+ * process.exitCode = await main(process.argv);
+ * ```
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const abort = new AbortController();
+  const onSigint = () => abort.abort();
+  process.once("SIGINT", onSigint);
+  let exitCode: number = ExitCode.Ok;
+  const program = new Command("lifeboat")
+    .description(
+      "Lifeboat: recovery partition, factory snapshot and a reset that survives power loss.",
+    )
+    .option("--json", "print one JSON document on stdout (for scripts)")
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const wrap =
+    (action: Action) =>
+    async (...args: unknown[]) => {
+      const json = Boolean(program.opts<{ json?: boolean }>().json);
+      const ctx = createContext({ json, signal: abort.signal });
+      exitCode = await (action as (ctx: CliContext, ...a: unknown[]) => Promise<ExitCodeValue>)(
+        ctx,
+        ...args,
+      );
+    };
+  registerCommands(program, wrap);
+  try {
+    await program.parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    throw e;
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+  return abort.signal.aborted && exitCode === ExitCode.Ok ? ExitCode.Interrupted : exitCode;
+}
