@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from "node:util";
+
 /** Human size: 1536 -> "1.5 KiB". */
 export function formatBytes(bytes: number | bigint): string {
   let n = Number(bytes);
@@ -20,7 +22,7 @@ export function formatDuration(ms: number): string {
 
 /** A plain text table with left-aligned columns. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+  const strip = (s: string) => stripVTControlCharacters(s);
   const widths = headers.map((h, i) =>
     Math.max(strip(h).length, ...rows.map((r) => strip(r[i] ?? "").length)),
   );
