@@ -1,4 +1,5 @@
 export { fsyncDirectory, writeFileAtomic } from "./atomic-file.js";
+export { parseBlkidExport } from "./blkid.js";
 export type {
   AbortedError,
   CommandError,
@@ -24,7 +25,40 @@ export type {
 } from "./errors.js";
 export { abortedError, formatError, ioError, isLifeboatError, lifeboatError } from "./errors.js";
 export { createExecaRunner, type ExecaRunnerOptions } from "./execa-runner.js";
+export { execute, resume } from "./executor.js";
+export type {
+  ExecuteOptions,
+  ExecutionSummary,
+  ExecutorError,
+  ExecutorEvent,
+  ResumeOptions,
+  StepContext,
+  StepHandler,
+  StepHandlers,
+} from "./executor-types.js";
+export {
+  FINDMNT_COLUMNS,
+  type FindmntOptions,
+  findMountOf,
+  listMounts,
+  type Mount,
+  parseFindmnt,
+} from "./findmnt.js";
 export { installHint } from "./install-hints.js";
+export {
+  type JournaledError,
+  type JournalRecord,
+  type JournalStatus,
+  readJournal,
+} from "./journal.js";
+export { acquireLock, type ExecutorLock, isLockStale, type LockInfo } from "./lock.js";
+export {
+  type BlockDevice,
+  flattenBlockDevices,
+  type ListBlockDevicesOptions,
+  listBlockDevices,
+  parseLsblk,
+} from "./lsblk.js";
 export { joinInside, resolveInside } from "./paths.js";
 export type { DataLoss, JsonValue, Plan, PlanDraft, PlanStep } from "./plan.js";
 export {
