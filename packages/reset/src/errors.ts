@@ -1,0 +1,86 @@
+import type { ErrorBase, LifeboatError } from "@lifeboat/core";
+
+/** The factory snapshot the plan needs is not there (or not what the manifest says). */
+export interface NoFactorySnapshotError extends ErrorBase<"RESET_NO_FACTORY_SNAPSHOT"> {
+  /** Where the snapshot was looked for, from the Btrfs top level. */
+  readonly expectedPath: string;
+  /** `"missing"` or `"damaged"` (UUID or read-only flag differs from the manifest). */
+  readonly reason: "missing" | "damaged";
+}
+
+/** There is not enough free space for the plan. */
+export interface InsufficientSpaceError extends ErrorBase<"RESET_INSUFFICIENT_SPACE"> {
+  /** Which filesystem: `"btrfs"`, `"boot"` or `"rescue-target"`. */
+  readonly where: string;
+  readonly neededBytes: number;
+  readonly availableBytes: number;
+}
+
+/** The recovery image set is missing or was not verified in this session. */
+export interface ImageNotVerifiedError extends ErrorBase<"RESET_IMAGE_NOT_VERIFIED"> {
+  readonly reason: string;
+}
+
+/** Something the plan would change is in use (mounted, open files). */
+export interface TargetBusyError extends ErrorBase<"RESET_TARGET_BUSY"> {
+  readonly paths: readonly string[];
+}
+
+/** The machine does not have what the request needs (no Btrfs, no /boot, no home, …). */
+export interface UnsupportedLayoutError extends ErrorBase<"RESET_UNSUPPORTED_LAYOUT"> {
+  readonly missing: string;
+}
+
+/** The Btrfs filesystem is inside a LUKS container that is not open. */
+export interface EncryptedLockedError extends ErrorBase<"RESET_ENCRYPTED_LOCKED"> {
+  readonly device: string;
+}
+
+/** The request itself is malformed (bad time stamp, empty path list, unsafe path). */
+export interface BadRequestError extends ErrorBase<"RESET_BAD_REQUEST"> {
+  readonly field: string;
+}
+
+/** A step found the disk in a state that is neither "before" nor "after" it. */
+export interface UnexpectedStateError extends ErrorBase<"RESET_UNEXPECTED_STATE"> {
+  readonly stepKind: string;
+  readonly detail: string;
+}
+
+/** The factory manifest is missing or does not parse. */
+export interface ManifestInvalidError extends ErrorBase<"RESET_MANIFEST_INVALID"> {
+  readonly path: string;
+  readonly issues: readonly string[];
+}
+
+/** A copy did not read back identical (rescue, boot payload). */
+export interface VerifyFailedError extends ErrorBase<"RESET_VERIFY_FAILED"> {
+  readonly path: string;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+/** A test-only fault hook stopped the run at a step boundary. */
+export interface FaultInjectedError extends ErrorBase<"RESET_FAULT_INJECTED"> {
+  readonly stepId: string;
+  readonly at: "before" | "after";
+}
+
+/** Why `plan()` refused a request. */
+export type ResetPlanError =
+  | NoFactorySnapshotError
+  | InsufficientSpaceError
+  | ImageNotVerifiedError
+  | TargetBusyError
+  | UnsupportedLayoutError
+  | EncryptedLockedError
+  | BadRequestError;
+
+/** Every error of `@lifeboat/reset`; core and sibling errors pass through as {@link LifeboatError}. */
+export type ResetError =
+  | ResetPlanError
+  | UnexpectedStateError
+  | ManifestInvalidError
+  | VerifyFailedError
+  | FaultInjectedError
+  | LifeboatError;

@@ -1,0 +1,49 @@
+/**
+ * Where Lifeboat keeps its things on the Btrfs top level (subvolid=5). All
+ * paths are relative to the top level.
+ *
+ * @module
+ */
+
+/** The directory of Lifeboat's state on the Btrfs top level. */
+export const LIFEBOAT_DIR = ".lifeboat";
+/** The read-only factory snapshot of `root`. */
+export const FACTORY_ROOT = ".lifeboat/factory/root";
+/** The read-only subvolume holding the factory /boot payload (kernel, initramfs, BLS entries). */
+export const FACTORY_BOOT = ".lifeboat/factory/boot";
+/** The factory manifest (JSON). */
+export const FACTORY_MANIFEST = ".lifeboat/factory/manifest.json";
+/** The reset journal, on the target filesystem so a reboot into recovery can resume. */
+export const JOURNAL_FILE = ".lifeboat/journal.json";
+/** The executor lock. */
+export const LOCK_FILE = ".lifeboat/lock";
+/** The marker written into a new root: tells a re-run which subvolume is the new one. */
+export const RESET_MARKER = "var/lib/lifeboat/reset.json";
+/** The root and home subvolume names (Fedora's). */
+export const ROOT_SUBVOLUME = "root";
+export const HOME_SUBVOLUME = "home";
+
+/** The name of the new root while it is prepared. */
+export const newRootName = (stamp: string): string => `root.new-${stamp}`;
+/** The name the replaced root is kept under until `cleanup`. */
+export const oldRootName = (stamp: string): string => `root.old-${stamp}`;
+/** The name of a root being unpacked from the recovery image (not yet complete). */
+export const partialRootName = (stamp: string): string => `root.partial-${stamp}`;
+/** The name of the fresh, empty home while it is prepared. */
+export const newHomeName = (stamp: string): string => `home.new-${stamp}`;
+/** The name of the replaced home until it is deleted. */
+export const oldHomeName = (stamp: string): string => `home.old-${stamp}`;
+/** The read-only snapshot of home a rescue copies from. */
+export const rescueSnapshotName = (stamp: string): string => `${LIFEBOAT_DIR}/rescue-${stamp}`;
+/** The directory in /boot where the factory payload is staged before it is moved into place. */
+export const bootStagingDir = (stamp: string): string => `.lifeboat-staged-${stamp}`;
+
+/** True for a time stamp the planner accepts (`20261125T200000Z`). */
+export function isValidStamp(stamp: string): boolean {
+  return /^[0-9]{8}T[0-9]{6}Z$/.test(stamp);
+}
+
+/** A stamp from a date: `2026-11-25T20:00:00.123Z` gives `20261125T200000Z`. */
+export function stampOf(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace(/[-:]/g, "")}Z`;
+}

@@ -1,0 +1,66 @@
+import { createPlan, type Plan, type PlanStep } from "@lifeboat/core";
+import { ok, type Result } from "neverthrow";
+import type { ResetPlanError } from "../errors.js";
+import { HOME_SUBVOLUME, newHomeName } from "../layout.js";
+import type { ResetUserDataRequest } from "../requests.js";
+import type { SystemState } from "../state.js";
+import {
+  homeLoss,
+  requireBtrfs,
+  requireNotBusy,
+  requireStamp,
+  requireSubvolume,
+  step,
+  warningsFor,
+} from "./common.js";
+import { rescueSteps } from "./rescue.js";
+
+/** Plan deleting and re-creating home, optionally after a rescue copy. */
+export function planUserData(
+  state: SystemState,
+  request: ResetUserDataRequest,
+): Result<Plan, ResetPlanError> {
+  return requireStamp(request.stamp)
+    .andThen(() => requireNotBusy(state, ["/home"]))
+    .andThen(() => requireBtrfs(state))
+    .andThen((btrfs) => requireSubvolume(btrfs, HOME_SUBVOLUME).map(() => btrfs))
+    .andThen((btrfs) =>
+      (request.rescueTo
+        ? rescueSteps(state, request.stamp, request.rescueTo, undefined, "tree").map((r) => r.steps)
+        : ok<PlanStep[], ResetPlanError>([])
+      ).map((rescue) => {
+        const fresh = newHomeName(request.stamp);
+        return createPlan({
+          kind: request.kind,
+          title: request.rescueTo
+            ? `Copy your files to ${request.rescueTo.directory}, then erase them from this machine`
+            : "Erase every user's files (home) from this machine",
+          target: `btrfs:${btrfs.fsUuid}`,
+          warnings: warningsFor(state, false),
+          steps: [
+            step("check", "reset.check", "Check that the filesystem is the one planned for", {
+              fsUuid: btrfs.fsUuid,
+            }),
+            ...rescue,
+            step("new-home", "reset.create-subvolume", `Create an empty ${fresh}`, {
+              path: fresh,
+            }),
+            step(
+              "swap-home",
+              "reset.exchange",
+              `Swap ${HOME_SUBVOLUME} and ${fresh} in one atomic rename`,
+              { a: HOME_SUBVOLUME, b: fresh, stamp: request.stamp, marker: "" },
+              { destroys: [homeLoss(btrfs)] },
+            ),
+            step(
+              "drop-old-home",
+              "reset.delete-subvolume",
+              `Delete the old home (now named ${fresh})`,
+              { path: fresh, stamp: request.stamp, marker: "", guard: "none" },
+              { reversible: false },
+            ),
+          ],
+        });
+      }),
+    );
+}
