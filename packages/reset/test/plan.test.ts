@@ -312,8 +312,8 @@ describe("plan: refusals carry typed reasons", () => {
         stamp,
         target: rescueTo,
         paths: ["../etc"],
-      })._unsafeUnwrapErr().field,
-    ).toBe("paths");
+      })._unsafeUnwrapErr(),
+    ).toMatchObject({ code: "RESET_BAD_REQUEST", field: "paths" });
   });
   it("the same state and request give the same digest", () => {
     const a = plan(laptop(), { kind: "reset-keep-home", stamp })._unsafeUnwrap();
