@@ -179,7 +179,9 @@ describe("discovery on a real loop device", () => {
   });
 
   it("passes a missing device through as COMMAND_FAILED", async () => {
-    const e = (await listBlockDevices(runner, { device: "/dev/nonexistent-lb" }))._unsafeUnwrapErr();
+    const e = (
+      await listBlockDevices(runner, { device: "/dev/nonexistent-lb" })
+    )._unsafeUnwrapErr();
     expect(e.code).toBe("COMMAND_FAILED");
   });
 });
