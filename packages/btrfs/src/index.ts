@@ -1,1 +1,111 @@
-export {};
+/**
+ * `@lifeboat/btrfs`: a typed API over real Btrfs (btrfs-progs): subvolumes,
+ * read-only snapshots, the default subvolume, atomic exchange of names,
+ * send/receive as streams with progress and clean cancellation, seed devices.
+ *
+ * Effectful functions take a `CommandRunner` first and return neverthrow
+ * `ResultAsync`s; subvolume paths are relative to a mounted top level
+ * (subvolume 5, see {@link mountTopLevel}).
+ *
+ * @module
+ */
+export type {
+  BtrfsError,
+  BtrfsExchangeUnsupportedError,
+  BtrfsIsDefaultError,
+  BtrfsNotBtrfsError,
+  BtrfsNotReadOnlyError,
+  BtrfsNotTopLevelError,
+  BtrfsPathExistsError,
+  BtrfsReceiveAbortedError,
+  BtrfsReceiveFailedError,
+  BtrfsSeedError,
+  BtrfsStreamInvalidError,
+  BtrfsSubvolumeNotFoundError,
+  BtrfsUntrustedStreamError,
+  BtrfsVerifyFailedError,
+} from "./errors.js";
+export {
+  type BuildHelperOptions,
+  buildExchangeHelper,
+  type ExchangeHelper,
+  type ExchangeHelperLocation,
+  type ExchangeMethod,
+  type ExchangeOptions,
+  exchangeHelperPath,
+  exchangeHelperSource,
+  exchangeSubvolumes,
+  type FindExchangeOptions,
+  findExchangeMethod,
+} from "./exchange.js";
+export { estimateSize, filesystemInfo, filesystemUsage } from "./filesystem.js";
+export {
+  type MountOf,
+  type MountTopLevelOptions,
+  mountTopLevel,
+  type PathSubvolume,
+  subvolumeOfPath,
+  type TopLevelMount,
+} from "./mount.js";
+export {
+  type BtrfsDevice,
+  type FilesystemInfo,
+  type FilesystemUsage,
+  parseFilesystemDu,
+  parseFilesystemShow,
+  parseFilesystemUsage,
+  type SizeEstimate,
+} from "./parse-filesystem.js";
+export {
+  type DefaultSubvolume,
+  parseGetDefault,
+  parseSubvolumeIds,
+  parseSubvolumeList,
+  parseSubvolumeShow,
+  type Subvolume,
+} from "./parse-subvolume.js";
+export {
+  getDefaultSubvolume,
+  getReadOnly,
+  type SetReadOnlyOptions,
+  type SubvolumeRef,
+  setDefaultSubvolume,
+  setReadOnly,
+} from "./properties.js";
+export {
+  type CallerVerifiedStream,
+  type ReceiveEnd,
+  type ReceiveOptions,
+  type ReceiveSummary,
+  receive,
+  receiveFile,
+  type SendEnd,
+  type StreamTrust,
+  type StreamVerification,
+  sendReceive,
+  type UntrustedReceiveOptions,
+  type VerifyReceivedOptions,
+  verifyReceived,
+} from "./receive.js";
+export { isSeed, makeSeed, removeSeed, type SproutOptions, sprout } from "./seed.js";
+export {
+  type SendHandle,
+  type SendOptions,
+  type SendSummary,
+  type StreamSubvolume,
+  sendStream,
+  sendToFile,
+  type TransferProgress,
+} from "./send.js";
+export {
+  type CreateOptions,
+  createSubvolume,
+  type DeleteOptions,
+  type DeleteResult,
+  deleteSubvolume,
+  listSubvolumes,
+  renameSubvolume,
+  type SnapshotOptions,
+  showSubvolume,
+  snapshot,
+} from "./subvolumes.js";

@@ -1,0 +1,277 @@
+/**
+ * Subvolumes: list, show, create, snapshot, delete (recursively), rename.
+ * Every path is relative to a mounted top level (subvolume 5).
+ *
+ * @module
+ */
+import { mkdir, rename } from "node:fs/promises";
+import path from "node:path";
+import type { CommandRunner } from "@lifeboat/core";
+import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import {
+  btrfs,
+  checkTopLevel,
+  fromNode,
+  type Inside,
+  inside,
+  isSubvolumeRoot,
+  lstatMaybe,
+} from "./_internal/common.js";
+import type { BtrfsError } from "./errors.js";
+import {
+  parseGetDefault,
+  parseSubvolumeIds,
+  parseSubvolumeList,
+  parseSubvolumeShow,
+  type Subvolume,
+} from "./parse-subvolume.js";
+
+/**
+ * List every subvolume of the filesystem mounted (at its top level) on `topLevel`.
+ *
+ * @example
+ * ```ts
+ * const subs = await listSubvolumes(runner, "/mnt/top");
+ * if (subs.isOk()) for (const s of subs.value) console.log(s.id, s.path, s.readOnly);
+ * ```
+ */
+export function listSubvolumes(
+  runner: CommandRunner,
+  topLevel: string,
+): ResultAsync<Subvolume[], BtrfsError> {
+  return checkTopLevel(runner, topLevel).andThen(() =>
+    ResultAsync.combine([
+      btrfs(runner, ["subvolume", "list", "-p", "-u", "-q", "-R", "-g", "-c", topLevel]),
+      btrfs(runner, ["subvolume", "list", "-r", topLevel]),
+    ]).andThen(([all, readOnly]) =>
+      parseSubvolumeList(all.stdout, parseSubvolumeIds(readOnly.stdout)),
+    ),
+  );
+}
+
+function notFound(relative: string): BtrfsError {
+  return {
+    code: "BTRFS_SUBVOLUME_NOT_FOUND",
+    message: `There is no subvolume at ${JSON.stringify(relative)}.`,
+    subvolume: relative,
+  };
+}
+
+export function requireSubvolume(where: Inside): ResultAsync<Inside, BtrfsError> {
+  return isSubvolumeRoot(where.absolute).andThen((yes) =>
+    yes ? okAsync(where) : errAsync(notFound(where.relative)),
+  );
+}
+
+export function requireAbsent(where: Inside): ResultAsync<Inside, BtrfsError> {
+  return lstatMaybe(where.absolute).andThen((st) =>
+    st === undefined
+      ? okAsync(where)
+      : errAsync<Inside, BtrfsError>({
+          code: "BTRFS_PATH_EXISTS",
+          message: `${JSON.stringify(where.relative)} already exists.`,
+          path: where.relative,
+        }),
+  );
+}
+
+function ensureParent(where: Inside, create: boolean): ResultAsync<Inside, BtrfsError> {
+  const parent = path.dirname(where.absolute);
+  if (create)
+    return fromNode(mkdir(parent, { recursive: true }), parent, "create").map(() => where);
+  return okAsync(where);
+}
+
+/**
+ * Show one subvolume (`btrfs subvolume show`).
+ *
+ * @example
+ * ```ts
+ * const s = await showSubvolume(runner, "/mnt/top", "snapshots/factory");
+ * if (s.isOk()) s.value.readOnly; // true
+ * ```
+ */
+export function showSubvolume(
+  runner: CommandRunner,
+  topLevel: string,
+  subvolume: string,
+): ResultAsync<Subvolume, BtrfsError> {
+  return inside(runner, topLevel, subvolume)
+    .andThen(requireSubvolume)
+    .andThen((w) => btrfs(runner, ["subvolume", "show", w.absolute]))
+    .andThen((r) => parseSubvolumeShow(r.stdout));
+}
+
+/** Options for {@link createSubvolume} and {@link snapshot}. */
+export interface CreateOptions {
+  /** Create missing parent directories (plain directories, not subvolumes). Default false. */
+  readonly parents?: boolean;
+}
+
+/**
+ * Create an empty subvolume. Refuses when anything already exists at the path.
+ *
+ * @example
+ * ```ts
+ * await createSubvolume(runner, "/mnt/top", "home");
+ * ```
+ */
+export function createSubvolume(
+  runner: CommandRunner,
+  topLevel: string,
+  subvolume: string,
+  options: CreateOptions = {},
+): ResultAsync<Subvolume, BtrfsError> {
+  return inside(runner, topLevel, subvolume)
+    .andThen(requireAbsent)
+    .andThen((w) => ensureParent(w, options.parents ?? false))
+    .andThen((w) => btrfs(runner, ["subvolume", "create", w.absolute]).map(() => w))
+    .andThen((w) => showSubvolume(runner, topLevel, w.relative));
+}
+
+/** Options for {@link snapshot}. */
+export interface SnapshotOptions extends CreateOptions {
+  /** Make a read-only snapshot (needed for `btrfs send`, and for a factory image). Default false. */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * Snapshot a subvolume (copy-on-write: constant time whatever its size). Nested
+ * subvolumes are not included (they appear as empty directories). Refuses when
+ * the destination exists (btrfs would otherwise snapshot *into* it).
+ *
+ * @example
+ * ```ts
+ * await snapshot(runner, "/mnt/top", "root", "snapshots/factory", { readOnly: true });
+ * ```
+ */
+export function snapshot(
+  runner: CommandRunner,
+  topLevel: string,
+  source: string,
+  destination: string,
+  options: SnapshotOptions = {},
+): ResultAsync<Subvolume, BtrfsError> {
+  return inside(runner, topLevel, source)
+    .andThen(requireSubvolume)
+    .andThen((src) =>
+      inside(runner, topLevel, destination)
+        .andThen(requireAbsent)
+        .andThen((w) => ensureParent(w, options.parents ?? false))
+        .andThen((dst) =>
+          btrfs(runner, [
+            "subvolume",
+            "snapshot",
+            ...(options.readOnly ? ["-r"] : []),
+            src.absolute,
+            dst.absolute,
+          ]).map(() => dst),
+        ),
+    )
+    .andThen((dst) => showSubvolume(runner, topLevel, dst.relative));
+}
+
+/** Options for {@link deleteSubvolume}. */
+export interface DeleteOptions {
+  /** Also delete subvolumes nested inside, deepest first. Without it, nested subvolumes make it fail. */
+  readonly recursive?: boolean;
+  /** Wait for the deletion to be committed to disk (`--commit-after`). Default true. */
+  readonly commit?: boolean;
+}
+
+/** What {@link deleteSubvolume} removed, in the order it removed them. */
+export interface DeleteResult {
+  readonly deleted: readonly string[];
+}
+
+/**
+ * Delete a subvolume; with `recursive`, the subvolumes nested in it first
+ * (deepest first). Refuses to delete the default subvolume.
+ *
+ * @example
+ * ```ts
+ * const r = await deleteSubvolume(runner, "/mnt/top", "root.old", { recursive: true });
+ * if (r.isOk()) r.value.deleted; // ["root.old/var/lib/machines", "root.old"]
+ * ```
+ */
+export function deleteSubvolume(
+  runner: CommandRunner,
+  topLevel: string,
+  subvolume: string,
+  options: DeleteOptions = {},
+): ResultAsync<DeleteResult, BtrfsError> {
+  return inside(runner, topLevel, subvolume)
+    .andThen(requireSubvolume)
+    .andThen((w) =>
+      ResultAsync.combine([
+        listSubvolumes(runner, topLevel),
+        btrfs(runner, ["subvolume", "get-default", topLevel]).andThen((r) =>
+          parseGetDefault(r.stdout),
+        ),
+      ]).andThen(([all, def]) => {
+        if (w.relative === "") return errAsync<string[], BtrfsError>(notFound(""));
+        const nested = all
+          .filter((s) => s.path.startsWith(`${w.relative}/`))
+          .sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+        const target = all.find((s) => s.path === w.relative);
+        if (!target) return errAsync(notFound(w.relative));
+        const doomed = [...(options.recursive ? nested : []), target];
+        const isDefault = doomed.find((s) => s.id === def.id);
+        if (isDefault) {
+          return errAsync<string[], BtrfsError>({
+            code: "BTRFS_IS_DEFAULT",
+            message: `${JSON.stringify(isDefault.path)} is the default subvolume; set another default first.`,
+            subvolume: isDefault.path,
+            id: isDefault.id,
+          });
+        }
+        if (!options.recursive && nested.length > 0) {
+          return errAsync<string[], BtrfsError>({
+            code: "INVALID_ARGUMENT",
+            message: `${JSON.stringify(w.relative)} contains ${nested.length} nested subvolume(s) (${nested
+              .map((s) => s.path)
+              .join(", ")}); pass { recursive: true } to delete them too.`,
+            argument: "recursive",
+          });
+        }
+        return okAsync(doomed.map((s) => s.path));
+      }),
+    )
+    .andThen((paths) =>
+      btrfs(runner, [
+        "subvolume",
+        "delete",
+        ...(options.commit === false ? [] : ["--commit-after"]),
+        ...paths.map((p) => path.join(topLevel, p)),
+      ]).map(() => ({ deleted: paths })),
+    );
+}
+
+/**
+ * Rename or move a subvolume inside the filesystem (one `rename(2)`). Refuses
+ * when the destination exists; use {@link exchangeSubvolumes} to swap two.
+ *
+ * @example
+ * ```ts
+ * await renameSubvolume(runner, "/mnt/top", "root", "root.old-20260101");
+ * ```
+ */
+export function renameSubvolume(
+  runner: CommandRunner,
+  topLevel: string,
+  from: string,
+  to: string,
+  options: CreateOptions = {},
+): ResultAsync<Subvolume, BtrfsError> {
+  return inside(runner, topLevel, from)
+    .andThen(requireSubvolume)
+    .andThen((src) =>
+      inside(runner, topLevel, to)
+        .andThen(requireAbsent)
+        .andThen((w) => ensureParent(w, options.parents ?? false))
+        .andThen((dst) =>
+          fromNode(rename(src.absolute, dst.absolute), src.absolute, "rename").map(() => dst),
+        ),
+    )
+    .andThen((dst) => showSubvolume(runner, topLevel, dst.relative));
+}
