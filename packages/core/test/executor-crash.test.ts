@@ -98,6 +98,7 @@ describe("an executor killed with SIGKILL", () => {
     expect((await resume(journalPath, makeTestHandlers(logPath)))._unsafeUnwrapErr().code).toBe(
       "LOCK_HELD",
     );
+    expect(proc.exitCode).toBe(null); // it really was alive while refused
     await killHard(proc);
     const journal = (await readJournal(journalPath))._unsafeUnwrap();
     expect(journal).toMatchObject({ completedStepIds: ["s1", "s2"], currentStepId: "s3" });
