@@ -12,11 +12,11 @@ const SECTORS_PER_TRACK = 63;
 /** Kind of MBR found at LBA 0 next to a GPT. */
 export type MbrKind = "protective" | "hybrid" | "none";
 
-/** sgdisk's LBA-to-CHS mapping with its default 255/63 geometry; FE FF FF when beyond reach. */
+/** sgdisk's LBA-to-CHS mapping with its default 255/63 geometry; FF FF FF when beyond reach, as sgdisk writes it. */
 function chs(lba: number): [number, number, number] {
   const perCylinder = HEADS * SECTORS_PER_TRACK;
   const cylinder = Math.floor(lba / perCylinder);
-  if (cylinder >= 1024) return [0xfe, 0xff, 0xff];
+  if (cylinder >= 1024) return [0xff, 0xff, 0xff];
   const rest = lba - cylinder * perCylinder;
   const head = Math.floor(rest / SECTORS_PER_TRACK);
   const sector = rest - head * SECTORS_PER_TRACK;
@@ -26,7 +26,7 @@ function chs(lba: number): [number, number, number] {
 /**
  * The protective MBR sector sgdisk writes for a disk of `diskSectors`
  * logical sectors: one partition of type 0xEE from LBA 1 to the end (capped
- * at 2^32 - 1 sectors), CHS from a 255-head, 63-sector geometry.
+ * at 2^32 - 1 sectors), CHS from a 255-head, 63-sector geometry (FF FF FF past cylinder 1023).
  *
  * @example
  * ```ts
