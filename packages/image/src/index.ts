@@ -1,1 +1,91 @@
-export {};
+/**
+ * `@lifeboat/image`: recovery images built reproducibly (squashfs, EROFS, a
+ * btrfs send stream), described by a signed manifest with dm-verity hash
+ * trees, verified before anything trusts them, and installed atomically onto
+ * a recovery partition.
+ *
+ * @module
+ */
+export {
+  type BuildErofsOptions,
+  type BuildError,
+  type BuildImageOptionsBase,
+  type BuildSquashfsOptions,
+  type BuiltImage,
+  buildErofs,
+  buildSquashfs,
+} from "./build.js";
+export type {
+  ImageBadSignatureError,
+  ImageError,
+  ImageFileMissingError,
+  ImageHashMismatchError,
+  ImageInsufficientSpaceError,
+  ImageKeyInvalidError,
+  ImageManifestInvalidError,
+  ImageManifestMismatchError,
+  ImageNotInstalledError,
+  ImagePartitionTooSmallError,
+  ImageRejectionCode,
+  ImageSizeMismatchError,
+  ImageUntrustedKeyError,
+} from "./errors.js";
+export {
+  CHUNK_BLOCKS,
+  type CreateHashTreeOptions,
+  createHashTree,
+  type HashTreeResult,
+} from "./hash-tree.js";
+export {
+  type CreatedImageSet,
+  type CreateImageSetOptions,
+  type CreateImageSetProgress,
+  createImageSet,
+  type ImageSetFileInput,
+  signImageSet,
+} from "./image-set.js";
+export {
+  type InstalledImageSet,
+  type InstallImageSetOptions,
+  type InstallProgress,
+  imageSetId,
+  installImageSet,
+  readCurrentImageSet,
+  repairRecoveryRoot,
+} from "./install.js";
+export {
+  exportPrivateKeyPem,
+  exportPublicKeyPem,
+  generateKeyPair,
+  KEY_ID_BYTES,
+  loadPrivateKey,
+  loadPublicKey,
+  type PrivateKey,
+  type PublicKey,
+  savePrivateKey,
+} from "./keys.js";
+export {
+  encodeManifest,
+  fileKindSchema,
+  type ImageFileKind,
+  type ImageLayout,
+  layoutSchema,
+  MANIFEST_FILE,
+  MANIFEST_FORMAT_VERSION,
+  type Manifest,
+  type ManifestFile,
+  type MerkleInfo,
+  manifestFileSchema,
+  manifestSchema,
+  merkleSchema,
+  parseManifest,
+  SIGNATURE_FILE,
+} from "./manifest.js";
+export { SIGNATURE_BYTES, signManifest, verifyManifestSignature } from "./signature.js";
+export {
+  isVerifiedImageSet,
+  type VerifiedImageSet,
+  type VerifyImageSetOptions,
+  type VerifyProgress,
+  verifyImageSet,
+} from "./verify.js";
