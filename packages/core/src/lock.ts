@@ -1,4 +1,4 @@
-import { link, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { bootId, isProcessAlive, processStat } from "./_internal/proc.js";
@@ -55,6 +55,11 @@ async function readInfo(file: string): Promise<LockInfo | undefined> {
  * True when the lock's holder is gone: another boot, or a dead (or reused) pid.
  * An unreadable lock file counts as stale: ours are created with their content
  * already in them, so a partial one can only come from a foreign tool.
+ *
+ * @example
+ * ```ts
+ * await isLockStale({ pid: 999999, bootId: "x", processStartTicks: undefined, createdAt: "" }); // true
+ * ```
  */
 export async function isLockStale(info: LockInfo | undefined): Promise<boolean> {
   if (info === undefined) return true;
@@ -125,6 +130,7 @@ export function acquireLock(
         createdAt: new Date().toISOString(),
       };
       const content = `${JSON.stringify(info)}\n`;
+      await mkdir(path.dirname(lockPath), { recursive: true });
       for (let attempt = 0; attempt < 3; attempt++) {
         const result = await tryTake(lockPath, content);
         if (result.kind === "taken") return { ok: true as const, info };
@@ -144,8 +150,14 @@ export function acquireLock(
       release: () => {
         if (released) return okAsync(undefined);
         released = true;
-        return ResultAsync.fromPromise(rm(lockPath, { force: true }), (e) =>
-          ioError(e, lockPath, "release the lock"),
+        return ResultAsync.fromPromise(
+          (async () => {
+            // Remove it only while it is still ours.
+            const now = await readInfo(lockPath);
+            if (now?.pid === r.info.pid && now.createdAt === r.info.createdAt)
+              await rm(lockPath, { force: true });
+          })(),
+          (e) => ioError(e, lockPath, "release the lock"),
         );
       },
     };

@@ -75,6 +75,17 @@ describe("execute", () => {
     await expect(readFile(`${journalPath}.lock`)).rejects.toThrow(/ENOENT/);
   });
 
+  it("creates the journal's directory, with the lock elsewhere", async () => {
+    const nested = path.join(dir, "a", "b", "run.journal");
+    const r = await execute(plan, makeTestHandlers(logPath), {
+      confirm: plan.digest,
+      journalPath: nested,
+      lockPath: path.join(dir, "x.lock"),
+    });
+    expect(r.isOk()).toBe(true);
+    expect((await readJournal(nested))._unsafeUnwrap().status).toBe("done");
+  });
+
   it("returns ok without rerunning a plan whose journal says done", async () => {
     await execute(plan, makeTestHandlers(logPath), { confirm: plan.digest, journalPath });
     const events: ExecutorEvent[] = [];

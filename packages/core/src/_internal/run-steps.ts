@@ -1,6 +1,7 @@
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { err, ok, type Result } from "neverthrow";
-import { abortedError, type LifeboatError, type StepFailedError } from "../errors.js";
+import { err, ok, type Result, ResultAsync } from "neverthrow";
+import { abortedError, ioError, type LifeboatError, type StepFailedError } from "../errors.js";
 import type {
   ExecuteOptions,
   ExecutionSummary,
@@ -93,7 +94,10 @@ export async function runSteps(
     return err(error);
   };
 
-  const first = await writeJournal(journalPath, record);
+  const first = await ResultAsync.fromPromise(
+    mkdir(path.dirname(journalPath), { recursive: true }),
+    (e) => ioError(e, path.dirname(journalPath), "create the journal directory"),
+  ).andThen(() => writeJournal(journalPath, record));
   if (first.isErr()) return fail(first.error, undefined);
   emit({
     type: "plan-started",
