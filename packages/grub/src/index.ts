@@ -1,3 +1,45 @@
+/**
+ * `@lifeboat/grub`: GRUB scripts with correct quoting, the recovery and
+ * factory-reset menu entries, the `/etc/grub.d` script that keeps them
+ * across `grub2-mkconfig`, and BLS snippets.
+ *
+ * @module
+ */
+export {
+  type BlsEntry,
+  type BlsEntryFields,
+  type BlsLine,
+  blsField,
+  blsFields,
+  blsKernelArgs,
+  blsToMenuEntry,
+  createBlsEntry,
+  factoryResetBlsEntry,
+  parseBlsEntry,
+  renderBlsEntry,
+  setBlsField,
+  setBlsKernelArgs,
+} from "./bls.js";
+export {
+  kernelArgKey,
+  parseKernelCommandLine,
+  renderKernelCommandLine,
+  rootflagsSubvol,
+  setKernelArg,
+  setRootflagsSubvol,
+} from "./cmdline.js";
+export {
+  type FactoryResetEntryOptions,
+  factoryResetArgs,
+  factoryResetMenuEntry,
+  type RecoveryEntryOptions,
+  type RecoveryMenuOptions,
+  type RecoveryPartitionRef,
+  type RecoverySource,
+  recoveryMenu,
+  recoveryMenuEntry,
+  recoverySearch,
+} from "./entries.js";
 export type {
   GrubBlsInvalidError,
   GrubError,
@@ -5,6 +47,23 @@ export type {
   GrubUnrepresentableError,
   UnrepresentableReason,
 } from "./errors.js";
+export {
+  FS_UUID_PLACEHOLDER,
+  type GrubdScript,
+  type GrubdScriptOptions,
+  RECOVERY_PARTITION_TYPE,
+  renderGrubdScript,
+} from "./grubd.js";
+export {
+  checkGrubScript,
+  type GrubdInstallOptions,
+  type GrubFileChange,
+  type GrubWriteOptions,
+  installGrubdScript,
+  removeGrubdScript,
+  writeBlsEntry,
+  writeGrubConfig,
+} from "./install.js";
 export { checkGrubString, findUnrepresentable, quoteGrubWord } from "./quote.js";
 export {
   type GrubCommand,

@@ -64,8 +64,10 @@ export type GrubCommand =
       readonly kind: "if";
       /** A simple command whose exit status decides (e.g. a `search`, or `[`). */
       readonly condition: GrubCommand;
-      readonly then: readonly GrubCommand[];
-      readonly else?: readonly GrubCommand[];
+      /** Run when the condition succeeds (named `body`, not `then`, so the object is not a thenable). */
+      readonly body: readonly GrubCommand[];
+      /** Run otherwise (`else`). */
+      readonly elseBody?: readonly GrubCommand[];
     }
   | { readonly kind: "insmod"; readonly module: string }
   | { readonly kind: "configfile"; readonly path: GrubWord }
@@ -202,11 +204,11 @@ function renderCommand(c: GrubCommand, indent: string): R {
       if (cond.isErr()) return cond;
       if (cond.value.includes("\n") || c.condition.kind === "comment")
         return err(unrepresentable(cond.value, 0, "invalid-name"));
-      const then = block(c.then, `${indent}  `);
+      const then = block(c.body, `${indent}  `);
       if (then.isErr()) return then;
       let out = `${indent}if ${cond.value}; then\n${then.value || `${indent}  true`}\n`;
-      if (c.else !== undefined) {
-        const other = block(c.else, `${indent}  `);
+      if (c.elseBody !== undefined) {
+        const other = block(c.elseBody, `${indent}  `);
         if (other.isErr()) return other;
         out += `${indent}else\n${other.value || `${indent}  true`}\n`;
       }

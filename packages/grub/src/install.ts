@@ -1,0 +1,205 @@
+/**
+ * Writing GRUB files safely: the new content goes to a temporary file beside
+ * the target, is checked (`grub-script-check`, `sh -n`), and only then
+ * renamed over the old file, which stays in place until that moment.
+ *
+ * @module
+ */
+import { chmod, readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import {
+  type CommandRunner,
+  type IoFailedError,
+  ioError,
+  joinInside,
+  writeFileAtomic,
+} from "@lifeboat/core";
+import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import { type BlsEntry, blsToMenuEntry, renderBlsEntry } from "./bls.js";
+import type { GrubError, GrubScriptInvalidError } from "./errors.js";
+import type { GrubdScript } from "./grubd.js";
+import { renderGrubScript } from "./script.js";
+
+/** Common options of the effectful functions here. */
+export interface GrubWriteOptions {
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Check GRUB script text with `grub-script-check` (given on stdin).
+ *
+ * @example
+ * ```ts
+ * const r = await checkGrubScript(createExecaRunner(), "menuentry 'x' { true\n}\n");
+ * r.isOk(); // true
+ * ```
+ */
+export function checkGrubScript(
+  runner: CommandRunner,
+  text: string,
+  options: GrubWriteOptions & { readonly name?: string } = {},
+): ResultAsync<void, GrubError> {
+  return runner
+    .run("grub-script-check", [], {
+      stdin: text,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+    .map(() => undefined)
+    .orElse((e) => {
+      if (e.code !== "COMMAND_FAILED") return errAsync<void, GrubError>(e);
+      const line = /line (\d+)/.exec(e.stderrTail);
+      const invalid: GrubScriptInvalidError = {
+        code: "GRUB_SCRIPT_INVALID",
+        message: `grub-script-check rejected ${options.name ?? "the script"}: ${e.stderrTail.trim() || `exit ${e.exitCode}`}`,
+        path: options.name ?? "-",
+        line: line?.[1] === undefined ? undefined : Number(line[1]),
+        stderrTail: e.stderrTail,
+        cause: e,
+      };
+      return errAsync<void, GrubError>(invalid);
+    });
+}
+
+function readIfExists(file: string): ResultAsync<string | undefined, IoFailedError> {
+  return ResultAsync.fromPromise(
+    readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    }),
+    (e) => ioError(e, file, "read"),
+  );
+}
+
+/** What an install or removal did. */
+export interface GrubFileChange {
+  readonly path: string;
+  /** False when the file already had this content (or was already absent). */
+  readonly changed: boolean;
+}
+
+/**
+ * Write a GRUB config file (`custom.cfg`, a generated `grub.cfg`) atomically,
+ * after `grub-script-check` accepted the new text. Writing the same content
+ * again changes nothing.
+ *
+ * @example
+ * ```ts
+ * await writeGrubConfig(runner, "/boot/grub2/custom.cfg", renderGrubScript(cmds)._unsafeUnwrap());
+ * ```
+ */
+export function writeGrubConfig(
+  runner: CommandRunner,
+  file: string,
+  text: string,
+  options: GrubWriteOptions = {},
+): ResultAsync<GrubFileChange, GrubError> {
+  return readIfExists(file).andThen((old) => {
+    if (old === text) return okAsync({ path: file, changed: false });
+    return checkGrubScript(runner, text, { ...options, name: file })
+      .andThen(() => writeFileAtomic(file, text, { mode: 0o644 }))
+      .map(() => ({ path: file, changed: true }));
+  });
+}
+
+/** Options for {@link installGrubdScript} and {@link removeGrubdScript}. */
+export interface GrubdInstallOptions extends GrubWriteOptions {
+  /** Default `/etc/grub.d`. */
+  readonly directory?: string;
+  /** Default `41_lifeboat` (after `40_custom`/`41_custom`, so never the first entry). */
+  readonly name?: string;
+}
+
+function target(options: GrubdInstallOptions): ResultAsync<string, GrubError> {
+  const dir = options.directory ?? "/etc/grub.d";
+  const r = joinInside(dir, options.name ?? "41_lifeboat");
+  return r.isOk() ? okAsync(r.value) : errAsync(r.error);
+}
+
+/**
+ * Install the grub.d script (mode 0755), idempotently and atomically: the
+ * GRUB text it prints is checked with `grub-script-check` and the script
+ * with `sh -n` before it replaces the old one.
+ *
+ * @example
+ * ```ts
+ * const script = renderGrubdScript({ entries })._unsafeUnwrap();
+ * const r = await installGrubdScript(runner, script);
+ * // r.value: { path: "/etc/grub.d/41_lifeboat", changed: true }
+ * ```
+ */
+export function installGrubdScript(
+  runner: CommandRunner,
+  script: GrubdScript,
+  options: GrubdInstallOptions = {},
+): ResultAsync<GrubFileChange, GrubError> {
+  const signal = options.signal ? { signal: options.signal } : {};
+  return target(options).andThen((file) =>
+    readIfExists(file).andThen((old) => {
+      if (old === script.script) return okAsync({ path: file, changed: false });
+      return checkGrubScript(runner, script.sampleOutput, {
+        ...options,
+        name: `${file} (its output)`,
+      })
+        .andThen(() =>
+          runner
+            .run("sh", ["-n"], { stdin: script.script, ...signal })
+            .mapErr((e) => e as GrubError),
+        )
+        .andThen(() => writeFileAtomic(file, script.script, { mode: 0o755 }))
+        .andThen(() =>
+          ResultAsync.fromPromise(chmod(file, 0o755), (e) => ioError(e, file, "chmod")),
+        )
+        .map(() => ({ path: file, changed: true }));
+    }),
+  );
+}
+
+/**
+ * Remove the grub.d script; removing an absent one changes nothing.
+ *
+ * @example
+ * ```ts
+ * await removeGrubdScript({ directory: "/etc/grub.d" }); // { path, changed }
+ * ```
+ */
+export function removeGrubdScript(
+  options: GrubdInstallOptions = {},
+): ResultAsync<GrubFileChange, GrubError> {
+  return target(options).andThen((file) =>
+    readIfExists(file).andThen((old) =>
+      old === undefined
+        ? okAsync({ path: file, changed: false })
+        : ResultAsync.fromPromise(rm(file), (e) => ioError(e, file, "remove")).map(() => ({
+            path: path.resolve(file),
+            changed: true,
+          })),
+    ),
+  );
+}
+
+/**
+ * Write a BLS snippet atomically, after checking the menu entry `blscfg`
+ * will make of it with `grub-script-check`. Same content: nothing changes.
+ *
+ * @example
+ * ```ts
+ * await writeBlsEntry(runner, "/boot/loader/entries/lifeboat-factory-reset.conf", entry);
+ * ```
+ */
+export function writeBlsEntry(
+  runner: CommandRunner,
+  file: string,
+  entry: BlsEntry,
+  options: GrubWriteOptions = {},
+): ResultAsync<GrubFileChange, GrubError> {
+  const text = renderBlsEntry(entry);
+  if (text.isErr()) return errAsync(text.error);
+  const grub = renderGrubScript([blsToMenuEntry(entry)]);
+  if (grub.isErr()) return errAsync(grub.error);
+  return readIfExists(file).andThen((old) => {
+    if (old === text.value) return okAsync({ path: file, changed: false });
+    return checkGrubScript(runner, grub.value, { ...options, name: `${file} (as a menu entry)` })
+      .andThen(() => writeFileAtomic(file, text.value, { mode: 0o644 }))
+      .map(() => ({ path: file, changed: true }));
+  });
+}
