@@ -102,13 +102,13 @@ export type ExecutorEvent =
 /** Options of {@link execute}. */
 export interface ExecuteOptions {
   /** The digest of the plan the user saw and accepted; required for a destructive plan. */
-  readonly confirm?: string;
+  readonly confirm?: string | undefined;
   /** The journal file (put it on the target, so it survives with the work). */
   readonly journalPath: string;
   /** The lock file; default `journalPath + ".lock"`. */
-  readonly lockPath?: string;
-  readonly onProgress?: (event: ExecutorEvent) => void;
-  readonly signal?: AbortSignal;
+  readonly lockPath?: string | undefined;
+  readonly onProgress?: ((event: ExecutorEvent) => void) | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link resume}: no `confirm` (the run was confirmed when it started). */

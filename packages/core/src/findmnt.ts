@@ -131,7 +131,7 @@ export function parseFindmnt(json: string | unknown): Result<Mount[], ParseFaile
 
 /** Options for the findmnt functions. */
 export interface FindmntOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 const runOpts = (o: FindmntOptions) => (o.signal === undefined ? {} : { signal: o.signal });

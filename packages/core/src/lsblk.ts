@@ -205,15 +205,15 @@ export function parseLsblk(json: string | unknown): Result<BlockDevice[], ParseF
 /** Options for {@link listBlockDevices}. */
 export interface ListBlockDevicesOptions {
   /** Only this device (and its children), e.g. `/dev/loop3`. */
-  readonly device?: string;
+  readonly device?: string | undefined;
   /**
    * Probe with `blkid -p` the devices whose filesystem lsblk could not name
    * (default true). lsblk takes filesystem type, UUID and label from the udev
    * database; where there is none (a recovery initramfs, a container) they
    * would be missing. Devices that cannot be read are left as lsblk gave them.
    */
-  readonly probeMissing?: boolean;
-  readonly signal?: AbortSignal;
+  readonly probeMissing?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
