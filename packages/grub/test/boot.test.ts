@@ -136,7 +136,7 @@ describe("boot proof: OVMF + GRUB boots the recovery entry from the recovery par
 
     const efi = await makeGrubEfi({
       output: scratch.path("BOOTX64.EFI"),
-      earlyConfig: "configfile ${prefix}/grub.cfg\n",
+      earlyConfig: "configfile $prefix/grub.cfg\n",
     });
     const esp = await makeFatImage({
       output: scratch.path("esp.img"),
