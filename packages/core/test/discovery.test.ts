@@ -17,6 +17,8 @@ const fixture = (name: string) =>
   readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
 
 describe("parseLsblk (captured fixtures)", () => {
+  // Hand-written in the shape of util-linux 2.40 output on a Fedora laptop: this
+  // kernel scans no partition tables and has no device-mapper, so it cannot be captured here.
   it("reads a Fedora-shaped disk with a LUKS holder (util-linux 2.40 field set)", () => {
     const [disk] = parseLsblk(fixture("lsblk-2.40-fedora-luks.json"))._unsafeUnwrap();
     expect(disk).toMatchObject({
@@ -113,6 +115,35 @@ describe("parseFindmnt and parseBlkidExport", () => {
       subvol: "/",
       subvolId: 5,
     });
+  });
+
+  it("flattens findmnt's tree form (without -l)", () => {
+    const tree = {
+      filesystems: [
+        {
+          target: "/",
+          source: "/dev/mapper/luks-1[/root]",
+          fstype: "btrfs",
+          options: "rw,relatime,compress=zstd:1,subvolid=256,subvol=/root",
+          children: [
+            {
+              target: "/home",
+              source: "/dev/mapper/luks-1[/home]",
+              fstype: "btrfs",
+              options: "rw,subvolid=257,subvol=/home",
+            },
+          ],
+        },
+      ],
+    };
+    expect(
+      parseFindmnt(tree)
+        ._unsafeUnwrap()
+        .map((m) => [m.target, m.device, m.subvol, m.subvolId]),
+    ).toEqual([
+      ["/", "/dev/mapper/luks-1", "/root", 256],
+      ["/home", "/dev/mapper/luks-1", "/home", 257],
+    ]);
   });
 
   it("reads blkid's export format", () => {

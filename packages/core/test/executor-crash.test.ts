@@ -80,6 +80,9 @@ describe("an executor killed with SIGKILL", () => {
     });
     expect(log()).toEqual(["s1", "s2", "s3", "s4"].flatMap((s) => [`start ${s}`, `done ${s}`]));
     expect((await readJournal(journalPath))._unsafeUnwrap().status).toBe("done");
+    const again = await resume(journalPath, makeTestHandlers(logPath));
+    expect(again._unsafeUnwrap()).toMatchObject({ alreadyDone: true, ranStepIds: [] });
+    expect(log()).toHaveLength(8);
   });
 
   it("in the middle of a step: a second executor gets LOCK_HELD, resume re-runs that step", async () => {
