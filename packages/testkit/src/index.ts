@@ -235,3 +235,45 @@ export async function createBtrfs(
   const mountpoint = await mountTemp(scratch, device, { type: "btrfs" });
   return { image, device, mountpoint };
 }
+export { repositoryRoot, stamp, testOutputPath } from "./_internal/output-dir.js";
+export {
+  type BlsEntry,
+  parseBlsEntry,
+  renderBlsEntry,
+  renderBlsMenu,
+  syncBlsMenu,
+} from "./bls-menu.js";
+export {
+  DEFAULT_GRUB_MODULES,
+  type FatFile,
+  type FatImage,
+  type FatImageOptions,
+  type GrubEfi,
+  type GrubEfiOptions,
+  makeFatImage,
+  makeGrubEfi,
+  readFatFile,
+  writeAtOffset,
+} from "./esp.js";
+export {
+  ensureFedoraFixture,
+  FEDORA_FIXTURE_RECIPE,
+  type FedoraFixture,
+  type FedoraFixtureInfo,
+  type FedoraFixtureOptions,
+  FIXTURE_CACHE_DIR,
+  type FixturePartition,
+  fedoraFixture,
+  fedoraFixtureKey,
+} from "./fedora-fixture.js";
+export {
+  type BootOptions,
+  boot,
+  Keys,
+  OVMF_CODE,
+  OVMF_VARS,
+  type QemuDisk,
+  type QemuExit,
+  type QemuHandle,
+  qemuArgs,
+} from "./qemu.js";

@@ -1,0 +1,155 @@
+/** The files the Fedora-shaped fixture puts into its Debian system (pure renderers). */
+
+/** Identity of the fixture's filesystems. */
+export interface FixtureIds {
+  readonly espUuid: string;
+  readonly bootUuid: string;
+  readonly btrfsUuid: string;
+}
+
+export function fstab(ids: FixtureIds): string {
+  return [
+    "# Fedora's default layout (written by @lifeboat/testkit)",
+    `UUID=${ids.btrfsUuid} /          btrfs subvol=root,compress=zstd:1 0 0`,
+    `UUID=${ids.bootUuid} /boot      ext4  defaults                    1 2`,
+    `UUID=${ids.espUuid}  /boot/efi  vfat  umask=0077,shortname=winnt  0 2`,
+    `UUID=${ids.btrfsUuid} /home      btrfs subvol=home,compress=zstd:1 0 0`,
+    "",
+  ].join("\n");
+}
+
+export function kernelOptions(ids: FixtureIds): string {
+  return `root=UUID=${ids.btrfsUuid} ro rootflags=subvol=root console=ttyS0,115200 systemd.show_status=1`;
+}
+
+/** GRUB's early config, built into BOOTX64.EFI: find /boot by UUID and load its grub.cfg. */
+export function earlyGrubConfig(ids: FixtureIds): string {
+  return [
+    `search --no-floppy --fs-uuid --set=root ${ids.bootUuid}`,
+    "set prefix=($root)/grub2",
+    "configfile $prefix/grub.cfg",
+    "",
+  ].join("\n");
+}
+
+/** The ESP's `EFI/fedora/grub.cfg` stub, as Fedora writes it. */
+export function espStubConfig(ids: FixtureIds): string {
+  return earlyGrubConfig(ids);
+}
+
+/**
+ * `/boot/grub2/grub.cfg`: Fedora's shape (serial console, grubenv with
+ * `saved_entry`/`next_entry`, BLS entries, then custom.cfg), with
+ * `source bls.cfg` where Fedora's calls `blscfg`.
+ */
+export function grubConfig(ids: FixtureIds, timeoutSeconds: number): string {
+  return `# Fedora-shaped grub.cfg (written by @lifeboat/testkit)
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+search --no-floppy --fs-uuid --set=boot ${ids.bootUuid}
+set root=$boot
+if [ -s $prefix/grubenv ]; then
+  load_env -f $prefix/grubenv
+fi
+if [ "\${next_entry}" ]; then
+  set default="\${next_entry}"
+  set next_entry=
+  save_env -f $prefix/grubenv next_entry
+  set boot_once=true
+elif [ "\${saved_entry}" ]; then
+  set default="\${saved_entry}"
+else
+  set default=0
+fi
+set timeout_style=menu
+set timeout=${timeoutSeconds}
+echo "LIFEBOAT-GRUB default=\${default}"
+# Fedora calls blscfg here; Debian's GRUB has no blscfg, so the entries
+# from /boot/loader/entries are rendered to bls.cfg (see syncBlsMenu).
+if [ -f $prefix/bls.cfg ]; then
+  source $prefix/bls.cfg
+fi
+if [ -f $prefix/custom.cfg ]; then
+  source $prefix/custom.cfg
+fi
+`;
+}
+
+/** An empty GRUB environment block (1024 bytes), as grub-editenv creates it. */
+export function emptyGrubenv(): string {
+  const head = "# GRUB Environment Block\n";
+  return head + "#".repeat(1024 - head.length);
+}
+
+/** The marker program: fingerprints of root (/etc, /usr/bin) and /home on the serial console. */
+export const MARKER_SCRIPT = `#!/bin/sh
+# Lifeboat test marker: prints fingerprints of the root (its /etc and
+# /usr/bin) and of /home (everything) to the serial console, then runs the
+# optional test hook and powers off (unless lifeboat.stay is on the kernel
+# command line or /var/lib/lifeboat-test/stay exists).
+export LC_ALL=C
+# /dev/console, not /dev/ttyS0: agetty hangs up ttyS0 file descriptors when it starts.
+exec >/dev/console 2>&1
+start=$(date +%s%N)
+# Paths, kinds, modes, sizes of files, symlink targets, and every file's SHA-256.
+fingerprint() {
+  {
+    find "$@" -xdev -type f ! -path etc/adjtime ! -path etc/machine-id -printf '%p|f|%m|%s\\n'
+    find "$@" -xdev ! -type f -printf '%p|%y|%m|%l\\n'
+    find "$@" -xdev -type f ! -path etc/adjtime ! -path etc/machine-id -print0 | sort -z | xargs -0r sha256sum
+  } | sort | sha256sum | cut -c1-64
+}
+root=$(cd / && fingerprint etc usr/bin)
+home=$(cd /home && fingerprint .)
+end=$(date +%s%N)
+subvol=$(findmnt -no FSROOT /)
+echo "LIFEBOAT-MARKER root=$root home=$home"
+echo "LIFEBOAT-MARKER-INFO subvol=$subvol ms=$(( (end - start) / 1000000 )) kernel=$(uname -r)"
+hook=/var/lib/lifeboat-test/hook
+if [ -x "$hook" ]; then
+  echo "LIFEBOAT-HOOK begin"
+  "$hook"
+  echo "LIFEBOAT-HOOK end rc=$?"
+fi
+if grep -qw lifeboat.stay /proc/cmdline || [ -e /var/lib/lifeboat-test/stay ]; then
+  echo "LIFEBOAT-MARKER-STAY"
+  exit 0
+fi
+echo "LIFEBOAT-MARKER-POWEROFF"
+systemctl --no-block poweroff
+`;
+
+export const MARKER_UNIT = `[Unit]
+Description=Lifeboat test marker (fingerprint of root and /home on ttyS0)
+After=local-fs.target
+Requires=local-fs.target
+Before=getty.target serial-getty@ttyS0.service
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/lifeboat-marker
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+/** Root auto-login on the serial console, for tests that type commands. */
+export const SERIAL_AUTOLOGIN = `[Service]
+ExecStart=
+ExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM
+`;
+
+/** Modules the fixture's initramfs loads (initramfs-tools MODULES=list keeps it small). */
+export const INITRAMFS_MODULES = [
+  "virtio_pci",
+  "virtio_blk",
+  "virtio_scsi",
+  "nvme",
+  "ahci",
+  "sd_mod",
+  "crc32c_generic",
+  "btrfs",
+  "ext4",
+];
