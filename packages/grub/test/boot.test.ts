@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { createExecaRunner } from "@lifeboat/core";
 import {
   attachLoop,
@@ -7,6 +7,7 @@ import {
   createImageFile,
   makeFatImage,
   makeGrubEfi,
+  type PartitionSlice,
   partitionsOf,
   requireRoot,
   requireTools,
@@ -14,7 +15,7 @@ import {
   sh,
   writeAtOffset,
 } from "@lifeboat/testkit";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   installGrubdScript,
   recoveryMenu,
@@ -30,147 +31,169 @@ const MiB = 1024 * 1024;
 const MARKER = "LIFEBOAT-RECOVERY-BOOTED";
 const FS_UUID = "5b1f0c7e-6d1a-4c39-9a53-0c0ffee0b007";
 
+interface Fixture {
+  scratch: Scratch;
+  image: string;
+  disk: string;
+  esp: PartitionSlice;
+  grubd: string;
+  efi: string;
+}
+
+/**
+ * A GPT disk: ESP (filled per boot) and a recovery partition (ext4, label
+ * LBRECOVERY) holding the Fedora live layout, /LiveOS/squashfs.img with the
+ * host's kernel and a busybox initrd that prints MARKER and the kernel
+ * command line to ttyS0, then powers off.
+ */
+async function makeFixture(): Promise<Fixture> {
+  requireRoot();
+  requireTools(
+    "qemu-system-x86_64",
+    "sgdisk",
+    "mkfs.ext4",
+    "mksquashfs",
+    "grub-mkimage",
+    "mformat",
+  );
+  const scratch = await Scratch.create("lifeboat-grub-boot-");
+  const kernel = (await sh("sh", ["-c", "ls /boot/vmlinuz-* | sort -V | tail -n 1"])).trim();
+  const live = scratch.path("live");
+  await mkdir(`${live}/boot`, { recursive: true });
+  await sh("cp", [kernel, `${live}/boot/vmlinuz`]);
+  await markerInitrd(scratch.path("initrd-root"), `${live}/boot/initrd.img`, MARKER);
+  const part = scratch.path("part");
+  await mkdir(`${part}/LiveOS`, { recursive: true });
+  await sh("mksquashfs", [
+    live,
+    `${part}/LiveOS/squashfs.img`,
+    "-quiet",
+    "-noappend",
+    "-comp",
+    "gzip",
+  ]);
+
+  const image = await createImageFile(scratch, "disk.img", 128 * MiB);
+  await sh("sgdisk", [
+    ...["-n", "1:2048:+40M", "-t", "1:ef00", "-c", "1:ESP"],
+    ...["-n", "2:0:+64M", "-t", `2:${RECOVERY_TYPE}`, "-c", "2:lifeboat"],
+    image,
+  ]);
+  const [esp, rec] = await partitionsOf(image);
+  if (!esp || !rec) throw new Error("partitions missing");
+  const ext4 = scratch.path("recovery.ext4");
+  await sh("truncate", ["-s", String(rec.sizeBytes), ext4]);
+  await sh("mkfs.ext4", ["-q", "-F", "-L", "LBRECOVERY", "-U", FS_UUID, "-d", part, ext4]);
+  await writeAtOffset(image, ext4, rec.offsetBytes);
+
+  const dir = scratch.path("grub.d");
+  await mkdir(dir);
+  const script = renderGrubdScript({
+    entries: ({ fsUuid }) =>
+      recoveryMenu([
+        recoveryMenuEntry({
+          partition: { fsUuid, label: "LBRECOVERY" },
+          source: {
+            kind: "squashfs",
+            image: "/LiveOS/squashfs.img",
+            kernel: "/boot/vmlinuz",
+            initrd: "/boot/initrd.img",
+          },
+          kernelArgs: ["console=ttyS0", "lifeboat.test=it's-me"],
+          hotkey: "r",
+        }),
+      ]),
+  })._unsafeUnwrap();
+  await installGrubdScript(createExecaRunner(), script, { directory: dir });
+  const disk = await attachLoop(scratch, image, { readOnly: true });
+  const efi = await makeGrubEfi({
+    output: scratch.path("BOOTX64.EFI"),
+    earlyConfig: "configfile $prefix/grub.cfg\n",
+  });
+  return { scratch, image, disk, esp, grubd: `${dir}/41_lifeboat`, efi: efi.path };
+}
+
+/** Run the grub.d script as grub-mkconfig would, put its output on the ESP, boot; the kernel command line the marker reports. */
+async function bootRecovery(
+  f: Fixture,
+  name: string,
+  env: Record<string, string>,
+): Promise<string> {
+  const entries = await new Promise<string>((resolve, reject) =>
+    execFile(
+      f.grubd,
+      [],
+      { env: { ...process.env, LIFEBOAT_RECOVERY_DISKS: f.disk, ...env } },
+      (e, out) => (e ? reject(e) : resolve(out)),
+    ),
+  );
+  expect(entries).toContain("lifeboat-recovery");
+  const header = renderGrubScript([
+    { kind: "command", name: "serial", args: ["--unit=0", "--speed=115200"] },
+    { kind: "command", name: "terminal_input", args: ["serial", "console"] },
+    { kind: "command", name: "terminal_output", args: ["serial", "console"] },
+    { kind: "set", name: "timeout", value: "1" },
+    // Test only: a real system never makes recovery the default.
+    { kind: "set", name: "default", value: "lifeboat-recovery-menu>lifeboat-recovery" },
+    {
+      kind: "menuentry",
+      title: "Normal system (absent)",
+      id: "normal",
+      body: [{ kind: "command", name: "halt", args: [] }],
+    },
+  ])._unsafeUnwrap();
+  const cfg = `${header}${entries}`;
+  expect(await grubScriptCheck(cfg)).toEqual({ code: 0, stderr: "" });
+  const esp = await makeFatImage({
+    output: f.scratch.path(`esp-${name}.img`),
+    sizeBytes: Number(f.esp.sizeBytes),
+    files: [
+      { target: "EFI/BOOT/BOOTX64.EFI", source: { file: f.efi } },
+      { target: "EFI/BOOT/grub.cfg", source: { bytes: cfg } },
+    ],
+  });
+  await writeAtOffset(f.image, esp.path, f.esp.offsetBytes);
+  const vm = await boot({
+    disks: [{ path: f.image, snapshot: true }],
+    timeoutMs: 150_000,
+    name,
+    memoryMiB: 512,
+  });
+  try {
+    const m = await vm.waitFor(new RegExp(`${MARKER} cmdline=\\[([^\\]]*)\\]`), 140_000);
+    console.info(`${name}: marker after ${vm.elapsedMs()} ms; cmdline: ${m[1]}`);
+    await vm.waitForExit(30_000);
+    return m[1] ?? "";
+  } finally {
+    await vm.kill();
+  }
+}
+
 describe("boot proof: OVMF + GRUB boots the recovery entry from the recovery partition", () => {
-  const scratchP = Scratch.create("lifeboat-grub-boot-");
-  afterAll(async () => (await scratchP).cleanup());
+  let fixture: Fixture | undefined;
+  beforeAll(async () => {
+    fixture = await makeFixture();
+  });
+  afterAll(async () => fixture?.scratch.cleanup());
 
-  it("selects the recovery entry (inside its submenu), loops the squashfs, boots its kernel and sees the marker", async () => {
-    requireRoot();
-    requireTools(
-      "qemu-system-x86_64",
-      "sgdisk",
-      "mkfs.ext4",
-      "mksquashfs",
-      "grub-mkimage",
-      "mformat",
-    );
-    const scratch = await scratchP;
-    const kernel = (await sh("sh", ["-c", "ls /boot/vmlinuz-* | sort -V | tail -n 1"])).trim();
-    expect(kernel).toMatch(/vmlinuz-/);
+  it("selects the recovery entry in its submenu, finds the partition by UUID, loops the squashfs, boots to the marker", async () => {
+    if (!fixture) throw new Error("no fixture");
+    const cmdline = await bootRecovery(fixture, "grub-recovery-uuid", {});
+    expect(cmdline).toContain(`root=live:UUID=${FS_UUID}`);
+    expect(cmdline).toContain("rd.live.image");
+    expect(cmdline).toContain("rd.live.dir=/LiveOS");
+    expect(cmdline).toContain("rd.live.squashimg=squashfs.img");
+    expect(cmdline).toContain("console=ttyS0");
+    // GRUB's linux loader backslash-escapes quotes when it builds the kernel command line.
+    expect(cmdline).toContain("lifeboat.test=it\\'s-me");
+  }, 200_000);
 
-    // The Fedora live layout: /LiveOS/squashfs.img holding /boot/vmlinuz and /boot/initrd.img.
-    const live = scratch.path("live");
-    await mkdir(`${live}/boot`, { recursive: true });
-    await sh("cp", [kernel, `${live}/boot/vmlinuz`]);
-    await markerInitrd(scratch.path("initrd-root"), `${live}/boot/initrd.img`, MARKER);
-    const part = scratch.path("part");
-    await mkdir(`${part}/LiveOS`, { recursive: true });
-    await sh("mksquashfs", [
-      live,
-      `${part}/LiveOS/squashfs.img`,
-      "-quiet",
-      "-noappend",
-      "-comp",
-      "gzip",
-    ]);
-
-    const image = await createImageFile(scratch, "disk.img", 128 * MiB);
-    await sh("sgdisk", [
-      "-n",
-      "1:2048:+40M",
-      "-t",
-      "1:ef00",
-      "-c",
-      "1:ESP",
-      "-n",
-      "2:0:+64M",
-      "-t",
-      `2:${RECOVERY_TYPE}`,
-      "-c",
-      "2:lifeboat",
-      image,
-    ]);
-    const [espPart, recPart] = await partitionsOf(image);
-    if (!espPart || !recPart) throw new Error("partitions missing");
-    const ext4 = scratch.path("recovery.ext4");
-    await sh("truncate", ["-s", String(recPart.sizeBytes), ext4]);
-    await sh("mkfs.ext4", ["-q", "-F", "-L", "LBRECOVERY", "-U", FS_UUID, "-d", part, ext4]);
-    await writeAtOffset(image, ext4, recPart.offsetBytes);
-
-    // The config: what our grub.d script prints for this disk, after a test-only header.
-    const dir = scratch.path("grub.d");
-    await mkdir(dir);
-    const grubd = renderGrubdScript({
-      entries: ({ fsUuid }) =>
-        recoveryMenu([
-          recoveryMenuEntry({
-            partition: { fsUuid, label: "LBRECOVERY" },
-            source: {
-              kind: "squashfs",
-              image: "/LiveOS/squashfs.img",
-              kernel: "/boot/vmlinuz",
-              initrd: "/boot/initrd.img",
-            },
-            kernelArgs: ["console=ttyS0", "lifeboat.test=it's-me"],
-            hotkey: "r",
-          }),
-        ]),
-    })._unsafeUnwrap();
-    await installGrubdScript(createExecaRunner(), grubd, { directory: dir });
-    const disk = await attachLoop(scratch, image, { readOnly: true });
-    const entries = await new Promise<string>((resolve, reject) =>
-      execFile(
-        `${dir}/41_lifeboat`,
-        [],
-        { env: { ...process.env, LIFEBOAT_RECOVERY_DISKS: disk } },
-        (e, out) => (e ? reject(e) : resolve(out)),
-      ),
-    );
-    expect(entries).toContain(FS_UUID);
-    const header = renderGrubScript([
-      { kind: "command", name: "serial", args: ["--unit=0", "--speed=115200"] },
-      { kind: "command", name: "terminal_input", args: ["serial", "console"] },
-      { kind: "command", name: "terminal_output", args: ["serial", "console"] },
-      { kind: "set", name: "timeout", value: "1" },
-      // Test only: a real system never makes recovery the default.
-      { kind: "set", name: "default", value: "lifeboat-recovery-menu>lifeboat-recovery" },
-      {
-        kind: "menuentry",
-        title: "Normal system (absent)",
-        id: "normal",
-        body: [{ kind: "command", name: "halt", args: [] }],
-      },
-    ])._unsafeUnwrap();
-    const cfg = `${header}${entries}`;
-    expect(await grubScriptCheck(cfg)).toEqual({ code: 0, stderr: "" });
-
-    const efi = await makeGrubEfi({
-      output: scratch.path("BOOTX64.EFI"),
-      earlyConfig: "configfile $prefix/grub.cfg\n",
+  it("falls back to the label when no filesystem has the UUID", async () => {
+    if (!fixture) throw new Error("no fixture");
+    const stale = "00000000-dead-beef-0000-000000000000";
+    const cmdline = await bootRecovery(fixture, "grub-recovery-label", {
+      LIFEBOAT_RECOVERY_FS_UUID: stale,
     });
-    const esp = await makeFatImage({
-      output: scratch.path("esp.img"),
-      sizeBytes: Number(espPart.sizeBytes),
-      files: [
-        { target: "EFI/BOOT/BOOTX64.EFI", source: { file: efi.path } },
-        { target: "EFI/BOOT/grub.cfg", source: { bytes: cfg } },
-      ],
-    });
-    await writeAtOffset(image, esp.path, espPart.offsetBytes);
-    await writeFile(scratch.path("grub.cfg"), cfg);
-
-    const vm = await boot({
-      disks: [{ path: image, snapshot: true }],
-      timeoutMs: 150_000,
-      name: "grub-recovery",
-      memoryMiB: 512,
-    });
-    try {
-      const m = await vm.waitFor(new RegExp(`${MARKER} cmdline=\\[([^\\]]*)\\]`), 140_000);
-      const cmdline = m[1] ?? "";
-      expect(cmdline).toContain(`root=live:UUID=${FS_UUID}`);
-      expect(cmdline).toContain("rd.live.image");
-      expect(cmdline).toContain("rd.live.squashimg=squashfs.img");
-      expect(cmdline).toContain("console=ttyS0");
-      // GRUB's linux loader backslash-escapes quotes when it builds the kernel command line.
-      expect(cmdline).toContain("lifeboat.test=it\\'s-me");
-      console.info(
-        `recovery entry booted to the marker in ${vm.elapsedMs()} ms; cmdline: ${cmdline}`,
-      );
-      await vm.waitForExit(30_000);
-    } finally {
-      await vm.kill();
-    }
-    expect(await readFile(scratch.path("grub.cfg"), "utf8")).toBe(cfg);
+    expect(cmdline).toContain(`root=live:UUID=${stale}`);
   }, 200_000);
 });
