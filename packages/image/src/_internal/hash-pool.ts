@@ -5,41 +5,69 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
 // Plain JS (eval worker): works from TypeScript sources, tsx, vitest and the tsup bundle alike.
+// Dynamic imports inside an async function: valid whether the worker's eval code is
+// run as CommonJS (default) or as a module (a parent started with --input-type=module).
 const WORKER_SOURCE = `
-const { parentPort } = require("node:worker_threads");
-const fs = require("node:fs");
-const crypto = require("node:crypto");
+(async () => {
+const { parentPort } = await import("node:worker_threads");
+const fs = await import("node:fs");
+const crypto = await import("node:crypto");
 const oneShot = typeof crypto.hash === "function";
-let buf = Buffer.alloc(0);
+// Blocks are read (readv) straight behind a copy of the salt: slot i = salt || block i,
+// so each digest is one call over a contiguous slot and nothing is copied.
+let layout = { saltHex: "", blockSize: 0, blocks: 0, big: null, iov: [] };
+function layoutFor(salt, blockSize, blocks) {
+  const hexSalt = salt.toString("hex");
+  if (layout.saltHex === hexSalt && layout.blockSize === blockSize && layout.blocks >= blocks) return layout;
+  const stride = salt.length + blockSize;
+  const big = Buffer.allocUnsafe(stride * blocks);
+  const iov = [];
+  for (let i = 0; i < blocks; i++) {
+    salt.copy(big, i * stride);
+    iov.push(big.subarray(i * stride + salt.length, (i + 1) * stride));
+  }
+  layout = { saltHex: hexSalt, blockSize, blocks, big, iov, stride, saltLen: salt.length };
+  return layout;
+}
 parentPort.on("message", (job) => {
   try {
     const { id, path, offset, blocks, blockSize, expected } = job;
     const salt = Buffer.from(job.salt);
+    const L = layoutFor(salt, blockSize, blocks);
     const need = blocks * blockSize;
-    if (buf.length < need) buf = Buffer.allocUnsafe(need);
+    const iov = blocks === L.iov.length ? L.iov : L.iov.slice(0, blocks);
     let got = 0;
     const fd = fs.openSync(path, "r");
     try {
+      got = fs.readvSync(fd, iov, offset);
       while (got < need) {
-        const n = fs.readSync(fd, buf, got, need - got, offset + got);
+        // Short read: finish block by block (end of file, or a signal).
+        const b = Math.floor(got / blockSize);
+        const n = fs.readSync(fd, L.iov[b], got - b * blockSize, blockSize - (got - b * blockSize), offset + got);
         if (n === 0) break;
         got += n;
       }
     } finally { fs.closeSync(fd); }
-    if (got < need) buf.fill(0, got, need);
-    const tmp = Buffer.allocUnsafe(salt.length + blockSize);
-    salt.copy(tmp, 0);
-    const exp = expected ? Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength) : null;
+    if (got < need) {
+      const b = Math.floor(got / blockSize);
+      L.iov[b].fill(0, got - b * blockSize);
+      for (let i = b + 1; i < blocks; i++) L.iov[i].fill(0);
+    }
+    // Digests as 32-char latin1 strings: cheaper to make than Buffers (measured ~20%),
+    // compared in place with startsWith, written into the output with one call each.
+    const exp = expected ? Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength).toString("latin1") : null;
     const out = exp ? null : Buffer.allocUnsafe(blocks * 32);
+    const stride = L.stride;
+    const big = L.big;
     for (let i = 0; i < blocks; i++) {
-      buf.copy(tmp, salt.length, i * blockSize, (i + 1) * blockSize);
-      const d = oneShot ? crypto.hash("sha256", tmp, "buffer") : crypto.createHash("sha256").update(tmp).digest();
-      if (exp) {
-        if (exp.compare(d, 0, 32, i * 32, i * 32 + 32) !== 0) {
-          parentPort.postMessage({ id, bad: i, actual: d.toString("hex"), bytesRead: got });
+      const slot = big.subarray(i * stride, (i + 1) * stride);
+      const d = oneShot ? crypto.hash("sha256", slot, "latin1") : crypto.createHash("sha256").update(slot).digest("latin1");
+      if (exp !== null) {
+        if (!exp.startsWith(d, i * 32)) {
+          parentPort.postMessage({ id, bad: i, actual: Buffer.from(d, "latin1").toString("hex"), bytesRead: got });
           return;
         }
-      } else d.copy(out, i * 32);
+      } else out.latin1Write(d, i * 32, 32);
     }
     if (out) parentPort.postMessage({ id, digests: out, bytesRead: got }, [out.buffer]);
     else parentPort.postMessage({ id, bad: -1, bytesRead: got });
@@ -47,6 +75,7 @@ parentPort.on("message", (job) => {
     parentPort.postMessage({ id: job.id, error: String(e && e.message || e), errno: e && e.code });
   }
 });
+})();
 `;
 
 export interface HashJob {
