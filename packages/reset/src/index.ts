@@ -14,6 +14,14 @@ export type {
   VerifyFailedError,
 } from "./errors.js";
 export {
+  type ExecuteResetOptions,
+  executeReset,
+  resetJournalPaths,
+  resumeReset,
+} from "./execute.js";
+export { createResetHandlers, RESET_STEP_KINDS } from "./handlers.js";
+export { type ExplicitDisk, type InspectOptions, inspect } from "./inspect.js";
+export {
   bootStagingDir,
   FACTORY_BOOT,
   FACTORY_MANIFEST,
@@ -30,8 +38,23 @@ export {
   ROOT_SUBVOLUME,
   stampOf,
 } from "./layout.js";
+export {
+  type FactoryManifest,
+  factoryManifestSchema,
+  parseFactoryManifest,
+  readFactoryManifest,
+} from "./manifest.js";
 export { plan } from "./plan.js";
 export { formatBytes } from "./planner/words.js";
+export { describeBootPayload, type ProvisionOptions, provision } from "./provision.js";
+export {
+  type BuildRecoveryOptions,
+  buildRecoveryImageSet,
+  type OpenRecoveryOptions,
+  openRecoveryImageSet,
+  RECOVERY_FILES,
+  recoveryAccess,
+} from "./recovery.js";
 export { renderPlan } from "./render.js";
 export type {
   CleanupRequest,
@@ -58,3 +81,4 @@ export type {
   SubvolumeState,
   SystemState,
 } from "./state.js";
+export type { RecoveryImageAccess, ResetEnvironment } from "./steps/context.js";

@@ -84,7 +84,7 @@ export function planFullRestore(
             "drop-old-home",
             "reset.delete-subvolume",
             `Delete the old home (now named ${freshHome})`,
-            { path: freshHome, stamp, marker: "", guard: "none" },
+            { path: freshHome, oldOf: "swap-home" },
             { reversible: false },
           ),
           ...extra.map((path, i) =>

@@ -51,8 +51,8 @@ export function swapRootSteps(
       options.keepOld ? "reset.rename" : "reset.delete-subvolume",
       options.keepOld ? `Keep the old root as ${old}` : `Delete the old root (now named ${fresh})`,
       options.keepOld
-        ? { from: fresh, to: old, stamp, marker: RESET_MARKER, guard: "not-marked" }
-        : { path: fresh, stamp, marker: RESET_MARKER, guard: "not-marked" },
+        ? { from: fresh, to: old, oldOf: "swap-root" }
+        : { path: fresh, oldOf: "swap-root" },
       { reversible: options.keepOld },
     ),
     step(

@@ -56,7 +56,7 @@ export function planUserData(
               "drop-old-home",
               "reset.delete-subvolume",
               `Delete the old home (now named ${fresh})`,
-              { path: fresh, stamp: request.stamp, marker: "", guard: "none" },
+              { path: fresh, oldOf: "swap-home" },
               { reversible: false },
             ),
           ],

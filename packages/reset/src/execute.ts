@@ -1,0 +1,114 @@
+import { mkdir, rename } from "node:fs/promises";
+import path from "node:path";
+import {
+  type ExecutionSummary,
+  type ExecutorError,
+  type ExecutorEvent,
+  execute,
+  fsyncDirectory,
+  type JournalRecord,
+  type Plan,
+  readJournal,
+  resume,
+} from "@lifeboat/core";
+import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import { io } from "./_internal/fs.js";
+import { createResetHandlers } from "./handlers.js";
+import { JOURNAL_FILE, LIFEBOAT_DIR, LOCK_FILE } from "./layout.js";
+import type { ResetEnvironment } from "./steps/context.js";
+
+/** Options of {@link executeReset}. */
+export interface ExecuteResetOptions {
+  /** The digest of the plan the user accepted. */
+  readonly confirm?: string;
+  readonly onProgress?: (event: ExecutorEvent) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The journal and lock paths of a reset on the Btrfs mounted at `top`. */
+export function resetJournalPaths(top: string): { journalPath: string; lockPath: string } {
+  return { journalPath: path.join(top, JOURNAL_FILE), lockPath: path.join(top, LOCK_FILE) };
+}
+
+/** Move a finished journal aside so the next plan starts a fresh one. */
+function archiveFinishedJournal(top: string): ResultAsync<void, ExecutorError> {
+  const { journalPath } = resetJournalPaths(top);
+  return readJournal(journalPath)
+    .map((j): JournalRecord | undefined => j)
+    .orElse(() => okAsync<JournalRecord | undefined, ExecutorError>(undefined))
+    .andThen((j) => {
+      if (j === undefined || j.status !== "done") return okAsync(undefined);
+      const dir = path.join(top, LIFEBOAT_DIR, "journals");
+      const dest = path.join(
+        dir,
+        `${(j.finishedAt ?? "").replace(/[-:.]/g, "")}-${j.planDigest.slice(7, 19)}.json`,
+      );
+      return io(
+        (async () => {
+          await mkdir(dir, { recursive: true });
+          await rename(journalPath, dest);
+          await fsyncDirectory(dir);
+          await fsyncDirectory(path.dirname(journalPath));
+        })(),
+        journalPath,
+        "archive the finished journal",
+      );
+    });
+}
+
+/**
+ * Run a reset plan with the reset's handlers, journaled on the target Btrfs
+ * (`.lifeboat/journal.json` in the top level) under an executor lock. A
+ * destructive plan needs `confirm` equal to its digest. A finished journal
+ * of an earlier plan is archived first; an unfinished one must be resumed
+ * first (`JOURNAL_PLAN_MISMATCH`).
+ *
+ * @example
+ * ```ts
+ * const r = await executeReset({ runner, top: "/mnt/top", boot: "/mnt/boot" }, plan, {
+ *   confirm: acceptedDigest,
+ *   onProgress: (e) => ui.update(e),
+ * });
+ * ```
+ */
+export function executeReset(
+  env: ResetEnvironment,
+  plan: Plan,
+  options: ExecuteResetOptions = {},
+): ResultAsync<ExecutionSummary, ExecutorError> {
+  const paths = resetJournalPaths(env.top);
+  return io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir")
+    .andThen(() => archiveFinishedJournal(env.top))
+    .andThen(() =>
+      execute(plan, createResetHandlers(env), {
+        ...paths,
+        ...(options.confirm === undefined ? {} : { confirm: options.confirm }),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    );
+}
+
+/**
+ * Finish an interrupted reset (crash, power loss, kill) from its journal on
+ * the target Btrfs: finished steps are skipped, the interrupted one re-runs
+ * and decides from the disk what is already done.
+ *
+ * @example
+ * ```ts
+ * await resumeReset({ runner, top: "/mnt/top", boot: "/mnt/boot" });
+ * ```
+ */
+export function resumeReset(
+  env: ResetEnvironment,
+  options: Omit<ExecuteResetOptions, "confirm"> = {},
+): ResultAsync<ExecutionSummary, ExecutorError> {
+  const { journalPath, lockPath } = resetJournalPaths(env.top);
+  if (!env.top)
+    return errAsync({ code: "INVALID_ARGUMENT", message: "top is required", argument: "top" });
+  return resume(journalPath, createResetHandlers(env), {
+    lockPath,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}

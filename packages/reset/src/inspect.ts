@@ -1,0 +1,198 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import * as btrfs from "@lifeboat/btrfs";
+import { type CommandRunner, findMountOf, type LifeboatError, listMounts } from "@lifeboat/core";
+import type { ResultAsync } from "neverthrow";
+import { effect, must } from "./_internal/await.js";
+import { exists } from "./_internal/fs.js";
+import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
+import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
+import { readFactoryManifest } from "./manifest.js";
+import type {
+  BtrfsState,
+  DiskState,
+  FactoryState,
+  OtherOs,
+  RecoveryState,
+  RootMount,
+  SubvolumeState,
+  SystemState,
+} from "./state.js";
+
+export type { ExplicitDisk } from "./_internal/probe-disks.js";
+
+/** Options of {@link inspect}. */
+export interface InspectOptions {
+  /** The Btrfs top level (subvolid=5), mounted (open the LUKS mapping first when encrypted). */
+  readonly top?: string;
+  /** /boot, mounted. */
+  readonly boot?: string;
+  /**
+   * The disks, described by hand: needed where the kernel does not scan
+   * partition tables (loop-backed images in tests). Without it, disks come
+   * from `lsblk`.
+   */
+  readonly disks?: readonly ExplicitDisk[];
+  /** The recovery image set, as checked by the caller (`@lifeboat/image`). */
+  readonly recovery?: RecoveryState;
+  /** True when inspecting the running system (its root is in use). */
+  readonly live?: boolean;
+  /** Measure subvolume sizes (`btrfs filesystem du`, walks every file). Default true. */
+  readonly measureSizes?: boolean;
+}
+
+async function mountMap(runner: CommandRunner): Promise<Map<string, string[]>> {
+  const map = new Map<string, string[]>();
+  for (const m of await must(listMounts(runner)))
+    map.set(m.device, [...(map.get(m.device) ?? []), m.target]);
+  return map;
+}
+
+async function btrfsState(
+  runner: CommandRunner,
+  top: string,
+  disks: readonly DiskState[],
+  measure: boolean,
+): Promise<BtrfsState> {
+  const info = await must(btrfs.filesystemInfo(runner, top));
+  const usage = await must(btrfs.filesystemUsage(runner, top));
+  const subs = await must(btrfs.listSubvolumes(runner, top));
+  const def = await must(btrfs.getDefaultSubvolume(runner, top));
+  const subvolumes: SubvolumeState[] = [];
+  for (const s of subs) {
+    let bytes: number | undefined;
+    if (measure) {
+      const est = await btrfs.estimateSize(runner, top, s.path);
+      bytes = est.isOk() ? est.value.total : undefined;
+    }
+    subvolumes.push({
+      id: s.id,
+      path: s.path,
+      uuid: s.uuid,
+      parentUuid: s.parentUuid,
+      readOnly: s.readOnly,
+      bytes,
+    });
+  }
+  const device = info.devices[0]?.path ?? "";
+  const container = disks
+    .flatMap((d) => d.partitions)
+    .find((p) => p.luks?.openAs !== undefined && p.luks.openAs === device);
+  return {
+    device,
+    fsUuid: info.uuid,
+    sizeBytes: usage.deviceSize,
+    freeBytes: usage.freeEstimated,
+    subvolumes,
+    defaultSubvolumeId: def.id,
+    encryptedOn: container?.device,
+  };
+}
+
+async function factoryState(top: string, fs: BtrfsState): Promise<FactoryState | undefined> {
+  const file = path.join(top, FACTORY_MANIFEST);
+  if (!(await exists(file))) return undefined;
+  const m = await readFactoryManifest(file);
+  if (m.isErr()) return undefined;
+  const manifest = m.value;
+  const snap = fs.subvolumes.find((s) => s.path === FACTORY_ROOT);
+  const boot = fs.subvolumes.find((s) => s.path === FACTORY_BOOT);
+  return {
+    snapshotPath: FACTORY_ROOT,
+    snapshotUuid: manifest.snapshot.uuid,
+    bytes: snap?.bytes,
+    intact:
+      snap?.uuid === manifest.snapshot.uuid &&
+      snap.readOnly &&
+      boot?.uuid === manifest.boot.uuid &&
+      boot.readOnly,
+    product: manifest.product,
+    build: manifest.build,
+    kernelVersions: manifest.boot.kernelVersions,
+    bootFiles: manifest.boot.files,
+  };
+}
+
+/** How the system mounts its root: by name when the BLS entries say `rootflags=subvol=`. */
+async function rootMountOf(boot: string | undefined): Promise<RootMount | undefined> {
+  if (boot === undefined) return undefined;
+  const dir = path.join(boot, "loader/entries");
+  if (!(await exists(dir))) return undefined;
+  for (const name of await readdir(dir)) {
+    const text = await readFile(path.join(dir, name), "utf8");
+    const m = /rootflags=(?:\S*,)?subvol=\/?([^\s,]+)/.exec(text);
+    if (m?.[1]) return { by: "name", subvolume: m[1] };
+  }
+  return { by: "default", subvolume: "" };
+}
+
+function otherOsesOf(disks: readonly DiskState[]): OtherOs[] {
+  const out: OtherOs[] = [];
+  for (const d of disks) {
+    const win = d.partitions.filter((p) =>
+      ["windows-data", "windows-msr", "windows-recovery"].includes(p.role),
+    );
+    if (win.some((p) => p.role === "windows-data")) {
+      const ordered = [...win].sort((a, b) =>
+        a.role === "windows-data" ? -1 : b.role === "windows-data" ? 1 : a.number - b.number,
+      );
+      out.push({
+        kind: "windows",
+        name: "Windows",
+        devices: ordered.map((p) => p.device),
+        bytes: ordered.reduce((s, p) => s + p.sizeBytes, 0),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Read a {@link SystemState} from the machine: disks and partitions (GPT),
+ * filesystems, LUKS containers, Btrfs subvolumes with sizes, how the root is
+ * mounted, the factory snapshot and its manifest, the recovery image set,
+ * other operating systems, and what is busy.
+ *
+ * @example
+ * ```ts
+ * const state = await inspect(runner, { top: "/mnt/top", boot: "/mnt/boot" });
+ * // tests, where the kernel does not scan partition tables:
+ * await inspect(runner, { top, boot, disks: [{ device: "disk.img", partitions: [{ number: 3, device: "/dev/loop5" }] }] });
+ * ```
+ */
+export function inspect(
+  runner: CommandRunner,
+  options: InspectOptions = {},
+): ResultAsync<SystemState, LifeboatError> {
+  return effect(async () => {
+    const mounts = await mountMap(runner);
+    const disks = options.disks
+      ? await probeExplicitDisks(runner, options.disks, mounts)
+      : await discoverDisks(runner, mounts);
+    const fs = options.top
+      ? await btrfsState(runner, options.top, disks, options.measureSizes ?? true)
+      : undefined;
+    let boot: SystemState["boot"];
+    if (options.boot) {
+      const m = await must(findMountOf(runner, options.boot));
+      boot = { device: m.device, fsUuid: m.fsUuid };
+    }
+    const busy =
+      fs && options.top
+        ? [...(mounts.get(fs.device) ?? [])].filter(
+            (t) => t !== options.top && !(options.live && t === "/"),
+          )
+        : [];
+    return {
+      disks,
+      btrfs: fs,
+      boot,
+      rootMount: await rootMountOf(options.boot),
+      factory: fs && options.top ? await factoryState(options.top, fs) : undefined,
+      recovery: options.recovery,
+      otherOses: otherOsesOf(disks),
+      busy,
+      live: options.live ?? false,
+    };
+  }, "inspect");
+}

@@ -1,0 +1,191 @@
+import { mkdir, readdir } from "node:fs/promises";
+import path from "node:path";
+import { type CommandRunner, type LifeboatError, writeFileAtomic } from "@lifeboat/core";
+import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import {
+  createSubvolume,
+  deleteSubvolume,
+  snapshot,
+  subvolumeAt,
+  syncFilesystem,
+} from "./_internal/btrfs.js";
+import { copyFileVerified, exists, io, sha256File } from "./_internal/fs.js";
+import type { NoFactorySnapshotError } from "./errors.js";
+import {
+  FACTORY_BOOT,
+  FACTORY_MANIFEST,
+  FACTORY_ROOT,
+  HOME_SUBVOLUME,
+  ROOT_SUBVOLUME,
+} from "./layout.js";
+import { type FactoryManifest, readFactoryManifest } from "./manifest.js";
+import type { BootFile } from "./state.js";
+
+/** Options of {@link provision}. */
+export interface ProvisionOptions {
+  /** The Btrfs top level (subvolid=5), mounted. */
+  readonly top: string;
+  /** /boot, mounted. */
+  readonly boot: string;
+  readonly product: string;
+  readonly build: string;
+  /** Filesystem UUIDs of /boot and the ESP, recorded in the manifest. */
+  readonly bootUuid?: string;
+  readonly espUuid?: string;
+  /** Time recorded in the manifest (default now). */
+  readonly now?: Date;
+}
+
+const KERNEL_FILE = /^(vmlinuz|initramfs|System\.map|config|symvers)-/;
+
+/** The /boot payload: kernels and initramfs at the top of /boot, and the BLS entries. */
+async function bootPayload(boot: string): Promise<string[]> {
+  const files = (await readdir(boot)).filter((n) => KERNEL_FILE.test(n)).sort();
+  const entries = path.join(boot, "loader/entries");
+  if (await exists(entries)) {
+    for (const n of (await readdir(entries)).sort())
+      if (n.endsWith(".conf")) files.push(`loader/entries/${n}`);
+  }
+  return files;
+}
+
+/**
+ * The OEM preload step, run on the finished image just before first-boot
+ * setup: take the read-only factory snapshot of `root`
+ * (`.lifeboat/factory/root`), archive /boot's payload (kernels, initramfs,
+ * BLS entries) into the read-only subvolume `.lifeboat/factory/boot` so the
+ * kernel always matches the snapshot's modules, and record the factory
+ * manifest. Re-running is safe: what exists is checked and kept; a run cut
+ * short is completed.
+ *
+ * @example
+ * ```ts
+ * const m = await provision(runner, { top: "/mnt/top", boot: "/mnt/boot", product: "Contoso 14", build: "F40-1" });
+ * if (m.isOk()) console.log(m.value.snapshot.uuid);
+ * ```
+ */
+export function provision(
+  runner: CommandRunner,
+  options: ProvisionOptions,
+): ResultAsync<FactoryManifest, LifeboatError> {
+  const { top } = options;
+  const manifestPath = path.join(top, FACTORY_MANIFEST);
+  return io(exists(manifestPath), manifestPath, "stat").andThen((has) =>
+    has
+      ? readFactoryManifest(manifestPath).andThen((m) =>
+          subvolumeAt(runner, top, FACTORY_ROOT).andThen((snap) =>
+            snap?.uuid === m.snapshot.uuid
+              ? okAsync(m)
+              : errAsync<FactoryManifest, LifeboatError>(
+                  manifestWithoutSnapshot(snap !== undefined),
+                ),
+          ),
+        )
+      : fresh(runner, options),
+  );
+}
+
+function fresh(
+  runner: CommandRunner,
+  options: ProvisionOptions,
+): ResultAsync<FactoryManifest, LifeboatError> {
+  const { top, boot } = options;
+  const partial = `${FACTORY_BOOT}.partial`;
+  return io(mkdir(path.join(top, path.dirname(FACTORY_ROOT)), { recursive: true }), top, "mkdir")
+    .andThen(() => subvolumeAt(runner, top, FACTORY_ROOT))
+    .andThen((snap) =>
+      snap
+        ? okAsync(undefined)
+        : snapshot(runner, top, ROOT_SUBVOLUME, FACTORY_ROOT, { readOnly: true }),
+    )
+    .andThen(() => subvolumeAt(runner, top, FACTORY_BOOT))
+    .andThen((bootSnap) => {
+      if (bootSnap) return okAsync(undefined);
+      return deleteSubvolume(runner, top, partial)
+        .andThen(() => createSubvolume(runner, top, partial))
+        .andThen(() =>
+          io(
+            (async () => {
+              for (const f of await bootPayload(boot))
+                await copyFileVerified(path.join(boot, f), path.join(top, partial, f), undefined);
+            })(),
+            boot,
+            "archive the /boot payload",
+          ),
+        )
+        .andThen(() => snapshot(runner, top, partial, FACTORY_BOOT, { readOnly: true }))
+        .andThen(() => deleteSubvolume(runner, top, partial));
+    })
+    .andThen(() => describeBootPayload(path.join(top, FACTORY_BOOT)))
+    .andThen((files) =>
+      subvolumeAt(runner, top, FACTORY_ROOT).andThen((snap) =>
+        subvolumeAt(runner, top, FACTORY_BOOT).andThen((bootSnap) =>
+          runner.run("btrfs", ["filesystem", "show", top]).andThen((show) => {
+            const btrfsUuid = /uuid:\s*([0-9a-f-]{36})/.exec(show.stdout)?.[1] ?? "";
+            const manifest: FactoryManifest = {
+              version: 1,
+              product: options.product,
+              build: options.build,
+              createdAt: (options.now ?? new Date()).toISOString(),
+              snapshot: { path: FACTORY_ROOT, uuid: snap?.uuid ?? "", source: ROOT_SUBVOLUME },
+              boot: {
+                path: FACTORY_BOOT,
+                uuid: bootSnap?.uuid ?? "",
+                files,
+                kernelVersions: files
+                  .map((f) => /^vmlinuz-(.+)$/.exec(f.path)?.[1])
+                  .filter((v): v is string => v !== undefined),
+              },
+              layout: {
+                btrfsUuid,
+                ...(options.bootUuid ? { bootUuid: options.bootUuid } : {}),
+                ...(options.espUuid ? { espUuid: options.espUuid } : {}),
+                rootSubvolume: ROOT_SUBVOLUME,
+                homeSubvolume: HOME_SUBVOLUME,
+              },
+            };
+            return writeFileAtomic(
+              path.join(top, FACTORY_MANIFEST),
+              `${JSON.stringify(manifest, null, 2)}\n`,
+            )
+              .andThen(() => syncFilesystem(runner, top))
+              .map(() => manifest);
+          }),
+        ),
+      ),
+    );
+}
+
+/**
+ * List a /boot payload directory (kernels, initramfs, BLS entries) with sizes and SHA-256.
+ *
+ * @example
+ * ```ts
+ * const files = await describeBootPayload("/boot");
+ * ```
+ */
+export function describeBootPayload(dir: string): ResultAsync<BootFile[], LifeboatError> {
+  return io(
+    (async () => {
+      const out: BootFile[] = [];
+      for (const f of await bootPayload(dir)) {
+        const abs = path.join(dir, f);
+        const { size } = await (await import("node:fs/promises")).stat(abs);
+        out.push({ path: f, bytes: size, sha256: await sha256File(abs) });
+      }
+      return out;
+    })(),
+    dir,
+    "read the /boot payload",
+  );
+}
+
+function manifestWithoutSnapshot(present: boolean): NoFactorySnapshotError {
+  return {
+    code: "RESET_NO_FACTORY_SNAPSHOT",
+    message:
+      "A factory manifest exists but its snapshot is missing or different; refusing to re-provision over it.",
+    expectedPath: FACTORY_ROOT,
+    reason: present ? "damaged" : "missing",
+  };
+}

@@ -1,0 +1,109 @@
+import path from "node:path";
+import {
+  type CommandRunner,
+  type JsonValue,
+  type LifeboatError,
+  type PlanStep,
+  type StepContext,
+  writeFileAtomic,
+} from "@lifeboat/core";
+import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import { io, mkdirDurable, readJsonMaybe } from "../_internal/fs.js";
+import type { UnexpectedStateError } from "../errors.js";
+
+/** A verified recovery image set, unpacked on request (provided by the caller). */
+export interface RecoveryImageAccess {
+  /** Check the signature and digests again; fails when anything is off. */
+  verify(imageDir: string, signal: AbortSignal): ResultAsync<void, LifeboatError>;
+  /**
+   * Write the root tree into `rootDir` and the /boot payload into `bootDir`
+   * (both existing, empty directories), reporting bytes.
+   */
+  unpack(
+    imageDir: string,
+    into: { readonly rootDir: string; readonly bootDir: string },
+    progress: (done: number, total?: number) => void,
+    signal: AbortSignal,
+  ): ResultAsync<void, LifeboatError>;
+}
+
+/** What the reset's step handlers work on. */
+export interface ResetEnvironment {
+  readonly runner: CommandRunner;
+  /** The Btrfs top level (subvolid=5), mounted. */
+  readonly top: string;
+  /** /boot, mounted (needed by plans that restore the /boot payload). */
+  readonly boot?: string;
+  /** Access to the recovery image set (needed by plans that unpack it). */
+  readonly recovery?: RecoveryImageAccess;
+  /**
+   * TEST ONLY: called at each step boundary; returning true fails the step
+   * with `RESET_FAULT_INJECTED` there (before it acts, or after it acted but
+   * before the journal records it).
+   */
+  readonly faultHook?: (stepId: string, at: "before" | "after") => boolean;
+}
+
+/** A handler body: the step, the executor's context, and the environment. */
+export type ResetStepBody = (
+  step: PlanStep,
+  ctx: StepContext,
+  env: ResetEnvironment,
+) => ResultAsync<void, LifeboatError>;
+
+/** A string parameter of a step. */
+export function str(step: PlanStep, name: string): string {
+  const v = step.params[name];
+  return typeof v === "string" ? v : "";
+}
+
+/** An array parameter of a step. */
+export function arr(step: PlanStep, name: string): readonly JsonValue[] {
+  const v = step.params[name];
+  return Array.isArray(v) ? (v as readonly JsonValue[]) : [];
+}
+
+/** The unexpected-state error. */
+export function unexpected(step: PlanStep, detail: string): UnexpectedStateError {
+  return {
+    code: "RESET_UNEXPECTED_STATE",
+    message: `Step ${step.id} (${step.kind}) found the disk in a state it cannot explain: ${detail}`,
+    stepKind: step.kind,
+    detail,
+  };
+}
+
+/** Fail unless a precondition holds. */
+export function ensure(
+  condition: boolean,
+  step: PlanStep,
+  detail: string,
+): ResultAsync<void, LifeboatError> {
+  return condition ? okAsync(undefined) : errAsync(unexpected(step, detail));
+}
+
+/** Where a step keeps what it learned before acting (next to the journal, on the target). */
+function intentPath(ctx: StepContext, stepId: string): string {
+  return path.join(ctx.journalDir, "steps", `${ctx.plan.digest.slice(7, 19)}-${stepId}.json`);
+}
+
+/** Read a step's recorded intent. */
+export function readIntent<T>(
+  ctx: StepContext,
+  stepId: string,
+): ResultAsync<T | undefined, LifeboatError> {
+  const file = intentPath(ctx, stepId);
+  return io(readJsonMaybe(file) as Promise<T | undefined>, file, "read");
+}
+
+/** Record a step's intent durably before it acts. */
+export function writeIntent(
+  ctx: StepContext,
+  stepId: string,
+  value: JsonValue,
+): ResultAsync<void, LifeboatError> {
+  const file = intentPath(ctx, stepId);
+  return io(mkdirDurable(path.dirname(file)), file, "mkdir").andThen(() =>
+    writeFileAtomic(file, JSON.stringify(value)),
+  );
+}
