@@ -119,6 +119,52 @@ describe("quoting in real GRUB (grub-script-check and grub-emu)", () => {
     expect(seen).toBe(BATCH * RUNS);
   }, 180_000);
 
+  it("menu titles reach GRUB's menu unchanged (booting an entry sets $chosen to its title)", async () => {
+    requireTools("grub-emu");
+    // One grub-emu run per title (an entry that runs `halt`); GRUB keeps no
+    // list of titles a script could read otherwise.
+    const titles = [
+      "--class",
+      "-n",
+      "a\n#b",
+      'it\'s "$x"; {y}',
+      "Recovery > options",
+      ...fc.sample(representable, { numRuns: 200, seed: 7 }),
+    ];
+    const queue = [...titles.entries()];
+    const worker = async () => {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [i, title] = next;
+        const script = renderGrubScript([
+          { kind: "set", name: "timeout", value: "0" },
+          {
+            kind: "menuentry",
+            title,
+            body: [
+              {
+                kind: "command",
+                name: "echo",
+                args: [[`<<T${i}>>`, { variable: "chosen" }, `<<E${i}>>`]],
+              },
+              { kind: "command", name: "halt", args: [] },
+            ],
+          },
+        ])._unsafeUnwrap();
+        const out = (await runGrubEmu(script, 30_000, { epilogue: "" })).toString("latin1");
+        const m = new RegExp(`<<T${i}>>([\\s\\S]*)<<E${i}>>`).exec(out);
+        expect(
+          m,
+          `title ${JSON.stringify(title)}: ${JSON.stringify(out.slice(-300))}`,
+        ).not.toBeNull();
+        // $chosen is a menu path: GRUB writes a ">" inside a title as ">>".
+        expect(m?.[1] ?? "", JSON.stringify(title)).toMatch(
+          expectedEchoPattern(title.replaceAll(">", ">>")),
+        );
+      }
+    };
+    await Promise.all([worker(), worker()]);
+  }, 120_000);
+
   it("refuses exactly the strings GRUB cannot carry, with a typed error", () => {
     fc.assert(
       fc.property(

@@ -9,11 +9,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 /** Run `script` as grub-emu's grub.cfg; resolve with everything it printed. */
-export async function runGrubEmu(script: string, timeoutMs = 60_000): Promise<Buffer> {
+export async function runGrubEmu(
+  script: string,
+  timeoutMs = 60_000,
+  options: { epilogue?: string } = {},
+): Promise<Buffer> {
   const dir = await mkdtemp(path.join(tmpdir(), "lifeboat-grub-emu-"));
   try {
     // A wide terminal: GRUB wraps lines at the terminal width, which would insert "\n\r".
-    const cfg = `terminfo -u -g 4000x100 console\n${script}halt\n`;
+    const cfg = `terminfo -u -g 4000x100 console\n${script}${options.epilogue ?? "halt\n"}`;
     await writeFile(path.join(dir, "grub.cfg"), cfg);
     return await new Promise<Buffer>((resolve, reject) => {
       const child = execFile(
