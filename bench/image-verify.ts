@@ -18,9 +18,7 @@ import {
   createImageSet,
   exportPublicKeyPem,
   generateKeyPair,
-  loadPublicKey,
   signImageSet,
-  verifyImageSet,
 } from "../packages/image/src/index.js";
 
 export interface BenchRow {

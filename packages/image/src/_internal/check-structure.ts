@@ -51,14 +51,18 @@ async function checkSuperblock(f: ManifestFile, treePath: string): Promise<Image
   }
   if (!got.subarray(0, n).equals(want.subarray(0, n))) {
     const block = m.hashOffset / BLOCK;
+    let d = 0;
+    while (got[d] === want[d]) d++;
+    // expected/actual: the 16 bytes from the first differing byte, prefixed with its offset.
+    const window = (b: Buffer) => `@${d}:${b.subarray(d, Math.min(d + 16, n)).toString("hex")}`;
     return hashMismatch(
       m.hashTreeFile,
       "superblock",
       block,
       block,
-      want.toString("hex").slice(0, 176),
-      got.subarray(0, n).toString("hex").slice(0, 176),
-      "The verity superblock",
+      window(want),
+      window(got),
+      `The verity superblock (byte ${d})`,
     );
   }
   return undefined;

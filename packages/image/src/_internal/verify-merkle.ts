@@ -146,7 +146,8 @@ export async function verifyMerkleFull(
       salt,
       ...(o.signal ? { signal: o.signal } : {}),
       expectedFor: (first, count) => reader.leafDigests(first, count),
-      onVerified: (_first, count) => o.onBytes(count * BLOCK),
+      onVerified: (first, count) =>
+        o.onBytes(Math.min(t.size, (first + count) * BLOCK) - first * BLOCK),
     });
     if (r === "done") return "ok";
     if (r === "aborted") return "aborted";
@@ -231,7 +232,7 @@ export async function verifyMerkleSample(
           d.toString("hex"),
           `Data block ${b}`,
         );
-      o.onBytes(BLOCK);
+      o.onBytes(Math.min(t.size, (b + 1) * BLOCK) - b * BLOCK);
     }
     return "ok";
   } finally {
