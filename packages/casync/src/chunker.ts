@@ -6,7 +6,7 @@
  * @module
  */
 import { err, ok, type Result } from "neverthrow";
-import { BUZHASH_TABLE } from "./_internal/buzhash-table.js";
+import { cut } from "./_internal/chunker-source.js";
 import type { CasyncBadParametersError } from "./errors.js";
 
 /** Chunk size limits in bytes. */
@@ -81,36 +81,6 @@ export function chunkerParams(
   return ok({ min, avg, max, discriminator });
 }
 
-const T = new Int32Array(BUZHASH_TABLE.buffer.slice(0));
-// Rotating a table entry by the window size (48 = 16 mod 32) removes the leaving byte.
-const T_OUT = Int32Array.from(T, (v) => (v << 16) | (v >>> 16));
-
-/** Constants for a division-free "h + 1 is divisible by d" pre-test (Granlund–Montgomery). */
-interface CutTest {
-  readonly d: number;
-  readonly inverse: number;
-  readonly shift: number;
-  readonly limit: number;
-}
-
-const cutTests = new Map<number, CutTest>();
-
-function cutTestFor(d: number): CutTest {
-  let test = cutTests.get(d);
-  if (test !== undefined) return test;
-  let shift = 0;
-  let odd = d;
-  while ((odd & 1) === 0) {
-    odd >>>= 1;
-    shift++;
-  }
-  let inverse = odd; // Newton's iteration for the inverse of an odd number mod 2^32.
-  for (let i = 0; i < 5; i++) inverse = Math.imul(inverse, 2 - Math.imul(odd, inverse));
-  test = { d, inverse, shift, limit: Math.floor(0xffffffff / d) };
-  cutTests.set(d, test);
-  return test;
-}
-
 /**
  * Find where the chunk starting at `start` ends, exactly as casync would cut it.
  *
@@ -131,45 +101,7 @@ export function findChunkEnd(
   params: ChunkerParams,
   atEnd: boolean,
 ): number {
-  const available = end - start;
-  if (available < params.max && !atEnd) return -1;
-  if (params.min === params.avg && params.max === params.avg)
-    return Math.min(params.avg, available);
-  const first = Math.max(params.min, CHUNKER_WINDOW); // casync tests the full window first at `min`
-  if (available <= first) return available;
-  let h = 0;
-  for (let j = start + first - CHUNKER_WINDOW; j < start + first; j++) {
-    h = ((h << 1) | (h >>> 31)) ^ (T[bytes[j] as number] as number);
-  }
-  const stop = start + Math.min(available, params.max);
-  const { d, inverse, shift, limit } = cutTestFor(params.discriminator);
-  let pos = start + first;
-  if (shift === 0) {
-    while (pos < stop) {
-      if (Math.imul((h + 1) | 0, inverse) >>> 0 <= limit && (h >>> 0) % d === d - 1) {
-        return pos - start;
-      }
-      h =
-        ((h << 1) | (h >>> 31)) ^
-        (T_OUT[bytes[pos - CHUNKER_WINDOW] as number] as number) ^
-        (T[bytes[pos] as number] as number);
-      pos++;
-    }
-  } else {
-    const back = 32 - shift;
-    while (pos < stop) {
-      const x = Math.imul((h + 1) | 0, inverse);
-      if (((x >>> shift) | (x << back)) >>> 0 <= limit && (h >>> 0) % d === d - 1) {
-        return pos - start;
-      }
-      h =
-        ((h << 1) | (h >>> 31)) ^
-        (T_OUT[bytes[pos - CHUNKER_WINDOW] as number] as number) ^
-        (T[bytes[pos] as number] as number);
-      pos++;
-    }
-  }
-  return pos - start;
+  return cut(bytes, start, end, params.min, params.avg, params.max, params.discriminator, atEnd);
 }
 
 /**

@@ -3,16 +3,19 @@
  *
  * @module
  */
+
+import { rm } from "node:fs/promises";
+import path from "node:path";
 import type { Readable } from "node:stream";
 import { writeFileAtomic } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
 import { chunkId } from "./_internal/chunk-id.js";
+import { ChunkPool, type SegmentResult } from "./_internal/chunk-pool.js";
 import { compressChunk } from "./_internal/compression.js";
 import { checkAborted, fail, toCasyncError } from "./_internal/failure.js";
 import { LocalStoreWriter } from "./_internal/local-store.js";
 import { type BlockSource, openFileSource, streamSource } from "./_internal/reader.js";
-import { scanChunks } from "./_internal/scan.js";
-import { type ChunkSizes, chunkerParams, DEFAULT_CHUNK_SIZES } from "./chunker.js";
+import { type ChunkSizes, chunkerParams, DEFAULT_CHUNK_SIZES, findChunkEnd } from "./chunker.js";
 import type { CasyncError } from "./errors.js";
 import {
   type CasyncIndex,
@@ -20,6 +23,7 @@ import {
   encodeIndex,
   type IndexChunk,
 } from "./index-format.js";
+import { chunkPath } from "./store.js";
 
 /** Progress of {@link makeIndex}. */
 export type MakeProgress = {
@@ -43,8 +47,10 @@ export interface MakeOptions {
   readonly chunkSizes?: ChunkSizes;
   /** zstd level of stored chunks (default 3, as casync). */
   readonly compressionLevel?: number;
-  /** Chunks compressed and written at once (default 8). */
+  /** Segments of 8 MiB being chunked, hashed and stored at once (default 6). */
   readonly concurrency?: number;
+  /** Worker threads chunking, hashing and compressing (default: CPU count, at most 4). */
+  readonly workers?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: MakeProgress) => void;
 }
@@ -62,7 +68,7 @@ export interface MakeResult {
   readonly bytesStored: number;
 }
 
-const PROGRESS_EVERY = 64 * 1024 * 1024;
+const SEGMENT = 8 * 1024 * 1024;
 
 /**
  * Chunk an image exactly as `casync make` does, hash every chunk (SHA-512/256),
@@ -85,23 +91,63 @@ export function makeIndex(
   );
 }
 
+interface Segment {
+  readonly buffer: Buffer;
+  /** Image offset of `buffer[0]`. */
+  readonly base: number;
+  readonly dataEnd: number;
+  readonly atEnd: boolean;
+  readonly result: Promise<SegmentResult>;
+}
+
+/**
+ * Segments of SEGMENT bytes, each followed by `max` bytes of the next one, are
+ * chunked in parallel by workers, each from its own first byte. Merging in
+ * order follows the true chain of cuts: where it lands on a worker's cut the
+ * two chains agree from there on (the chunker restarts at every cut); until
+ * then the main thread cuts the few chunks itself.
+ */
 async function run(source: string | Readable, options: MakeOptions): Promise<MakeResult> {
   const paramsResult = chunkerParams(options.chunkSizes ?? DEFAULT_CHUNK_SIZES);
   if (paramsResult.isErr()) fail(paramsResult.error);
   const params = paramsResult.value;
-  const level = options.compressionLevel ?? 3;
-  const concurrency = Math.max(1, options.concurrency ?? 8);
   const { signal, onProgress } = options;
+  const level = options.compressionLevel ?? 3;
+  const pool = new ChunkPool(params, options.store, level, options.workers);
   const writer = options.store === undefined ? undefined : new LocalStoreWriter(options.store);
+  const maxInflight = Math.max(2, options.concurrency ?? 6);
   const chunks: IndexChunk[] = [];
-  const seen = new Set<string>();
-  const inflight = new Set<Promise<void>>();
-  let failure: unknown;
+  const discarded = new Set<string>(); // chunk files workers wrote for cuts off the true chain
+  const mainWrites: Promise<void>[] = [];
   let chunksStored = 0;
   let bytesStored = 0;
-  let nextProgress = PROGRESS_EVERY;
+  const overlap = params.max;
 
-  const store = async (id: string, data: Buffer, w: LocalStoreWriter) => {
+  const input: BlockSource =
+    typeof source === "string" ? await openFileSource(source) : streamSource(source);
+  const queue: Segment[] = [];
+  let previous: { buffer: Buffer; base: number; dataEnd: number; atEnd: boolean } | undefined;
+  const readSegment = async (): Promise<Segment | undefined> => {
+    if (previous?.atEnd === true) return undefined;
+    const buffer = Buffer.from(new SharedArrayBuffer(SEGMENT + overlap));
+    let filled = 0;
+    if (previous !== undefined) filled = previous.buffer.copy(buffer, 0, SEGMENT, previous.dataEnd);
+    const r = await input.read(buffer, filled, buffer.length - filled);
+    const base = previous === undefined ? 0 : previous.base + SEGMENT;
+    const dataEnd = filled + r.bytes;
+    const atEnd = r.ended;
+    previous = { buffer, base, dataEnd, atEnd };
+    const segEnd = atEnd ? dataEnd : SEGMENT;
+    return {
+      buffer,
+      base,
+      dataEnd,
+      atEnd,
+      result: pool.run(buffer.buffer as SharedArrayBuffer, dataEnd, segEnd, atEnd),
+    };
+  };
+
+  const storeHere = async (id: string, data: Buffer, w: LocalStoreWriter) => {
     if (await w.has(id)) return;
     const compressed = await compressChunk(data, level);
     await w.put(id, compressed);
@@ -109,67 +155,86 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     bytesStored += compressed.length;
   };
 
-  const input: BlockSource =
-    typeof source === "string" ? await openFileSource(source) : streamSource(source);
   try {
-    const total = await scanChunks(
-      input,
-      params,
-      async (offset, data) => {
-        const id = chunkId(data);
-        chunks.push({ offset, size: data.length, id });
-        if (offset + data.length >= nextProgress) {
-          nextProgress += PROGRESS_EVERY;
-          onProgress?.({
-            type: "chunking",
-            bytesRead: offset + data.length,
-            chunks: chunks.length,
-            chunksStored,
-            bytesStored,
-          });
+    let t = 0; // the next cut of the true chain
+    for (;;) {
+      checkAborted(signal, "chunking");
+      while (queue.length < maxInflight) {
+        const next = await readSegment();
+        if (next === undefined) break;
+        queue.push(next);
+      }
+      const segment = queue.shift();
+      if (segment === undefined) break;
+      const { buffer, base, dataEnd, atEnd } = segment;
+      const r = await segment.result;
+      const stop = base + (atEnd ? dataEnd : SEGMENT);
+      const startAt = new Map<number, number>();
+      for (let i = 0; i < r.ends.length; i++)
+        startAt.set(i === 0 ? base : base + (r.ends[i - 1] as number), i);
+      const used = new Uint8Array(r.ends.length);
+      while (t < stop) {
+        const i = startAt.get(t);
+        if (i !== undefined) {
+          for (let j = i; j < r.ends.length; j++) {
+            const end = base + (r.ends[j] as number);
+            chunks.push({ offset: t, size: end - t, id: hex(r.ids, j) });
+            used[j] = 1;
+            chunksStored += (r.stored[j] as number) > 0 ? 1 : 0;
+            bytesStored += r.stored[j] as number;
+            t = end;
+          }
+          break;
         }
-        if (writer === undefined || seen.has(id)) return;
-        seen.add(id);
-        if (failure !== undefined) throw failure;
-        const task = store(id, data, writer).then(
-          () => {
-            inflight.delete(task);
-          },
-          (e) => {
-            inflight.delete(task);
-            failure ??= e;
-          },
-        );
-        inflight.add(task);
-        if (inflight.size >= concurrency) await Promise.race(inflight);
-      },
-      signal,
-    );
-    await Promise.all(inflight);
-    if (failure !== undefined) throw failure;
+        const length = findChunkEnd(buffer, t - base, dataEnd, params, atEnd);
+        const data = buffer.subarray(t - base, t - base + length);
+        const id = chunkId(data);
+        chunks.push({ offset: t, size: length, id });
+        if (writer !== undefined) mainWrites.push(storeHere(id, Buffer.from(data), writer));
+        t += length;
+      }
+      for (let j = 0; j < r.ends.length; j++) {
+        if (used[j] === 0 && (r.stored[j] as number) > 0) discarded.add(hex(r.ids, j));
+      }
+      onProgress?.({
+        type: "chunking",
+        bytesRead: t,
+        chunks: chunks.length,
+        chunksStored,
+        bytesStored,
+      });
+    }
+    await Promise.all(mainWrites);
+    if (writer !== undefined && discarded.size > 0) {
+      const kept = new Set(chunks.map((c) => c.id));
+      for (const id of discarded)
+        if (!kept.has(id)) await rm(path.join(writer.root, chunkPath(id)), { force: true });
+    }
     checkAborted(signal, "making an index");
-    if (writer === undefined) for (const c of chunks) seen.add(c.id);
     const index: CasyncIndex = {
       featureFlags: DEFAULT_INDEX_FLAGS,
       chunkSizes: { min: params.min, avg: params.avg, max: params.max },
       chunks,
-      size: total,
+      size: t,
     };
     const indexBytes = encodeIndex(index);
     if (options.indexPath !== undefined) {
       const written = await writeFileAtomic(options.indexPath, indexBytes);
       if (written.isErr()) fail(written.error);
     }
-    onProgress?.({
-      type: "chunking",
-      bytesRead: total,
-      chunks: chunks.length,
+    return {
+      index,
+      indexBytes,
+      uniqueChunks: new Set(chunks.map((c) => c.id)).size,
       chunksStored,
       bytesStored,
-    });
-    return { index, indexBytes, uniqueChunks: seen.size, chunksStored, bytesStored };
+    };
   } finally {
-    await Promise.allSettled(inflight);
-    await input.close();
+    await Promise.allSettled([...queue.map((s) => s.result), ...mainWrites]);
+    await Promise.allSettled([input.close(), pool.close()]);
   }
+}
+
+function hex(ids: Uint8Array, i: number): string {
+  return Buffer.from(ids.buffer, ids.byteOffset + 32 * i, 32).toString("hex");
 }

@@ -80,3 +80,30 @@ describe("chunk boundaries", () => {
     );
   });
 });
+
+describe("parallel chunking across 8 MiB segments", () => {
+  it("finds the same chunks as one sequential pass and leaves no stray chunk files", async () => {
+    const { Scratch } = await import("@lifeboat/testkit");
+    const { readdir, writeFile } = await import("node:fs/promises");
+    const { mixedImage } = await import("./_helpers/data.js");
+    const scratch = await Scratch.create("lifeboat-casync-seg-");
+    try {
+      const data = mixedImage(40 * 1024 * 1024);
+      await writeFile(scratch.path("in.bin"), data);
+      const made = (
+        await makeIndex(scratch.path("in.bin"), { store: scratch.path("store"), workers: 2 })
+      )._unsafeUnwrap();
+      expect(made.index.chunks.map((c) => c.offset + c.size)).toEqual(
+        chunkBoundaries(data, params),
+      );
+      const files = (await readdir(scratch.path("store"), { recursive: true }))
+        .filter((f) => f.endsWith(".cacnk"))
+        .map((f) => f.slice(5, 69))
+        .sort();
+      expect(files).toEqual([...new Set(made.index.chunks.map((c) => c.id))].sort());
+      expect(made.uniqueChunks).toBe(files.length);
+    } finally {
+      await scratch.cleanup();
+    }
+  });
+});

@@ -14,10 +14,11 @@ export async function scanChunks(
   params: ChunkerParams,
   onChunk: (offset: number, data: Buffer) => void | Promise<void>,
   signal: AbortSignal | undefined,
+  allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafe(size),
 ): Promise<number> {
   const head = params.max; // room in front of each block for the previous block's unfinished chunk
   const readBlock = async () => {
-    const buffer = Buffer.allocUnsafe(head + BLOCK);
+    const buffer = allocate(head + BLOCK);
     const r = await source.read(buffer, head, BLOCK);
     return { buffer, ...r };
   };
