@@ -5,7 +5,14 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
-import { createImageFile, mountTemp, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
+import {
+  createImageFile,
+  mountTemp,
+  requireRoot,
+  requireTools,
+  Scratch,
+  sh,
+} from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   addPartition,
@@ -47,7 +54,9 @@ function randomTable(rng: Rng, diskSectors: bigint): GptTable {
     }
     if (r < 0.2 && table.partitions.length > 0) {
       const p = rng.pick(table.partitions);
-      const resized = resizePartition(table, p.slot, { size: rng.next() < 0.5 ? "max" : BigInt(rng.int(1, 4096)) * 512n });
+      const resized = resizePartition(table, p.slot, {
+        size: rng.next() < 0.5 ? "max" : BigInt(rng.int(1, 4096)) * 512n,
+      });
       if (resized.isOk()) table = resized.value;
       continue;
     }
@@ -55,13 +64,17 @@ function randomTable(rng: Rng, diskSectors: bigint): GptTable {
       size: rng.next() < 0.05 ? "rest" : BigInt(rng.int(1, 8192)) * 512n,
       typeGuid: rng.next() < 0.8 ? rng.pick(types) : rng.guid(),
       name: randomName(rng),
-      attributes: BigInt.asUintN(64, BigInt(rng.int(0, 2 ** 31)) * BigInt(rng.int(0, 2 ** 31)) * BigInt(rng.int(0, 3))),
+      attributes: BigInt.asUintN(
+        64,
+        BigInt(rng.int(0, 2 ** 31)) * BigInt(rng.int(0, 2 ** 31)) * BigInt(rng.int(0, 3)),
+      ),
       placement: rng.pick(["first-fit", "first-fit", "end"] as const),
       alignmentBytes: BigInt(rng.pick([512, 4096, 1024 * 1024])),
       ...(rng.next() < 0.3 ? { slot: rng.int(1, table.entryCount) } : {}),
     });
     if (added.isOk()) table = added.value;
-    else expect(["GPT_NO_SPACE", "GPT_SLOT_IN_USE", "GPT_NO_FREE_SLOT"]).toContain(added.error.code);
+    else
+      expect(["GPT_NO_SPACE", "GPT_SLOT_IN_USE", "GPT_NO_FREE_SLOT"]).toContain(added.error.code);
   }
   return table;
 }
@@ -69,7 +82,9 @@ function randomTable(rng: Rng, diskSectors: bigint): GptTable {
 describe("SDK-made layouts", () => {
   it(`pass sgdisk -v and match sfdisk -J (${LAYOUTS} random layouts)`, async () => {
     const rng = prng(0x5eed_0002);
-    const tables = Array.from({ length: LAYOUTS }, () => randomTable(rng, BigInt(rng.int(4, 48) * 2048 + rng.int(0, 100))));
+    const tables = Array.from({ length: LAYOUTS }, () =>
+      randomTable(rng, BigInt(rng.int(4, 48) * 2048 + rng.int(0, 100))),
+    );
     const results = await pool(
       4,
       tables.map((table, i) => async () => {
@@ -109,12 +124,18 @@ describe("SDK-made layouts", () => {
     const scratch = await Scratch.create();
     try {
       const image = await createImageFile(scratch, "disk.img", 4096n * MiB);
-      const plan = planRecoveryPartition({ kind: "fresh", diskBytes: 4096n * MiB, recoveryBytes: 512n * MiB })._unsafeUnwrap();
+      const plan = planRecoveryPartition({
+        kind: "fresh",
+        diskBytes: 4096n * MiB,
+        recoveryBytes: 512n * MiB,
+      })._unsafeUnwrap();
       (await writeGpt(runner, image, plan.table))._unsafeUnwrap();
       const attached = (await attachPartition(runner, image, plan.recovery))._unsafeUnwrap();
       scratch.defer(async () => (await attached.detach())._unsafeUnwrap());
       expect(attached.offsetBytes).toBe(plan.recovery.firstLba * 512n);
-      expect(BigInt((await sh("blockdev", ["--getsize64", attached.device])).trim())).toBe(attached.sizeBytes);
+      expect(BigInt((await sh("blockdev", ["--getsize64", attached.device])).trim())).toBe(
+        attached.sizeBytes,
+      );
       await sh("mkfs.ext4", ["-q", "-L", "lifeboat-rec", attached.device]);
       const mnt = await mountTemp(scratch, attached.device);
       await writeFile(path.join(mnt, "hello.txt"), "recovery data\n");

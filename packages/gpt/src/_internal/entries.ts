@@ -2,7 +2,7 @@ import { err, ok, type Result } from "neverthrow";
 import type { GptCopy, GptError } from "../errors.js";
 import { decodeGuid, encodeGuid } from "../guid.js";
 import type { GptPartition, GptSource } from "../model.js";
-import { isZero, view } from "./bytes.js";
+import { view } from "./bytes.js";
 import { crc32 } from "./crc32.js";
 import type { HeaderFields } from "./header.js";
 import { hex } from "./header.js";
@@ -52,8 +52,8 @@ function decodeEntryArray(block: Uint8Array, count: number, size: number): Decod
   for (let i = 0; i < count; i++) {
     const at = i * size;
     const slot = i + 1;
-    if (isZero(block, at, at + 16)) {
-      if (!isZero(block, at, at + size)) rawSlots.push({ slot, bytes: block.slice(at, at + size) });
+    if (zeroWords(v, at, at + 16)) {
+      if (!zeroWords(v, at, at + size)) rawSlots.push({ slot, bytes: block.slice(at, at + size) });
       continue;
     }
     const name = decodeName(block, at + 56);
@@ -66,7 +66,7 @@ function decodeEntryArray(block: Uint8Array, count: number, size: number): Decod
       attributes: v.getBigUint64(at + 48, true),
       name,
     });
-    if (!nameTailIsZero(block, at + 56, name) || !isZero(block, at + 128, at + size)) {
+    if (!nameTailIsZero(block, at + 56, name) || !zeroWords(v, at + 128, at + size)) {
       rawSlots.push({ slot, bytes: block.slice(at, at + size) });
     }
   }
@@ -98,4 +98,10 @@ export function encodeEntries(
     encodeName(p.name, bytes, at + 56);
   }
   return { bytes, crc: crc32(bytes, 0, length) };
+}
+
+/** All-zero check four bytes at a time (`start` and `end` are multiples of 4 here). */
+function zeroWords(v: DataView, start: number, end: number): boolean {
+  for (let i = start; i < end; i += 4) if (v.getUint32(i) !== 0) return false;
+  return true;
 }

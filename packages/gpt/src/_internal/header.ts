@@ -114,8 +114,10 @@ function checkGeometry(
   if (h.entryCount < 1 || h.entryCount * h.entrySize > MAX_ENTRY_ARRAY_BYTES) {
     return err(bad(copy, "entryCount", h.entryCount, "is out of range"));
   }
-  if (h.alternateLba === h.myLba || h.alternateLba === 0n) {
-    return err(bad(copy, "alternateLba", h.alternateLba, "does not point to another header"));
+  if (h.alternateLba === h.myLba || h.alternateLba === 0n || h.alternateLba > last) {
+    return err(
+      bad(copy, "alternateLba", h.alternateLba, "does not point to another header on this disk"),
+    );
   }
   if (h.firstUsableLba > h.lastUsableLba || h.firstUsableLba < 2n || h.lastUsableLba >= last) {
     return err(
@@ -142,7 +144,12 @@ function checkGeometry(
     copy === "primary"
       ? h.entriesLba > h.myLba && entriesEnd < h.firstUsableLba
       : h.entriesLba > h.lastUsableLba && entriesEnd < h.myLba;
-  if (!placed) {
+  // The other copy must be rebuildable from this one: room for its entry array on its side.
+  const roomForOther =
+    copy === "primary"
+      ? h.alternateLba - sectors > h.lastUsableLba
+      : 2n + sectors <= h.firstUsableLba;
+  if (!placed || !roomForOther) {
     return err(
       bad(
         copy,
