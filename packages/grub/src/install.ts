@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { chmod, readFile, rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import {
   type CommandRunner,
@@ -15,6 +15,7 @@ import {
   writeFileAtomic,
 } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import { stageFile } from "./_internal/staged.js";
 import { type BlsEntry, blsToMenuEntry, renderBlsEntry } from "./bls.js";
 import type { GrubError, GrubScriptInvalidError } from "./errors.js";
 import type { GrubdScript } from "./grubd.js";
@@ -116,9 +117,12 @@ function target(options: GrubdInstallOptions): ResultAsync<string, GrubError> {
 }
 
 /**
- * Install the grub.d script (mode 0755), idempotently and atomically: the
- * GRUB text it prints is checked with `grub-script-check` and the script
- * with `sh -n` before it replaces the old one.
+ * Install the grub.d script (mode 0755), idempotently and atomically. The
+ * script is checked with `sh -n`, written to a temporary file beside the
+ * target, run once (with `LIFEBOAT_RECOVERY_FS_UUID` set to a sample UUID)
+ * and its output checked with `grub-script-check` and against the expected
+ * text; only then is it renamed over the old script, which stays in place
+ * until that moment.
  *
  * @example
  * ```ts
@@ -136,19 +140,38 @@ export function installGrubdScript(
   return target(options).andThen((file) =>
     readIfExists(file).andThen((old) => {
       if (old === script.script) return okAsync({ path: file, changed: false });
-      return checkGrubScript(runner, script.sampleOutput, {
-        ...options,
-        name: `${file} (its output)`,
-      })
-        .andThen(() =>
-          runner
-            .run("sh", ["-n"], { stdin: script.script, ...signal })
-            .mapErr((e) => e as GrubError),
-        )
-        .andThen(() => writeFileAtomic(file, script.script, { mode: 0o755 }))
-        .andThen(() =>
-          ResultAsync.fromPromise(chmod(file, 0o755), (e) => ioError(e, file, "chmod")),
-        )
+      return runner
+        .run("sh", ["-n"], { stdin: script.script, ...signal })
+        .mapErr((e): GrubError => e)
+        .andThen(() => stageFile(file, script.script, 0o755))
+        .andThen((staged) => {
+          const checked = runner
+            .run("sh", [staged.temp], {
+              env: { LIFEBOAT_RECOVERY_FS_UUID: script.sampleFsUuid },
+              timeoutMs: 60_000,
+              ...signal,
+            })
+            .mapErr((e): GrubError => e)
+            .andThen((run) =>
+              run.stdout === script.sampleOutput
+                ? checkGrubScript(runner, run.stdout, { ...options, name: `${file} (its output)` })
+                : errAsync<void, GrubError>({
+                    code: "GRUB_SCRIPT_INVALID",
+                    message: `${file}: the script printed something other than the entries it was rendered with.`,
+                    path: file,
+                    line: undefined,
+                    stderrTail: run.stderr,
+                  }),
+            )
+            .andThen(() => staged.commit());
+          return ResultAsync.fromSafePromise(
+            (async () => {
+              const r = await checked;
+              if (r.isErr()) await staged.discard();
+              return r;
+            })(),
+          ).andThen((r) => r);
+        })
         .map(() => ({ path: file, changed: true }));
     }),
   );

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { createExecaRunner } from "@lifeboat/core";
 import { requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -131,6 +131,20 @@ describe("the /etc/grub.d script", () => {
     expect(r._unsafeUnwrapErr()).toMatchObject({ code: "GRUB_SCRIPT_INVALID" });
     expect(await readFile(`${dir}/41_lifeboat`, "utf8")).toBe(s.script);
 
+    // The script runs and prints exactly what it claims, but that is not valid GRUB.
+    const printsBroken = {
+      ...s,
+      script: "#!/bin/sh\nprintf 'menuentry x {\\n'\n",
+      sampleOutput: "menuentry x {\n",
+    };
+    expect(
+      (await installGrubdScript(runner, printsBroken, { directory: dir }))._unsafeUnwrapErr(),
+    ).toMatchObject({
+      code: "GRUB_SCRIPT_INVALID",
+    });
+    expect(await readFile(`${dir}/41_lifeboat`, "utf8")).toBe(s.script);
+    expect(await readdir(dir)).toEqual(["41_lifeboat"]);
+
     const badSh = { ...s, script: "#!/bin/sh\nif then fi (\n" };
     expect(
       (await installGrubdScript(runner, badSh, { directory: dir }))._unsafeUnwrapErr().code,
@@ -139,6 +153,5 @@ describe("the /etc/grub.d script", () => {
 
     expect((await removeGrubdScript({ directory: dir }))._unsafeUnwrap().changed).toBe(true);
     expect((await removeGrubdScript({ directory: dir }))._unsafeUnwrap().changed).toBe(false);
-    await writeFile(`${dir}/keep`, "");
   });
 });
