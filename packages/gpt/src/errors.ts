@@ -131,6 +131,11 @@ export interface GptRereadUnsupportedError extends ErrorBase<"GPT_REREAD_UNSUPPO
   readonly stderrTail: string;
 }
 
+/** After a re-read, the kernel's partitions still differ from the table on disk. */
+export interface GptKernelStaleError extends ErrorBase<"GPT_KERNEL_STALE"> {
+  readonly device: string;
+}
+
 /** Every error code of `@lifeboat/gpt`. */
 export type GptError =
   | GptBadSignatureError
@@ -151,7 +156,8 @@ export type GptError =
   | GptInvalidArgumentError
   | GptDiskSizeError
   | GptDeviceBusyError
-  | GptRereadUnsupportedError;
+  | GptRereadUnsupportedError
+  | GptKernelStaleError;
 
 /** The stable codes of {@link GptError}. */
 export type GptErrorCode = GptError["code"];

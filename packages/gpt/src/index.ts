@@ -28,6 +28,7 @@ export type {
   GptError,
   GptErrorCode,
   GptInvalidArgumentError,
+  GptKernelStaleError,
   GptMisalignedError,
   GptNoFreeSlotError,
   GptNoSpaceError,
@@ -50,7 +51,14 @@ export {
   type WriteGptProgress,
   writeGpt,
 } from "./io.js";
-export { type RereadError, type RereadOptions, rereadCommand, rereadPartitions } from "./kernel.js";
+export {
+  type KernelPartition,
+  kernelPartitions,
+  type RereadError,
+  type RereadOptions,
+  rereadCommand,
+  rereadPartitions,
+} from "./kernel.js";
 export {
   addPartition,
   type CreateTableOptions,

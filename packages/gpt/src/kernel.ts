@@ -3,9 +3,16 @@
  *
  * @module
  */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
 import type { CommandError, CommandRunner } from "@lifeboat/core";
-import { errAsync, okAsync, type ResultAsync } from "neverthrow";
-import type { GptDeviceBusyError, GptRereadUnsupportedError } from "./errors.js";
+import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import type {
+  GptDeviceBusyError,
+  GptKernelStaleError,
+  GptRereadUnsupportedError,
+} from "./errors.js";
+import type { GptTable } from "./model.js";
 
 /** Options for {@link rereadPartitions}. */
 export interface RereadOptions {
@@ -16,11 +23,21 @@ export interface RereadOptions {
    * partition of the disk is in use.
    */
   readonly method?: "partx" | "blockdev";
+  /**
+   * The table just written: after the command, the kernel's partitions
+   * (from sysfs) are compared with it, so a command that exits 0 without
+   * effect is `GPT_KERNEL_STALE`, not a silent success.
+   */
+  readonly table?: GptTable;
   readonly signal?: AbortSignal;
 }
 
 /** Errors of {@link rereadPartitions}. */
-export type RereadError = GptDeviceBusyError | GptRereadUnsupportedError | CommandError;
+export type RereadError =
+  | GptDeviceBusyError
+  | GptRereadUnsupportedError
+  | GptKernelStaleError
+  | CommandError;
 
 /**
  * The command line {@link rereadPartitions} runs.
@@ -59,7 +76,77 @@ export function rereadPartitions(
   return runner
     .run(command, args, options.signal ? { signal: options.signal } : {})
     .orElse((e) => errAsync(classify(e, device)))
-    .andThen(() => okAsync(undefined));
+    .andThen(() => (options.table ? verify(device, options.table) : okAsync(undefined)));
+}
+
+/** A partition as the kernel sees it, in bytes. */
+export interface KernelPartition {
+  readonly number: number;
+  readonly startBytes: bigint;
+  readonly sizeBytes: bigint;
+}
+
+/**
+ * The partitions the kernel currently has for a disk (from
+ * `/sys/class/block/<disk>/<part>/{partition,start,size}`).
+ *
+ * @example
+ * ```ts
+ * const parts = await kernelPartitions("/dev/sda");
+ * ```
+ */
+export function kernelPartitions(
+  device: string,
+): ResultAsync<KernelPartition[], GptKernelStaleError> {
+  const name = path.basename(device);
+  const dir = `/sys/class/block/${name}`;
+  return ResultAsync.fromPromise(
+    (async () => {
+      const out: KernelPartition[] = [];
+      for (const entry of await readdir(dir)) {
+        if (!entry.startsWith(name)) continue;
+        const read = async (f: string) => (await readFile(`${dir}/${entry}/${f}`, "utf8")).trim();
+        out.push({
+          number: Number(await read("partition")),
+          startBytes: BigInt(await read("start")) * 512n,
+          sizeBytes: BigInt(await read("size")) * 512n,
+        });
+      }
+      return out.sort((a, b) => a.number - b.number);
+    })(),
+    (cause) => stale(device, `could not read ${dir}`, cause),
+  );
+}
+
+function stale(device: string, why: string, cause?: unknown): GptKernelStaleError {
+  return {
+    code: "GPT_KERNEL_STALE",
+    message: `The kernel's partitions of ${device} do not match the table on disk (${why}); reboot or re-read.`,
+    device,
+    ...(cause === undefined ? {} : { cause }),
+  };
+}
+
+function verify(device: string, table: GptTable): ResultAsync<void, RereadError> {
+  const ss = BigInt(table.sectorSize);
+  return kernelPartitions(device).andThen((kernel) => {
+    const want = table.partitions.map((p) => ({
+      number: p.slot,
+      startBytes: p.firstLba * ss,
+      sizeBytes: (p.lastLba - p.firstLba + 1n) * ss,
+    }));
+    const same =
+      kernel.length === want.length &&
+      want.every((w, i) => {
+        const k = kernel[i];
+        return (
+          k?.number === w.number && k.startBytes === w.startBytes && k.sizeBytes === w.sizeBytes
+        );
+      });
+    return same
+      ? okAsync(undefined)
+      : errAsync(stale(device, `kernel has ${kernel.length} partitions, the table ${want.length}`));
+  });
 }
 
 function classify(e: CommandError, device: string): RereadError {

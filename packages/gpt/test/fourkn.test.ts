@@ -2,9 +2,24 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
-import { attachLoop, createImageFile, mountTemp, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
+import {
+  attachLoop,
+  createImageFile,
+  mountTemp,
+  requireRoot,
+  requireTools,
+  Scratch,
+  sh,
+} from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { attachPartition, createGptTable, MiB, planRecoveryPartition, readGpt, writeGpt } from "../src/index.js";
+import {
+  attachPartition,
+  createGptTable,
+  MiB,
+  planRecoveryPartition,
+  readGpt,
+  writeGpt,
+} from "../src/index.js";
 import { ourView, sfdiskView } from "./_helpers.js";
 
 const runner = createExecaRunner();
@@ -38,7 +53,9 @@ describe("4Kn disks", () => {
     expect((await readGpt(runner, device))._unsafeUnwrap()).toEqual(plan.table);
 
     // The recovery partition, addressed by offset in the image, as a 4K-sector device.
-    const part = (await attachPartition(runner, image, plan.recovery, { sectorSize: 4096 }))._unsafeUnwrap();
+    const part = (
+      await attachPartition(runner, image, plan.recovery, { sectorSize: 4096 })
+    )._unsafeUnwrap();
     scratch.defer(async () => (await part.detach())._unsafeUnwrap());
     expect(part.offsetBytes).toBe(plan.recovery.firstLba * 4096n);
     expect((await sh("blockdev", ["--getss", part.device])).trim()).toBe("4096");
@@ -50,14 +67,38 @@ describe("4Kn disks", () => {
 
   it("an empty 4Kn table is byte-identical to sgdisk -o's, and sgdisk-made 4Kn tables parse as sfdisk says", async () => {
     const guid = "4c1f7e2a-9b3d-4e5f-a6b7-c8d9e0f1a2b3";
-    const a = await attachLoop(scratch, await createImageFile(scratch, "a.img", 64n * MiB), { sectorSize: 4096 });
-    const b = await attachLoop(scratch, await createImageFile(scratch, "b.img", 64n * MiB), { sectorSize: 4096 });
-    const table = createGptTable({ diskBytes: 64n * MiB, sectorSize: 4096, diskGuid: guid })._unsafeUnwrap();
+    const a = await attachLoop(scratch, await createImageFile(scratch, "a.img", 64n * MiB), {
+      sectorSize: 4096,
+    });
+    const b = await attachLoop(scratch, await createImageFile(scratch, "b.img", 64n * MiB), {
+      sectorSize: 4096,
+    });
+    const table = createGptTable({
+      diskBytes: 64n * MiB,
+      sectorSize: 4096,
+      diskGuid: guid,
+    })._unsafeUnwrap();
     (await writeGpt(runner, a, table))._unsafeUnwrap();
     await sh("sgdisk", ["-o", "-U", guid, b]);
     expect(await sh("cmp", [a, b])).toBe("");
 
-    await sh("sgdisk", ["-n", "0:0:+8M", "-t", "1:ef00", "-c", "1:EFI 😀", "-n", "0:0:+16M", "-t", "2:d999c366-3126-4451-b3c1-be31e091158c", "-A", "2:set:63", "-c", "2:Lifeboat Recovery", b]);
+    await sh("sgdisk", [
+      "-n",
+      "0:0:+8M",
+      "-t",
+      "1:ef00",
+      "-c",
+      "1:EFI 😀",
+      "-n",
+      "0:0:+16M",
+      "-t",
+      "2:d999c366-3126-4451-b3c1-be31e091158c",
+      "-A",
+      "2:set:63",
+      "-c",
+      "2:Lifeboat Recovery",
+      b,
+    ]);
     const parsed = (await readGpt(runner, b))._unsafeUnwrap();
     expect(parsed.sectorSize).toBe(4096);
     expect(ourView(parsed)).toEqual(await sfdiskView(b));
