@@ -1,0 +1,409 @@
+import { constants } from "node:fs";
+import {
+  access,
+  chmod,
+  copyFile,
+  mkdir,
+  readdir,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
+import path from "node:path";
+import {
+  type CommandRunner,
+  type CoreError,
+  installHint,
+  ioError,
+  isLifeboatError,
+} from "@lifeboat/core";
+import { ResultAsync } from "neverthrow";
+import { moduleLoadOrder, sharedLibraries } from "./_internal/closure.js";
+import { renderInit } from "./_internal/init-script.js";
+import { inputMissing, type RecoveryEnvError } from "./errors.js";
+
+/** Kernel modules put into the initramfs by default (with their dependencies). */
+export const DEFAULT_MODULES: readonly string[] = [
+  "virtio_pci",
+  "virtio_blk",
+  "virtio_scsi",
+  "virtio_rng",
+  "sd_mod",
+  "nvme",
+  "ahci",
+  "usb_storage",
+  "xhci_pci",
+  "crc32c_generic",
+  "btrfs",
+  "ext4",
+  "vfat",
+  "nls_cp437",
+  "nls_iso8859_1",
+  "squashfs",
+  "erofs",
+  "overlay",
+  "loop",
+  "dm_mod",
+  "dm_crypt",
+  "xts",
+  "aesni_intel",
+  "efivarfs",
+];
+
+/** Programs (from this machine, with their libraries) put into the initramfs by default, besides busybox and node. */
+export const DEFAULT_TOOLS: readonly string[] = [
+  "btrfs",
+  "mkfs.btrfs",
+  "lsblk",
+  "findmnt",
+  "blkid",
+  "mount",
+  "umount",
+  "losetup",
+  "sfdisk",
+  "sgdisk",
+  "cryptsetup",
+  "unsquashfs",
+];
+
+/** Arguments given to `node /lifeboat/cli.js` in each mode; `{request}`, `{digest}`, `{disk}`, `{recovery}` are filled in at boot. */
+export interface RecoveryCliArguments {
+  readonly interactive: readonly string[];
+  readonly unattended: readonly string[];
+}
+
+/** The default {@link RecoveryCliArguments}. */
+export const DEFAULT_CLI_ARGUMENTS: RecoveryCliArguments = {
+  interactive: ["recovery", "--disk", "{disk}"],
+  unattended: ["reset", "--request", "{request}", "--confirm", "{digest}", "--disk", "{disk}"],
+};
+
+/** Progress of {@link buildRecoveryEnvironment}. */
+export type RecoveryEnvProgress =
+  | { readonly step: "inputs"; readonly kernelVersion: string }
+  | { readonly step: "modules"; readonly count: number }
+  | { readonly step: "programs"; readonly count: number }
+  | { readonly step: "archive"; readonly uncompressedBytes: number }
+  | { readonly step: "compress"; readonly initrdBytes: number };
+
+/** Options for {@link buildRecoveryEnvironment}. */
+export interface BuildRecoveryEnvironmentOptions {
+  /** The Lifeboat CLI as one JavaScript file (installed as `/lifeboat/cli.js`). */
+  readonly cliBundle: string;
+  /** Where `vmlinuz` and `initrd.img` are written (created if missing). */
+  readonly outDir: string;
+  /** The kernel image (default: the newest `/boot/vmlinuz-*` whose modules are installed). */
+  readonly kernel?: string;
+  /** Kernel modules to include (default {@link DEFAULT_MODULES}); dependencies are added. */
+  readonly modules?: readonly string[];
+  /** Programs to include (default {@link DEFAULT_TOOLS}), looked up on PATH. */
+  readonly tools?: readonly string[];
+  /** The Node.js binary (default: the one running this code). */
+  readonly node?: string;
+  /** busybox, statically linked (default `/bin/busybox` from busybox-static). */
+  readonly busybox?: string;
+  readonly cliArguments?: RecoveryCliArguments;
+  /** zstd level (default 10). */
+  readonly compressionLevel?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: RecoveryEnvProgress) => void;
+}
+
+/** A built recovery environment. */
+export interface RecoveryEnvironment {
+  /** Path of the kernel image in `outDir`. */
+  readonly kernel: string;
+  /** Path of the zstd-compressed cpio initramfs in `outDir`. */
+  readonly initrd: string;
+  readonly kernelVersion: string;
+  /** Kernel plus initramfs, the space they take on the recovery partition. */
+  readonly sizeBytes: number;
+  readonly initrdBytes: number;
+  /** The initramfs before compression. */
+  readonly uncompressedBytes: number;
+  /** Module files included, relative to `/lib/modules/<version>`, in load order. */
+  readonly modules: readonly string[];
+}
+
+class Failure {
+  constructor(readonly error: RecoveryEnvError) {}
+}
+
+async function must<T>(r: ResultAsync<T, RecoveryEnvError>): Promise<T> {
+  const v = await r;
+  if (v.isErr()) throw new Failure(v.error);
+  return v.value;
+}
+
+async function io<T>(p: Promise<T>, file: string, operation: string): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw new Failure(ioError(e, file, operation));
+  }
+}
+
+const exists = (p: string) =>
+  access(p, constants.F_OK).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Build the recovery environment Lifeboat installs on the recovery
+ * partition: this machine's kernel and an initramfs (zstd-compressed cpio)
+ * holding busybox, Node.js with its libraries, the storage and filesystem
+ * modules, the tools the CLI runs (btrfs, lsblk, cryptsetup...), the CLI
+ * bundle and an `/init` that finds the disk holding the recovery
+ * partition, reads `lifeboat.mode=interactive|unattended`,
+ * `lifeboat.request=<path on the recovery partition>` and
+ * `lifeboat.digest=sha256:<hex>` from the kernel command line (an
+ * unattended request whose digest does not match falls back to
+ * interactive), runs the CLI, syncs and powers off.
+ *
+ * @example
+ * ```ts
+ * import { createExecaRunner } from "@lifeboat/core";
+ * import { buildRecoveryEnvironment } from "@lifeboat/recovery-env";
+ * const r = await buildRecoveryEnvironment(createExecaRunner(), {
+ *   cliBundle: "dist/lifeboat-cli.js",
+ *   outDir: "/tmp/recovery",
+ * });
+ * if (r.isOk()) console.log(r.value.initrd, r.value.sizeBytes);
+ * ```
+ */
+export function buildRecoveryEnvironment(
+  runner: CommandRunner,
+  options: BuildRecoveryEnvironmentOptions,
+): ResultAsync<RecoveryEnvironment, RecoveryEnvError> {
+  return ResultAsync.fromPromise(build(runner, options), (e): RecoveryEnvError => {
+    if (e instanceof Failure) return e.error;
+    if (isLifeboatError(e)) return e as CoreError;
+    return ioError(e, options.outDir, "build the recovery environment in");
+  });
+}
+
+async function findKernel(
+  kernel: string | undefined,
+): Promise<{ kernel: string; version: string }> {
+  if (kernel !== undefined) {
+    if (!(await exists(kernel)))
+      throw new Failure(inputMissing("kernel", kernel, installHint("linux-image-amd64")));
+    const version = /vmlinuz-(.+)$/.exec(path.basename(kernel))?.[1];
+    if (version === undefined)
+      throw new Failure(inputMissing("kernel", `${kernel} (named vmlinuz-<version>)`));
+    return { kernel, version };
+  }
+  const names = (await readdir("/boot").catch(() => [] as string[])).filter((n) =>
+    n.startsWith("vmlinuz-"),
+  );
+  const versions = names
+    .map((n) => n.slice("vmlinuz-".length))
+    .sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
+  for (const version of versions)
+    if (await exists(`/lib/modules/${version}/modules.dep`))
+      return { kernel: `/boot/vmlinuz-${version}`, version };
+  throw new Failure(
+    inputMissing("kernel", "/boot/vmlinuz-*", "apt-get install -y linux-image-amd64"),
+  );
+}
+
+async function which(program: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+    const candidate = path.join(dir, program);
+    if (
+      await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
+  }
+  for (const dir of ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]) {
+    const candidate = path.join(dir, program);
+    if (await exists(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+async function build(
+  runner: CommandRunner,
+  o: BuildRecoveryEnvironmentOptions,
+): Promise<RecoveryEnvironment> {
+  const signal = o.signal ? { signal: o.signal } : {};
+  if (!(await exists(o.cliBundle))) throw new Failure(inputMissing("cli-bundle", o.cliBundle));
+  const { kernel, version } = await findKernel(o.kernel);
+  if (!(await exists(`/lib/modules/${version}`)))
+    throw new Failure(inputMissing("modules", `/lib/modules/${version}`));
+  const node = await io(
+    realpath(o.node ?? process.execPath),
+    o.node ?? process.execPath,
+    "find node at",
+  );
+  const busybox = o.busybox ?? "/bin/busybox";
+  if (!(await exists(busybox)))
+    throw new Failure(inputMissing("busybox", busybox, "apt-get install -y busybox-static"));
+  o.onProgress?.({ step: "inputs", kernelVersion: version });
+
+  await io(mkdir(o.outDir, { recursive: true }), o.outDir, "create");
+  const staging = path.join(o.outDir, `.staging-${process.pid}`);
+  await rm(staging, { recursive: true, force: true });
+  try {
+    const put = async (from: string, to: string, mode?: number) => {
+      const dest = path.join(staging, to);
+      await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
+      if (await exists(dest)) return;
+      await io(copyFile(await realpath(from), dest), from, "copy");
+      if (mode !== undefined) await io(chmod(dest, mode), dest, "chmod");
+    };
+    for (const d of [
+      "bin",
+      "sbin",
+      "usr/bin",
+      "usr/sbin",
+      "etc",
+      "proc",
+      "sys",
+      "dev",
+      "run",
+      "tmp",
+      "root",
+      "lifeboat",
+    ])
+      await io(mkdir(path.join(staging, d), { recursive: true }), d, "create");
+
+    // Modules, in load order.
+    const moduleFiles = await must(
+      moduleLoadOrder(runner, version, o.modules ?? DEFAULT_MODULES, o.signal),
+    );
+    const base = `/lib/modules/${version}/`;
+    const relative: string[] = [];
+    for (const f of moduleFiles) {
+      let rel = f.startsWith(base) ? f.slice(base.length) : path.basename(f);
+      if (/\.ko\.(xz|zst)$/.test(rel)) {
+        const decompressed = await must(
+          runner.runBytes(rel.endsWith("xz") ? "xz" : "zstd", ["-dc", f], signal),
+        );
+        rel = rel.replace(/\.(xz|zst)$/, "");
+        const dest = path.join(staging, base, rel);
+        await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
+        await io(writeFile(dest, decompressed.stdout), dest, "write");
+      } else {
+        await put(f, path.join(base, rel));
+      }
+      relative.push(rel);
+    }
+    await io(
+      writeFile(path.join(staging, "lifeboat/modules.load"), `${relative.join("\n")}\n`),
+      "modules.load",
+      "write",
+    );
+    o.onProgress?.({ step: "modules", count: relative.length });
+
+    // Programs with their libraries: node, then the tools; busybox fills in the rest.
+    const programs: string[] = [node];
+    for (const tool of o.tools ?? DEFAULT_TOOLS) {
+      const found = await which(tool);
+      if (found === undefined) throw new Failure(inputMissing("tool", tool, installHint(tool)));
+      programs.push(found);
+    }
+    for (const program of programs) {
+      const target = program === node ? "/usr/bin/node" : program;
+      await put(program, target, 0o755);
+      for (const lib of await must(sharedLibraries(runner, program, o.signal)))
+        await put(lib, lib, 0o755);
+    }
+    o.onProgress?.({ step: "programs", count: programs.length });
+    await put(busybox, "/bin/busybox", 0o755);
+    const applets = (await must(runner.run(busybox, ["--list-full"], signal))).stdout
+      .split("\n")
+      .filter(Boolean);
+    for (const applet of applets) {
+      const dest = path.join(staging, applet);
+      if (await exists(dest)) continue;
+      await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
+      await io(symlink("/bin/busybox", dest), dest, "link");
+    }
+
+    // The CLI, its arguments, and /init.
+    await put(o.cliBundle, "/lifeboat/cli.js", 0o644);
+    const args = o.cliArguments ?? DEFAULT_CLI_ARGUMENTS;
+    for (const mode of ["interactive", "unattended"] as const)
+      await io(
+        writeFile(
+          path.join(staging, `lifeboat/args.${mode}`),
+          args[mode].map((a) => `${a}\n`).join(""),
+        ),
+        mode,
+        "write",
+      );
+    await io(
+      writeFile(path.join(staging, "init"), renderInit({ kernelVersion: version }), {
+        mode: 0o755,
+      }),
+      "init",
+      "write",
+    );
+
+    // newc cpio (owned by root, reproducible), then zstd.
+    const entries = await listTree(staging);
+    const cpio = path.join(o.outDir, `.initrd-${process.pid}.cpio`);
+    await must(
+      runner.run(
+        "cpio",
+        ["-o", "-H", "newc", "--null", "-R", "0:0", "--reproducible", "--quiet", "-O", cpio],
+        {
+          cwd: staging,
+          stdin: `${entries.join("\0")}\0`,
+          ...signal,
+        },
+      ),
+    );
+    const uncompressedBytes = (await io(stat(cpio), cpio, "stat")).size;
+    o.onProgress?.({ step: "archive", uncompressedBytes });
+    const initrd = path.join(o.outDir, "initrd.img");
+    await must(
+      runner.run(
+        "zstd",
+        ["-q", "-f", "-T0", `-${o.compressionLevel ?? 10}`, "--rm", cpio, "-o", initrd],
+        signal,
+      ),
+    );
+    const initrdBytes = (await io(stat(initrd), initrd, "stat")).size;
+    o.onProgress?.({ step: "compress", initrdBytes });
+    const kernelOut = path.join(o.outDir, "vmlinuz");
+    await io(copyFile(kernel, kernelOut), kernel, "copy");
+    const kernelBytes = (await io(stat(kernelOut), kernelOut, "stat")).size;
+    return {
+      kernel: kernelOut,
+      initrd,
+      kernelVersion: version,
+      sizeBytes: kernelBytes + initrdBytes,
+      initrdBytes,
+      uncompressedBytes,
+      modules: relative,
+    };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await rm(path.join(o.outDir, `.initrd-${process.pid}.cpio`), { force: true });
+  }
+}
+
+/** Every path under `root`, relative and `.`-prefixed, parents before children, sorted. */
+async function listTree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    const entries = (await readdir(path.join(root, rel), { withFileTypes: true })).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    );
+    for (const e of entries) {
+      const child = rel === "" ? e.name : `${rel}/${e.name}`;
+      out.push(child);
+      if (e.isDirectory()) await walk(child);
+    }
+  };
+  await walk("");
+  return out;
+}
