@@ -88,13 +88,27 @@ export function renderBlsEntry(entry: BlsEntry): Result<string, GrubUnrepresenta
   return ok(`${out.join("\n")}\n`);
 }
 
-/** The value of the first `key` field. */
+/**
+ * The value of the first `key` field.
+ *
+ * @example
+ * ```ts
+ * blsField(entry, "linux"); // "/vmlinuz-6.8.5-301.fc40.x86_64"
+ * ```
+ */
 export function blsField(entry: BlsEntry, key: string): string | undefined {
   for (const l of entry.lines) if (l.kind === "field" && l.key === key) return l.value;
   return undefined;
 }
 
-/** Every value of a repeatable field (`initrd`). */
+/**
+ * Every value of a repeatable field (`initrd`).
+ *
+ * @example
+ * ```ts
+ * blsFields(entry, "initrd"); // ["/initramfs-6.8.5.img"]
+ * ```
+ */
 export function blsFields(entry: BlsEntry, key: string): string[] {
   return entry.lines.flatMap((l) => (l.kind === "field" && l.key === key ? [l.value] : []));
 }
@@ -122,7 +136,14 @@ export function setBlsField(entry: BlsEntry, key: string, value: string | undefi
   return { lines };
 }
 
-/** The `options` line as kernel arguments. */
+/**
+ * The `options` line as kernel arguments.
+ *
+ * @example
+ * ```ts
+ * rootflagsSubvol(blsKernelArgs(entry)); // "root"
+ * ```
+ */
 export function blsKernelArgs(entry: BlsEntry): string[] {
   return parseKernelCommandLine(blsFields(entry, "options").join(" "));
 }

@@ -55,7 +55,14 @@ export function renderKernelCommandLine(
   return ok(args.join(" "));
 }
 
-/** The key of an argument: the text before the first `=` (or the whole argument). */
+/**
+ * The key of an argument: the text before the first `=` (or the whole argument).
+ *
+ * @example
+ * ```ts
+ * kernelArgKey("rootflags=subvol=root"); // "rootflags"
+ * ```
+ */
 export function kernelArgKey(arg: string): string {
   const eq = arg.indexOf("=");
   return eq < 0 ? arg : arg.slice(0, eq);
@@ -110,7 +117,14 @@ export function setRootflagsSubvol(args: readonly string[], subvol: string): str
   return setKernelArg(args, "rootflags", next);
 }
 
-/** The subvolume `rootflags=subvol=` names, if any. */
+/**
+ * The subvolume `rootflags=subvol=` names, if any.
+ *
+ * @example
+ * ```ts
+ * rootflagsSubvol(["ro", "rootflags=compress=zstd:1,subvol=root"]); // "root"
+ * ```
+ */
 export function rootflagsSubvol(args: readonly string[]): string | undefined {
   const current = args.find((a) => kernelArgKey(a) === "rootflags");
   return current

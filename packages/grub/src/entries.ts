@@ -54,7 +54,15 @@ export interface RecoveryEntryOptions {
   readonly modules?: readonly string[];
 }
 
-/** The `search` that sets `$root` to the recovery partition: by UUID, else by label. */
+/**
+ * The `search` that sets `$root` to the recovery partition: by UUID, else by label.
+ *
+ * @example
+ * ```ts
+ * renderGrubScript([recoverySearch({ fsUuid: "1111-2222", label: "LIFEBOAT" })]);
+ * // if search --no-floppy --fs-uuid --set=root 1111-2222; then … else search … --label … fi
+ * ```
+ */
 export function recoverySearch(partition: RecoveryPartitionRef): GrubCommand {
   const byUuid: GrubCommand = { kind: "search", by: "fs-uuid", value: partition.fsUuid };
   if (partition.label === undefined) return byUuid;
@@ -147,7 +155,14 @@ export interface FactoryResetEntryOptions {
   readonly efi?: boolean;
 }
 
-/** Kernel arguments that ask systemd for a factory reset on this boot. */
+/**
+ * Kernel arguments that ask systemd for a factory reset on this boot.
+ *
+ * @example
+ * ```ts
+ * factoryResetArgs({ resetTarget: true }); // ["systemd.factory_reset=1", "rd.systemd.unit=factory-reset.target"]
+ * ```
+ */
 export function factoryResetArgs(options: { readonly resetTarget?: boolean } = {}): string[] {
   return options.resetTarget
     ? ["systemd.factory_reset=1", "rd.systemd.unit=factory-reset.target"]

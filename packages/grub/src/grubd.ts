@@ -11,10 +11,24 @@ import { shQuote } from "./_internal/sh.js";
 import { type GrubUnrepresentableError, unrepresentable } from "./errors.js";
 import { type GrubCommand, renderGrubScript } from "./script.js";
 
-/** Lifeboat's GPT partition type for the recovery partition. Never changes. */
+/**
+ * Lifeboat's GPT partition type for the recovery partition. Never changes.
+ *
+ * @example
+ * ```ts
+ * sgdisk -t 3:${RECOVERY_PARTITION_TYPE}
+ * ```
+ */
 export const RECOVERY_PARTITION_TYPE = "d999c366-3126-4451-b3c1-be31e091158c";
 
-/** Stands for the filesystem UUID found at `grub-mkconfig` time; replaced by the script. */
+/**
+ * Stands for the filesystem UUID found at `grub-mkconfig` time; replaced by the script.
+ *
+ * @example
+ * ```ts
+ * renderGrubdScript({ entries: ({ fsUuid }) => … }); // fsUuid === FS_UUID_PLACEHOLDER
+ * ```
+ */
 export const FS_UUID_PLACEHOLDER = "@LIFEBOAT_FS_UUID@";
 
 /** Options for {@link renderGrubdScript}. */
@@ -122,6 +136,12 @@ export function renderGrubdScript(
   if (rendered.isErr()) return err(rendered.error);
   const grub = rendered.value;
   const pieces = grub.split(FS_UUID_PLACEHOLDER);
+  // A title or argument that itself holds the placeholder text would be replaced too: refuse it.
+  const other = renderGrubScript(options.entries({ fsUuid: SAMPLE_UUID }));
+  if (other.isOk() && other.value.split(SAMPLE_UUID).length !== pieces.length) {
+    const at = grub.indexOf(FS_UUID_PLACEHOLDER);
+    return err(unrepresentable(grub, Math.max(0, at), "invalid-name"));
+  }
   const emit = pieces
     .map((piece, i) => {
       const out: string[] = [];

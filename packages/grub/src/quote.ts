@@ -47,7 +47,8 @@ const RESERVED = new Set([
  *
  * @example
  * ```ts
- * checkGrubString("a\0b"); // { index: 1, reason: "nul" }
+ * findUnrepresentable("a\0b"); // { index: 1, reason: "nul" }
+ * findUnrepresentable("plain"); // undefined
  * ```
  */
 export function findUnrepresentable(

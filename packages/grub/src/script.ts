@@ -202,8 +202,9 @@ function renderCommand(c: GrubCommand, indent: string): R {
     case "if": {
       const cond = renderCommand(c.condition, "");
       if (cond.isErr()) return cond;
-      if (cond.value.includes("\n") || c.condition.kind === "comment")
-        return err(unrepresentable(cond.value, 0, "invalid-name"));
+      const k = c.condition.kind;
+      if (k === "comment" || k === "if" || k === "menuentry" || k === "submenu")
+        return err(unrepresentable(k, 0, "invalid-name"));
       const then = block(c.body, `${indent}  `);
       if (then.isErr()) return then;
       let out = `${indent}if ${cond.value}; then\n${then.value || `${indent}  true`}\n`;

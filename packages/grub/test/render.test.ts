@@ -6,6 +6,8 @@ import {
   quoteGrubWord,
   recoveryMenu,
   recoveryMenuEntry,
+  recoverySearch,
+  renderGrubdScript,
   renderGrubScript,
   renderGrubWord,
 } from "../src/index.js";
@@ -62,6 +64,13 @@ describe("renderGrubScript", () => {
     expect(await grubScriptCheck(text)).toEqual({ code: 0, stderr: "" });
   });
 
+  it("renders an if whose condition spans lines (a quoted line break in a label)", async () => {
+    const text = renderGrubScript([
+      recoverySearch({ fsUuid: "1-2", label: "odd\n#label" }),
+    ])._unsafeUnwrap();
+    expect(await grubScriptCheck(text)).toEqual({ code: 0, stderr: "" });
+  });
+
   it("quotes code-looking text as plain words", () => {
     expect(quoteGrubWord("a'b; echo $x").unwrapOr("")).toBe("'a'\\''b; echo $x'");
     expect(quoteGrubWord("if").unwrapOr("")).toBe("'if'");
@@ -96,6 +105,19 @@ describe("renderGrubScript", () => {
     expect(
       renderGrubScript([{ kind: "menuentry", title: "t\0", body: [] }])._unsafeUnwrapErr().reason,
     ).toBe("nul");
+  });
+
+  it("refuses a grub.d entry whose own text holds the UUID placeholder", () => {
+    const r = renderGrubdScript({
+      entries: ({ fsUuid }) => [
+        recoveryMenuEntry({
+          partition: { fsUuid },
+          source: { kind: "files", kernel: "/v", initrd: "/i" },
+          title: "@LIFEBOAT_FS_UUID@",
+        }),
+      ],
+    });
+    expect(r._unsafeUnwrapErr().code).toBe("GRUB_UNREPRESENTABLE");
   });
 
   it("checkGrubScript maps a grub-script-check failure to GRUB_SCRIPT_INVALID", async () => {
