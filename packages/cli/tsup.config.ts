@@ -13,7 +13,10 @@ export default defineConfig([
     // One self-contained file for the recovery environment, which has node but no node_modules.
     entry: { "lifeboat-standalone": "src/bin.ts" },
     format: ["esm"],
-    noExternal: [/.*/],
+    // Everything but native addons (casync's zstd binding): `lifeboat update` needs
+    // @mongodb-js/zstd beside the file; every other command runs from this one file.
+    noExternal: [/^(?!@mongodb-js\/zstd)/],
+    external: ["@mongodb-js/zstd"],
     platform: "node",
     target: "node20",
     outDir: "dist",

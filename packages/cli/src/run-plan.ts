@@ -1,10 +1,13 @@
 import {
+  type ExecutionSummary,
+  type ExecutorError,
   type ExecutorEvent,
   execute,
   isDestructive,
   type Plan,
   type StepHandlers,
 } from "@lifeboat/core";
+import type { ResultAsync } from "neverthrow";
 import pc from "picocolors";
 import { type CliContext, fail, note, say, succeed } from "./context.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
@@ -27,6 +30,19 @@ export interface RunPlanOptions extends ConfirmFlags {
   readonly word?: string;
   /** Only show the plan (`--dry-run`). */
   readonly dryRun?: boolean;
+  /** The executor lock file (default: none). */
+  readonly lockPath?: string;
+  /**
+   * Run the plan another way than core's `execute` with `handlers` (e.g.
+   * `executeReset`, which also archives a finished journal).
+   */
+  readonly executeWith?: (options: {
+    readonly confirm: string | undefined;
+    readonly onProgress: (event: ExecutorEvent) => void;
+    readonly signal: AbortSignal;
+  }) => ResultAsync<ExecutionSummary, ExecutorError>;
+  /** Extra fields for the JSON document's `data`. */
+  readonly extra?: () => Promise<Record<string, unknown>>;
 }
 
 /**
@@ -63,9 +79,49 @@ export async function runPlan(
     if (typed.isErr()) return fail(ctx, options.command, typed.error);
     confirm = plan.digest;
   }
-  const bars = new Map<string, ByteProgress>();
   const started = Date.now();
-  const onProgress = (event: ExecutorEvent) => {
+  const progress = executorProgress(ctx);
+  const onProgress = progress.onProgress;
+  const result = options.executeWith
+    ? await options.executeWith({ confirm, onProgress, signal: ctx.signal })
+    : await execute(plan, handlers, {
+        journalPath: options.journalPath,
+        onProgress,
+        signal: ctx.signal,
+        ...(options.lockPath ? { lockPath: options.lockPath } : {}),
+        ...(confirm === undefined ? {} : { confirm }),
+      });
+  progress.stop();
+  if (result.isErr()) {
+    const code = fail(ctx, options.command, result.error);
+    if (code !== ExitCode.NotConfirmed)
+      note(
+        ctx,
+        pc.yellow(
+          `The journal is at ${options.journalPath}; \`lifeboat resume\` finishes or reports the interrupted step.`,
+        ),
+      );
+    return code;
+  }
+  const extra = options.extra ? await options.extra() : {};
+  return succeed(
+    ctx,
+    options.command,
+    { plan, executed: true, summary: result.value, durationMs: Date.now() - started, ...extra },
+    () => pc.green(`\nDone in ${formatDuration(Date.now() - started)}.`),
+  );
+}
+
+/**
+ * Show executor events to a person: one line per step, a progress bar with
+ * rate and ETA for steps that report bytes. Nothing in `--json` mode.
+ */
+export function executorProgress(ctx: CliContext): {
+  onProgress: (event: ExecutorEvent) => void;
+  stop: () => void;
+} {
+  const bars = new Map<string, ByteProgress>();
+  const onProgress = (event: ExecutorEvent): void => {
     if (ctx.json) return;
     switch (event.type) {
       case "step-started":
@@ -94,28 +150,10 @@ export async function runPlan(
         break;
     }
   };
-  const result = await execute(plan, handlers, {
-    journalPath: options.journalPath,
+  return {
     onProgress,
-    signal: ctx.signal,
-    ...(confirm === undefined ? {} : { confirm }),
-  });
-  for (const bar of bars.values()) bar.stop();
-  if (result.isErr()) {
-    const code = fail(ctx, options.command, result.error);
-    if (code !== ExitCode.NotConfirmed)
-      note(
-        ctx,
-        pc.yellow(
-          `The journal is at ${options.journalPath}; \`lifeboat resume\` finishes or reports the interrupted step.`,
-        ),
-      );
-    return code;
-  }
-  return succeed(
-    ctx,
-    options.command,
-    { plan, executed: true, summary: result.value, durationMs: Date.now() - started },
-    () => pc.green(`\nDone in ${formatDuration(Date.now() - started)}.`),
-  );
+    stop: () => {
+      for (const bar of bars.values()) bar.stop();
+    },
+  };
 }

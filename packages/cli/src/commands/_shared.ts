@@ -1,0 +1,74 @@
+import { readFile } from "node:fs/promises";
+import type { LifeboatError } from "@lifeboat/core";
+import { loadPublicKey, type PublicKey } from "@lifeboat/image";
+import type { Command } from "commander";
+import type { Result } from "neverthrow";
+import { type CliContext, fail } from "../context.js";
+import type { ExitCodeValue } from "../exit-codes.js";
+import { asLifeboatError, type TargetOptions } from "../target.js";
+
+/** Add `--disk`, `--top`, `--boot`, `--recovery-root` to a command. */
+export function targetOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--disk <path>",
+      "disk image file or whole-disk device (partitions attached/mounted for you)",
+    )
+    .option("--top <dir>", "the Btrfs top level (subvolid=5), already mounted")
+    .option("--boot <dir>", "/boot, already mounted")
+    .option("--recovery-root <dir>", "the recovery partition, already mounted");
+}
+
+/** Add `--yes`, `--confirm <digest>`, `--dry-run`. */
+export function confirmOptions(cmd: Command): Command {
+  return cmd
+    .option("--yes", "do not ask (needs --confirm <digest>)")
+    .option("--confirm <digest>", "the digest of the plan you reviewed")
+    .option("--dry-run", "only show the plan");
+}
+
+/** The target part of parsed options. */
+export function targetOf(opts: TargetOptions): TargetOptions {
+  return {
+    ...(opts.disk ? { disk: opts.disk } : {}),
+    ...(opts.top ? { top: opts.top } : {}),
+    ...(opts.boot ? { boot: opts.boot } : {}),
+    ...(opts.recoveryRoot ? { recoveryRoot: opts.recoveryRoot } : {}),
+  };
+}
+
+/** A usage error: nothing was done. */
+export function usage(ctx: CliContext, command: string, message: string): ExitCodeValue {
+  return fail(ctx, command, { code: "CLI_USAGE", message });
+}
+
+/** Run a command body; anything thrown (an error value from a package, or a bug) is reported. */
+export async function guarded(
+  ctx: CliContext,
+  command: string,
+  body: () => Promise<ExitCodeValue>,
+): Promise<ExitCodeValue> {
+  try {
+    return await body();
+  } catch (e) {
+    return fail(ctx, command, asLifeboatError(e));
+  }
+}
+
+/** Unwrap a Result-like, throwing its error (caught by {@link guarded}). */
+export function must<T, E extends LifeboatError>(r: Result<T, E>): T {
+  if (r.isErr()) throw r.error;
+  return r.value;
+}
+
+/** Load the trusted public keys given with `--trusted-key` (repeatable). */
+export async function loadTrustedKeys(files: readonly string[]): Promise<PublicKey[]> {
+  const keys: PublicKey[] = [];
+  for (const f of files) keys.push(must(loadPublicKey(await readFile(f))));
+  return keys;
+}
+
+/** commander collector for repeatable options. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

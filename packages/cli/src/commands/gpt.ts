@@ -1,0 +1,126 @@
+import { createPlan, lifeboatError, type Plan } from "@lifeboat/core";
+import { planRecoveryPartition, readGpt, writeGpt } from "@lifeboat/gpt";
+import type { Command } from "commander";
+import { errAsync, okAsync } from "neverthrow";
+import { type CliContext, succeed } from "../context.js";
+import type { ExitCodeValue } from "../exit-codes.js";
+import { tableSummary } from "../machine-state.js";
+import { runPlan } from "../run-plan.js";
+import { drawSummary } from "../ui/disk-view.js";
+import { formatBytes } from "../ui/format.js";
+import { confirmOptions, guarded, must, usage } from "./_shared.js";
+import type { Wrap } from "./index.js";
+
+/** Parse a size like `2G`, `512M`, `1.5GiB` or a byte count. */
+export function parseSize(text: string): bigint | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
+  if (!m) return undefined;
+  const mult = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[
+    (m[2] ?? "").toUpperCase() as "" | "K" | "M" | "G" | "T"
+  ];
+  return BigInt(Math.round(Number(m[1]) * mult));
+}
+
+async function show(ctx: CliContext, disk: string): Promise<ExitCodeValue> {
+  return guarded(ctx, "gpt show", async () => {
+    const table = must(await readGpt(ctx.runner, disk));
+    return succeed(ctx, "gpt show", tableSummary(disk, table), (d) => drawSummary(d));
+  });
+}
+
+interface AddOpts {
+  size: string;
+  placement?: "first-fit" | "end";
+  name?: string;
+  yes?: boolean;
+  confirm?: string;
+  dryRun?: boolean;
+}
+
+async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promise<ExitCodeValue> {
+  const bytes = parseSize(opts.size);
+  if (bytes === undefined) return usage(ctx, "gpt add-recovery", `bad size: ${opts.size}`);
+  return guarded(ctx, "gpt add-recovery", async () => {
+    const table = must(await readGpt(ctx.runner, disk));
+    const layout = must(
+      planRecoveryPartition({
+        kind: "carve",
+        table,
+        recoveryBytes: bytes,
+        placement: opts.placement ?? "end",
+        ...(opts.name ? { name: opts.name } : {}),
+      }),
+    );
+    const r = layout.recovery;
+    const plan: Plan = createPlan({
+      kind: "gpt-add-recovery",
+      title: `Add a ${formatBytes(bytes)} recovery partition to ${disk}`,
+      target: disk,
+      warnings: [],
+      steps: [
+        {
+          id: "write-gpt",
+          kind: "gpt.write",
+          title: `Write the partition table with partition ${r.slot} "${r.name}" (LBA ${r.firstLba}-${r.lastLba}) in free space`,
+          params: { disk, before: table.partitions.length, slot: r.slot },
+          destroys: [],
+          reversible: true,
+          preconditions: ["the table on the disk is the one read when planning"],
+        },
+      ],
+    });
+    if (!ctx.json) ctx.stdout.write(`${drawSummary(tableSummary(disk, layout.table))}\n\n`);
+    return runPlan(
+      ctx,
+      plan,
+      {
+        "gpt.write": () =>
+          readGpt(ctx.runner, disk).andThen((now) => {
+            if (now.partitions.some((p) => p.slot === r.slot && p.typeGuid === r.typeGuid))
+              return okAsync(undefined); // already written (a resumed run)
+            if (now.partitions.length !== table.partitions.length)
+              return errAsync(
+                lifeboatError(
+                  "PRECONDITION_FAILED",
+                  "The partition table changed since planning.",
+                  {},
+                ),
+              );
+            return writeGpt(ctx.runner, disk, layout.table, { signal: ctx.signal }).map(
+              () => undefined,
+            );
+          }),
+      },
+      {
+        command: "gpt add-recovery",
+        journalPath: `${disk}.lifeboat-journal.json`,
+        ...(opts.yes ? { yes: true } : {}),
+        ...(opts.confirm ? { confirm: opts.confirm } : {}),
+        ...(opts.dryRun ? { dryRun: true } : {}),
+        extra: async () => ({
+          recovery: tableSummary(disk, layout.table).partitions.find((p) => p.number === r.slot),
+        }),
+      },
+    );
+  });
+}
+
+/** `lifeboat gpt show|add-recovery`. */
+export function registerGpt(program: Command, wrap: Wrap): void {
+  const gpt = program.command("gpt").description("GUID partition tables (disks and disk images)");
+  gpt
+    .command("show <disk>")
+    .description("show a disk's partitions, drawn to scale, the recovery partition marked")
+    .action(wrap(show));
+  confirmOptions(
+    gpt
+      .command("add-recovery <disk>")
+      .description("carve the Lifeboat recovery partition out of free space")
+      .requiredOption("--size <size>", "size, e.g. 2G")
+      .option(
+        "--placement <where>",
+        "first-fit or end (default end: the end of the last gap that fits)",
+      )
+      .option("--name <name>", 'partition name (default "Lifeboat Recovery")'),
+  ).action(wrap(addRecovery));
+}

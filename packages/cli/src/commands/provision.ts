@@ -1,0 +1,157 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { installGrubdScript } from "@lifeboat/grub";
+import { installImageSet, verifyImageSet } from "@lifeboat/image";
+import { buildRecoveryImageSet, provision } from "@lifeboat/reset";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { type CliContext, note, succeed } from "../context.js";
+import type { ExitCodeValue } from "../exit-codes.js";
+import { lifeboatGrubdScript, newestBlsEntry } from "../grub-entries.js";
+import { withTarget } from "../target.js";
+import { formatDuration } from "../ui/format.js";
+import { type ByteProgress, startProgress } from "../ui/progress.js";
+import { guarded, must, targetOf, targetOptions, usage } from "./_shared.js";
+import { loadKeyFile } from "./image.js";
+import type { Wrap } from "./index.js";
+
+interface ProvisionOpts {
+  disk?: string;
+  top?: string;
+  boot?: string;
+  recoveryRoot?: string;
+  product: string;
+  build: string;
+  key?: string;
+  grub?: boolean;
+  epoch?: string;
+}
+
+async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue> {
+  const target = targetOf(opts);
+  if (!target.disk && !(target.top && target.boot))
+    return usage(ctx, "provision", "give --disk <image|device>, or --top and --boot");
+  return guarded(ctx, "provision", async () => {
+    const key = opts.key ? await loadKeyFile(opts.key) : undefined;
+    return withTarget(ctx.runner, target, { recoveryWritable: true }, async (t) => {
+      if (!t.top || !t.boot) return usage(ctx, "provision", "no Btrfs filesystem or /boot found");
+      const step = (text: string) => note(ctx, `${pc.cyan("▶")} ${text}`);
+      const timings: Record<string, number> = {};
+      const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+        const s = Date.now();
+        const v = await fn();
+        timings[name] = Date.now() - s;
+        if (!ctx.json) note(ctx, `  ${pc.green("✓")} ${pc.dim(formatDuration(timings[name]))}`);
+        return v;
+      };
+      let grub: { path: string; changed: boolean } | null = null;
+      const system = opts.grub === false ? undefined : await newestBlsEntry(t.boot);
+      if (system) {
+        step(
+          "GRUB: the Recovery options submenu (recovery environment, reset to factory settings)",
+        );
+        grub = await timed("grub", async () => {
+          const script = must(lifeboatGrubdScript(system, {}));
+          return must(
+            await installGrubdScript(ctx.runner, script, {
+              directory: path.join(t.top as string, "root/etc/grub.d"),
+              signal: ctx.signal,
+            }),
+          );
+        });
+      }
+      step("Factory snapshot of root (read-only) and of the /boot payload");
+      const manifest = await timed("snapshot", async () =>
+        must(
+          await provision(ctx.runner, {
+            top: t.top as string,
+            boot: t.boot as string,
+            product: opts.product,
+            build: opts.build,
+          }),
+        ),
+      );
+      let recovery: { setId: string; device: string | null } | null = null;
+      if (key && t.recoveryRoot) {
+        const recoveryRoot = t.recoveryRoot;
+        const work = await mkdtemp(path.join(os.tmpdir(), "lifeboat-build-"));
+        try {
+          step("Recovery image: squashfs of the factory snapshot, hash trees, Ed25519 signature");
+          await timed("build", async () =>
+            must(
+              await buildRecoveryImageSet(ctx.runner, {
+                top: t.top as string,
+                dir: work,
+                key,
+                sourceDateEpoch: Number(opts.epoch ?? 1767225600),
+                signal: ctx.signal,
+              }),
+            ),
+          );
+          step("Install the signed image on the recovery partition (verified after copying)");
+          recovery = await timed("install", async () => {
+            const set = must(
+              await verifyImageSet(work, { trustedKeys: [key.publicKey], signal: ctx.signal }),
+            );
+            let bar: ByteProgress | undefined;
+            const done = must(
+              await installImageSet(set, recoveryRoot, {
+                signal: ctx.signal,
+                onProgress: (e) => {
+                  if (e.phase !== "copy") return;
+                  bar ??= startProgress(ctx, "  copying", e.bytesTotal);
+                  bar.update(e.bytesDone, e.bytesTotal);
+                },
+              }),
+            );
+            bar?.stop();
+            return { setId: done.setId, device: t.devices.recovery ?? null };
+          });
+        } finally {
+          await rm(work, { recursive: true, force: true });
+        }
+      } else if (key) {
+        note(ctx, pc.yellow("No recovery partition found: the recovery image was not built."));
+      }
+      return succeed(
+        ctx,
+        "provision",
+        {
+          product: manifest.product,
+          build: manifest.build,
+          snapshotUuid: manifest.snapshot.uuid,
+          kernelVersions: manifest.boot.kernelVersions,
+          grub,
+          recovery,
+          timingsMs: timings,
+        },
+        (d) =>
+          [
+            pc.green(`\nProvisioned ${d.product} ${d.build}.`),
+            `  factory snapshot ${d.snapshotUuid}, kernels ${d.kernelVersions.join(", ")}`,
+            d.recovery
+              ? `  recovery image ${d.recovery.setId}`
+              : pc.yellow("  no recovery image (give --key)"),
+            d.grub ? `  GRUB script ${d.grub.path}` : "",
+          ]
+            .filter(Boolean)
+            .join("\n"),
+      );
+    });
+  });
+}
+
+/** `lifeboat provision`: the OEM preload step. */
+export function registerProvision(program: Command, wrap: Wrap): void {
+  targetOptions(program.command("provision"))
+    .description(
+      "OEM preload: GRUB recovery entries, the read-only factory snapshot, the signed recovery image",
+    )
+    .requiredOption("--product <name>", 'product name, e.g. "Contoso Laptop 14"')
+    .requiredOption("--build <id>", "factory build id, e.g. F40-2026.11")
+    .option("--key <private.pem>", "sign the recovery image with this key (no image without it)")
+    .option("--no-grub", "do not install the GRUB script")
+    .option("--epoch <seconds>", "SOURCE_DATE_EPOCH of the image build")
+    .action(wrap(run));
+}

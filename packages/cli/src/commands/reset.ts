@@ -1,0 +1,237 @@
+import { readFile, statfs, writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Plan } from "@lifeboat/core";
+import {
+  executeReset,
+  plan as makePlan,
+  RESET_REQUEST_KINDS,
+  type ResetRequest,
+  resetJournalPaths,
+  resumeReset,
+  stampOf,
+} from "@lifeboat/reset";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { type CliContext, fail, succeed } from "../context.js";
+import type { ExitCodeValue } from "../exit-codes.js";
+import { machineState } from "../machine-state.js";
+import { executorProgress, runPlan } from "../run-plan.js";
+import { type OpenedTarget, withTarget } from "../target.js";
+import { formatDuration } from "../ui/format.js";
+import { renderPlan } from "../ui/plan-render.js";
+import {
+  collect,
+  confirmOptions,
+  guarded,
+  loadTrustedKeys,
+  must,
+  targetOf,
+  targetOptions,
+  usage,
+} from "./_shared.js";
+import type { Wrap } from "./index.js";
+
+type Mode = (typeof RESET_REQUEST_KINDS)[number];
+
+interface ResetOpts {
+  disk?: string;
+  top?: string;
+  boot?: string;
+  recoveryRoot?: string;
+  mode?: string;
+  stamp?: string;
+  out?: string;
+  trustedKey?: string[];
+  to?: string;
+  path?: string[];
+  format?: "tree" | "send-stream";
+  yes?: boolean;
+  confirm?: string;
+  dryRun?: boolean;
+}
+
+async function requestOf(opts: ResetOpts, mode: Mode): Promise<ResetRequest> {
+  const stamp = opts.stamp ?? stampOf(new Date());
+  if (mode === "cleanup") return { kind: "cleanup" };
+  if (mode === "rescue" || (mode === "reset-user-data" && opts.to)) {
+    const dir = path.resolve(opts.to ?? "");
+    const st = await statfs(dir);
+    const target = { directory: dir, freeBytes: st.bavail * st.bsize };
+    if (mode === "reset-user-data") return { kind: mode, stamp, rescueTo: target };
+    return {
+      kind: "rescue",
+      stamp,
+      target,
+      ...(opts.path?.length ? { paths: opts.path } : {}),
+      ...(opts.format ? { format: opts.format } : {}),
+    };
+  }
+  return { kind: mode, stamp } as ResetRequest;
+}
+
+/** Inspect the opened machine and plan `mode` on it. */
+async function planOn(ctx: CliContext, t: OpenedTarget, opts: ResetOpts, mode: Mode) {
+  const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
+  const m = await machineState(ctx.runner, t, { trustedKeys, signal: ctx.signal });
+  const p = must(makePlan(m.state, await requestOf(opts, mode)));
+  return { plan: p, machine: m };
+}
+
+function checkMode(
+  ctx: CliContext,
+  command: string,
+  mode: string | undefined,
+): Mode | ExitCodeValue {
+  const m = mode ?? "reset-keep-home";
+  if (!(RESET_REQUEST_KINDS as readonly string[]).includes(m))
+    return usage(ctx, command, `--mode must be one of ${RESET_REQUEST_KINDS.join(", ")}`);
+  return m as Mode;
+}
+
+function needsTarget(ctx: CliContext, command: string, opts: ResetOpts): ExitCodeValue | undefined {
+  const t = targetOf(opts);
+  if (!t.disk && !t.top)
+    return usage(ctx, command, "give --disk <image|device>, or --top (and --boot)");
+  return undefined;
+}
+
+async function planCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
+  const mode = checkMode(ctx, "plan", opts.mode);
+  if (typeof mode === "number") return mode;
+  const missing = needsTarget(ctx, "plan", opts);
+  if (missing !== undefined) return missing;
+  return guarded(ctx, "plan", () =>
+    withTarget(ctx.runner, targetOf(opts), {}, async (t) => {
+      const { plan } = await planOn(ctx, t, opts, mode);
+      if (opts.out) await writeFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`);
+      return succeed(ctx, "plan", { plan, digest: plan.digest, savedTo: opts.out ?? null }, (d) =>
+        [
+          renderPlan(d.plan),
+          "",
+          `Digest: ${pc.bold(d.digest)}`,
+          pc.dim(
+            `Run it: lifeboat apply ${d.savedTo ?? `--mode ${mode} --stamp ${(d.plan.steps[0]?.params.stamp as string | undefined) ?? opts.stamp ?? "<stamp>"}`} … (type the word, or --yes --confirm ${d.digest})`,
+          ),
+        ].join("\n"),
+      );
+    }),
+  );
+}
+
+async function applyCommand(
+  ctx: CliContext,
+  planFile: string | undefined,
+  opts: ResetOpts,
+): Promise<ExitCodeValue> {
+  const mode = checkMode(ctx, "apply", opts.mode);
+  if (typeof mode === "number") return mode;
+  const missing = needsTarget(ctx, "apply", opts);
+  if (missing !== undefined) return missing;
+  return guarded(ctx, "apply", () =>
+    withTarget(ctx.runner, targetOf(opts), {}, async (t) => {
+      const fresh = await planOn(ctx, t, opts, mode);
+      let plan: Plan = fresh.plan;
+      if (planFile) {
+        plan = JSON.parse(await readFile(planFile, "utf8")) as Plan;
+      }
+      const env = {
+        runner: ctx.runner,
+        top: t.top as string,
+        ...(t.boot ? { boot: t.boot } : {}),
+        ...(fresh.machine.recovery ? { recovery: fresh.machine.recovery } : {}),
+      };
+      const word = plan.kind === "full-restore" ? "ERASE" : "RESET";
+      return runPlan(
+        ctx,
+        plan,
+        {},
+        {
+          command: "apply",
+          journalPath: resetJournalPaths(env.top).journalPath,
+          word,
+          ...(opts.yes ? { yes: true } : {}),
+          ...(opts.confirm ? { confirm: opts.confirm } : {}),
+          ...(opts.dryRun ? { dryRun: true } : {}),
+          executeWith: ({ confirm, onProgress, signal }) =>
+            executeReset(env, plan, {
+              onProgress,
+              signal,
+              ...(confirm === undefined ? {} : { confirm }),
+            }),
+        },
+      );
+    }),
+  );
+}
+
+async function resumeCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
+  const missing = needsTarget(ctx, "resume", opts);
+  if (missing !== undefined) return missing;
+  return guarded(ctx, "resume", async () => {
+    const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
+    return withTarget(ctx.runner, targetOf(opts), {}, async (t) => {
+      if (!t.top) return usage(ctx, "resume", "no Btrfs filesystem found");
+      const m = await machineState(ctx.runner, t, { trustedKeys, measureSizes: false });
+      const progress = executorProgress(ctx);
+      const started = Date.now();
+      const r = await resumeReset(
+        {
+          runner: ctx.runner,
+          top: t.top,
+          ...(t.boot ? { boot: t.boot } : {}),
+          ...(m.recovery ? { recovery: m.recovery } : {}),
+        },
+        { onProgress: progress.onProgress, signal: ctx.signal },
+      );
+      progress.stop();
+      if (r.isErr()) return fail(ctx, "resume", r.error);
+      return succeed(ctx, "resume", { summary: r.value, durationMs: Date.now() - started }, (d) =>
+        d.summary.alreadyDone
+          ? "Nothing to resume: the last plan had finished."
+          : pc.green(`Resumed and finished in ${formatDuration(d.durationMs)}.`),
+      );
+    });
+  });
+}
+
+async function rescueCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
+  if (!opts.to) return usage(ctx, "rescue", "give --to <dir> (a mounted external disk)");
+  return applyCommand(ctx, undefined, { ...opts, mode: "rescue" });
+}
+
+function modeOptions(cmd: Command): Command {
+  return targetOptions(cmd)
+    .option("--mode <mode>", `${RESET_REQUEST_KINDS.join(" | ")} (default reset-keep-home)`)
+    .option(
+      "--stamp <stamp>",
+      "time stamp naming this reset's subvolumes, e.g. 20261125T200000Z (default now)",
+    )
+    .option(
+      "--trusted-key <pem>",
+      "public key the recovery image must be signed with (repeatable)",
+      collect,
+    )
+    .option("--to <dir>", "rescue target: a mounted directory on external media");
+}
+
+/** `lifeboat plan|apply|resume|rescue`. */
+export function registerReset(program: Command, wrap: Wrap): void {
+  modeOptions(program.command("plan"))
+    .description("show what a reset would do and destroy, and the plan's digest")
+    .option("--out <file>", "save the plan as JSON (for `lifeboat apply <file>`)")
+    .action(wrap(planCommand));
+  confirmOptions(modeOptions(program.command("apply [plan-file]")))
+    .description("run a reset plan (typed confirmation, or --yes --confirm <digest>)")
+    .action(wrap(applyCommand));
+  targetOptions(program.command("resume"))
+    .description("finish an interrupted reset from its journal")
+    .option("--trusted-key <pem>", "public key of the recovery image (repeatable)", collect)
+    .action(wrap(resumeCommand));
+  confirmOptions(targetOptions(program.command("rescue")))
+    .description("copy user data (home) out to external media")
+    .requiredOption("--to <dir>", "a mounted directory on the external disk")
+    .option("--path <rel>", "a path inside home to copy (repeatable; default all)", collect)
+    .option("--format <format>", "tree (plain files, default) or send-stream")
+    .option("--stamp <stamp>", "time stamp")
+    .action(wrap(rescueCommand));
+}
