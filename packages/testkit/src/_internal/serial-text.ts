@@ -11,15 +11,11 @@ export class SerialText {
   push(chunk: string): string {
     let text = this.#pending + chunk;
     this.#pending = "";
+    // Hold back only a sequence that is still incomplete at the end of the chunk.
     const lastEsc = text.lastIndexOf("\x1b");
-    if (
-      lastEsc !== -1 &&
-      !/^\x1b(\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_]|\][^\x07]*\x07)/.test(text.slice(lastEsc))
-    ) {
-      if (text.length - lastEsc < 64) {
-        this.#pending = text.slice(lastEsc);
-        text = text.slice(0, lastEsc);
-      }
+    if (lastEsc !== -1 && /^\x1b(\[[0-?]*[ -/]*|\][^\x07]*)?$/.test(text.slice(lastEsc))) {
+      this.#pending = text.slice(lastEsc);
+      text = text.slice(0, lastEsc);
     }
     return clean(text);
   }
@@ -36,7 +32,7 @@ function clean(text: string): string {
   return (
     text
       // CSI sequences (colours, cursor moves), OSC sequences, two-byte escapes.
-      .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "")
+      .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "")
       .replace(/\x1b\][^\x07]*\x07/g, "")
       .replace(/\x1b[@-Z\\-_]/g, "")
       .replace(/\r/g, "")
