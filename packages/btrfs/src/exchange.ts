@@ -223,10 +223,10 @@ export function exchangeSubvolumes(
   b: string,
   options: ExchangeOptions = {},
 ): ResultAsync<ExchangeMethod, BtrfsError> {
-  return inside(runner, topLevel, a)
+  return inside(topLevel, a)
     .andThen(requireSubvolume)
     .andThen((wa) =>
-      inside(runner, topLevel, b)
+      inside(topLevel, b)
         .andThen(requireSubvolume)
         .andThen((wb) =>
           (options.method ? okAsync(options.method) : findExchangeMethod(runner, options)).andThen(

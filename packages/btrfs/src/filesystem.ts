@@ -70,7 +70,7 @@ export function estimateSize(
   topLevel: string,
   subvolume: string,
 ): ResultAsync<SizeEstimate, BtrfsError> {
-  return inside(runner, topLevel, subvolume)
+  return inside(topLevel, subvolume)
     .andThen(requireSubvolume)
     .andThen((w) => btrfs(runner, ["filesystem", "du", "-s", "--raw", w.absolute]))
     .andThen((r) => parseFilesystemDu(r.stdout));

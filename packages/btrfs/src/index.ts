@@ -73,19 +73,12 @@ export {
   setReadOnly,
 } from "./properties.js";
 export {
-  type CallerVerifiedStream,
   type ReceiveEnd,
-  type ReceiveOptions,
-  type ReceiveSummary,
   receive,
   receiveFile,
   type SendEnd,
-  type StreamTrust,
-  type StreamVerification,
+  type SendReceiveOptions,
   sendReceive,
-  type UntrustedReceiveOptions,
-  type VerifyReceivedOptions,
-  verifyReceived,
 } from "./receive.js";
 export { isSeed, makeSeed, removeSeed, type SproutOptions, sprout } from "./seed.js";
 export {
@@ -109,3 +102,12 @@ export {
   showSubvolume,
   snapshot,
 } from "./subvolumes.js";
+export type {
+  CallerVerifiedStream,
+  ReceiveOptions,
+  ReceiveSummary,
+  StreamTrust,
+  StreamVerification,
+  UntrustedReceiveOptions,
+} from "./transfer-types.js";
+export { type VerifyReceivedOptions, verifyReceived } from "./verify.js";

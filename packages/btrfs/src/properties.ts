@@ -23,7 +23,7 @@ export function getDefaultSubvolume(
   runner: CommandRunner,
   topLevel: string,
 ): ResultAsync<DefaultSubvolume, BtrfsError> {
-  return checkTopLevel(runner, topLevel)
+  return checkTopLevel(topLevel)
     .andThen(() => btrfs(runner, ["subvolume", "get-default", topLevel]))
     .andThen((r) => parseGetDefault(r.stdout));
 }
@@ -49,7 +49,7 @@ export function setDefaultSubvolume(
   const id: ResultAsync<number, BtrfsError> =
     "id" in target
       ? Number.isInteger(target.id) && target.id >= 5
-        ? checkTopLevel(runner, topLevel).map(() => target.id)
+        ? checkTopLevel(topLevel).map(() => target.id)
         : errAsync({
             code: "INVALID_ARGUMENT",
             message: `Subvolume id ${target.id} is not valid (ids are integers >= 5).`,
@@ -74,7 +74,7 @@ export function getReadOnly(
   topLevel: string,
   subvolume: string,
 ): ResultAsync<boolean, BtrfsError> {
-  return inside(runner, topLevel, subvolume)
+  return inside(topLevel, subvolume)
     .andThen(requireSubvolume)
     .andThen((w) => btrfs(runner, ["property", "get", "-ts", w.absolute, "ro"]))
     .andThen((r) => {
@@ -114,7 +114,7 @@ export function setReadOnly(
   subvolume: string,
   options: SetReadOnlyOptions,
 ): ResultAsync<boolean, BtrfsError> {
-  return inside(runner, topLevel, subvolume)
+  return inside(topLevel, subvolume)
     .andThen(requireSubvolume)
     .andThen((w) =>
       btrfs(runner, [

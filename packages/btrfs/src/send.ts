@@ -84,7 +84,7 @@ export function sendArguments(
   topLevel: string,
   subvolume: string,
   options: SendOptions,
-): ResultAsync<{ args: string[]; source: Subvolume }, BtrfsError> {
+): ResultAsync<{ args: string[]; source: Subvolume; parentUuid: string | undefined }, BtrfsError> {
   const extra = [
     ...(options.parent === undefined ? [] : [["-p", options.parent] as const]),
     ...(options.cloneSources ?? []).map((c) => ["-c", c] as const),
@@ -92,14 +92,15 @@ export function sendArguments(
   return readOnlySubvolume(runner, topLevel, subvolume).andThen((source) =>
     ResultAsync.combine(
       extra.map(([flag, rel]) =>
-        readOnlySubvolume(runner, topLevel, rel).andThen(() =>
-          inside(runner, topLevel, rel).map((w) => [flag, w.absolute]),
+        readOnlySubvolume(runner, topLevel, rel).andThen((s) =>
+          inside(topLevel, rel).map((w) => ({ flag, absolute: w.absolute, uuid: s.uuid })),
         ),
       ),
     ).andThen((pairs) =>
-      inside(runner, topLevel, subvolume).map((w) => ({
-        args: ["send", "-q", ...pairs.flat(), w.absolute],
+      inside(topLevel, subvolume).map((w) => ({
+        args: ["send", "-q", ...pairs.flatMap((p) => [p.flag, p.absolute]), w.absolute],
         source,
+        parentUuid: pairs.find((p) => p.flag === "-p")?.uuid,
       })),
     ),
   );

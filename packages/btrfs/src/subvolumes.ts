@@ -39,7 +39,7 @@ export function listSubvolumes(
   runner: CommandRunner,
   topLevel: string,
 ): ResultAsync<Subvolume[], BtrfsError> {
-  return checkTopLevel(runner, topLevel).andThen(() =>
+  return checkTopLevel(topLevel).andThen(() =>
     ResultAsync.combine([
       btrfs(runner, ["subvolume", "list", "-p", "-u", "-q", "-R", "-g", "-c", topLevel]),
       btrfs(runner, ["subvolume", "list", "-r", topLevel]),
@@ -96,7 +96,7 @@ export function showSubvolume(
   topLevel: string,
   subvolume: string,
 ): ResultAsync<Subvolume, BtrfsError> {
-  return inside(runner, topLevel, subvolume)
+  return inside(topLevel, subvolume)
     .andThen(requireSubvolume)
     .andThen((w) => btrfs(runner, ["subvolume", "show", w.absolute]))
     .andThen((r) => parseSubvolumeShow(r.stdout));
@@ -122,7 +122,7 @@ export function createSubvolume(
   subvolume: string,
   options: CreateOptions = {},
 ): ResultAsync<Subvolume, BtrfsError> {
-  return inside(runner, topLevel, subvolume)
+  return inside(topLevel, subvolume)
     .andThen(requireAbsent)
     .andThen((w) => ensureParent(w, options.parents ?? false))
     .andThen((w) => btrfs(runner, ["subvolume", "create", w.absolute]).map(() => w))
@@ -152,10 +152,10 @@ export function snapshot(
   destination: string,
   options: SnapshotOptions = {},
 ): ResultAsync<Subvolume, BtrfsError> {
-  return inside(runner, topLevel, source)
+  return inside(topLevel, source)
     .andThen(requireSubvolume)
     .andThen((src) =>
-      inside(runner, topLevel, destination)
+      inside(topLevel, destination)
         .andThen(requireAbsent)
         .andThen((w) => ensureParent(w, options.parents ?? false))
         .andThen((dst) =>
@@ -200,7 +200,7 @@ export function deleteSubvolume(
   subvolume: string,
   options: DeleteOptions = {},
 ): ResultAsync<DeleteResult, BtrfsError> {
-  return inside(runner, topLevel, subvolume)
+  return inside(topLevel, subvolume)
     .andThen(requireSubvolume)
     .andThen((w) =>
       ResultAsync.combine([
@@ -263,10 +263,10 @@ export function renameSubvolume(
   to: string,
   options: CreateOptions = {},
 ): ResultAsync<Subvolume, BtrfsError> {
-  return inside(runner, topLevel, from)
+  return inside(topLevel, from)
     .andThen(requireSubvolume)
     .andThen((src) =>
-      inside(runner, topLevel, to)
+      inside(topLevel, to)
         .andThen(requireAbsent)
         .andThen((w) => ensureParent(w, options.parents ?? false))
         .andThen((dst) =>

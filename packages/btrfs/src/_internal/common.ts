@@ -4,14 +4,18 @@ import {
   type CommandError,
   type CommandRunner,
   type IoFailedError,
-  ioError,
   type RunOptions,
   type RunResult,
   resolveInside,
   type UnsafePathError,
 } from "@lifeboat/core";
-import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import type { ResultAsync } from "neverthrow";
 import type { BtrfsNotBtrfsError, BtrfsNotTopLevelError } from "../errors.js";
+import { fromNode } from "./common-io.js";
+import { checkTopLevel } from "./mountinfo.js";
+
+export { fromNode } from "./common-io.js";
+export { checkTopLevel } from "./mountinfo.js";
 
 /** Inode number of every subvolume's root directory (BTRFS_FIRST_FREE_OBJECTID). */
 export const SUBVOLUME_ROOT_INODE = 256;
@@ -22,14 +26,6 @@ export function btrfs(
   options: RunOptions = {},
 ): ResultAsync<RunResult, CommandError> {
   return runner.run("btrfs", args, options);
-}
-
-export function fromNode<T>(
-  promise: Promise<T>,
-  target: string,
-  operation: string,
-): ResultAsync<T, IoFailedError> {
-  return ResultAsync.fromPromise(promise, (e) => ioError(e, target, operation));
 }
 
 /** `lstat`, giving `undefined` when the path does not exist. */
@@ -70,23 +66,6 @@ export function rootIdOf(
     .map((r) => Number(r.stdout.trim()));
 }
 
-/** Refuse a directory that is not a mount of the top level (subvolume id 5). */
-export function checkTopLevel(
-  runner: CommandRunner,
-  topLevel: string,
-): ResultAsync<string, CommandError | BtrfsNotBtrfsError | BtrfsNotTopLevelError> {
-  return rootIdOf(runner, topLevel).andThen((id) =>
-    id === 5
-      ? okAsync(topLevel)
-      : errAsync<string, BtrfsNotTopLevelError>({
-          code: "BTRFS_NOT_TOP_LEVEL",
-          message: `${topLevel} is subvolume ${id}, not the top level (5); mount it with subvolid=5 (see mountTopLevel).`,
-          path: topLevel,
-          subvolumeId: Number.isFinite(id) ? id : undefined,
-        }),
-  );
-}
-
 /** A subvolume path checked and resolved inside the top level. */
 export interface Inside {
   readonly absolute: string;
@@ -96,14 +75,13 @@ export interface Inside {
 
 /** Check the top level, then resolve `relative` inside it (refusing `..`, absolute, NUL, symlink escapes). */
 export function inside(
-  runner: CommandRunner,
   topLevel: string,
   relative: string,
 ): ResultAsync<
   Inside,
   CommandError | BtrfsNotBtrfsError | BtrfsNotTopLevelError | UnsafePathError | IoFailedError
 > {
-  return checkTopLevel(runner, topLevel).andThen(() =>
+  return checkTopLevel(topLevel).andThen(() =>
     resolveInside(topLevel, relative).map((absolute) => ({
       absolute,
       relative: path.relative(topLevel, absolute),

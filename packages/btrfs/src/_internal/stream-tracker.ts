@@ -29,6 +29,8 @@ export interface TrackerProblem {
 export interface TrackerHooks {
   readonly onBytes?: (bytes: number) => void;
   readonly onSubvolume?: (subvolume: StreamSubvolume) => void;
+  /** Awaited before the bytes announcing a subvolume are passed on (so a receiver has not created it yet). */
+  readonly beforeSubvolume?: (subvolume: StreamSubvolume) => Promise<void>;
   /** Called synchronously before the tracker fails on a truncated stream (kill the receiver here, before its stdin closes). */
   readonly onTruncated?: () => void;
 }
@@ -58,8 +60,10 @@ function parseSubvolCommand(payload: Buffer): StreamSubvolume {
  * Passes a btrfs send stream through unchanged while following its framing:
  * counts bytes, reads the subvolumes it announces, and fails (after calling
  * `onTruncated`) when the stream ends anywhere but right after an END command.
- * That matters because `btrfs receive` treats EOF at a command boundary like
- * END and would finish (set read-only + received UUID on) a partial subvolume.
+ * It does not rely on `btrfs receive` noticing the cut (6.2 does, with
+ * "unexpected EOF in stream", but still leaves the partial subvolume behind);
+ * the receiver is killed before its stdin closes, so it never finishes a
+ * partial subvolume, whatever its version.
  */
 export class SendStreamTracker extends Transform {
   bytes = 0;
@@ -72,6 +76,7 @@ export class SendStreamTracker extends Transform {
   #command = 0;
   #capture: Buffer[] | undefined;
   #ended = false; // last thing seen was an END command
+  #announced: StreamSubvolume[] = [];
 
   constructor(private readonly hooks: TrackerHooks = {}) {
     super({ highWaterMark: 1 << 20 });
@@ -87,7 +92,17 @@ export class SendStreamTracker extends Transform {
       done(Object.assign(new Error(problem.message), { trackerProblem: problem }));
       return;
     }
-    done(null, chunk);
+    const announced = this.#announced;
+    this.#announced = [];
+    if (announced.length === 0 || !this.hooks.beforeSubvolume) {
+      done(null, chunk);
+      return;
+    }
+    const before = this.hooks.beforeSubvolume;
+    Promise.all(announced.map((a) => before(a))).then(
+      () => done(null, chunk),
+      (e: unknown) => done(e as Error),
+    );
   }
 
   override _flush(done: TransformCallback): void {
@@ -175,6 +190,7 @@ export class SendStreamTracker extends Transform {
     if (this.#capture) {
       const subvolume = parseSubvolCommand(Buffer.concat(this.#capture));
       this.subvolumes.push(subvolume);
+      this.#announced.push(subvolume);
       this.hooks.onSubvolume?.(subvolume);
       this.#capture = undefined;
     }
