@@ -18,7 +18,9 @@ import {
   createImageSet,
   exportPublicKeyPem,
   generateKeyPair,
+  type PrivateKey,
   signImageSet,
+  verifyImageSet,
 } from "../packages/image/src/index.js";
 
 export interface BenchRow {
@@ -61,11 +63,24 @@ const cpu = (c.user + c.system) / 1e6;
 process.stdout.write(JSON.stringify({ seconds, cpu, maxRssKiB: process.resourceUsage().maxRSS }) + "\\n");
 `;
 
+async function verifyHere(dir: string, key: PrivateKey): Promise<string> {
+  const c0 = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  const v = await verifyImageSet(dir, { trustedKeys: [key.publicKey] });
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const c = process.cpuUsage(c0);
+  if (v.isErr()) throw new Error(v.error.message);
+  const cpu = (c.user + c.system) / 1e6;
+  return JSON.stringify({ seconds, cpu, maxRssKiB: process.resourceUsage().maxRSS });
+}
+
 /** Run the benchmark; returns the table rows (used by a tiny test on small input). */
 export async function runImageVerifyBench(options: {
   readonly sizeBytes: number;
   readonly runs: number;
   readonly dir: string;
+  /** `child` (default): built package in a fresh node per run; `in-process`: source, this process (for the smoke test). */
+  readonly ours?: "child" | "in-process";
 }): Promise<BenchRow[]> {
   const work = mkdtempSync(path.join(options.dir, "lifeboat-image-bench-"));
   try {
@@ -90,7 +105,9 @@ export async function runImageVerifyBench(options: {
     (await signImageSet(set, key))._unsafeUnwrap();
     const pub = exportPublicKeyPem(key.publicKey);
     const dist = new URL("../packages/image/dist/index.js", import.meta.url).href;
-    execFileSync("pnpm", ["--filter", "@lifeboat/image", "build"], { stdio: "ignore" });
+    const inProcess = options.ours === "in-process";
+    if (!inProcess)
+      execFileSync("pnpm", ["--filter", "@lifeboat/image", "build"], { stdio: "ignore" });
     const ours: Array<{ seconds: number; cpu: number }> = [];
     const rss: number[] = [];
     const vs: Array<{ seconds: number; cpu: number }> = [];
@@ -98,10 +115,12 @@ export async function runImageVerifyBench(options: {
     execFileSync("cat", [data], { stdio: ["ignore", "ignore", "inherit"] }); // warm the page cache
     for (let i = 0; i < options.runs; i++) {
       // Interleaved so that load from other processes hits all three alike.
-      const out = execFileSync(process.execPath, ["--input-type=module", "-e", CHILD, dist, set], {
-        input: pub,
-        encoding: "utf8",
-      });
+      const out = inProcess
+        ? await verifyHere(set, key)
+        : execFileSync(process.execPath, ["--input-type=module", "-e", CHILD, dist, set], {
+            input: pub,
+            encoding: "utf8",
+          });
       const r = JSON.parse(out.trim().split("\n").pop()!) as {
         seconds: number;
         cpu: number;
