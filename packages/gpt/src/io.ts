@@ -32,6 +32,8 @@ export interface ReadGptOptions {
   readonly signal?: AbortSignal;
 }
 
+const WINDOW_BYTES = 64 * 1024;
+
 interface Geometry {
   readonly sectorSize: SectorSize;
   readonly sectorCount: bigint;
@@ -108,23 +110,25 @@ export function openGptSource(
       (async () => {
         const fh = await open(path, constants.O_RDONLY);
         try {
-          const ranges = [await readAt(fh, 0n, 2, g)];
-          if (g.sectorCount > 2n) ranges.push(await readAt(fh, g.sectorCount - 1n, 1, g));
-          const seen = new Set(ranges.map((r) => r.lba));
-          // Two rounds: the headers' targets, then the targets of an alternate header found there.
+          // One read at each end covers every table sgdisk, fdisk or we write (entries within 64 KiB).
+          const window = BigInt(Math.max(2, Math.floor(WINDOW_BYTES / g.sectorSize)));
+          const headSectors = window < g.sectorCount ? window : g.sectorCount;
+          const ranges = [await readAt(fh, 0n, Number(headSectors), g)];
+          const tailStart = g.sectorCount > window ? g.sectorCount - window : headSectors;
+          if (tailStart < g.sectorCount) {
+            ranges.push(await readAt(fh, tailStart, Number(g.sectorCount - tailStart), g));
+          }
+          // Then whatever the headers point to that is not read yet (two rounds: header, its alternate).
           for (let round = 0; round < 2; round++) {
-            const headers = ranges.flatMap((r) =>
-              r.lba === 0n
-                ? [r.bytes.subarray(g.sectorSize)]
-                : r.bytes.length === g.sectorSize
-                  ? [r.bytes]
-                  : [],
-            );
-            for (const want of headers.flatMap((h) => pointedTo(h, g))) {
-              if (seen.has(want.lba)) continue;
-              seen.add(want.lba);
-              ranges.push(await readAt(fh, want.lba, want.sectors, g));
-            }
+            const have = sourceFromRanges(g.sectorSize, g.sectorCount, ranges);
+            const headers = [1n, g.sectorCount - 1n, ...ranges.map((r) => r.lba)]
+              .map((lba) => have.read(lba, 1))
+              .filter((x): x is Uint8Array => x !== undefined);
+            const missing = headers
+              .flatMap((h) => pointedTo(h, g))
+              .filter((want) => have.read(want.lba, want.sectors) === undefined);
+            if (missing.length === 0) break;
+            for (const want of missing) ranges.push(await readAt(fh, want.lba, want.sectors, g));
           }
           return sourceFromRanges(g.sectorSize, g.sectorCount, ranges);
         } finally {
