@@ -26,9 +26,11 @@ function isMounted(runner: CommandRunner, device: string): ResultAsync<boolean, 
  * ```
  */
 export function isSeed(runner: CommandRunner, device: string): ResultAsync<boolean, BtrfsError> {
-  return runner
-    .run("btrfs", ["inspect-internal", "dump-super", device])
-    .map((r) => /^flags\s+0x[0-9a-f]+\s*\(.*SEEDING.*\)/im.test(r.stdout));
+  return runner.run("btrfs", ["inspect-internal", "dump-super", device]).map((r) => {
+    const flags = /^flags\s+0x([0-9a-f]+)/m.exec(r.stdout)?.[1];
+    // BTRFS_SUPER_FLAG_SEEDING is bit 32 of the superblock flags.
+    return flags !== undefined && (BigInt(`0x${flags}`) & (1n << 32n)) !== 0n;
+  });
 }
 
 /**
