@@ -241,10 +241,20 @@ async function install(
   const total =
     copies.reduce((n, c) => n + c.size, 0) + set.manifestBytes.length + signature.length;
 
-  const exists = await lstat(finalDir).then(
+  let exists = await lstat(finalDir).then(
     () => true,
     () => false,
   );
+  let early: VerifiedImageSet | undefined;
+  if (exists && previousSetId !== setId) {
+    // Left complete by an interrupted run: keep it if it verifies, else write it again.
+    const pre = await verifyImageSet(finalDir, verifyOptions(set, options, progress));
+    if (pre.isErr() && pre.error.code === "ABORTED") return pre.error;
+    if (pre.isErr()) {
+      await removeDurably(setsDir, setId);
+      exists = false;
+    } else early = pre.value;
+  }
   if (!exists) {
     const fs = await statfs(root);
     const partitionBytes = fs.blocks * fs.bsize;
@@ -294,7 +304,9 @@ async function install(
     await fsyncDirectory(setsDir);
   }
   // Verify on the target (also a set left complete by an interrupted run) before it can become current.
-  const verified = await verifyImageSet(finalDir, verifyOptions(set, options, progress));
+  const verified = early
+    ? ok(early)
+    : await verifyImageSet(finalDir, verifyOptions(set, options, progress));
   if (verified.isErr()) {
     if (verified.error.code !== "ABORTED" && previousSetId !== setId)
       await removeDurably(setsDir, setId);

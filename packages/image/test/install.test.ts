@@ -3,7 +3,7 @@
 // points; afterwards `current` always names one complete set that verifies.
 import { execFileSync, spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { readdir, rm, writeFile } from "node:fs/promises";
+import { open, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   attachLoop,
@@ -139,6 +139,22 @@ test("refuses a partition smaller than the manifest's minimum", async () => {
     code: "IMAGE_PARTITION_TOO_SMALL",
     minimumBytes: 2 ** 40,
   });
+});
+
+test("a leftover complete set that no longer verifies is written again", async () => {
+  const id = imageSetId(v1);
+  expect((await readCurrentImageSet(root))._unsafeUnwrap().setId).not.toBe(id);
+  await sh("cp", ["-a", scratch.path("v1"), path.join(root, "sets", id)]);
+  const f = path.join(root, "sets", id, "root.squashfs");
+  const h = await open(f, "r+");
+  const b = Buffer.alloc(1);
+  await h.read(b, 0, 1, 3 * 4096 + 1);
+  await h.write(Buffer.from([b[0]! ^ 0x55]), 0, 1, 3 * 4096 + 1);
+  await h.close();
+  const r = (await installImageSet(v1, root))._unsafeUnwrap();
+  expect(r.setId).toBe(id);
+  expect(await setDirs()).toEqual([id]);
+  expect((await verifyImageSet(r.dir, trusted())).isOk()).toBe(true);
 });
 
 interface ChildRun {
