@@ -67,6 +67,14 @@ export type {
   ResetUserDataRequest,
 } from "./requests.js";
 export { RESET_REQUEST_KINDS } from "./requests.js";
+export {
+  RESET_BLS_ENTRY,
+  RESET_UNIT,
+  type ResetUnitOptions,
+  renderResetUnit,
+  type ScheduleResetOptions,
+  scheduleReset,
+} from "./schedule.js";
 export type {
   BootFile,
   BtrfsState,

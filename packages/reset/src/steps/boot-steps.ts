@@ -82,7 +82,12 @@ export const installBootStep: ResetStepBody = (step, _ctx, env) =>
         const entries = path.join(boot, "loader/entries");
         if (await exists(entries)) {
           for (const name of await readdir(entries)) {
-            if (name.endsWith(".conf") && !keep.has(`loader/entries/${name}`))
+            // Lifeboat's own entries (factory reset, recovery) are not the old system's.
+            if (
+              name.endsWith(".conf") &&
+              !name.startsWith("lifeboat-") &&
+              !keep.has(`loader/entries/${name}`)
+            )
               await rm(path.join(entries, name), { force: true });
           }
           await fsyncDirectory(entries);
