@@ -104,7 +104,12 @@ export class ChunkPool {
     const zstdPath = createRequire(import.meta.url).resolve("@mongodb-js/zstd");
     const workerData = { store, level, zstdPath, ...params };
     this.#workers = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+      const worker = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData,
+        // The source is a CommonJS script, whatever `--input-type` the parent ran with.
+        execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
+      });
       worker.on("message", (m: WorkerReply) => {
         const p = this.#pending.get(m.seq);
         if (p === undefined) return;
