@@ -54,13 +54,13 @@ export interface AttachedDisk {
 export async function attachDisk(runner: CommandRunner, image: string): Promise<AttachedDisk> {
   const table = unwrap(await readGpt(runner, image));
   const devices: string[] = [];
-  const detachers: (() => PromiseLike<unknown>)[] = [];
+  const detachers: (() => unknown)[] = [];
   for (const slot of [1, 2, 3, 4]) {
     const p = table.partitions.find((x) => x.slot === slot);
     if (!p) throw new Error(`partition ${slot} missing`);
     const att = unwrap(await attachPartition(runner, image, p));
     devices.push(att.device);
-    detachers.push(att.detach);
+    detachers.push(async () => await att.detach());
   }
   const [esp, boot, recovery, btrfs] = devices as [string, string, string, string];
   return {
@@ -155,6 +155,7 @@ export async function installSystem(
       await writeFile(path.join(etc, "os-release"), 'NAME="Fedora Linux"\nVERSION_ID=40\n');
       await writeFile(path.join(etc, "ssh/sshd_config"), "PermitRootLogin no\n");
       await mkdir(path.join(etc, "grub.d"), { recursive: true });
+      await mkdir(path.join(root, "var/lib"), { recursive: true });
       await mkdir(path.join(root, `usr/lib/modules/${kver}`), { recursive: true });
       await writeFile(path.join(root, `usr/lib/modules/${kver}/modules.dep`), "");
       // /boot: a real kernel file from this machine, an initramfs, a BLS entry

@@ -1,4 +1,16 @@
+import { readdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "tsup";
+
+// The workspace packages are bundled from their sources, so the binary never
+// depends on another package's dist being built (or being rebuilt) at the time.
+const packages = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const alias: Record<string, string> = {};
+for (const dir of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset"]) {
+  if (readdirSync(path.join(packages, dir)).includes("src"))
+    alias[`@lifeboat/${dir}`] = path.join(packages, dir, "src/index.ts");
+}
 
 export default defineConfig([
   {
@@ -8,6 +20,15 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     target: "node20",
+    noExternal: [/^@lifeboat\//],
+    external: ["@mongodb-js/zstd"],
+    platform: "node",
+    esbuildOptions(options) {
+      options.alias = alias;
+    },
+    banner: {
+      js: "import { createRequire as __lbCreateRequire } from 'node:module'; const require = __lbCreateRequire(import.meta.url);",
+    },
   },
   {
     // One self-contained file for the recovery environment, which has node but no node_modules.
@@ -21,6 +42,9 @@ export default defineConfig([
     target: "node20",
     outDir: "dist",
     splitting: false,
+    esbuildOptions(options) {
+      options.alias = alias;
+    },
     banner: {
       js: "import { createRequire as __lbCreateRequire } from 'node:module'; const require = __lbCreateRequire(import.meta.url);",
     },

@@ -1,0 +1,303 @@
+/**
+ * zod schemas of the `lifeboat --json` documents: one envelope
+ * (`{ ok: true, command, data }` or `{ ok: false, command, exitCode, error }`)
+ * and a `data` schema per command. Scripts can parse with them; the CLI's
+ * tests check every document against them. Fields may be added in a minor
+ * version; none is removed or changes type without a major one.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** A digest as plans carry it: `sha256:` and 64 hex digits. */
+export const digestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+/** What a plan step destroys (core's `DataLoss`). */
+export const dataLossSchema = z.object({
+  kind: z.string(),
+  what: z.string(),
+  bytes: z.number().optional(),
+  detail: z.string().optional(),
+  loud: z.boolean().optional(),
+});
+
+/** A plan (core's `Plan`), as `plan`, `apply`, `subvol delete`, `gpt add-recovery` print it. */
+export const planSchema = z.object({
+  version: z.literal(1),
+  kind: z.string(),
+  title: z.string(),
+  target: z.string(),
+  digest: digestSchema,
+  warnings: z.array(z.string()),
+  steps: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.string(),
+      title: z.string(),
+      params: z.record(z.string(), z.unknown()),
+      destroys: z.array(dataLossSchema),
+      reversible: z.boolean(),
+      preconditions: z.array(z.string()),
+    }),
+  ),
+});
+
+/** The executor's summary of a run (core's `ExecutionSummary`). */
+export const executionSummarySchema = z.object({
+  planDigest: digestSchema,
+  ranStepIds: z.array(z.string()),
+  skippedStepIds: z.array(z.string()),
+  attempt: z.number().int(),
+  durationMs: z.number(),
+  alreadyDone: z.boolean(),
+});
+
+/** `data` of a command that runs a plan: shown only (`--dry-run`), or run. */
+export const planRunDataSchema = z.object({
+  plan: planSchema,
+  executed: z.boolean(),
+  summary: executionSummarySchema.optional(),
+  durationMs: z.number().optional(),
+});
+
+/** A partition table as `gpt show` and `inspect` print it (LBAs as numbers). */
+export const diskTableSchema = z.object({
+  device: z.string(),
+  sectorSize: z.union([z.literal(512), z.literal(4096)]),
+  totalSectors: z.number().int(),
+  diskGuid: z.string(),
+  partitions: z.array(
+    z.object({
+      number: z.number().int().positive(),
+      firstLba: z.number().int(),
+      lastLba: z.number().int(),
+      sizeBytes: z.number().int(),
+      typeGuid: z.string(),
+      uniqueGuid: z.string(),
+      name: z.string(),
+    }),
+  ),
+});
+
+/** `data` of `inspect`: the partition table (with `--disk`) and reset's `SystemState`. */
+export const inspectDataSchema = z.object({
+  disk: diskTableSchema.nullable(),
+  state: z.object({
+    disks: z.array(
+      z.object({
+        device: z.string(),
+        sizeBytes: z.number(),
+        partitions: z.array(
+          z.object({
+            device: z.string(),
+            number: z.number(),
+            typeGuid: z.string(),
+            role: z.string(),
+          }),
+        ),
+      }),
+    ),
+    btrfs: z
+      .object({
+        device: z.string(),
+        fsUuid: z.string(),
+        sizeBytes: z.number(),
+        freeBytes: z.number(),
+        defaultSubvolumeId: z.number(),
+        subvolumes: z.array(
+          z.object({ id: z.number(), path: z.string(), uuid: z.string(), readOnly: z.boolean() }),
+        ),
+      })
+      .optional(),
+    factory: z
+      .object({
+        snapshotPath: z.string(),
+        snapshotUuid: z.string(),
+        intact: z.boolean(),
+        product: z.string(),
+        build: z.string(),
+        kernelVersions: z.array(z.string()),
+      })
+      .optional(),
+    recovery: z
+      .object({ device: z.string(), imageDir: z.string(), verified: z.boolean() })
+      .optional(),
+    otherOses: z.array(
+      z.object({ kind: z.string(), name: z.string(), devices: z.array(z.string()) }),
+    ),
+    busy: z.array(z.string()),
+    live: z.boolean(),
+  }),
+});
+
+/** `data` of `plan`. */
+export const planDataSchema = z.object({
+  plan: planSchema,
+  digest: digestSchema,
+  savedTo: z.string().nullable(),
+});
+
+/** One subvolume as `subvol` commands print it. */
+export const subvolumeSchema = z.object({
+  id: z.number().int(),
+  path: z.string(),
+  uuid: z.string(),
+  parentUuid: z.string().nullable(),
+  readOnly: z.boolean(),
+});
+
+/** `data` of `subvol list`. */
+export const subvolListDataSchema = z.object({
+  defaultId: z.number().int(),
+  subvolumes: z.array(subvolumeSchema),
+});
+
+/** `data` of `subvol set-default`. */
+export const subvolSetDefaultDataSchema = z.object({
+  id: z.number().int(),
+  path: z.string().nullable(),
+});
+
+/** `data` of `image keygen`. */
+export const imageKeygenDataSchema = z.object({
+  keyId: z.string().regex(/^[0-9a-f]{32}$/),
+  privateKey: z.string(),
+  publicKey: z.string(),
+});
+
+/** `data` of `image build`. */
+export const imageBuildDataSchema = z.object({
+  dir: z.string(),
+  product: z.string(),
+  version: z.string(),
+  signed: z.boolean(),
+  keyId: z.string().nullable(),
+  bytes: z.number().optional(),
+});
+
+/** `data` of `image sign`. */
+export const imageSignDataSchema = z.object({ dir: z.string(), keyId: z.string() });
+
+/** `data` of `image verify`. */
+export const imageVerifyDataSchema = z.object({
+  dir: z.string(),
+  product: z.string(),
+  version: z.string(),
+  keyId: z.string(),
+  mode: z.enum(["full", "sample"]),
+  files: z.array(z.object({ path: z.string(), size: z.number() })),
+  bytes: z.number(),
+  durationMs: z.number(),
+});
+
+/** `data` of `image install`. */
+export const imageInstallDataSchema = z.object({
+  setId: z.string(),
+  previousSetId: z.string().nullable(),
+  device: z.string().nullable(),
+});
+
+/** `data` of `grub render`. */
+export const grubRenderDataSchema = z.object({
+  script: z.string(),
+  sampleOutput: z.string(),
+  sampleFsUuid: z.string(),
+});
+
+/** `data` of `grub install`. */
+export const grubInstallDataSchema = z.object({ path: z.string(), changed: z.boolean() });
+
+/** `data` of `provision`. */
+export const provisionDataSchema = z.object({
+  product: z.string(),
+  build: z.string(),
+  snapshotUuid: z.string(),
+  kernelVersions: z.array(z.string()),
+  grub: grubInstallDataSchema.nullable(),
+  recovery: z.object({ setId: z.string(), device: z.string().nullable() }).nullable(),
+  timingsMs: z.record(z.string(), z.number()),
+});
+
+/** `data` of `resume`. */
+export const resumeDataSchema = z.object({
+  summary: executionSummarySchema,
+  durationMs: z.number(),
+});
+
+/** `data` of `update`. */
+export const updateDataSchema = z.object({
+  output: z.string(),
+  size: z.number(),
+  bytesFromSeeds: z.number(),
+  bytesFromStores: z.number(),
+  bytesDownloaded: z.number(),
+  bytesWritten: z.number(),
+  durationMs: z.number(),
+});
+
+/** `data` of `doctor`. */
+export const doctorDataSchema = z.object({
+  root: z.boolean(),
+  node: z.string(),
+  tools: z.array(
+    z.object({ tool: z.string(), found: z.boolean(), installHint: z.string().nullable() }),
+  ),
+});
+
+/**
+ * The `data` schema of each command, by the `command` string of its document.
+ *
+ * @example
+ * ```ts
+ * import { commandDataSchemas, jsonSuccessSchema } from "lifeboat";
+ * const doc = jsonSuccessSchema(commandDataSchemas.plan).parse(JSON.parse(stdout));
+ * console.log(doc.data.digest);
+ * ```
+ */
+export const commandDataSchemas = {
+  inspect: inspectDataSchema,
+  "gpt show": diskTableSchema,
+  "gpt add-recovery": planRunDataSchema,
+  "subvol list": subvolListDataSchema,
+  "subvol create": subvolumeSchema,
+  "subvol snapshot": subvolumeSchema,
+  "subvol delete": planRunDataSchema,
+  "subvol set-default": subvolSetDefaultDataSchema,
+  "image keygen": imageKeygenDataSchema,
+  "image build": imageBuildDataSchema,
+  "image sign": imageSignDataSchema,
+  "image verify": imageVerifyDataSchema,
+  "image install": imageInstallDataSchema,
+  "grub render": grubRenderDataSchema,
+  "grub install": grubInstallDataSchema,
+  provision: provisionDataSchema,
+  plan: planDataSchema,
+  apply: planRunDataSchema,
+  resume: resumeDataSchema,
+  rescue: planRunDataSchema,
+  update: updateDataSchema,
+  doctor: doctorDataSchema,
+} as const;
+
+/** A command name with a JSON document. */
+export type JsonCommand = keyof typeof commandDataSchemas;
+
+/**
+ * The success envelope around a command's `data` schema.
+ *
+ * @example
+ * ```ts
+ * jsonSuccessSchema(planDataSchema).parse(doc).data.digest;
+ * ```
+ */
+export function jsonSuccessSchema<T extends z.ZodType>(data: T) {
+  return z.object({ ok: z.literal(true), command: z.string(), data });
+}
+
+/** The failure envelope: the exit code, and the error with its stable `code`. */
+export const jsonFailureSchema = z.object({
+  ok: z.literal(false),
+  command: z.string(),
+  exitCode: z.number().int().min(1),
+  error: z.looseObject({ code: z.string(), message: z.string() }),
+});

@@ -1,0 +1,164 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { Scratch } from "@lifeboat/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  diskTableSchema,
+  doctorDataSchema,
+  grubRenderDataSchema,
+  imageBuildDataSchema,
+  imageKeygenDataSchema,
+  imageVerifyDataSchema,
+  inspectDataSchema,
+  planDataSchema,
+  planRunDataSchema,
+  provisionDataSchema,
+  subvolListDataSchema,
+} from "../src/json-schemas.js";
+import { cli, cliJson, cliJsonFailure, ensureBuilt, smallDisk } from "./support.js";
+
+const STAMP = "20261125T210000Z";
+let scratch: Scratch;
+let disk: string;
+let keys: { privateKey: string; publicKey: string };
+
+beforeAll(async () => {
+  ensureBuilt();
+  scratch = await Scratch.create("lifeboat-cli-test-");
+  disk = await smallDisk(scratch);
+  keys = cliJson(["image", "keygen", "--out", scratch.path("keys")], imageKeygenDataSchema);
+}, 300_000);
+afterAll(async () => {
+  await scratch?.cleanup();
+});
+
+const subvolumes = () =>
+  cliJson(["subvol", "list", "--disk", disk], subvolListDataSchema)
+    .subvolumes.map((s) => `${s.path} ${s.uuid}`)
+    .sort();
+
+describe("lifeboat, the real binary", () => {
+  it("lists every command in --help and exits 2 on bad usage", () => {
+    const help = cli(["--help"]);
+    expect(help.code).toBe(0);
+    for (const c of [
+      "inspect",
+      "gpt",
+      "subvol",
+      "image",
+      "grub",
+      "provision",
+      "plan",
+      "apply",
+      "resume",
+      "rescue",
+      "update",
+      "doctor",
+    ])
+      expect(help.stdout).toMatch(new RegExp(`^  ${c}\\b`, "m"));
+    expect(cli(["no-such-command"]).code).toBe(2);
+    const f = cliJsonFailure(["plan", "--mode", "explode", "--disk", disk]);
+    expect(f.code).toBe(2);
+    expect(f.doc.error.code).toBe("CLI_USAGE");
+  });
+
+  it("doctor reports the tools", () => {
+    const d = cliJson(["doctor"], doctorDataSchema);
+    expect(d.tools.find((t) => t.tool === "btrfs")?.found).toBe(true);
+  });
+
+  it("gpt show draws the disk with the recovery partition marked", () => {
+    const t = cliJson(["gpt", "show", disk], diskTableSchema);
+    expect(t.partitions.map((p) => p.number)).toEqual([1, 2, 3, 4]);
+    expect(t.partitions[2]?.typeGuid).toBe("d999c366-3126-4451-b3c1-be31e091158c");
+    const human = cli(["gpt", "show", disk]);
+    expect(human.stdout).toMatch(/3 +160 MiB +Linux recovery partition.*◀ recovery/);
+  });
+
+  it("image build, sign, verify; a flipped byte fails verification with exit 5", async () => {
+    const set = scratch.path("set");
+    const built = cliJson(
+      ["image", "build", "/usr/share/zoneinfo", "--out", set, "--product", "P", "--version", "1"],
+      imageBuildDataSchema,
+    );
+    expect(built.signed).toBe(false);
+    expect(cli(["image", "sign", set, "--key", keys.privateKey]).code).toBe(0);
+    const v = cliJson(
+      ["image", "verify", set, "--trusted-key", keys.publicKey],
+      imageVerifyDataSchema,
+    );
+    expect(v.keyId).toMatch(/^[0-9a-f]{32}$/);
+    const file = `${set}/root.squashfs`;
+    const bytes = await readFile(file);
+    const at = Math.floor(bytes.length / 2);
+    bytes.writeUInt8(bytes.readUInt8(at) ^ 0xff, at);
+    await writeFile(file, bytes);
+    const bad = cliJsonFailure(["image", "verify", set, "--trusted-key", keys.publicKey]);
+    expect(bad.code).toBe(5);
+    expect(bad.doc.error.code).toMatch(/^IMAGE_/);
+  });
+
+  it("provision, inspect, grub render", () => {
+    const p = cliJson(
+      [
+        "provision",
+        "--disk",
+        disk,
+        "--product",
+        "Contoso Laptop 14",
+        "--build",
+        "F40-T",
+        "--key",
+        keys.privateKey,
+      ],
+      provisionDataSchema,
+    );
+    expect(p.recovery?.setId).toMatch(/^Contoso_Laptop_14-F40_T-[0-9a-f]{12}$/);
+    expect(p.grub?.path).toMatch(/root\/etc\/grub\.d\/41_lifeboat$/);
+    const i = cliJson(
+      ["inspect", "--disk", disk, "--trusted-key", keys.publicKey],
+      inspectDataSchema,
+    );
+    expect(i.state.factory?.intact).toBe(true);
+    expect(i.state.recovery?.verified).toBe(true);
+    expect(i.disk?.partitions).toHaveLength(4);
+    const g = cliJson(["grub", "render", "--disk", disk], grubRenderDataSchema);
+    expect(g.sampleOutput).toContain("Reset to factory settings");
+    expect(g.sampleOutput).toContain("systemd.factory_reset=1");
+  });
+
+  it("refuses to reset without confirmation, with --yes alone, with a wrong digest; runs with the right one", () => {
+    const before = subvolumes();
+    const planned = cliJson(["plan", "--disk", disk, "--stamp", STAMP], planDataSchema);
+    expect(planned.plan.steps.flatMap((s) => s.destroys).length).toBeGreaterThan(0);
+
+    const noTty = cli(["apply", "--disk", disk, "--stamp", STAMP]);
+    expect(noTty.code).toBe(3);
+    expect(noTty.stderr).toContain("CLI_NOT_CONFIRMED");
+    expect(subvolumes()).toEqual(before);
+
+    const yesOnly = cliJsonFailure(["apply", "--disk", disk, "--stamp", STAMP, "--yes"]);
+    expect([yesOnly.code, yesOnly.doc.error.code]).toEqual([2, "CLI_USAGE"]);
+    expect(subvolumes()).toEqual(before);
+
+    const wrong = cliJsonFailure([
+      "apply",
+      "--disk",
+      disk,
+      "--stamp",
+      STAMP,
+      "--yes",
+      "--confirm",
+      `sha256:${"0".repeat(64)}`,
+    ]);
+    expect([wrong.code, wrong.doc.error.code]).toEqual([3, "CONFIRMATION_MISMATCH"]);
+    expect(subvolumes()).toEqual(before);
+
+    const ran = cliJson(
+      ["apply", "--disk", disk, "--stamp", STAMP, "--yes", "--confirm", planned.digest],
+      planRunDataSchema,
+    );
+    expect(ran.executed).toBe(true);
+    expect(ran.summary?.ranStepIds).toEqual(planned.plan.steps.map((s) => s.id));
+    expect(subvolumes().map((s) => s.split(" ")[0])).toContain(`root.old-${STAMP}`);
+  });
+});
