@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
@@ -105,24 +106,31 @@ describe("atomic exchange", () => {
   });
 
   it("says BTRFS_EXCHANGE_UNSUPPORTED when nothing can exchange, never renames twice", async () => {
-    const r = await findExchangeMethod(runner, {
-      cacheDir: scratch.path("empty-cache"),
-      compiler: "no-such-cc",
-    });
-    // exch / mv --exchange are absent on Debian 12, so only the helper could do it.
-    if (r.isOk()) expect(r.value.kind).not.toBe("helper");
-    else {
-      expect(r.error.code).toBe("BTRFS_EXCHANGE_UNSUPPORTED");
-      expect(r.error.tried.length).toBe(4);
+    const hasExch = spawnSync("exch", ["--version"]).status === 0;
+    const hasMvExchange = String(spawnSync("mv", ["--help"]).stdout).includes("--exchange");
+    const noHelper = { cacheDir: scratch.path("empty-cache"), compiler: "no-such-cc" };
+    const r = await findExchangeMethod(runner, noHelper);
+    if (hasExch || hasMvExchange) {
+      expect(r._unsafeUnwrap().kind).not.toBe("helper");
+      return;
     }
-    const swap = await exchangeSubvolumes(runner, top, "root", "root.new", {
-      cacheDir: scratch.path("empty-cache"),
-      compiler: "no-such-cc",
-    });
-    if (swap.isErr()) {
-      expect(swap.error.code).toBe("BTRFS_EXCHANGE_UNSUPPORTED");
-      expect(await readFile(path.join(top, "root", "which"), "utf8")).toBe("new\n");
-    }
+    // Debian 12: util-linux 2.38 has no exch, coreutils 9.1 no mv --exchange.
+    const e = r._unsafeUnwrapErr();
+    expect(e.code).toBe("BTRFS_EXCHANGE_UNSUPPORTED");
+    expect(e.tried).toHaveLength(4);
+    expect(e.tried[0]).toMatch(/^exch: /);
+    const before = await readFile(path.join(top, "root", "which"), "utf8");
+    const swap = await exchangeSubvolumes(runner, top, "root", "root.new", noHelper);
+    expect(swap._unsafeUnwrapErr().code).toBe("BTRFS_EXCHANGE_UNSUPPORTED");
+    expect(await readFile(path.join(top, "root", "which"), "utf8")).toBe(before);
+  });
+
+  it("the helper reports a failed swap and changes nothing", async () => {
+    const helper = exchangeHelperPath({ cacheDir: scratch.path("cache") });
+    const r = spawnSync(helper, [path.join(top, "root"), path.join(top, "does-not-exist")]);
+    expect(r.status).toBe(1);
+    expect(String(r.stderr)).toMatch(/RENAME_EXCHANGE.*No such file/);
+    expect(spawnSync(helper, ["--version"]).stdout.toString()).toBe("lifeboat-exch 1\n");
   });
 
   it("refuses to exchange a missing subvolume", async () => {
