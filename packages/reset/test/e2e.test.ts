@@ -1,4 +1,3 @@
-import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { planDataLoss } from "@lifeboat/core";
 import { Scratch, sh } from "@lifeboat/testkit";

@@ -1,0 +1,198 @@
+/**
+ * Benchmark: system reset keeping /home (factory snapshot + atomic exchange)
+ * against an rsync restore of the same tree (`rsync -aHAX --delete`, what
+ * Timeshift's rsync mode does), on a 0.5 GiB and a 4 GiB root.
+ *
+ * Run: pnpm exec tsx bench/reset-keep-home.ts [--runs 3] [--sizes 0.5,4]
+ */
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createExecaRunner } from "@lifeboat/core";
+import { executeReset, inspect, plan, provision, stampOf } from "@lifeboat/reset";
+
+const runner = createExecaRunner();
+const GiB = 1024 ** 3;
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  const r = await runner.run(cmd, args);
+  if (r.isErr()) throw new Error(`${cmd} ${args.join(" ")}: ${r.error.message}`);
+  return r.value.stdout;
+}
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** Fill `root` with about `bytes` of real files (about 220 MiB copied once from /usr, then reflinked). */
+async function fillRoot(top: string, bytes: number): Promise<void> {
+  const seed = path.join(top, "seed");
+  await sh("btrfs", ["subvolume", "create", seed]);
+  await mkdir(path.join(seed, "lib"));
+  for (const src of ["/usr/lib/python3.11", "/usr/share/doc", "/usr/share/perl"])
+    await sh("cp", ["-a", src, path.join(seed, "lib", path.basename(src))]);
+  const seedBytes = Number((await sh("du", ["-sb", seed])).split(/\s/)[0]);
+  const root = path.join(top, "root");
+  await sh("btrfs", ["subvolume", "create", root]);
+  let have = 0;
+  for (let i = 0; have < bytes; i++) {
+    const dest = path.join(root, `usr/lib${i}`);
+    await mkdir(path.dirname(dest), { recursive: true });
+    if (bytes - have >= seedBytes) {
+      await sh("cp", ["-a", "--reflink=always", path.join(seed, "lib"), dest]);
+      have += seedBytes;
+    } else {
+      // the remainder: the largest files of the seed, reflinked, until the size is reached
+      await mkdir(dest, { recursive: true });
+      const list = (await sh("find", [path.join(seed, "lib"), "-type", "f", "-size", "+1M"]))
+        .trim()
+        .split("\n");
+      for (const f of list) {
+        if (have >= bytes) break;
+        await sh("cp", ["-a", "--reflink=always", f, dest]);
+        have += Number((await sh("stat", ["-c", "%s", f])).trim());
+      }
+    }
+  }
+  await sh("btrfs", ["subvolume", "delete", seed]);
+  await mkdir(path.join(root, "etc"), { recursive: true });
+  await writeFile(path.join(root, "etc/machine-id"), "0123456789abcdef0123456789abcdef\n");
+  await writeFile(path.join(root, "etc/hostname"), "bench\n");
+}
+
+async function damage(root: string): Promise<void> {
+  await rm(path.join(root, "etc"), { recursive: true, force: true });
+  const victims = (await sh("sh", ["-c", `find ${root}/usr -type f -name '*.so*' | head -20`]))
+    .trim()
+    .split("\n");
+  for (const f of victims) await writeFile(f, "broken by an update\n");
+  await mkdir(path.join(root, "opt/junk"), { recursive: true });
+  await writeFile(path.join(root, "opt/junk/blob"), Buffer.alloc(8 * 1024 * 1024, 7));
+}
+
+export interface BenchRow {
+  readonly sizeGiB: number;
+  readonly files: number;
+  readonly resetMs: number[];
+  readonly rsyncMs: number[];
+}
+
+/** Run the benchmark for each root size; returns the raw timings. */
+export async function runResetBench(
+  sizesGiB: readonly number[],
+  runs: number,
+): Promise<BenchRow[]> {
+  const work = await (await import("node:fs/promises")).mkdtemp(
+    path.join(tmpdir(), "lifeboat-bench-reset-"),
+  );
+  const loops: string[] = [];
+  const mounts: string[] = [];
+  const rows: BenchRow[] = [];
+  try {
+    for (const size of sizesGiB) {
+      const img = path.join(work, `btrfs-${size}.img`);
+      const bootImg = path.join(work, `boot-${size}.img`);
+      await sh("truncate", ["-s", String(Math.ceil(size * 2 + 3) * GiB), img]);
+      await sh("truncate", ["-s", String(128 * 1024 * 1024), bootImg]);
+      const dev = (await sh("losetup", ["--find", "--show", img])).trim();
+      loops.push(dev);
+      const bootDev = (await sh("losetup", ["--find", "--show", bootImg])).trim();
+      loops.push(bootDev);
+      await sh("mkfs.btrfs", ["-q", "-f", dev]);
+      await sh("mkfs.ext4", ["-q", bootDev]);
+      const top = path.join(work, `top-${size}`);
+      const boot = path.join(work, `boot-${size}`);
+      await mkdir(top);
+      await mkdir(boot);
+      await sh("mount", [dev, top]);
+      mounts.push(top);
+      await sh("mount", [bootDev, boot]);
+      mounts.push(boot);
+      await fillRoot(top, size * GiB);
+      await sh("btrfs", ["subvolume", "create", path.join(top, "home")]);
+      await writeFile(path.join(top, "home/notes.txt"), "keep me\n");
+      await writeFile(path.join(boot, "vmlinuz-6.8.5"), Buffer.alloc(8 * 1024 * 1024, 1));
+      await mkdir(path.join(boot, "loader/entries"), { recursive: true });
+      await writeFile(
+        path.join(boot, "loader/entries/a-6.8.5.conf"),
+        "title F\nlinux /vmlinuz-6.8.5\noptions rootflags=subvol=root\n",
+      );
+      const p = await provision(runner, { top, boot, product: "bench", build: "1" });
+      if (p.isErr()) throw new Error(p.error.message);
+      const files = Number((await sh("sh", ["-c", `find ${top}/root | wc -l`])).trim());
+      const resetMs: number[] = [];
+      const rsyncMs: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        await damage(path.join(top, "root"));
+        await sh("sync", []);
+        const stamp = stampOf(new Date(Date.UTC(2026, 0, 1, 0, 0, r)));
+        resetMs.push(
+          await timed(async () => {
+            const state = (
+              await inspect(runner, { top, boot, disks: [], measureSizes: false })
+            )._unsafeUnwrap();
+            const pl = plan(state, { kind: "reset-keep-home", stamp })._unsafeUnwrap();
+            (await executeReset({ runner, top, boot }, pl, { confirm: pl.digest }))._unsafeUnwrap();
+          }),
+        );
+        await sh("btrfs", ["subvolume", "delete", path.join(top, `root.old-${stamp}`)]);
+        await damage(path.join(top, "root"));
+        await sh("sync", []);
+        rsyncMs.push(
+          await timed(async () => {
+            await sh("rsync", [
+              "-aHAX",
+              "--delete",
+              `${path.join(top, ".lifeboat/factory/root")}/`,
+              `${path.join(top, "root")}/`,
+            ]);
+            await sh("sync", []);
+          }),
+        );
+      }
+      rows.push({ sizeGiB: size, files, resetMs, rsyncMs });
+    }
+  } finally {
+    for (const m of mounts.reverse()) await runner.run("umount", [m]);
+    for (const l of loops) await runner.run("losetup", ["-d", l]);
+    await rm(work, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+function table(rows: readonly BenchRow[], runs: number): string {
+  const lines = [
+    `| root | files | reset keeping /home (median of ${runs}) | rsync -aHAX --delete (median of ${runs}) | speedup |`,
+    "|---|---|---|---|---|",
+  ];
+  for (const r of rows) {
+    const reset = median(r.resetMs);
+    const rsync = median(r.rsyncMs);
+    lines.push(
+      `| ${r.sizeGiB} GiB | ${r.files} | ${(reset / 1000).toFixed(2)} s (${r.resetMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / 1000).toFixed(2)} s (${r.rsyncMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / reset).toFixed(1)}x |`,
+    );
+  }
+  const small = rows[0];
+  const big = rows.at(-1);
+  if (small && big && small !== big)
+    lines.push(
+      "",
+      `Flatness (reset ${big.sizeGiB} GiB / ${small.sizeGiB} GiB): ${(median(big.resetMs) / median(small.resetMs)).toFixed(2)}x`,
+    );
+  return lines.join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const runs = Number(arg("--runs") ?? 3);
+  const sizes = (arg("--sizes") ?? "0.5,4").split(",").map(Number);
+  const rows = await runResetBench(sizes, runs);
+  console.log(table(rows, runs));
+}
