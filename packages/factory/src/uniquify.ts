@@ -1,0 +1,305 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { listSubvolumes, mountTopLevel, setReadOnly } from "@lifeboat/btrfs";
+import { type CommandRunner, parseBlkidExport } from "@lifeboat/core";
+import {
+  attachPartition,
+  type GptError,
+  type GptTable,
+  randomGuid,
+  readGptRecovering,
+  relocateBackup,
+  resizePartition,
+  updatePartition,
+  writeGpt,
+} from "@lifeboat/gpt";
+import { type Result, ResultAsync } from "neverthrow";
+import { must } from "./_internal/await.js";
+import { Fail, toFactoryError } from "./_internal/fail.js";
+import { substituteIds } from "./_internal/substitute.js";
+import type { FactoryError } from "./errors.js";
+
+/** One identifier replaced by {@link makeMachineUnique}. */
+export interface ChangedId {
+  readonly what: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+/** What {@link makeMachineUnique} changed. */
+export interface MakeUniqueSummary {
+  readonly ids: readonly ChangedId[];
+  /** Bytes the last partition (and its Btrfs) grew by. */
+  readonly grownBytes: number;
+  /** Files whose references to old identifiers were rewritten, as `partition:path`. */
+  readonly patchedFiles: readonly string[];
+  /** machine-id files emptied so first boot makes a new one. */
+  readonly machineIdsCleared: readonly string[];
+  /** Identifiers this step cannot change, said plainly. */
+  readonly kept: readonly string[];
+}
+
+/** Options for {@link makeMachineUnique}. */
+export interface MakeUniqueOptions {
+  /** The deployed disk (an image file; block devices work where the kernel does not auto-mount them). */
+  readonly disk: string;
+  /** Grow the last partition and its Btrfs to fill the disk (default true). */
+  readonly growLastPartition?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+const TEXT_FILES = ["etc/fstab", "etc/crypttab", "etc/kernel/cmdline", "etc/default/grub"];
+const BOOT_DIRS = [
+  "loader/entries",
+  "grub",
+  "grub2",
+  "boot/loader/entries",
+  "boot/grub",
+  "boot/grub2",
+];
+
+function fatSerial(): string {
+  const hex = randomBytes(4).toString("hex").toUpperCase();
+  return `${hex.slice(0, 4)}-${hex.slice(4)}`;
+}
+
+async function blkid(runner: CommandRunner, device: string): Promise<Record<string, string>> {
+  return parseBlkidExport((await must(runner.run("blkid", ["-p", "-o", "export", device]))).stdout);
+}
+
+async function patchFile(file: string, ids: ReadonlyMap<string, string>): Promise<boolean> {
+  const bytes = await readFile(file).catch(() => undefined);
+  if (!bytes) return false;
+  const patched = substituteIds(bytes, ids);
+  if (!patched) return false;
+  await writeFile(file, patched);
+  return true;
+}
+
+async function bootFiles(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of BOOT_DIRS) {
+    const entries = await readdir(path.join(root, dir)).catch(() => [] as string[]);
+    for (const e of entries) if (/\.(conf|cfg)$|^grubenv$/.test(e)) out.push(path.join(dir, e));
+  }
+  return out;
+}
+
+/**
+ * Make a freshly deployed copy of a golden image its own machine: grow the
+ * last partition and its Btrfs to fill the disk, move the backup GPT header
+ * to the end, give the disk and every partition new GUIDs and every
+ * filesystem a new UUID (FAT serial, `tune2fs -U`, `btrfstune -u`), rewrite
+ * every file that names the old ones (fstab, BLS entries, GRUB configs —
+ * also a GRUB EFI image's embedded config, since identifiers keep their
+ * length — and the factory manifest, including inside read-only factory
+ * snapshots), and empty machine-id so first boot makes a new one.
+ *
+ * @example
+ * ```ts
+ * await deployImage(runner, { source: "golden.img", target: "unit-42.img" });
+ * const r = await makeMachineUnique(runner, { disk: "unit-42.img" });
+ * if (r.isOk()) for (const id of r.value.ids) console.log(id.what, id.from, "->", id.to);
+ * ```
+ */
+export function makeMachineUnique(
+  runner: CommandRunner,
+  options: MakeUniqueOptions,
+): ResultAsync<MakeUniqueSummary, FactoryError> {
+  const disk = options.disk;
+  return ResultAsync.fromPromise(uniquify(runner, options), toFactoryError(disk, "make unique"));
+}
+
+async function uniquify(
+  runner: CommandRunner,
+  options: MakeUniqueOptions,
+): Promise<MakeUniqueSummary> {
+  const disk = options.disk;
+  const idMap = new Map<string, string>();
+  const ids: ChangedId[] = [];
+  const patched: string[] = [];
+  const cleared: string[] = [];
+  const change = (what: string, from: string, to: string) => {
+    ids.push({ what, from, to });
+    idMap.set(from, to);
+  };
+
+  // 1. The partition table: backup to the end, last partition grown, new GUIDs.
+  const recovered = await must(readGptRecovering(runner, disk));
+  let table: GptTable = recovered.table;
+  const diskBytes = (await stat(disk)).size;
+  const diskSectors = BigInt(diskBytes) / BigInt(table.sectorSize);
+  table = unwrap(relocateBackup(table, { diskSectors }));
+  const last = [...table.partitions].sort((a, b) => (a.firstLba < b.firstLba ? 1 : -1))[0];
+  if (!last)
+    throw new Fail({
+      code: "FACTORY_UNSUPPORTED_LAYOUT",
+      message: `${disk} has no partitions.`,
+      reason: "no partitions",
+    });
+  const before = last.lastLba;
+  if (options.growLastPartition !== false)
+    table = unwrap(resizePartition(table, last.slot, { size: "max" }));
+  const grownSectors =
+    (table.partitions.find((p) => p.slot === last.slot)?.lastLba ?? before) - before;
+  const diskGuid = randomGuid();
+  change("disk GUID", table.diskGuid, diskGuid);
+  table = { ...table, diskGuid };
+  for (const p of table.partitions) {
+    const guid = randomGuid();
+    change(`PARTUUID of partition ${p.slot}`, p.uniqueGuid, guid);
+    table = unwrap(updatePartition(table, p.slot, { uniqueGuid: guid }));
+  }
+  await must(writeGpt(runner, disk, table));
+
+  // 2. Filesystem identifiers, one partition at a time.
+  const kept: string[] = [];
+  const attached: Array<{ slot: number; device: string; type: string; detach: () => unknown }> = [];
+  try {
+    for (const p of table.partitions) {
+      const att = await must(attachPartition(runner, disk, p, { sectorSize: table.sectorSize }));
+      const info = await blkid(runner, att.device).catch(() => ({}) as Record<string, string>);
+      attached.push({
+        slot: p.slot,
+        device: att.device,
+        type: info.TYPE ?? "",
+        detach: () => att.detach(),
+      });
+      const oldUuid = info.UUID;
+      if (!oldUuid) continue;
+      if (info.TYPE === "vfat") {
+        const serial = fatSerial();
+        await must(
+          runner.run("mlabel", ["-i", att.device, "-N", serial.replace("-", ""), "::"], {
+            env: { MTOOLS_SKIP_CHECK: "1" },
+          }),
+        );
+        change(`FAT serial of partition ${p.slot}`, oldUuid, serial);
+      } else if (info.TYPE === "ext4" || info.TYPE === "ext3" || info.TYPE === "ext2") {
+        await must(runner.run("e2fsck", ["-f", "-y", att.device], { okExitCodes: [1] }));
+        await must(runner.run("tune2fs", ["-U", "random", att.device]));
+        change(
+          `filesystem UUID of partition ${p.slot}`,
+          oldUuid,
+          (await blkid(runner, att.device)).UUID ?? "",
+        );
+      } else if (info.TYPE === "btrfs") {
+        await must(runner.run("btrfstune", ["-f", "-u", att.device]));
+        change(
+          `filesystem UUID of partition ${p.slot}`,
+          oldUuid,
+          (await blkid(runner, att.device)).UUID ?? "",
+        );
+        kept.push(
+          `Btrfs device UUID (UUID_SUB) and subvolume UUIDs of partition ${p.slot}: btrfs-progs cannot reissue them in place`,
+        );
+      } else {
+        kept.push(`${info.TYPE} filesystem UUID of partition ${p.slot}: no tool to change it`);
+      }
+    }
+
+    // 3. References to the old identifiers, and machine-id.
+    for (const part of attached) {
+      if (part.type === "btrfs") {
+        const top = await must(mountTopLevel(runner, part.device));
+        try {
+          if (part.slot === last.slot && grownSectors > 0n) {
+            await must(runner.run("btrfs", ["filesystem", "resize", "max", top.path]));
+          }
+          if (await patchFile(path.join(top.path, ".lifeboat/factory/manifest.json"), idMap)) {
+            patched.push(`${part.slot}:.lifeboat/factory/manifest.json`);
+          }
+          for (const sub of await must(listSubvolumes(runner, top.path))) {
+            const base = path.join(top.path, sub.path);
+            const files = [...TEXT_FILES, ...(await bootFiles(base))];
+            const hits: string[] = [];
+            for (const f of files) {
+              const bytes = await readFile(path.join(base, f)).catch(() => undefined);
+              if (bytes && substituteIds(bytes, idMap)) hits.push(f);
+            }
+            const machineId = path.join(base, "etc/machine-id");
+            const needsClear = ((await stat(machineId).catch(() => undefined))?.size ?? 0) > 0;
+            if (hits.length === 0 && !needsClear) continue;
+            if (sub.readOnly)
+              await must(setReadOnly(runner, top.path, sub.path, { readOnly: false, force: true }));
+            try {
+              for (const f of hits)
+                if (await patchFile(path.join(base, f), idMap))
+                  patched.push(`${part.slot}:${sub.path}/${f}`);
+              if (needsClear) {
+                await truncate(machineId, 0);
+                cleared.push(`${part.slot}:${sub.path}/etc/machine-id`);
+              }
+            } finally {
+              if (sub.readOnly)
+                await must(
+                  setReadOnly(runner, top.path, sub.path, { readOnly: true, force: true }),
+                );
+            }
+          }
+        } finally {
+          await top.unmount();
+        }
+      } else if (part.type.startsWith("ext")) {
+        const mnt = await mkdtemp(path.join(tmpdir(), "lifeboat-boot-"));
+        await must(runner.run("mount", ["-t", part.type, part.device, mnt]));
+        try {
+          for (const f of await bootFiles(mnt))
+            if (await patchFile(path.join(mnt, f), idMap)) patched.push(`${part.slot}:${f}`);
+        } finally {
+          await runner.run("umount", [mnt]);
+          await rm(mnt, { recursive: true, force: true });
+        }
+      } else if (part.type === "vfat") {
+        patched.push(
+          ...(await patchFat(runner, part.device, idMap)).map((f) => `${part.slot}:${f}`),
+        );
+      }
+    }
+  } finally {
+    for (const part of attached.reverse()) await part.detach();
+  }
+  return {
+    ids,
+    grownBytes: Number(grownSectors) * table.sectorSize,
+    patchedFiles: patched,
+    machineIdsCleared: cleared,
+    kept,
+  };
+}
+
+async function patchFat(
+  runner: CommandRunner,
+  device: string,
+  ids: ReadonlyMap<string, string>,
+): Promise<string[]> {
+  const env = { MTOOLS_SKIP_CHECK: "1" };
+  const listing = await must(runner.run("mdir", ["-i", device, "-/", "-b", "::"], { env }));
+  const files = listing.stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("::/") && !l.endsWith("/"));
+  const work = await mkdtemp(path.join(tmpdir(), "lifeboat-esp-"));
+  const out: string[] = [];
+  try {
+    for (const file of files) {
+      const local = path.join(work, "f");
+      await must(runner.run("mcopy", ["-n", "-o", "-i", device, file, local], { env }));
+      if (await patchFile(local, ids)) {
+        await must(runner.run("mcopy", ["-o", "-i", device, local, file], { env }));
+        out.push(file.slice(2));
+      }
+      await rm(local, { force: true });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return out;
+}
+
+function unwrap<T>(r: Result<T, GptError>): T {
+  if (r.isErr()) throw new Fail(r.error);
+  return r.value;
+}
