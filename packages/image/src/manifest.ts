@@ -123,7 +123,8 @@ export const manifestSchema = z
     for (const f of m.files) {
       claim(f.path);
       if (f.merkle) {
-        if (f.merkle.hashTreeFile !== f.path) claim(f.merkle.hashTreeFile);
+        // The tree lives in its own file (at hashOffset), never appended to the data it covers.
+        claim(f.merkle.hashTreeFile);
         if (f.merkle.dataBlocks !== Math.ceil(f.size / f.merkle.dataBlockSize))
           ctx.addIssue({ code: "custom", message: `${f.path}: dataBlocks does not match size` });
       }
