@@ -3,7 +3,7 @@
  * `btrfs send | btrfs receive` shell pipeline on the same real tree, and
  * snapshot creation time on a 0.5 GiB vs a 4 GiB subvolume.
  *
- * Run as root: pnpm exec tsx bench/btrfs-send.ts [--runs 3] [--small]
+ * Run as root: pnpm exec tsx bench/btrfs-send.ts [--runs 3] [--small] [--send-only]
  * (--small: a ~100 MiB tree and 64/256 MiB subvolumes, for a quick check).
  */
 import { performance } from "node:perf_hooks";
@@ -21,7 +21,7 @@ export interface SendBenchOptions {
   /** Real directories copied (as many times as needed) to fill the snapshot-timing subvolumes. */
   readonly fillSources?: readonly string[];
   /** Sizes (bytes) of the two subvolumes for the snapshot timing. */
-  readonly snapshotSizes: readonly [number, number];
+  readonly snapshotSizes: readonly number[];
   readonly imageBytes: { readonly a: number; readonly b: number };
   readonly log?: (line: string) => void;
 }
@@ -184,6 +184,7 @@ const GiB = 1024 ** 3;
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const small = args.includes("--small");
+  const sendOnly = args.includes("--send-only");
   const runsAt = args.indexOf("--runs");
   const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 3;
   const result = await runSendBench(
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
             "/usr/lib/x86_64-linux-gnu",
             "/usr/lib/jvm",
           ],
-          snapshotSizes: [0.5 * GiB, 4 * GiB],
+          snapshotSizes: sendOnly ? [] : [0.5 * GiB, 4 * GiB],
           imageBytes: { a: 9 * GiB, b: 4 * GiB },
           log: (l) => console.error(l),
         },
