@@ -51,12 +51,12 @@ test("signatures: 88 bytes, bound to the manifest, the key id names the signer",
   ).toBe(k.keyId);
   const changed = Buffer.from(bytes);
   changed[5] = changed[5]! ^ 1;
-  expect(
-    verifyManifestSignature(changed, sig, [k.publicKey])._unsafeUnwrapErr(),
-  ).toMatchInlineSnapshot(`
+  const bad = verifyManifestSignature(changed, sig, [k.publicKey])._unsafeUnwrapErr();
+  expect(bad.code === "IMAGE_BAD_SIGNATURE" && bad.keyId).toBe(k.keyId);
+  expect({ ...bad, keyId: "<key id>" }).toMatchInlineSnapshot(`
     {
       "code": "IMAGE_BAD_SIGNATURE",
-      "keyId": "60d14a95cbaf345880113cd411d21615",
+      "keyId": "<key id>",
       "message": "The signature manifest.json.sig does not match the manifest: it was changed after signing.",
       "reason": "mismatch",
       "signaturePath": "manifest.json.sig",
