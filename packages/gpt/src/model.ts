@@ -90,7 +90,14 @@ export interface GptWrite {
   readonly bytes: Uint8Array;
 }
 
-/** Sectors taken by an entry array. */
+/**
+ * Sectors taken by an entry array.
+ *
+ * @example
+ * ```ts
+ * entryArraySectors({ entryCount: 128, entrySize: 128, sectorSize: 4096 }); // 4n
+ * ```
+ */
 export function entryArraySectors(
   table: Pick<GptTable, "entryCount" | "entrySize" | "sectorSize">,
 ): bigint {

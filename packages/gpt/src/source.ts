@@ -7,7 +7,14 @@ import { err, ok, type Result } from "neverthrow";
 import type { GptBadSectorSizeError } from "./errors.js";
 import type { GptSource, SectorSize } from "./model.js";
 
-/** True for the sector sizes the codec supports. */
+/**
+ * True for the sector sizes the codec supports.
+ *
+ * @example
+ * ```ts
+ * isSectorSize(4096); // true
+ * ```
+ */
 export function isSectorSize(value: number): value is SectorSize {
   return value === 512 || value === 4096;
 }
