@@ -31,6 +31,7 @@ import {
   MARKER_SCRIPT,
   MARKER_UNIT,
   SERIAL_AUTOLOGIN,
+  SYSTEMD_SLOW_MACHINE,
 } from "./_internal/fixture-files.js";
 import { renderBlsEntry, syncBlsMenu } from "./bls-menu.js";
 import { makeFatImage, makeGrubEfi, writeAtOffset } from "./esp.js";
@@ -120,6 +121,7 @@ export function fedoraFixtureKey(): string {
     MARKER_SCRIPT,
     MARKER_UNIT,
     SERIAL_AUTOLOGIN,
+    SYSTEMD_SLOW_MACHINE,
     INITRAMFS_MODULES.join(","),
   ])
     h.update(part);
@@ -342,10 +344,20 @@ async function buildFedoraFixture(
     };
     await writeFile(`${finalImage}.json`, `${JSON.stringify(info, null, 2)}\n`);
     await rename(partial, finalImage);
+    await pruneOtherFixtures(cacheDir, finalImage);
     step(`done: ${finalImage}`);
     return info;
   } finally {
     await scratch.cleanup();
+  }
+}
+
+/** Delete fixture images of other recipes (about 1 GB each) once a new one is built. */
+async function pruneOtherFixtures(cacheDir: string, keep: string): Promise<void> {
+  for (const name of await readdir(cacheDir)) {
+    if (!/^fedora-[0-9a-f]{16}\.img(\.json)?$/.test(name)) continue;
+    const file = path.join(cacheDir, name);
+    if (file !== keep && file !== `${keep}.json`) await rm(file, { force: true });
   }
 }
 
@@ -435,6 +447,7 @@ async function configureSystem(scratch: Scratch, target: string, ids: FixtureIds
   await put("usr/local/sbin/lifeboat-marker", MARKER_SCRIPT, 0o755);
   await put("etc/systemd/system/lifeboat-marker.service", MARKER_UNIT);
   await put("etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf", SERIAL_AUTOLOGIN);
+  await put("etc/systemd/system.conf.d/lifeboat-slow-machine.conf", SYSTEMD_SLOW_MACHINE);
   await put("etc/initramfs-tools/modules", `${INITRAMFS_MODULES.join("\n")}\n`);
   const conf = path.join(target, "etc/initramfs-tools/initramfs.conf");
   await put(

@@ -267,6 +267,12 @@ export {
   fedoraFixtureKey,
 } from "./fedora-fixture.js";
 export {
+  fixtureFingerprints,
+  type MountedFixture,
+  mountFixture,
+  renderGrubenv,
+} from "./fixture-mount.js";
+export {
   type BootOptions,
   boot,
   Keys,

@@ -1,9 +1,13 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   boot,
   type FedoraFixture,
   fedoraFixture,
+  fixtureFingerprints,
+  Keys,
+  mountFixture,
   partitionsOf,
   type QemuHandle,
   readFatFile,
@@ -53,14 +57,32 @@ describe("Fedora-shaped fixture (Debian bookworm inside)", () => {
   });
 
   it("boots through OVMF, GRUB and systemd to the marker unit, then powers off", async () => {
+    // From the host: add a user file and compute the fingerprints the guest must print.
+    const m0 = await mountFixture(scratch, fx.image, fx);
+    await writeFile(
+      path.join(m0.btrfsTop, "home", fx.user, "added-by-test.txt"),
+      "hello from the host\n",
+    );
+    const expected = await fixtureFingerprints(m0);
+    await m0.release();
     let vm: QemuHandle | undefined;
     try {
-      vm = await boot({ disks: [fx.image], timeoutMs: 300_000, name: "fixture-boot" });
+      vm = await boot({ disks: [fx.image], timeoutMs: 660_000, name: "fixture-boot" });
       await vm.waitFor("LIFEBOAT-GRUB default=", 120_000);
       const grubAt = vm.elapsedMs();
+      // Type at GRUB over the serial console: stop the countdown, open its
+      // command line, run a command whose output differs from its echo.
+      await vm.waitFor("[Fedora-shaped fixture]", 30_000);
+      await vm.send("c");
+      await vm.waitFor("grub>", 30_000);
+      await vm.send("set t=typed; echo LIFEBOAT-$t-AT-GRUB\r");
+      await vm.waitFor("LIFEBOAT-typed-AT-GRUB", 30_000);
+      await vm.send(Keys.escape);
+      await vm.waitFor("[Fedora-shaped fixture]", 30_000);
+      await vm.send(Keys.enter);
       const m = await vm.waitFor(
         /LIFEBOAT-MARKER root=([0-9a-f]{64}) home=([0-9a-f]{64})/,
-        280_000,
+        600_000,
       );
       const markerAt = vm.elapsedMs();
       const info = await vm.waitFor(/LIFEBOAT-MARKER-INFO subvol=(\S+) ms=(\d+)/, 30_000);
@@ -70,12 +92,13 @@ describe("Fedora-shaped fixture (Debian bookworm inside)", () => {
           `(fingerprint took ${info[2]} ms), powered off at ${(vm.elapsedMs() / 1000).toFixed(1)} s; log ${vm.logFile}`,
       );
       expect(info[1]).toBe("/root");
-      expect(m[1]).not.toBe(m[2]);
+      expect(m[2]).toBe(expected.home);
+      expect(m[1]).toBe(expected.root);
       expect(exit.code).toBe(0);
       const text = await readFile(vm.logFile, "utf8");
       expect(text).toContain("LIFEBOAT-MARKER root=");
     } finally {
       await vm?.kill();
     }
-  }, 420_000);
+  }, 720_000);
 });

@@ -9,6 +9,7 @@ import {
   qemuArgs,
   renderBlsEntry,
   renderBlsMenu,
+  renderGrubenv,
   requireTools,
   sh,
 } from "../src/index.js";
@@ -93,5 +94,22 @@ describe("qemuArgs", () => {
     expect(args).toContain("file=/x/disk.img,format=raw,if=none,id=disk0");
     expect(args).toContain("-device virtio-blk-pci,drive=disk0");
     expect(args).toContain("-no-reboot");
+  });
+});
+
+describe("renderGrubenv", () => {
+  it("writes a 1024-byte block grub-editenv reads back", async () => {
+    requireTools("grub-editenv");
+    const block = renderGrubenv({ next_entry: "lifeboat-recovery" });
+    expect(block.length).toBe(1024);
+    const dir = await mkdtemp(path.join(tmpdir(), "lifeboat-grubenv-"));
+    try {
+      await writeFile(path.join(dir, "grubenv"), block);
+      expect(await sh("grub-editenv", [path.join(dir, "grubenv"), "list"])).toBe(
+        "next_entry=lifeboat-recovery\n",
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -45,8 +45,12 @@ export function espStubConfig(ids: FixtureIds): string {
 export function grubConfig(ids: FixtureIds, timeoutSeconds: number): string {
   return `# Fedora-shaped grub.cfg (written by @lifeboat/testkit)
 serial --unit=0 --speed=115200
-terminal_input serial console
-terminal_output serial console
+# Output on the serial port only (OVMF mirrors its console there too, so
+# "console" would print everything twice). Input through the firmware's
+# console: OVMF polls the same UART and would swallow keys GRUB's own
+# serial driver waits for.
+terminal_input console
+terminal_output serial
 search --no-floppy --fs-uuid --set=boot ${ids.bootUuid}
 set root=$boot
 if [ -s $prefix/grubenv ]; then
@@ -153,3 +157,13 @@ export const INITRAMFS_MODULES = [
   "btrfs",
   "ext4",
 ];
+
+/**
+ * systemd defaults for a guest under software emulation on a busy host:
+ * udev can take minutes to announce the disks, and the stock 90 s device
+ * timeout would drop the boot into emergency mode.
+ */
+export const SYSTEMD_SLOW_MACHINE = `[Manager]
+DefaultDeviceTimeoutSec=600s
+DefaultTimeoutStartSec=600s
+`;
