@@ -66,5 +66,5 @@ export type CutFunction = (
   atEnd: boolean,
 ) => number;
 
-// biome-ignore lint/complexity/useArrowFunction: compiled once from the shared source
+// Compiled once from the source the worker threads run too.
 export const cut: CutFunction = new Function(CHUNKER_SOURCE)() as CutFunction;
