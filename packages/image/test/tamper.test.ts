@@ -209,7 +209,7 @@ test("1,000 random single-byte flips anywhere in the set are all rejected with t
   const cases: Array<{ file: string; offset: number }> = [];
   // Flips in payload data cost a verification up to the flipped block (half the set on
   // average); manifest and signature flips are cheap. The mix keeps 1,000 cases affordable.
-  for (let i = 0; i < 300; i++) cases.push(pickBySize(payload)); // payload, by size
+  for (let i = 0; i < 240; i++) cases.push(pickBySize(payload)); // payload, by size
   for (let i = 0; i < 10; i++) cases.push({ file: bls.path, offset: rnd(bls.size) });
   for (let i = 0; i < 150; i++) {
     const t = trees[i % trees.length]!;
@@ -225,7 +225,7 @@ test("1,000 random single-byte flips anywhere in the set are all rejected with t
           : 4096 + rnd(Math.min(t.size - 4096, 65536));
     cases.push({ file: t.file, offset });
   }
-  for (let i = 0; i < 390; i++) cases.push({ file: "manifest.json", offset: rnd(manifestSize) });
+  for (let i = 0; i < 450; i++) cases.push({ file: "manifest.json", offset: rnd(manifestSize) });
   for (let i = 0; i < 150; i++) cases.push({ file: "manifest.json.sig", offset: rnd(88) });
   expect(cases).toHaveLength(1000);
 
