@@ -184,7 +184,7 @@ export const imageVerifyDataSchema = z.object({
   product: z.string(),
   version: z.string(),
   keyId: z.string(),
-  mode: z.enum(["full", "sample"]),
+  mode: z.union([z.literal("full"), z.literal("sample")]),
   files: z.array(z.object({ path: z.string(), size: z.number() })),
   bytes: z.number(),
   durationMs: z.number(),

@@ -12,6 +12,7 @@ import {
   planDataSchema,
   planRunDataSchema,
   provisionDataSchema,
+  resumeDataSchema,
   subvolListDataSchema,
 } from "../src/json-schemas.js";
 import { cli, cliJson, cliJsonFailure, ensureBuilt, smallDisk } from "./support.js";
@@ -111,6 +112,7 @@ describe("lifeboat, the real binary", () => {
         keys.privateKey,
       ],
       provisionDataSchema,
+      resumeDataSchema,
     );
     expect(p.recovery?.setId).toMatch(/^Contoso_Laptop_14-F40_T-[0-9a-f]{12}$/);
     expect(p.grub?.path).toMatch(/root\/etc\/grub\.d\/41_lifeboat$/);
@@ -160,5 +162,7 @@ describe("lifeboat, the real binary", () => {
     expect(ran.executed).toBe(true);
     expect(ran.summary?.ranStepIds).toEqual(planned.plan.steps.map((s) => s.id));
     expect(subvolumes().map((s) => s.split(" ")[0])).toContain(`root.old-${STAMP}`);
+    // the journal on the target says the plan finished: resume has nothing to do
+    expect(cliJson(["resume", "--disk", disk], resumeDataSchema).summary.alreadyDone).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import { registerGrub } from "./grub.js";
 import { registerImage } from "./image.js";
 import { registerInspect } from "./inspect.js";
 import { registerProvision } from "./provision.js";
+import { registerRecovery } from "./recovery.js";
 import { registerReset } from "./reset.js";
 import { registerSubvol } from "./subvol.js";
 import { registerUpdate } from "./update.js";
@@ -24,4 +25,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerReset(program, wrap);
   registerUpdate(program, wrap);
   registerDoctor(program, wrap);
+  registerRecovery(program, wrap);
 }

@@ -1,0 +1,142 @@
+import { createHash } from "node:crypto";
+import { access, readFile } from "node:fs/promises";
+import path from "node:path";
+import { readJournal } from "@lifeboat/core";
+import {
+  executeReset,
+  plan as makePlan,
+  RESET_REQUEST_KINDS,
+  type ResetRequest,
+  resetJournalPaths,
+  resumeReset,
+} from "@lifeboat/reset";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { z } from "zod";
+import { type CliContext, fail, note, succeed } from "../context.js";
+import type { ExitCodeValue } from "../exit-codes.js";
+import { machineState } from "../machine-state.js";
+import { executorProgress } from "../run-plan.js";
+import { withTarget } from "../target.js";
+import { formatDuration } from "../ui/format.js";
+import { guarded, loadTrustedKeys, must, targetOf, targetOptions, usage } from "./_shared.js";
+import type { Wrap } from "./index.js";
+
+interface RecoveryOpts {
+  disk?: string;
+  top?: string;
+  boot?: string;
+  recoveryRoot?: string;
+  request?: string;
+  digest?: string;
+  trustedKey?: string[];
+}
+
+/** A reset request written beforehand (by the running system or an OEM tool) for an unattended boot. */
+const RequestFile = z.object({
+  kind: z.enum(RESET_REQUEST_KINDS as unknown as [string, ...string[]]),
+  stamp: z.string().regex(/^\d{8}T\d{6}Z$/),
+});
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * The recovery environment's own helper for atomic subvolume exchange lives on
+ * the recovery partition (the initramfs has no compiler to build it).
+ */
+async function useHelperFromRecoveryPartition(): Promise<void> {
+  const mount = process.env.LIFEBOAT_RECOVERY_MOUNT;
+  if (process.env.LIFEBOAT_EXCH_HELPER || !mount) return;
+  const helper = path.join(mount, "lifeboat-exch");
+  if (await exists(helper)) process.env.LIFEBOAT_EXCH_HELPER = helper;
+}
+
+async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> {
+  const target = targetOf(opts);
+  if (!target.disk && !target.top) return usage(ctx, "recovery", "give --disk <device|image>");
+  if (!opts.request || !opts.digest)
+    return usage(ctx, "recovery", "give --request <file> and --digest sha256:<hex>");
+  const requestFile = opts.request;
+  const expected = opts.digest;
+  return guarded(ctx, "recovery", async () => {
+    const bytes = await readFile(requestFile);
+    const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    if (actual !== expected)
+      return fail(ctx, "recovery", {
+        code: "CLI_USAGE",
+        message: `the request ${requestFile} does not match its digest (expected ${expected}, found ${actual}): nothing was done`,
+      });
+    const parsed = RequestFile.safeParse(JSON.parse(bytes.toString("utf8")));
+    if (!parsed.success)
+      return usage(ctx, "recovery", `the request is not a reset request: ${parsed.error.message}`);
+    const request = parsed.data as ResetRequest;
+    await useHelperFromRecoveryPartition();
+    const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
+    return withTarget(ctx.runner, target, {}, async (t) => {
+      if (!t.top) return usage(ctx, "recovery", "no Btrfs filesystem found on the disk");
+      const m = await machineState(ctx.runner, t, { trustedKeys, signal: ctx.signal });
+      const env = {
+        runner: ctx.runner,
+        top: t.top,
+        ...(t.boot ? { boot: t.boot } : {}),
+        ...(m.recovery ? { recovery: m.recovery } : {}),
+      };
+      const started = Date.now();
+      const progress = executorProgress(ctx);
+      const { journalPath } = resetJournalPaths(t.top);
+      const journal = (await exists(journalPath)) ? await readJournal(journalPath) : undefined;
+      if (journal?.isOk() && journal.value.status !== "done") {
+        note(ctx, pc.yellow("An interrupted reset was found: resuming it from its journal."));
+        const r = await resumeReset(env, { onProgress: progress.onProgress, signal: ctx.signal });
+        progress.stop();
+        if (r.isErr()) return fail(ctx, "recovery", r.error);
+        return succeed(
+          ctx,
+          "recovery",
+          { action: "resumed", durationMs: Date.now() - started },
+          (d) =>
+            pc.green(`LIFEBOAT-RECOVERY resumed and finished in ${formatDuration(d.durationMs)}.`),
+        );
+      }
+      const p = must(makePlan(m.state, request));
+      note(ctx, `Plan ${p.kind}: ${p.steps.length} steps, digest ${p.digest}`);
+      const r = await executeReset(env, p, {
+        confirm: p.digest,
+        onProgress: progress.onProgress,
+        signal: ctx.signal,
+      });
+      progress.stop();
+      if (r.isErr()) return fail(ctx, "recovery", r.error);
+      return succeed(
+        ctx,
+        "recovery",
+        { action: "executed", planDigest: p.digest, durationMs: Date.now() - started },
+        (d) => pc.green(`LIFEBOAT-RECOVERY reset done in ${formatDuration(d.durationMs)}.`),
+      );
+    });
+  });
+}
+
+/** `lifeboat recovery`: what the recovery environment runs for an unattended reset. */
+export function registerRecovery(program: Command, wrap: Wrap): void {
+  targetOptions(program.command("recovery"))
+    .description(
+      "run a reset request written beforehand (checked against its digest), or resume an interrupted one",
+    )
+    .option("--request <file>", 'the request: {"kind":"reset-keep-home","stamp":"…"}')
+    .option(
+      "--digest <sha256:hex>",
+      "the request file's SHA-256, as given on the kernel command line",
+    )
+    .option(
+      "--trusted-key <pem>",
+      "public key of the recovery image (repeatable)",
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .action(wrap(run));
+}
