@@ -45,7 +45,8 @@ export interface DeploySummary {
   readonly bytesWritten: number;
   /** All-zero blocks not written because the target already reads as zeros. */
   readonly bytesSkipped: number;
-  readonly sha256: string;
+  /** SHA-256 of the image, when it was computed (verification on, or an expected digest given). */
+  readonly sha256: string | undefined;
   readonly verified: boolean;
   readonly durationMs: number;
 }
@@ -141,13 +142,19 @@ export function deployImage(
       try {
         if (!state.device && (state.create || (state.size ?? 0) < imageBytes))
           await target.truncate(imageBytes);
-        const hash = createHash("sha256");
-        const buffer = Buffer.allocUnsafe(blockSize);
+        // Hash only when something will check it; overlap the next read with the previous write.
+        const hash =
+          options.verify !== false || options.expectedSha256 !== undefined
+            ? createHash("sha256")
+            : undefined;
+        const buffers = [Buffer.allocUnsafe(blockSize), Buffer.allocUnsafe(blockSize)] as const;
         const zero = Buffer.alloc(blockSize);
         let written = 0;
         let skipped = 0;
-        for (let offset = 0; offset < imageBytes; ) {
+        let pending: Promise<unknown> = Promise.resolve();
+        for (let offset = 0, turn = 0; offset < imageBytes; turn ^= 1) {
           if (options.signal?.aborted) throw new Fail(abortedError("writing the image"));
+          const buffer = buffers[turn]!;
           const { bytesRead } = await source.read(
             buffer,
             0,
@@ -156,11 +163,13 @@ export function deployImage(
           );
           if (bytesRead === 0) break;
           const block = buffer.subarray(0, bytesRead);
-          hash.update(block);
+          hash?.update(block);
+          await pending;
           if (state.zeroed && isZero(block, zero)) {
             skipped += bytesRead;
+            pending = Promise.resolve();
           } else {
-            await target.write(block, 0, bytesRead, offset);
+            pending = target.write(block, 0, bytesRead, offset);
             written += bytesRead;
           }
           offset += bytesRead;
@@ -171,9 +180,14 @@ export function deployImage(
             bytesSkipped: skipped,
           });
         }
+        await pending;
         await target.sync();
-        const sha256 = hash.digest("hex");
-        if (options.expectedSha256 !== undefined && options.expectedSha256 !== sha256) {
+        const sha256 = hash?.digest("hex");
+        if (
+          options.expectedSha256 !== undefined &&
+          sha256 !== undefined &&
+          options.expectedSha256 !== sha256
+        ) {
           throw new Fail({
             code: "FACTORY_VERIFY_FAILED",
             message: `The golden image ${options.source} is not the one expected: its SHA-256 differs.`,
@@ -183,7 +197,7 @@ export function deployImage(
           });
         }
         let verified = false;
-        if (options.verify !== false) {
+        if (options.verify !== false && sha256 !== undefined) {
           const readBack = await hashRange(
             target,
             imageBytes,
