@@ -78,7 +78,9 @@ export async function runDeployBench(options: {
       for (let run = 0; run < options.runs; run++) {
         for (const [name, fn] of Object.entries(methods)) {
           rmSync(target, { force: true });
-          (times[name] ??= []).push(await time(fn));
+          const list = times[name] ?? [];
+          list.push(await time(fn));
+          times[name] = list;
         }
       }
       for (const [name, ms] of Object.entries(times)) {
