@@ -206,6 +206,9 @@ export async function machine(scratch: Scratch, golden: Golden): Promise<Machine
   await sh("cp", ["--sparse=always", "--reflink=auto", golden.image, image]);
   scratch.defer(() => rm(image, { force: true }));
   const m = await attach(scratch, image);
+  // Clones share the golden filesystem's UUID; two mounted at once would make the kernel give
+  // one a temporary fsid. A new metadata UUID (superblock only) keeps every clone distinct.
+  await sh("btrfstune", ["-f", "-m", m.devices.btrfs]);
   const top = await mountTemp(scratch, m.devices.btrfs, { type: "btrfs" });
   const boot = await mountTemp(scratch, m.devices.boot, { type: "ext4" });
   const rec = await mountTemp(scratch, m.devices.recovery, { type: "ext4" });
