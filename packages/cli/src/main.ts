@@ -17,8 +17,10 @@ export type Action = (ctx: CliContext, ...args: never[]) => Promise<ExitCodeValu
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const abort = new AbortController();
+  // Ctrl-C, a closed terminal or `kill`: cancel the work, then release mounts and loop devices.
   const onSigint = () => abort.abort();
-  process.once("SIGINT", onSigint);
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const s of signals) process.once(s, onSigint);
   let exitCode: number = ExitCode.Ok;
   const program = new Command("lifeboat")
     .description(
@@ -48,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     throw e;
   } finally {
-    process.removeListener("SIGINT", onSigint);
+    for (const s of signals) process.removeListener(s, onSigint);
   }
   return abort.signal.aborted && exitCode === ExitCode.Ok ? ExitCode.Interrupted : exitCode;
 }

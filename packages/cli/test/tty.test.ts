@@ -62,7 +62,16 @@ beforeAll(async () => {
   ]);
   if (b.code !== 0) throw new Error(b.stderr);
   tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "60", "bash --norc --noprofile");
-  scratch.defer(async () => tmux("kill-session", "-t", session));
+  scratch.defer(async () => {
+    // Interrupt whatever still runs in the pane and let it release its mounts before the session goes.
+    tmux("send-keys", "-t", session, "C-c");
+    for (let i = 0; i < 240; i++) {
+      if (tmux("list-panes", "-t", session, "-F", "#{pane_current_command}").trim() === "bash")
+        break;
+      await sleep(250);
+    }
+    tmux("kill-session", "-t", session);
+  });
 }, 300_000);
 afterAll(async () => {
   await scratch?.cleanup();
@@ -71,32 +80,36 @@ afterAll(async () => {
 describe("lifeboat on a terminal (tmux)", () => {
   it("shows a progress bar with rate and ETA while verifying an image", async () => {
     type(
-      `clear; node ${bin} image verify ${scratch.path("set")} --trusted-key ${keys.publicKey}; echo EXIT=$?`,
+      `clear; echo RUN-0; node ${bin} image verify ${scratch.path("set")} --trusted-key ${keys.publicKey}; echo EXIT=$?`,
     );
-    const text = await waitFor(/EXIT=\d+/);
+    const text = await waitFor(/RUN-0\n[\s\S]*EXIT=\d+/);
     expect(text).toContain("EXIT=0");
     expect(text).toMatch(/verifying +[█░]+ 100% \| [\d.]+ [KM]iB\/[\d.]+ [KM]iB \| .*\/s \| ETA/);
     expect(text).toContain("✓ verified");
-  });
+  }, 200_000);
 
   it("asks to type RESET: a wrong answer changes nothing, the right one runs the reset", async () => {
     const before = subvolumes();
-    const apply = `node ${bin} apply --disk ${disk} --stamp 20261125T220000Z; echo EXIT=$?`;
-    type(`clear; ${apply}`);
-    let text = await waitFor(/Type RESET to run plan/);
+    // Each run echoes its own marker first, so a screen still showing the previous run never matches.
+    const apply = (run: string) =>
+      `clear; echo ${run}; node ${bin} apply --disk ${disk} --stamp 20261125T220000Z; echo EXIT=$?`;
+    type(apply("RUN-1"));
+    let text = await waitFor(/RUN-1\n[\s\S]*Type RESET to run plan/);
     expect(text).toContain("This plan DESTROYS:");
+    await sleep(300);
     type("reset please");
-    text = await waitFor(/EXIT=\d+/);
+    text = await waitFor(/RUN-1\n[\s\S]*EXIT=\d+/);
     expect(text).toContain("Not confirmed: nothing was changed.");
     expect(text).toContain("EXIT=3");
     expect(subvolumes()).toEqual(before);
 
-    type(`clear; ${apply}`);
-    await waitFor(/Type RESET to run plan/);
+    type(apply("RUN-2"));
+    await waitFor(/RUN-2\n[\s\S]*Type RESET to run plan/);
+    await sleep(300);
     type("RESET");
-    text = await waitFor(/EXIT=\d+/);
+    text = await waitFor(/RUN-2\n[\s\S]*EXIT=\d+/);
     expect(text).toContain("[7/7]");
     expect(text).toContain("EXIT=0");
     expect(subvolumes()).toContain("root.old-20261125T220000Z");
-  });
+  }, 400_000);
 });
