@@ -112,7 +112,6 @@ describe("lifeboat, the real binary", () => {
         keys.privateKey,
       ],
       provisionDataSchema,
-      resumeDataSchema,
     );
     expect(p.recovery?.setId).toMatch(/^Contoso_Laptop_14-F40_T-[0-9a-f]{12}$/);
     expect(p.grub?.path).toMatch(/root\/etc\/grub\.d\/41_lifeboat$/);
