@@ -38,7 +38,7 @@ export interface OpenedTarget {
 }
 
 async function blkidType(runner: CommandRunner, device: string): Promise<string | undefined> {
-  const r = await runner.run("blkid", ["-o", "value", "-s", "TYPE", device], {
+  const r = await runner.run("blkid", ["-p", "-o", "value", "-s", "TYPE", device], {
     okExitCodes: [0, 2],
   });
   return r.isOk() ? r.value.stdout.trim() || undefined : undefined;
