@@ -62,6 +62,8 @@ export const DEFAULT_TOOLS: readonly string[] = [
   "mount",
   "umount",
   "losetup",
+  // util-linux's: busybox's blockdev takes one option per call (@lifeboat/gpt passes two).
+  "blockdev",
   "sfdisk",
   "sgdisk",
   "cryptsetup",

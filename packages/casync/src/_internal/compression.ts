@@ -1,5 +1,12 @@
 import { gunzipSync } from "node:zlib";
-import { compress as zstdCompress, decompress as zstdDecompress } from "@mongodb-js/zstd";
+
+// Loaded on first use: the CLI's single-file bundle (recovery environment) has no
+// native addon beside it, and only chunk (de)compression needs it.
+let zstd: Promise<typeof import("@mongodb-js/zstd")> | undefined;
+const loadZstd = () => {
+  zstd ??= import("@mongodb-js/zstd");
+  return zstd;
+};
 
 export type Compression = "zstd" | "gzip" | "xz" | "unknown";
 
@@ -13,14 +20,15 @@ export function compressionOf(bytes: Uint8Array): Compression {
 }
 
 /** Compress one chunk into a single zstd frame (runs on libuv's thread pool). */
-export function compressChunk(data: Uint8Array, level: number): Promise<Buffer> {
-  return zstdCompress(Buffer.from(data.buffer, data.byteOffset, data.byteLength), level);
+export async function compressChunk(data: Uint8Array, level: number): Promise<Buffer> {
+  const { compress } = await loadZstd();
+  return compress(Buffer.from(data.buffer, data.byteOffset, data.byteLength), level);
 }
 
 /** Decompress a chunk file; throws on unsupported or damaged data (callers map it). */
 export async function decompressChunk(bytes: Uint8Array, kind: Compression): Promise<Buffer> {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (kind === "zstd") return zstdDecompress(buffer);
+  if (kind === "zstd") return (await loadZstd()).decompress(buffer);
   if (kind === "gzip") return gunzipSync(buffer);
   throw new Error(`unsupported chunk compression: ${kind}`);
 }
