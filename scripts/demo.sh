@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec pnpm -s exec tsx scripts/demo.ts "$@"
+# node runs the demo itself (no wrapper process in between), so Ctrl-C reaches it and its clean-up finishes.
+exec node --import tsx scripts/demo.ts "$@"

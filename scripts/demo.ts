@@ -54,14 +54,20 @@ async function cleanup(): Promise<void> {
 }
 
 let interrupted = false;
+let running: import("node:child_process").ChildProcess | undefined;
 process.on("SIGINT", () => {
   if (interrupted) return;
   interrupted = true;
   console.error(
     red("\nInterrupted: cleaning up (unmounting, detaching loop devices, deleting the image)…"),
   );
-  // A running `lifeboat` child got the same Ctrl-C and releases its own mounts; ours follow.
-  setTimeout(() => void cleanup().then(() => process.exit(130)), 300);
+  // A running `lifeboat` child got the same Ctrl-C: wait until it has released its own mounts.
+  const child = running;
+  const done =
+    child && child.exitCode === null
+      ? new Promise((r) => child.once("exit", r))
+      : new Promise((r) => setTimeout(r, 300));
+  void done.then(() => cleanup()).then(() => process.exit(130));
 });
 
 function chapter(n: number, title: string, why: string): void {
@@ -83,7 +89,11 @@ function lifeboat(args: string[]): Promise<number> {
   );
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...args], { stdio: "inherit" });
-    child.on("exit", (code) => resolve(code ?? 1));
+    running = child;
+    child.on("exit", (code) => {
+      running = undefined;
+      resolve(code ?? 1);
+    });
   });
 }
 
@@ -163,6 +173,26 @@ async function main(): Promise<void> {
     undo.push({ what: `delete ${work}`, run: () => rm(work, { recursive: true, force: true }) });
   const image = path.join(work, "laptop.img");
   const keys = path.join(work, "keys");
+  // Whatever is still attached from the image (a `lifeboat` child killed mid-way): unmount and detach it.
+  undo.push({
+    what: "release loop devices of the image",
+    run: async () => {
+      const attached = spawnSync("losetup", ["-j", image], { encoding: "utf8" }).stdout;
+      for (const device of attached
+        .split("\n")
+        .map((l) => l.split(":")[0])
+        .filter(Boolean)) {
+        const mounts = spawnSync("findmnt", ["-rn", "-S", device as string, "-o", "TARGET"], {
+          encoding: "utf8",
+        }).stdout;
+        for (const target of mounts.split("\n").filter(Boolean).reverse()) {
+          spawnSync("umount", [target]);
+          await rm(target, { recursive: true, force: true });
+        }
+        spawnSync("losetup", ["-d", device as string]);
+      }
+    },
+  });
   console.log(bold("Lifeboat demo: a factory reset that keeps /home, on a loop-backed disk image"));
   console.log(
     dim(
