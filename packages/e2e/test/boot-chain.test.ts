@@ -294,5 +294,40 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
     expect(after.root).toBe(factory.root);
     expect(after.home).toBe(expectedHome);
     say(`  root=${after.root.slice(0, 12)}… (factory) home=${after.home.slice(0, 12)}… (user's)`);
+
+    // ---- 6. the power is cut in the middle of a reset; the next recovery boot resumes it
+    say("step 6: power cut (QEMU killed) in the middle of a reset, then the recovery entry again");
+    await scheduleRecovery("20261125T220000Z");
+    {
+      const vm = await boot({ disks: [fx.image], timeoutMs: 900_000, name: "6-power-cut" });
+      try {
+        // The plan's steps are journaled on the target; cut the power as step 4 starts.
+        await vm.waitFor(/\[4\/\d+\] /, 600_000);
+      } finally {
+        await vm.kill();
+      }
+      expect(vm.output()).not.toMatch(/cli-exit=/);
+      say(`  power cut after ${(vm.elapsedMs() / 1000).toFixed(0)} s, during step 4`);
+    }
+    await scheduleRecovery("20261125T220000Z");
+    {
+      const vm = await boot({ disks: [fx.image], timeoutMs: 900_000, name: "6-resume" });
+      try {
+        await vm.waitFor(/resuming it from its journal/, 600_000);
+        await vm.waitFor(/LIFEBOAT-RECOVERY cli-exit=(\d+)/, 300_000);
+        await vm.waitForExit(60_000);
+      } finally {
+        await vm.kill();
+      }
+      const exit = /LIFEBOAT-RECOVERY cli-exit=(\d+)/.exec(vm.output());
+      expect(exit?.[1], `resume failed; log ${vm.logFile}`).toBe("0");
+      expect(vm.output()).toMatch(/LIFEBOAT-RECOVERY resumed and finished/);
+    }
+    const resumed = await bootToMarker(fx.image, "6-after-resume");
+    expect(resumed.root).toBe(factory.root);
+    expect(resumed.home).toBe(expectedHome);
+    say(
+      `  after the resumed reset: root=${resumed.root.slice(0, 12)}… home=${resumed.home.slice(0, 12)}…`,
+    );
   }, 3_000_000);
 });
