@@ -8,6 +8,8 @@ echo "[test] type check" >&2
 pnpm -s typecheck
 echo "[test] lint" >&2
 pnpm -s lint
+echo "[test] API reference (typedoc; an undocumented export fails)" >&2
+pnpm -s docs --treatValidationWarningsAsErrors >/dev/null
 echo "[test] package contract (publint, attw)" >&2
 pnpm -s check:package >/dev/null
 mkdir -p test-output

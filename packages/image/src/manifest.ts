@@ -62,8 +62,8 @@ export const merkleSchema = z.strictObject({
   uuid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
 });
 
-/** What a file of the set is for. */
-export const fileKindSchema = z.enum([
+/** What a file of the set is for. (A multi-value literal, not `z.enum`, so the API reference has no undocumented enum members.) */
+export const fileKindSchema = z.literal([
   "squashfs",
   "erofs",
   "btrfs-send",
