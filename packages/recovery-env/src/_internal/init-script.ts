@@ -23,6 +23,8 @@ export LD_LIBRARY_PATH=/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu
 export HOME=/root TMPDIR=/tmp TERM=\${TERM:-vt100}
 mkdir -p /proc /sys /dev /run /tmp /root
 mount -t proc proc /proc
+# Only errors from the kernel on the console: its messages must not split the lines we print.
+echo "3 4 1 7" > /proc/sys/kernel/printk
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
