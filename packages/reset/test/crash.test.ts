@@ -269,18 +269,21 @@ describe.concurrent("crash safety", () => {
     900_000,
   );
 
-  // Kill until 5 kills per scenario have landed inside the data-moving step (at most 12 tries;
-  // a kill that lands after the step finished still counts as a crash, not as "inside").
+  // Kill until 5 kills per scenario have landed inside the data-moving step (at most 12 tries
+  // per machine; a kill that lands after the step finished still counts as a crash, not as
+  // "inside"). The step's length depends on how busy the machine is, so the delay window
+  // starts generous and shrinks below any delay that turned out to be too late.
   const DELAY_MS: Record<string, number> = { unpack: 500, "rescue-copy": 150 };
   it.each(SCENARIOS.filter((s) => s.dataStep))(
     "$name: SIGKILL at random moments in $dataStep, then resume",
     async (s) => {
       const pem = exportPublicKeyPem(golden.publicKey);
       let inStep = 0;
+      let maxDelay = DELAY_MS[s.dataStep ?? ""] ?? 500;
       // A machine per round: a round ends when the data-moving step has finished (a kill
       // landed after it); then the plan is resumed to its end and checked, and a fresh
       // machine is taken until 5 kills have landed inside the step.
-      for (let round = 0; inStep < 5 && round < 4; round++) {
+      for (let round = 0; inStep < 5 && round < 8; round++) {
         const x = await prepare(s, `kill-${round}`);
         for (let k = 0; inStep < 5 && k < 12; k++) {
           const config = scratch.path(`child-${s.name}-${round}-${k}.json`);
@@ -294,7 +297,7 @@ describe.concurrent("crash safety", () => {
               mode: k === 0 ? "execute" : "resume",
             }),
           );
-          const delay = Math.floor(Math.random() * (DELAY_MS[s.dataStep ?? ""] ?? 500));
+          const delay = Math.floor(Math.random() * maxDelay);
           const outcome = await runAndKill(config, s.dataStep ?? "", delay);
           tally.kills++;
           const j = (
@@ -304,6 +307,8 @@ describe.concurrent("crash safety", () => {
           if (outcome === "killed" && !stepDone) {
             tally.killsInStep++;
             inStep++;
+          } else {
+            maxDelay = Math.max(1, Math.floor(delay * 0.6));
           }
           await checkInvariant(s, x);
           tally.killPassed++;
