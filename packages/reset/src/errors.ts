@@ -66,6 +66,32 @@ export interface FaultInjectedError extends ErrorBase<"RESET_FAULT_INJECTED"> {
   readonly at: "before" | "after";
 }
 
+/** A checkpoint name that is not a plain, safe name (empty, too long, `..`, `/`, `factory`, …). */
+export interface BadCheckpointNameError extends ErrorBase<"RESET_BAD_CHECKPOINT_NAME"> {
+  readonly name: string;
+  /** The rule it broke, in words. */
+  readonly rule: string;
+}
+
+/** A complete checkpoint with this id exists already (ids are never reused). */
+export interface CheckpointExistsError extends ErrorBase<"RESET_CHECKPOINT_EXISTS"> {
+  readonly id: string;
+  readonly createdAt: string;
+}
+
+/** The checkpoint asked for is not there, or no longer matches its manifest. */
+export interface NoCheckpointError extends ErrorBase<"RESET_NO_CHECKPOINT"> {
+  readonly id: string;
+  readonly reason: "missing" | "damaged";
+}
+
+/** Retention was asked to delete a checkpoint it must keep. */
+export interface CheckpointProtectedError extends ErrorBase<"RESET_CHECKPOINT_PROTECTED"> {
+  readonly id: string;
+  /** `"factory"`, `"running-root"` (the running root came from it) or `"unfinished-plan"`. */
+  readonly reason: "factory" | "running-root" | "unfinished-plan";
+}
+
 /** Why `plan()` refused a request. */
 export type ResetPlanError =
   | NoFactorySnapshotError
@@ -74,7 +100,9 @@ export type ResetPlanError =
   | TargetBusyError
   | UnsupportedLayoutError
   | EncryptedLockedError
-  | BadRequestError;
+  | BadRequestError
+  | NoCheckpointError
+  | CheckpointProtectedError;
 
 /** Every error of `@lifeboat/reset`; core and sibling errors pass through as {@link LifeboatError}. */
 export type ResetError =
@@ -83,4 +111,6 @@ export type ResetError =
   | ManifestInvalidError
   | VerifyFailedError
   | FaultInjectedError
+  | BadCheckpointNameError
+  | CheckpointExistsError
   | LifeboatError;

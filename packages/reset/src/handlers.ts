@@ -2,6 +2,7 @@ import type { StepHandler, StepHandlers } from "@lifeboat/core";
 import { errAsync, okAsync } from "neverthrow";
 import type { FaultInjectedError } from "./errors.js";
 import { installBootStep, stageBootStep } from "./steps/boot-steps.js";
+import { dropCheckpointStep } from "./steps/checkpoint-steps.js";
 import type { ResetEnvironment, ResetStepBody } from "./steps/context.js";
 import { unpackStep, verifyImageStep } from "./steps/image-steps.js";
 import { removePartitionsStep } from "./steps/partition-steps.js";
@@ -31,6 +32,7 @@ const BODIES: Readonly<Record<string, ResetStepBody>> = {
   "reset.rescue-copy": rescueCopyStep,
   "reset.rescue-verify": rescueVerifyStep,
   "reset.remove-partitions": removePartitionsStep,
+  "reset.drop-checkpoint": dropCheckpointStep,
 };
 
 /** The step kinds the reset's plans use. */

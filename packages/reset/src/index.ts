@@ -1,10 +1,41 @@
+export {
+  type CheckpointMachine,
+  type CreateCheckpointOptions,
+  createCheckpoint,
+} from "./checkpoint/create.js";
+export {
+  CHECKPOINTS_DIR,
+  checkCheckpointName,
+  checkpointBoot,
+  checkpointDir,
+  checkpointManifest,
+  checkpointRoot,
+  FACTORY_CHECKPOINT_ID,
+} from "./checkpoint/layout.js";
+export { listCheckpoints } from "./checkpoint/list.js";
+export {
+  type CheckpointManifest,
+  checkpointManifestSchema,
+  readCheckpointManifest,
+} from "./checkpoint/manifest.js";
+export {
+  type KeepReason,
+  type KeptCheckpoint,
+  type PruneOptions,
+  type PrunePlan,
+  planPrune,
+} from "./checkpoint/prune.js";
 export type {
+  BadCheckpointNameError,
   BadRequestError,
+  CheckpointExistsError,
+  CheckpointProtectedError,
   EncryptedLockedError,
   FaultInjectedError,
   ImageNotVerifiedError,
   InsufficientSpaceError,
   ManifestInvalidError,
+  NoCheckpointError,
   NoFactorySnapshotError,
   ResetError,
   ResetPlanError,
@@ -65,6 +96,7 @@ export type {
   ResetKeepHomeRequest,
   ResetRequest,
   ResetUserDataRequest,
+  RollbackRequest,
 } from "./requests.js";
 export { RESET_REQUEST_KINDS } from "./requests.js";
 export {
@@ -78,6 +110,7 @@ export {
 export type {
   BootFile,
   BtrfsState,
+  CheckpointState,
   DiskState,
   FactoryState,
   LuksInfo,
@@ -88,5 +121,6 @@ export type {
   RootMount,
   SubvolumeState,
   SystemState,
+  UnfinishedPlanState,
 } from "./state.js";
 export type { RecoveryImageAccess, ResetEnvironment } from "./steps/context.js";

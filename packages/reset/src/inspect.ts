@@ -6,6 +6,7 @@ import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
 import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
+import { checkpointFields } from "./checkpoint/list.js";
 import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
 import { readFactoryManifest } from "./manifest.js";
 import type {
@@ -193,6 +194,7 @@ export function inspect(
       otherOses: otherOsesOf(disks),
       busy,
       live: options.live ?? false,
+      ...(fs && options.top ? await checkpointFields(options.top, fs.subvolumes) : {}),
     };
   }, "inspect");
 }

@@ -6,6 +6,7 @@ import { planFromRecovery } from "./planner/from-recovery.js";
 import { planFullRestore } from "./planner/full-restore.js";
 import { planKeepHome } from "./planner/keep-home.js";
 import { planRescue } from "./planner/rescue.js";
+import { planRollback } from "./planner/rollback.js";
 import { planUserData } from "./planner/user-data.js";
 import type { ResetRequest } from "./requests.js";
 import type { SystemState } from "./state.js";
@@ -38,5 +39,7 @@ export function plan(state: SystemState, request: ResetRequest): Result<Plan, Re
       return planRescue(state, request);
     case "cleanup":
       return planCleanup(state);
+    case "rollback":
+      return planRollback(state, request);
   }
 }

@@ -53,6 +53,16 @@ export interface CleanupRequest {
   readonly kind: "cleanup";
 }
 
+/**
+ * Roll the system back to a checkpoint, keeping /home (the factory snapshot
+ * is the checkpoint `factory`).
+ */
+export interface RollbackRequest extends Stamped {
+  readonly kind: "rollback";
+  /** The checkpoint's id (see `listCheckpoints`). */
+  readonly checkpoint: string;
+}
+
 /** What a person asked for. */
 export type ResetRequest =
   | ResetKeepHomeRequest
@@ -60,7 +70,8 @@ export type ResetRequest =
   | FullRestoreRequest
   | ResetUserDataRequest
   | RescueRequest
-  | CleanupRequest;
+  | CleanupRequest
+  | RollbackRequest;
 
 /** The request kinds, in the order a UI shows them. */
 export const RESET_REQUEST_KINDS = [
@@ -70,4 +81,5 @@ export const RESET_REQUEST_KINDS = [
   "reset-user-data",
   "rescue",
   "cleanup",
+  "rollback",
 ] as const;

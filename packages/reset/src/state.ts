@@ -110,6 +110,40 @@ export interface FactoryState {
   readonly bootFiles: readonly BootFile[];
 }
 
+/**
+ * A checkpoint: a read-only snapshot of root and of the /boot payload, with
+ * a manifest. The factory snapshot is the first checkpoint (id `factory`).
+ */
+export interface CheckpointState {
+  /** `factory`, or the checkpoint's name (or time stamp when it was given none). */
+  readonly id: string;
+  readonly factory: boolean;
+  /** Why it was taken (`"before dnf system-upgrade to 41"`). */
+  readonly reason: string;
+  /** ISO time. */
+  readonly createdAt: string;
+  /** Paths of the read-only root and /boot subvolumes from the top level. */
+  readonly rootPath: string;
+  readonly rootUuid: string;
+  readonly bootPath: string;
+  readonly bootFiles: readonly BootFile[];
+  readonly kernelVersions: readonly string[];
+  /** The checkpoint the system it was taken of descended from, when known. */
+  readonly parent: string | undefined;
+  /** Bytes referenced by the root snapshot, when measured. */
+  readonly bytes: number | undefined;
+  /** Whether both subvolumes are there, read-only, with the manifest's UUIDs. */
+  readonly intact: boolean;
+}
+
+/** A plan whose journal on the target says it has not finished. */
+export interface UnfinishedPlanState {
+  readonly digest: string;
+  readonly kind: string;
+  /** Every path the plan's steps name (subvolumes, directories), to protect them. */
+  readonly paths: readonly string[];
+}
+
 /** The recovery partition's signed image set. */
 export interface RecoveryState {
   readonly device: string;
@@ -153,4 +187,8 @@ export interface SystemState {
   readonly busy: readonly string[];
   /** Whether the system being reset is the one running now (then the reset is scheduled). */
   readonly live: boolean;
+  /** The checkpoints, factory first, then oldest to newest (absent when not inspected). */
+  readonly checkpoints?: readonly CheckpointState[];
+  /** The plan an unfinished journal on the target refers to, if any. */
+  readonly unfinishedPlan?: UnfinishedPlanState;
 }

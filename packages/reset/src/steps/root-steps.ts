@@ -1,6 +1,7 @@
 import { lstat, mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import { fsyncDirectory, writeFileAtomic } from "@lifeboat/core";
+import { okAsync } from "neverthrow";
 import { subvolumeAt, syncFilesystem } from "../_internal/btrfs.js";
 import { io } from "../_internal/fs.js";
 import { ROOT_SUBVOLUME } from "../layout.js";
@@ -38,7 +39,12 @@ export const prepareRootStep: ResetStepBody = (step, ctx, env) => {
     .andThen((facts) =>
       ensure(facts !== undefined && !facts.readOnly, step, `${sub} is missing or read-only`),
     )
-    .andThen(() => io(clearMachineId(rootDir), rootDir, "clear machine-id"))
+    .andThen(() =>
+      // A rollback to a checkpoint keeps the machine's identity; only a factory reset clears it.
+      step.params.firstBoot === false
+        ? okAsync(undefined)
+        : io(clearMachineId(rootDir), rootDir, "clear machine-id"),
+    )
     .andThen(() => io(mkdir(path.dirname(marker), { recursive: true }), marker, "mkdir"))
     .andThen(() =>
       writeFileAtomic(

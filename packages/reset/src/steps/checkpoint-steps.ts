@@ -1,0 +1,66 @@
+import { rm, rmdir } from "node:fs/promises";
+import path from "node:path";
+import { fsyncDirectory, type LifeboatError } from "@lifeboat/core";
+import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import { deleteSubvolume, subvolumeAt } from "../_internal/btrfs.js";
+import { exists, io } from "../_internal/fs.js";
+import { ROOT_SUBVOLUME } from "../layout.js";
+import { ensure, type ResetStepBody, str, unexpected } from "./context.js";
+
+/**
+ * `reset.drop-checkpoint`: delete a checkpoint. The manifest goes first (a
+ * checkpoint cut in half is never listed), then its subvolumes and its
+ * directory. Done when the directory is gone. Refused when its root is not
+ * the planned one, or the running root came from it after all.
+ */
+export const dropCheckpointStep: ResetStepBody = (step, _ctx, env) => {
+  const { runner, top } = env;
+  const dir = str(step, "dir");
+  const root = str(step, "root");
+  const rootUuid = str(step, "rootUuid");
+  const abs = path.join(top, dir);
+  if (!dir.startsWith(".lifeboat/checkpoints/") || !root.startsWith(`${dir}/`))
+    return errAsync(unexpected(step, `refusing to delete ${dir}: not a checkpoint directory`));
+  return io(exists(abs), abs, "stat").andThen((present): ResultAsync<void, LifeboatError> => {
+    if (!present) return okAsync(undefined);
+    return subvolumeAt(runner, top, root)
+      .andThen((snap) =>
+        ensure(
+          snap === undefined || snap.uuid === rootUuid,
+          step,
+          `${root} is not the planned checkpoint`,
+        ),
+      )
+      .andThen(() => subvolumeAt(runner, top, ROOT_SUBVOLUME))
+      .andThen((live) =>
+        ensure(
+          live?.parentUuid !== rootUuid,
+          step,
+          "the running root was rolled back to this checkpoint",
+        ),
+      )
+      .andThen(() =>
+        io(
+          (async () => {
+            await rm(path.join(abs, "manifest.json"), { force: true });
+            await fsyncDirectory(abs);
+          })(),
+          abs,
+          "remove the checkpoint manifest",
+        ),
+      )
+      .andThen(() => deleteSubvolume(runner, top, root))
+      .andThen(() => deleteSubvolume(runner, top, str(step, "boot")))
+      .andThen(() => deleteSubvolume(runner, top, `${str(step, "boot")}.partial`))
+      .andThen(() =>
+        io(
+          (async () => {
+            await rmdir(abs);
+            await fsyncDirectory(path.dirname(abs));
+          })(),
+          abs,
+          "remove the checkpoint directory",
+        ),
+      );
+  });
+};
