@@ -7,6 +7,8 @@ import { exportPublicKeyPem } from "@lifeboat/image";
 import { mountTemp, Scratch, sh, unmount } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  checkpointRoot,
+  createCheckpoint,
   executeReset,
   FACTORY_ROOT,
   inspect,
@@ -78,8 +80,8 @@ interface Scenario {
   readonly name: string;
   readonly request: (usb: string) => ResetRequest;
   readonly prep: (m: Machine) => Promise<void>;
-  /** Which end states root and home may have: "before", "factory", "empty". */
-  readonly rootEnd: "before" | "factory";
+  /** Which end states root and home may have: "before", "factory", "checkpoint", "empty". */
+  readonly rootEnd: "before" | "factory" | "checkpoint";
   readonly homeEnd: "before" | "empty";
   readonly rescue: boolean;
   readonly dataStep?: string;
@@ -141,6 +143,22 @@ const SCENARIOS: Scenario[] = [
     dataStep: "rescue-copy",
   },
   {
+    name: "rollback",
+    request: () => ({ kind: "rollback", checkpoint: "pre-upgrade", stamp }),
+    prep: async (m) => {
+      const cp = await createCheckpoint(
+        runner,
+        { top: m.top, boot: m.boot },
+        { name: "pre-upgrade", reason: "before an upgrade" },
+      );
+      if (cp.isErr()) throw new Error(JSON.stringify(cp.error));
+      await damage(m);
+    },
+    rootEnd: "checkpoint",
+    homeEnd: "before",
+    rescue: false,
+  },
+  {
     name: "cleanup",
     request: () => ({ kind: "cleanup" }),
     prep: async (m) => {
@@ -163,12 +181,18 @@ interface Prepared {
   p: Plan;
   rootBefore: string[];
   homeBefore: string[];
+  /** The root a rollback goes back to. */
+  checkpoint: string[];
 }
 
 async function prepare(s: Scenario, tag: string): Promise<Prepared> {
   const m = await machine(scratch, golden);
   factory ??= await listing(path.join(m.top, FACTORY_ROOT), RESET_CHANGES);
   await s.prep(m);
+  const checkpoint =
+    s.rootEnd === "checkpoint"
+      ? await listing(path.join(m.top, checkpointRoot("pre-upgrade")), RESET_CHANGES)
+      : [];
   const usb = scratch.path(`usb-${s.name}-${tag}`);
   await mkdir(usb, { recursive: true });
   const rootBefore = await fresh(m, "root");
@@ -182,15 +206,24 @@ async function prepare(s: Scenario, tag: string): Promise<Prepared> {
       measureSizes: false,
     })
   )._unsafeUnwrap();
-  return { m, usb, p: plan(state, s.request(usb))._unsafeUnwrap(), rootBefore, homeBefore };
+  return {
+    m,
+    usb,
+    p: plan(state, s.request(usb))._unsafeUnwrap(),
+    rootBefore,
+    homeBefore,
+    checkpoint,
+  };
 }
 
 /** At any instant: a fresh mount finds a complete root (old or new) and home as before (or emptied, when planned). */
 async function checkInvariant(s: Scenario, x: Prepared): Promise<void> {
   const root = await fresh(x.m, "root");
-  const rootOk = [x.rootBefore, ...(s.rootEnd === "factory" ? [factory] : [])].some(
-    (t) => JSON.stringify(t) === JSON.stringify(root),
-  );
+  const rootOk = [
+    x.rootBefore,
+    ...(s.rootEnd === "factory" ? [factory] : []),
+    ...(s.rootEnd === "checkpoint" ? [x.checkpoint] : []),
+  ].some((t) => JSON.stringify(t) === JSON.stringify(root));
   expect(rootOk, `${s.name}: root is neither the old nor the new root`).toBe(true);
   const home = await fresh(x.m, "home");
   const homeOk = [x.homeBefore, ...(s.homeEnd === "empty" ? [[]] : [])].some(
@@ -200,7 +233,9 @@ async function checkInvariant(s: Scenario, x: Prepared): Promise<void> {
 }
 
 async function checkEnd(s: Scenario, x: Prepared): Promise<void> {
-  expect(await fresh(x.m, "root")).toEqual(s.rootEnd === "factory" ? factory : x.rootBefore);
+  expect(await fresh(x.m, "root")).toEqual(
+    s.rootEnd === "factory" ? factory : s.rootEnd === "checkpoint" ? x.checkpoint : x.rootBefore,
+  );
   expect(await fresh(x.m, "home")).toEqual(s.homeEnd === "empty" ? [] : x.homeBefore);
   if (s.rescue)
     expect(await listing(path.join(x.usb, `lifeboat-rescue-${stamp}`))).toEqual(x.homeBefore);
