@@ -35,7 +35,7 @@ exec </dev/console >/dev/console 2>&1
 say() { echo "LIFEBOAT-RECOVERY $*"; }
 say "init kernel=$(uname -r) built-for=${facts.kernelVersion}"
 
-MODE=interactive REQUEST= DIGEST= AFTER= WANT_SHELL= DISK_ARG=
+MODE=interactive REQUEST= DIGEST= AFTER= WANT_SHELL= DISK_ARG= MEDIA_UUID=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     lifeboat.mode=*) MODE=\${arg#*=} ;;
@@ -43,6 +43,7 @@ for arg in $(cat /proc/cmdline); do
     lifeboat.digest=*) DIGEST=\${arg#*=} ;;
     lifeboat.after=*) AFTER=\${arg#*=} ;;
     lifeboat.disk=*) DISK_ARG=\${arg#*=} ;;
+    lifeboat.media=*) MEDIA_UUID=\${arg#*=} ;;
     lifeboat.shell) WANT_SHELL=1 ;;
     lifeboat.debug) set -x ;;
   esac
@@ -79,17 +80,54 @@ find_recovery() {
   return 1
 }
 
+# Booted from recovery media (lifeboat.media=<filesystem UUID of its recovery
+# partition): the request, image set and helpers come from the media; the
+# machine's disk is another disk: the one with a recovery partition, else one
+# with a Btrfs (root/home), else none.
+MEDIA=
+find_media() {
+  MEDIA= RECOVERY= DISK=
+  for p in /sys/class/block/*; do
+    [ -f "$p/partition" ] || continue
+    name=\${p##*/}
+    if [ "$(blkid -p -o value -s UUID "/dev/$name" 2>/dev/null)" = "$MEDIA_UUID" ]; then
+      RECOVERY=/dev/$name
+      parent=$(readlink -f "$p/..")
+      MEDIA=/dev/\${parent##*/}
+      break
+    fi
+  done
+  [ -n "$MEDIA" ] || return 1
+  for want in recovery btrfs; do
+    for p in /sys/class/block/*; do
+      [ -f "$p/partition" ] || continue
+      parent=$(readlink -f "$p/..")
+      [ "/dev/\${parent##*/}" = "$MEDIA" ] && continue
+      name=\${p##*/}
+      if [ $want = recovery ]; then
+        [ "$(blkid -p -o value -s PART_ENTRY_TYPE "/dev/$name" 2>/dev/null)" = "${RECOVERY_PARTITION_TYPE}" ] || continue
+      else
+        [ "$(blkid -p -o value -s TYPE "/dev/$name" 2>/dev/null)" = btrfs ] || continue
+      fi
+      DISK=/dev/\${parent##*/}
+      return 0
+    done
+  done
+  return 1
+}
+
 # Disks appear asynchronously after their drivers load: wait up to 15 s.
 i=0
 while [ $i -lt 30 ]; do
-  find_recovery && break
+  if [ -n "$MEDIA_UUID" ]; then find_media && break; else find_recovery && break; fi
   [ -n "$DISK_ARG" ] && [ -b "$DISK_ARG" ] && break
   i=$((i + 1))
   sleep 0.5
 done
 [ -n "$DISK_ARG" ] && DISK=$DISK_ARG
-[ -n "$DISK" ] || DISK=$(whole_disks | head -n 1)
+[ -n "$DISK" ] || [ -n "$MEDIA_UUID" ] || DISK=$(whole_disks | head -n 1)
 say "disks=$(whole_disks | tr '\\n' ' ')"
+[ -n "$MEDIA_UUID" ] && say "media=\${MEDIA:-not-found} uuid=$MEDIA_UUID"
 say "disk=\${DISK:-none} recovery=\${RECOVERY:-none}"
 
 RECOVERY_MOUNT=
@@ -121,7 +159,7 @@ if [ "$MODE" = unattended ]; then
 fi
 say "mode=$MODE"
 
-export LIFEBOAT_MODE=$MODE LIFEBOAT_DISK=$DISK LIFEBOAT_RECOVERY_DEVICE=$RECOVERY
+export LIFEBOAT_MODE=$MODE LIFEBOAT_DISK=$DISK LIFEBOAT_RECOVERY_DEVICE=$RECOVERY LIFEBOAT_MEDIA=$MEDIA
 export LIFEBOAT_RECOVERY_MOUNT=$RECOVERY_MOUNT LIFEBOAT_REQUEST=$REQUEST_FILE LIFEBOAT_DIGEST=$DIGEST
 
 open_shell() {
@@ -130,6 +168,17 @@ open_shell() {
 }
 
 [ -n "$WANT_SHELL" ] && open_shell
+
+if [ -z "$DISK" ]; then
+  say "no-machine-disk: no machine disk was found (none besides the recovery media)"
+  echo "Connect the computer's disk (or boot this stick on the computer to recover), then restart."
+  echo "A shell is open for inspection; 'exit' powers off."
+  open_shell
+  sync
+  say poweroff
+  poweroff -f
+  sleep 5
+fi
 
 set --
 while IFS= read -r a; do
