@@ -2,12 +2,18 @@ import type { BtrfsError } from "@lifeboat/btrfs";
 import type {
   AbortedError,
   CommandError,
+  ConfirmationMismatchError,
+  ConfirmationRequiredError,
   ErrorBase,
+  InvalidArgumentError,
   IoFailedError,
   ParseFailedError,
+  PlanTamperedError,
   UnsafePathError,
 } from "@lifeboat/core";
 import type { GptError } from "@lifeboat/gpt";
+import type { GrubError } from "@lifeboat/grub";
+import type { ImageError } from "@lifeboat/image";
 
 /** The target cannot hold the image. */
 export interface FactoryTargetTooSmallError extends ErrorBase<"FACTORY_TARGET_TOO_SMALL"> {
@@ -28,12 +34,24 @@ export interface FactoryUnsupportedLayoutError extends ErrorBase<"FACTORY_UNSUPP
   readonly reason: string;
 }
 
+/** The media target is not what it was when the plan was made (other size, other partitions). */
+export interface FactoryTargetChangedError extends ErrorBase<"FACTORY_TARGET_CHANGED"> {
+  readonly target: string;
+}
+
 /** Errors of `@lifeboat/factory`. */
 export type FactoryError =
   | FactoryTargetTooSmallError
   | FactoryVerifyFailedError
   | FactoryUnsupportedLayoutError
+  | FactoryTargetChangedError
+  | ConfirmationRequiredError
+  | ConfirmationMismatchError
+  | PlanTamperedError
+  | InvalidArgumentError
   | GptError
+  | GrubError
+  | ImageError
   | BtrfsError
   | CommandError
   | IoFailedError

@@ -6,10 +6,24 @@ export {
 } from "./deploy.js";
 export type {
   FactoryError,
+  FactoryTargetChangedError,
   FactoryTargetTooSmallError,
   FactoryUnsupportedLayoutError,
   FactoryVerifyFailedError,
 } from "./errors.js";
+export {
+  type CreateMediaOptions,
+  createRecoveryMedia,
+  type MediaProgress,
+  type RecoveryMediaSummary,
+} from "./media.js";
+export {
+  type MediaEnvironment,
+  type MediaExtraFile,
+  type MediaLayoutParams,
+  planRecoveryMedia,
+  type RecoveryMediaOptions,
+} from "./media-plan.js";
 export {
   type ChangedId,
   type MakeUniqueOptions,
