@@ -12,6 +12,7 @@ import {
 } from "@lifeboat/gpt";
 import { readCurrentImageSet } from "@lifeboat/image";
 import type { ExplicitDisk } from "@lifeboat/reset";
+import { type LuksKeySource, openEncryptedBtrfs } from "./luks-target.js";
 
 /** Options every command that works on a machine accepts. */
 export interface TargetOptions {
@@ -23,6 +24,8 @@ export interface TargetOptions {
   readonly boot?: string;
   /** The recovery partition, already mounted. */
   readonly recoveryRoot?: string;
+  /** Key file of the LUKS container the Btrfs is in (read only when it must be opened). */
+  readonly luksKeyFile?: string;
 }
 
 /** A machine opened for a command: mounts and loop devices, released by `close()`. */
@@ -32,7 +35,10 @@ export interface OpenedTarget {
   readonly top: string | undefined;
   readonly boot: string | undefined;
   readonly recoveryRoot: string | undefined;
-  /** Partition devices by role. */
+  /**
+   * Partition devices by role: `btrfs` (the opened mapping when it is in
+   * LUKS), `luks` (its container), `luksLocked` (a container left locked).
+   */
   readonly devices: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
@@ -57,7 +63,12 @@ function partitionDevice(disk: string, n: number): string {
 export async function openTarget(
   runner: CommandRunner,
   options: TargetOptions,
-  needs: { readonly mount?: boolean; readonly recoveryWritable?: boolean } = {},
+  needs: {
+    readonly mount?: boolean;
+    readonly recoveryWritable?: boolean;
+    /** How to ask a person for a LUKS key (default: the terminal, if any). */
+    readonly askLuksKey?: LuksKeySource["ask"];
+  } = {},
 ): Promise<OpenedTarget> {
   const undo: (() => unknown)[] = [];
   const close = async () => {
@@ -74,6 +85,7 @@ export async function openTarget(
     let disk: ExplicitDisk | undefined;
     let table: GptTable | undefined;
     const devices: Record<string, string> = {};
+    const luks: string[] = [];
     if (options.disk) {
       const read = await readGpt(runner, options.disk);
       if (read.isErr()) throw read.error;
@@ -97,6 +109,7 @@ export async function openTarget(
         if (type === LIFEBOAT_RECOVERY_TYPE) devices.recovery = device;
         else if (isRecoveryType(type)) devices.windowsRecovery = device;
         else if (fs === "btrfs" && !devices.btrfs) devices.btrfs = device;
+        else if (fs === "crypto_LUKS") luks.push(device);
         else if (fs === "vfat") devices.esp = device;
         else if ((fs === "ext4" || fs === "xfs") && !devices.boot) devices.boot = device;
       }
@@ -105,6 +118,21 @@ export async function openTarget(
     let top = options.top;
     let boot = options.boot;
     let recoveryRoot = options.recoveryRoot;
+    if (needs.mount !== false && options.disk && !devices.btrfs && !top && luks.length > 0) {
+      const found = await openEncryptedBtrfs(
+        runner,
+        luks,
+        {
+          ...(options.luksKeyFile ? { keyFile: options.luksKeyFile } : {}),
+          ...(needs.askLuksKey ? { ask: needs.askLuksKey } : {}),
+        },
+        undo,
+      );
+      if (found?.btrfs) {
+        devices.btrfs = found.btrfs;
+        devices.luks = found.container;
+      } else if (found) devices.luksLocked = found.container;
+    }
     if (needs.mount !== false && options.disk) {
       const mountAt = async (device: string, type: string, readOnly: boolean) => {
         const dir = await mkdtemp(path.join(os.tmpdir(), "lifeboat-cli-"));
@@ -152,7 +180,7 @@ export function asLifeboatError(e: unknown): LifeboatError {
 export async function withTarget<T>(
   runner: CommandRunner,
   options: TargetOptions,
-  needs: { readonly mount?: boolean; readonly recoveryWritable?: boolean },
+  needs: Parameters<typeof openTarget>[2],
   body: (t: OpenedTarget) => Promise<T>,
 ): Promise<T> {
   const t = await openTarget(runner, options, needs);

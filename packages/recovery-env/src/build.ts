@@ -45,11 +45,23 @@ export const DEFAULT_MODULES: readonly string[] = [
   "erofs",
   "overlay",
   "loop",
+  // LUKS: device-mapper, dm-crypt and the ciphers of LUKS2's default aes-xts-plain64;
+  // algif_skcipher lets cryptsetup decrypt key slots through the kernel's crypto API.
   "dm_mod",
   "dm_crypt",
   "xts",
   "aesni_intel",
+  "algif_skcipher",
   "efivarfs",
+];
+
+/** The modules a LUKS container needs opened (part of {@link DEFAULT_MODULES}; keep them when you pass `modules`). */
+export const LUKS_MODULES: readonly string[] = [
+  "dm_mod",
+  "dm_crypt",
+  "xts",
+  "aesni_intel",
+  "algif_skcipher",
 ];
 
 /** Programs (from this machine, with their libraries) put into the initramfs by default, besides busybox and node. */
@@ -66,6 +78,7 @@ export const DEFAULT_TOOLS: readonly string[] = [
   "blockdev",
   "sfdisk",
   "sgdisk",
+  // Opens the LUKS container the system's Btrfs may sit in (with libcryptsetup, libdevmapper, libargon2...).
   "cryptsetup",
   "unsquashfs",
 ];

@@ -14,6 +14,7 @@ export {
   DEFAULT_CLI_ARGUMENTS,
   DEFAULT_MODULES,
   DEFAULT_TOOLS,
+  LUKS_MODULES,
   type RecoveryCliArguments,
   type RecoveryEnvironment,
   type RecoveryEnvProgress,

@@ -3,8 +3,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
 import { describe, expect, it } from "vitest";
+import { moduleLoadOrder, sharedLibraries } from "../src/_internal/closure.js";
 import {
   buildRecoveryEnvironment,
+  DEFAULT_MODULES,
+  DEFAULT_TOOLS,
+  LUKS_MODULES,
   parseLdd,
   parseShowDepends,
   RECOVERY_PARTITION_TYPE,
@@ -79,5 +83,24 @@ describe("buildRecoveryEnvironment errors", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("LUKS in the recovery environment", () => {
+  it("takes dm-crypt with its dependencies and cryptsetup with its libraries from this machine", async () => {
+    const runner = createExecaRunner();
+    const { readdir } = await import("node:fs/promises");
+    const version = (await readdir("/lib/modules")).sort().at(-1) as string;
+    for (const m of LUKS_MODULES) expect(DEFAULT_MODULES).toContain(m);
+    const files = (await moduleLoadOrder(runner, version, LUKS_MODULES))._unsafeUnwrap();
+    const names = files.map((f) => path.basename(f).replace(/\.ko(\.\w+)?$/, ""));
+    expect(names).toEqual(expect.arrayContaining(["dm-mod", "dm-crypt", "xts", "algif_skcipher"]));
+    // dm-mod is loaded before dm-crypt, which needs it.
+    expect(names.indexOf("dm-mod")).toBeLessThan(names.indexOf("dm-crypt"));
+    expect(DEFAULT_TOOLS).toContain("cryptsetup");
+    const libs = (await sharedLibraries(runner, "/usr/sbin/cryptsetup"))._unsafeUnwrap();
+    const libNames = libs.map((l) => path.basename(l));
+    expect(libNames.some((l) => l.startsWith("libcryptsetup.so"))).toBe(true);
+    expect(libNames.some((l) => l.startsWith("libdevmapper.so"))).toBe(true);
   });
 });

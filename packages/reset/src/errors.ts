@@ -36,6 +36,12 @@ export interface EncryptedLockedError extends ErrorBase<"RESET_ENCRYPTED_LOCKED"
   readonly device: string;
 }
 
+/** A key given for a LUKS container opens none of its key slots (nothing was changed). */
+export interface LuksWrongKeyError extends ErrorBase<"RESET_LUKS_WRONG_KEY"> {
+  /** The container's partition device. */
+  readonly device: string;
+}
+
 /** The request itself is malformed (bad time stamp, empty path list, unsafe path). */
 export interface BadRequestError extends ErrorBase<"RESET_BAD_REQUEST"> {
   readonly field: string;
@@ -113,4 +119,5 @@ export type ResetError =
   | FaultInjectedError
   | BadCheckpointNameError
   | CheckpointExistsError
+  | LuksWrongKeyError
   | LifeboatError;

@@ -34,6 +34,7 @@ export type {
   FaultInjectedError,
   ImageNotVerifiedError,
   InsufficientSpaceError,
+  LuksWrongKeyError,
   ManifestInvalidError,
   NoCheckpointError,
   NoFactorySnapshotError,
@@ -69,6 +70,15 @@ export {
   ROOT_SUBVOLUME,
   stampOf,
 } from "./layout.js";
+export {
+  checkLuksKey,
+  type LuksKey,
+  type LuksMapping,
+  lockLuks,
+  luksContainerToUnlock,
+  type UnlockLuksOptions,
+  unlockLuks,
+} from "./luks.js";
 export {
   type FactoryManifest,
   factoryManifestSchema,

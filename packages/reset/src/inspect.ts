@@ -1,4 +1,4 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, realpath } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
 import { type CommandRunner, findMountOf, type LifeboatError, listMounts } from "@lifeboat/core";
@@ -14,6 +14,7 @@ import type {
   DiskState,
   FactoryState,
   OtherOs,
+  PartitionState,
   RecoveryState,
   RootMount,
   SubvolumeState,
@@ -76,9 +77,12 @@ async function btrfsState(
     });
   }
   const device = info.devices[0]?.path ?? "";
-  const container = disks
-    .flatMap((d) => d.partitions)
-    .find((p) => p.luks?.openAs !== undefined && p.luks.openAs === device);
+  // btrfs may name the mapping /dev/dm-0 where lsblk says /dev/mapper/luks-…: compare real paths.
+  const real = (p: string) => realpath(p).catch(() => p);
+  const deviceReal = await real(device);
+  let container: PartitionState | undefined;
+  for (const p of disks.flatMap((d) => d.partitions))
+    if (p.luks?.openAs !== undefined && (await real(p.luks.openAs)) === deviceReal) container = p;
   return {
     device,
     fsUuid: info.uuid,

@@ -266,6 +266,7 @@ export {
   fedoraFixture,
   fedoraFixtureKey,
 } from "./fedora-fixture.js";
+export { fingerprintFunction } from "./fingerprint-script.js";
 export {
   fixtureFingerprints,
   type MountedFixture,

@@ -16,7 +16,11 @@ export function targetOptions(cmd: Command): Command {
     )
     .option("--top <dir>", "the Btrfs top level (subvolid=5), already mounted")
     .option("--boot <dir>", "/boot, already mounted")
-    .option("--recovery-root <dir>", "the recovery partition, already mounted");
+    .option("--recovery-root <dir>", "the recovery partition, already mounted")
+    .option(
+      "--luks-key-file <file>",
+      "key of the LUKS container the Btrfs is in, read only if it must be opened (else asked on the terminal)",
+    );
 }
 
 /** Add `--yes`, `--confirm <digest>`, `--dry-run`. */
@@ -34,6 +38,7 @@ export function targetOf(opts: TargetOptions): TargetOptions {
     ...(opts.top ? { top: opts.top } : {}),
     ...(opts.boot ? { boot: opts.boot } : {}),
     ...(opts.recoveryRoot ? { recoveryRoot: opts.recoveryRoot } : {}),
+    ...(opts.luksKeyFile ? { luksKeyFile: opts.luksKeyFile } : {}),
   };
 }
 

@@ -30,6 +30,7 @@ export function renderState(state: SystemState, drawing: string | undefined): st
         pc.dim(
           `  ${formatBytes(state.btrfs.sizeBytes)}, ${formatBytes(state.btrfs.freeBytes)} free`,
         ),
+      `on ${state.btrfs.device}${state.btrfs.encryptedOn ? `, an opened LUKS container on ${state.btrfs.encryptedOn}` : ""}`,
       table(
         ["id", "subvolume", "ro", "size"],
         state.btrfs.subvolumes.map((s) => [
@@ -42,6 +43,11 @@ export function renderState(state: SystemState, drawing: string | undefined): st
       "",
     );
   }
+  const locked = state.disks
+    .flatMap((d) => d.partitions)
+    .filter((p) => p.luks && p.luks.openAs === undefined);
+  for (const p of locked)
+    out.push(pc.yellow(`Encrypted volume ${p.device} (LUKS${p.luks?.version}) is locked`));
   const f = state.factory;
   out.push(
     f

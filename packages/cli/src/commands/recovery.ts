@@ -3,6 +3,7 @@ import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { readJournal } from "@lifeboat/core";
 import {
+  type EncryptedLockedError,
   executeReset,
   plan as makePlan,
   RESET_REQUEST_KINDS,
@@ -78,6 +79,14 @@ async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> 
     await useHelperFromRecoveryPartition();
     const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
     return withTarget(ctx.runner, target, {}, async (t) => {
+      if (!t.top && t.devices.luksLocked) {
+        const locked: EncryptedLockedError = {
+          code: "RESET_ENCRYPTED_LOCKED",
+          message: `The system is inside the encrypted volume ${t.devices.luksLocked}: give its key with --luks-key-file <file>, or type it on the console; nothing was changed.`,
+          device: t.devices.luksLocked,
+        };
+        return fail(ctx, "recovery", locked);
+      }
       if (!t.top) return usage(ctx, "recovery", "no Btrfs filesystem found on the disk");
       const m = await machineState(ctx.runner, t, { trustedKeys, signal: ctx.signal });
       const env = {
