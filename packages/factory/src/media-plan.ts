@@ -1,8 +1,13 @@
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { type CommandRunner, createPlan, type DataLoss, type Plan } from "@lifeboat/core";
-import { randomGuid } from "@lifeboat/gpt";
+import {
+  type CommandRunner,
+  canonicalJson,
+  createPlan,
+  type DataLoss,
+  type Plan,
+} from "@lifeboat/core";
 import { imageSetId, type VerifiedImageSet } from "@lifeboat/image";
 import { ResultAsync } from "neverthrow";
 import { Fail, toFactoryError } from "./_internal/fail.js";
@@ -71,6 +76,24 @@ export interface MediaLayoutParams {
   readonly grubConfig: string;
 }
 
+/**
+ * Identifiers derived from everything the plan depends on, so planning twice
+ * (a dry run, then the real run) gives the same plan and digest; a changed
+ * target or input gives new ones.
+ */
+function derivedIds(seed: string): { uuid: (n: number) => string; serial: string } {
+  const bytes = (n: number) => createHash("sha256").update(`${seed}\0${n}`).digest();
+  const uuid = (n: number) => {
+    const b = bytes(n);
+    b[6] = ((b[6] as number) & 0x0f) | 0x40;
+    b[8] = ((b[8] as number) & 0x3f) | 0x80;
+    const h = b.subarray(0, 16).toString("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+  const s = bytes(99).subarray(0, 4).toString("hex").toUpperCase();
+  return { uuid, serial: `${s.slice(0, 4)}-${s.slice(4)}` };
+}
+
 function fileBytes(file: string): Promise<number> {
   return stat(file).then((s) => s.size);
 }
@@ -132,7 +155,24 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
   // A device is used whole (the recovery partition fills it); an image file gets the size it needs.
   const diskBytes =
     current.kind === "device" ? BigInt(current.bytes) - (BigInt(current.bytes) % 512n) : needed;
-  const fsUuid = randomUUID();
+  const sizes: number[] = [];
+  for (const f of [options.environment.kernel, options.environment.initrd])
+    sizes.push(await fileBytes(f));
+  const ids = derivedIds(
+    canonicalJson({
+      target,
+      current: { kind: current.kind, bytes: current.bytes, loss: current.loss },
+      setId: imageSetId(set),
+      environment: options.environment,
+      sizes,
+      extras: extras.map((e) => ({ ...e })),
+      kernelArgs: options.kernelArgs ?? [],
+      unattended: options.unattended ?? null,
+      label: options.label ?? null,
+      timeout: options.timeoutSeconds ?? null,
+    }),
+  );
+  const fsUuid = ids.uuid(0);
   const label = options.label ?? "LIFEBOAT-MEDIA";
   const digest = options.unattended ? requestDigest(options.unattended.request) : undefined;
   const grub = renderMediaGrubConfig({
@@ -143,16 +183,15 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
     ...(digest ? { unattended: { digest, isDefault: options.unattended?.default === true } } : {}),
   });
   if (grub.isErr()) throw new Fail(grub.error);
-  const serial = randomBytes(4).toString("hex").toUpperCase();
   const layout: MediaLayoutParams = {
     target,
     targetKind: current.kind,
     diskBytes: Number(diskBytes),
     recoveryBytes: Number(diskBytes - mediaDiskBytes(0n)),
-    diskGuid: randomGuid(),
-    espGuid: randomGuid(),
-    recoveryGuid: randomGuid(),
-    espSerial: `${serial.slice(0, 4)}-${serial.slice(4)}`,
+    diskGuid: ids.uuid(1),
+    espGuid: ids.uuid(2),
+    recoveryGuid: ids.uuid(3),
+    espSerial: ids.serial,
     fsUuid,
     label,
     setId: imageSetId(set),

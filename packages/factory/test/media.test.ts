@@ -91,6 +91,8 @@ describe("recovery media", () => {
   it("refuses without the plan's digest, then writes a GPT stick image with GRUB and the verified set", async () => {
     const plan = (await planRecoveryMedia(runner, options))._unsafeUnwrap();
     expect(plan.kind).toBe("recovery-media");
+    // Planning again (a dry run, then the real run) gives the same plan and digest.
+    expect((await planRecoveryMedia(runner, options))._unsafeUnwrap().digest).toBe(plan.digest);
     expect(plan.steps.flatMap((s) => s.destroys)).toEqual([]);
     const none = await createRecoveryMedia(runner, { plan, confirm: undefined, imageSet: set });
     expect(none._unsafeUnwrapErr()).toMatchObject({
