@@ -7,7 +7,7 @@ import { defineConfig } from "tsup";
 // depends on another package's dist being built (or being rebuilt) at the time.
 const packages = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const alias: Record<string, string> = {};
-for (const dir of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset"]) {
+for (const dir of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset", "factory"]) {
   if (readdirSync(path.join(packages, dir)).includes("src"))
     alias[`@lifeboat/${dir}`] = path.join(packages, dir, "src/index.ts");
 }
