@@ -43,11 +43,22 @@ export interface GrubBlsInvalidError extends ErrorBase<"GRUB_BLS_INVALID"> {
   readonly text: string;
 }
 
+/** A GRUB environment block (`grubenv`) that cannot be read or written. */
+export interface GrubEnvInvalidError extends ErrorBase<"GRUB_ENV_INVALID"> {
+  /**
+   * `signature`: the file does not start with GRUB's signature line;
+   * `truncated`: a value runs past the end; `name`: not a variable name;
+   * `value`: a NUL character; `too-large`: the variables do not fit the block.
+   */
+  readonly reason: "signature" | "truncated" | "name" | "value" | "too-large";
+}
+
 /** Every error `@lifeboat/grub` returns. */
 export type GrubError =
   | GrubUnrepresentableError
   | GrubScriptInvalidError
   | GrubBlsInvalidError
+  | GrubEnvInvalidError
   | CommandError
   | IoFailedError
   | UnsafePathError;

@@ -42,6 +42,7 @@ export {
 } from "./entries.js";
 export type {
   GrubBlsInvalidError,
+  GrubEnvInvalidError,
   GrubError,
   GrubScriptInvalidError,
   GrubUnrepresentableError,
@@ -54,6 +55,14 @@ export {
   RECOVERY_PARTITION_TYPE,
   renderGrubdScript,
 } from "./grubd.js";
+export {
+  editGrubenv,
+  GRUBENV_SIZE,
+  type GrubEnv,
+  parseGrubenv,
+  renderGrubenv,
+  updateGrubenv,
+} from "./grubenv.js";
 export {
   checkGrubScript,
   type GrubdInstallOptions,
