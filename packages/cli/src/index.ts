@@ -25,6 +25,7 @@ export {
   type JsonCommand,
   jsonFailureSchema,
   jsonSuccessSchema,
+  mediaCreateDataSchema,
   planDataSchema,
   planRunDataSchema,
   planSchema,

@@ -244,6 +244,23 @@ export const doctorDataSchema = z.object({
   ),
 });
 
+/** `data` of `media create`: the plan, and what was written unless it was a dry run. */
+export const mediaCreateDataSchema = z.object({
+  plan: planSchema,
+  executed: z.boolean(),
+  media: z
+    .object({
+      target: z.string(),
+      diskBytes: z.number(),
+      fsUuid: z.string(),
+      label: z.string(),
+      espSerial: z.string(),
+      setId: z.string(),
+      durationMs: z.number(),
+    })
+    .optional(),
+});
+
 /**
  * The `data` schema of each command, by the `command` string of its document.
  *
@@ -277,6 +294,7 @@ export const commandDataSchemas = {
   rescue: planRunDataSchema,
   update: updateDataSchema,
   doctor: doctorDataSchema,
+  "media create": mediaCreateDataSchema,
 } as const;
 
 /** A command name with a JSON document. */

@@ -5,6 +5,7 @@ import { registerGpt } from "./gpt.js";
 import { registerGrub } from "./grub.js";
 import { registerImage } from "./image.js";
 import { registerInspect } from "./inspect.js";
+import { registerMedia } from "./media.js";
 import { registerProvision } from "./provision.js";
 import { registerRecovery } from "./recovery.js";
 import { registerReset } from "./reset.js";
@@ -26,4 +27,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerUpdate(program, wrap);
   registerDoctor(program, wrap);
   registerRecovery(program, wrap);
+  registerMedia(program, wrap);
 }
