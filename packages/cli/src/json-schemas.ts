@@ -127,6 +127,16 @@ export const inspectDataSchema = z.object({
     ),
     busy: z.array(z.string()),
     live: z.boolean(),
+    checkpoints: z
+      .array(
+        z.object({
+          id: z.string(),
+          factory: z.boolean(),
+          createdAt: z.string(),
+          intact: z.boolean(),
+        }),
+      )
+      .optional(),
   }),
 });
 
@@ -261,6 +271,47 @@ export const mediaCreateDataSchema = z.object({
     .optional(),
 });
 
+/** A checkpoint as `checkpoint list` prints it (the factory snapshot is `factory`). */
+export const checkpointSchema = z.object({
+  id: z.string(),
+  factory: z.boolean(),
+  reason: z.string(),
+  createdAt: z.string(),
+  rootPath: z.string(),
+  bootPath: z.string(),
+  kernelVersions: z.array(z.string()),
+  parent: z.string().nullable(),
+  bytes: z.number().nullable(),
+  intact: z.boolean(),
+});
+
+/** `data` of `checkpoint create`. */
+export const checkpointCreateDataSchema = z.object({
+  checkpoint: z.object({
+    id: z.string(),
+    reason: z.string(),
+    createdAt: z.string(),
+    parent: z.string().nullable(),
+    rootPath: z.string(),
+    bootPath: z.string(),
+    kernelVersions: z.array(z.string()),
+  }),
+});
+
+/** `data` of `checkpoint list`: factory first, then oldest to newest. */
+export const checkpointListDataSchema = z.object({ checkpoints: z.array(checkpointSchema) });
+
+/** `data` of `checkpoint prune`: the plan run (or not, when nothing is to be deleted), what it deleted and kept. */
+export const checkpointPruneDataSchema = planRunDataSchema.extend({
+  deleted: z.array(z.string()),
+  kept: z.array(
+    z.object({
+      id: z.string(),
+      reason: z.enum(["factory", "running-root", "unfinished-plan", "recent"]),
+    }),
+  ),
+});
+
 /**
  * The `data` schema of each command, by the `command` string of its document.
  *
@@ -294,6 +345,10 @@ export const commandDataSchemas = {
   rescue: planRunDataSchema,
   update: updateDataSchema,
   doctor: doctorDataSchema,
+  "checkpoint create": checkpointCreateDataSchema,
+  "checkpoint list": checkpointListDataSchema,
+  "checkpoint rollback": planRunDataSchema,
+  "checkpoint prune": checkpointPruneDataSchema,
   "media create": mediaCreateDataSchema,
 } as const;
 

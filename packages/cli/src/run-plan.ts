@@ -58,7 +58,8 @@ export async function runPlan(
 ): Promise<ExitCodeValue> {
   if (!ctx.json) say(ctx, renderPlan(plan));
   if (options.dryRun) {
-    return succeed(ctx, options.command, { plan, executed: false }, () =>
+    const extra = options.extra ? await options.extra() : {};
+    return succeed(ctx, options.command, { plan, executed: false, ...extra }, () =>
       pc.dim(`\nDry run: nothing was changed. Digest ${plan.digest}`),
     );
   }

@@ -2,6 +2,9 @@ import { readFile, writeFile } from "node:fs/promises";
 import { Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  checkpointCreateDataSchema,
+  checkpointListDataSchema,
+  checkpointPruneDataSchema,
   diskTableSchema,
   doctorDataSchema,
   grubRenderDataSchema,
@@ -163,5 +166,115 @@ describe("lifeboat, the real binary", () => {
     expect(subvolumes().map((s) => s.split(" ")[0])).toContain(`root.old-${STAMP}`);
     // the journal on the target says the plan finished: resume has nothing to do
     expect(cliJson(["resume", "--disk", disk], resumeDataSchema).summary.alreadyDone).toBe(true);
+  });
+
+  it("checkpoint create, list, rollback only with the digest, prune keeps the factory and the one in use", () => {
+    const a = cliJson(
+      [
+        "checkpoint",
+        "create",
+        "--disk",
+        disk,
+        "--name",
+        "before-f41",
+        "--reason",
+        "before upgrade",
+      ],
+      checkpointCreateDataSchema,
+    );
+    expect(a.checkpoint).toMatchObject({ id: "before-f41", parent: "factory" });
+    const bad = cliJsonFailure([
+      "checkpoint",
+      "create",
+      "--disk",
+      disk,
+      "--name",
+      "../x",
+      "--reason",
+      "r",
+    ]);
+    expect(bad.doc.error).toMatchObject({ code: "RESET_BAD_CHECKPOINT_NAME", name: "../x" });
+    cliJson(
+      ["checkpoint", "create", "--disk", disk, "--name", "later", "--reason", "r"],
+      checkpointCreateDataSchema,
+    );
+    const list = cliJson(["checkpoint", "list", "--disk", disk], checkpointListDataSchema);
+    expect(list.checkpoints.map((c) => [c.id, c.factory, c.intact])).toEqual([
+      ["factory", true, true],
+      ["before-f41", false, true],
+      ["later", false, true],
+    ]);
+    const human = cli(["checkpoint", "list", "--disk", disk]);
+    expect(human.stdout).toMatch(/factory \(factory\)/);
+    expect(
+      cliJson(["inspect", "--disk", disk, "--no-sizes"], inspectDataSchema).state.checkpoints?.map(
+        (c) => c.id,
+      ),
+    ).toEqual(["factory", "before-f41", "later"]);
+
+    const shown = cliJson(
+      [
+        "checkpoint",
+        "rollback",
+        "before-f41",
+        "--disk",
+        disk,
+        "--stamp",
+        "20261126T000000Z",
+        "--dry-run",
+      ],
+      planRunDataSchema,
+    );
+    expect(shown.executed).toBe(false);
+    const ran = cliJson(
+      [
+        "checkpoint",
+        "rollback",
+        "before-f41",
+        "--disk",
+        disk,
+        "--stamp",
+        "20261126T000000Z",
+        "--yes",
+        "--confirm",
+        shown.plan.digest,
+      ],
+      planRunDataSchema,
+    );
+    expect(ran.summary?.ranStepIds).toEqual(shown.plan.steps.map((s) => s.id));
+
+    const refused = cliJsonFailure(["checkpoint", "prune", "--disk", disk, "--id", "before-f41"]);
+    expect(refused.doc.error).toMatchObject({
+      code: "RESET_CHECKPOINT_PROTECTED",
+      reason: "running-root",
+    });
+    const dry = cliJson(
+      ["checkpoint", "prune", "--disk", disk, "--keep-last", "0", "--dry-run"],
+      checkpointPruneDataSchema,
+    );
+    expect(dry.deleted).toEqual(["later"]);
+    expect(dry.kept).toEqual([
+      { id: "factory", reason: "factory" },
+      { id: "before-f41", reason: "running-root" },
+    ]);
+    cliJson(
+      [
+        "checkpoint",
+        "prune",
+        "--disk",
+        disk,
+        "--keep-last",
+        "0",
+        "--yes",
+        "--confirm",
+        dry.plan.digest,
+      ],
+      checkpointPruneDataSchema,
+    );
+    expect(
+      cliJson(["checkpoint", "list", "--disk", disk], checkpointListDataSchema).checkpoints.map(
+        (c) => c.id,
+      ),
+    ).toEqual(["factory", "before-f41"]);
   });
 });

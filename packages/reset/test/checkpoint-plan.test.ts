@@ -123,7 +123,7 @@ describe("rollback plans", () => {
     const s = withCheckpoints();
     const damaged = {
       ...s,
-      checkpoints: s.checkpoints?.map((c) => (c.id === "b" ? { ...c, intact: false } : c)),
+      checkpoints: (s.checkpoints ?? []).map((c) => (c.id === "b" ? { ...c, intact: false } : c)),
     };
     expect(
       plan(damaged, { kind: "rollback", checkpoint: "b", stamp })._unsafeUnwrapErr(),

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { Action } from "../main.js";
+import { registerCheckpoint } from "./checkpoint.js";
 import { registerDoctor } from "./doctor.js";
 import { registerGpt } from "./gpt.js";
 import { registerGrub } from "./grub.js";
@@ -27,5 +28,6 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerUpdate(program, wrap);
   registerDoctor(program, wrap);
   registerRecovery(program, wrap);
+  registerCheckpoint(program, wrap);
   registerMedia(program, wrap);
 }

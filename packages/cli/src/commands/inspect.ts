@@ -54,6 +54,11 @@ export function renderState(state: SystemState, drawing: string | undefined): st
       ? `${pc.bold("Factory snapshot")}  ${f.product} ${f.build}  ${f.intact ? pc.green("intact") : pc.red("DAMAGED")}  kernels ${f.kernelVersions.join(", ")}`
       : `${pc.bold("Factory snapshot")}  ${pc.yellow("none (run `lifeboat provision`)")}`,
   );
+  const cps = (state.checkpoints ?? []).filter((c) => !c.factory);
+  if (cps.length > 0)
+    out.push(
+      `${pc.bold("Checkpoints")}       ${cps.map((c) => `${c.id}${c.intact ? "" : pc.red(" DAMAGED")}`).join(", ")} ${pc.dim("(lifeboat checkpoint list)")}`,
+    );
   const r = state.recovery;
   out.push(
     r
