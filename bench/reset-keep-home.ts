@@ -8,10 +8,40 @@
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createExecaRunner } from "@lifeboat/core";
+import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import { executeReset, inspect, plan, provision, stampOf } from "@lifeboat/reset";
 
 const runner = createExecaRunner();
+
+/** The runner, counting the programs it starts (to show the reset's fixed overhead). */
+function countingRunner(base: CommandRunner, runs: string[]): CommandRunner {
+  return {
+    run: (c, a, o) => {
+      runs.push(`${c} ${a.slice(0, 2).join(" ")}`);
+      return base.run(c, a, o);
+    },
+    runBytes: (c, a, o) => {
+      runs.push(`${c} ${a.slice(0, 2).join(" ")}`);
+      return base.runBytes(c, a, o);
+    },
+    spawn: (c, a, o) => {
+      runs.push(`${c} ${a.slice(0, 2).join(" ")}`);
+      return base.spawn(c, a, o);
+    },
+  };
+}
+
+/**
+ * Treat the page cache the same way for both sides before each timed run:
+ * write back what is dirty on the filesystem, then read the metadata of both
+ * trees (the factory snapshot and the damaged root) so that both start warm.
+ * Warm metadata favours rsync, which must stat every file; the reset reads
+ * none of them.
+ */
+async function settle(top: string): Promise<void> {
+  await sh("sync", ["-f", top]);
+  await sh("du", ["-s", path.join(top, ".lifeboat/factory/root"), path.join(top, "root")]);
+}
 const GiB = 1024 ** 3;
 
 async function sh(cmd: string, args: string[]): Promise<string> {
@@ -77,7 +107,14 @@ async function damage(root: string): Promise<void> {
 export interface BenchRow {
   readonly sizeGiB: number;
   readonly files: number;
+  /** inspect + plan + execute, then `sync -f`. */
   readonly resetMs: number[];
+  /** execute alone. */
+  readonly executeMs: number[];
+  /** Per step of the plan, its duration in each run (from the executor's step-finished events). */
+  readonly stepMs: Record<string, number[]>;
+  /** Programs started by one reset (inspect + execute). */
+  readonly programs: number;
   readonly rsyncMs: number[];
 }
 
@@ -125,23 +162,44 @@ export async function runResetBench(
       if (p.isErr()) throw new Error(p.error.message);
       const files = Number((await sh("sh", ["-c", `find ${top}/root | wc -l`])).trim());
       const resetMs: number[] = [];
+      const executeMs: number[] = [];
       const rsyncMs: number[] = [];
+      const stepMs: Record<string, number[]> = {};
+      let programs = 0;
       for (let r = 0; r < runs; r++) {
         await damage(path.join(top, "root"));
-        await sh("sync", []);
+        await settle(top);
         const stamp = stampOf(new Date(Date.UTC(2026, 0, 1, 0, 0, r)));
+        const started: string[] = [];
+        const counted = countingRunner(runner, started);
         resetMs.push(
           await timed(async () => {
             const state = (
-              await inspect(runner, { top, boot, disks: [], measureSizes: false })
+              await inspect(counted, { top, boot, disks: [], measureSizes: false })
             )._unsafeUnwrap();
             const pl = plan(state, { kind: "reset-keep-home", stamp })._unsafeUnwrap();
-            (await executeReset({ runner, top, boot }, pl, { confirm: pl.digest }))._unsafeUnwrap();
+            executeMs.push(
+              await timed(async () => {
+                (
+                  await executeReset({ runner: counted, top, boot }, pl, {
+                    confirm: pl.digest,
+                    onProgress: (e) => {
+                      if (e.type !== "step-finished") return;
+                      const list = stepMs[e.stepId] ?? [];
+                      list.push(e.durationMs);
+                      stepMs[e.stepId] = list;
+                    },
+                  })
+                )._unsafeUnwrap();
+              }),
+            );
+            await sh("sync", ["-f", top]);
           }),
         );
+        programs = started.length;
         await sh("btrfs", ["subvolume", "delete", path.join(top, `root.old-${stamp}`)]);
         await damage(path.join(top, "root"));
-        await sh("sync", []);
+        await settle(top);
         rsyncMs.push(
           await timed(async () => {
             await sh("rsync", [
@@ -150,11 +208,11 @@ export async function runResetBench(
               `${path.join(top, ".lifeboat/factory/root")}/`,
               `${path.join(top, "root")}/`,
             ]);
-            await sh("sync", []);
+            await sh("sync", ["-f", top]);
           }),
         );
       }
-      rows.push({ sizeGiB: size, files, resetMs, rsyncMs });
+      rows.push({ sizeGiB: size, files, resetMs, executeMs, stepMs, programs, rsyncMs });
     }
   } finally {
     for (const m of mounts.reverse()) await runner.run("umount", [m]);
@@ -176,6 +234,21 @@ function table(rows: readonly BenchRow[], runs: number): string {
       `| ${r.sizeGiB} GiB | ${r.files} | ${(reset / 1000).toFixed(2)} s (${r.resetMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / 1000).toFixed(2)} s (${r.rsyncMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / reset).toFixed(1)}x |`,
     );
   }
+  lines.push(
+    "",
+    `| root | execute only (median) | programs run per reset | ${Object.keys(rows[0]?.stepMs ?? {}).join(" | ")} |`,
+    `|---|---|---|${Object.keys(rows[0]?.stepMs ?? {})
+      .map(() => "---")
+      .join("|")}|`,
+  );
+  for (const r of rows)
+    lines.push(
+      `| ${r.sizeGiB} GiB | ${(median(r.executeMs) / 1000).toFixed(3)} s | ${r.programs} | ${Object.values(
+        r.stepMs,
+      )
+        .map((v) => `${median(v)} ms`)
+        .join(" | ")} |`,
+    );
   const small = rows[0];
   const big = rows.at(-1);
   if (small && big && small !== big)

@@ -30,8 +30,11 @@ export interface StepContext {
   /** 1 for the first run, +1 for each resume. */
   readonly attempt: number;
   /**
-   * True when this step was started before and interrupted (crash, power
-   * loss, failure): the handler must cope with its own half-done work.
+   * True when the interrupted run had this step current (crash, power loss,
+   * failure): the handler must cope with its own half-done work. The journal
+   * names the next step current in the same write that records the previous
+   * one done, so this is also true when the run stopped just before the step
+   * began.
    */
   readonly rerun: boolean;
 }

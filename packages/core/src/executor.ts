@@ -110,8 +110,9 @@ function withLock<T>(
  * digest (`PLAN_TAMPERED`), a destructive plan without `confirm` equal to its
  * digest (`CONFIRMATION_REQUIRED` / `CONFIRMATION_MISMATCH`), a step kind with
  * no handler (`UNKNOWN_STEP`), and a target another executor is working on
- * (`LOCK_HELD`). The journal is written atomically before and after each
- * step. If the journal shows this plan done, nothing runs; if it shows it
+ * (`LOCK_HELD`). The journal is written atomically (and fsynced) before the
+ * first step and after each step; the write after a step also names the next
+ * step current. If the journal shows this plan done, nothing runs; if it shows it
  * unfinished, the run continues like {@link resume}; a journal of another
  * plan gives `JOURNAL_PLAN_MISMATCH`.
  *

@@ -114,9 +114,14 @@ export async function runSteps(
       continue;
     }
     if (signal.aborted) return fail(abortedError(`before step ${step.id}`), step.id);
-    record = { ...record, currentStepId: step.id, updatedAt: now() };
-    const before = await writeJournal(journalPath, record);
-    if (before.isErr()) return fail(before.error, step.id);
+    if (record.currentStepId !== step.id) {
+      // Only the first step needs its own write: every later one was named
+      // current by the write that recorded its predecessor done (one fsynced
+      // journal write per step boundary instead of two).
+      record = { ...record, currentStepId: step.id, updatedAt: now() };
+      const before = await writeJournal(journalPath, record);
+      if (before.isErr()) return fail(before.error, step.id);
+    }
     const rerun = interrupted === step.id;
     emit({
       type: "step-started",
@@ -162,21 +167,31 @@ export async function runSteps(
     }
     completed.add(step.id);
     ran.push(step.id);
+    // The step is recorded done and the next one to run named current in the
+    // same write: a crash after it resumes that next step as a re-run, which
+    // every handler must cope with anyway (idempotent, decides from the disk).
+    // After the last step, that write is the one that says the plan is done.
+    const next = plan.steps.slice(stepIndex + 1).find((s) => !completed.has(s.id));
+    const at = now();
     record = {
       ...record,
       completedStepIds: [...record.completedStepIds, step.id],
-      currentStepId: null,
-      updatedAt: now(),
+      currentStepId: next?.id ?? null,
+      updatedAt: at,
+      ...(next === undefined ? { status: "done" as const, finishedAt: at, lastError: null } : {}),
     };
     const after = await writeJournal(journalPath, record);
     if (after.isErr()) return fail(after.error, step.id);
     emit({ type: "step-finished", stepId: step.id, stepIndex, durationMs: Date.now() - started });
   }
 
-  const end = now();
-  record = { ...record, status: "done", updatedAt: end, finishedAt: end, lastError: null };
-  const done = await writeJournal(journalPath, record);
-  if (done.isErr()) return fail(done.error, undefined);
+  if (record.status !== "done") {
+    // Every step was done already (a journal of a finished run that still said "running").
+    const end = now();
+    record = { ...record, status: "done", updatedAt: end, finishedAt: end, lastError: null };
+    const done = await writeJournal(journalPath, record);
+    if (done.isErr()) return fail(done.error, undefined);
+  }
   const durationMs = Date.now() - t0;
   emit({ type: "plan-finished", planDigest: plan.digest, durationMs, alreadyDone: false });
   return ok({

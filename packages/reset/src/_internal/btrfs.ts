@@ -3,10 +3,16 @@
  * the extra durability the reset wants (fsync of parents, committed
  * transactions) and "nothing there" as a value rather than an error.
  */
+import { access, constants, mkdir, readdir, readFile, realpath, rename } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
-import { type CommandRunner, fsyncDirectory, type LifeboatError } from "@lifeboat/core";
-import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import {
+  type CommandRunner,
+  fsyncDirectory,
+  type LifeboatError,
+  resolveInside,
+} from "@lifeboat/core";
+import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import type { UnexpectedStateError } from "../errors.js";
 import { io, statMaybe } from "./fs.js";
 
@@ -27,15 +33,8 @@ export function subvolumeAt(
   const abs = path.join(top, rel);
   return io(statMaybe(abs), abs, "stat").andThen((st) => {
     if (st === undefined) return okAsync(undefined);
-    if (!st.isDirectory() || st.ino !== 256) {
-      const e: UnexpectedStateError = {
-        code: "RESET_UNEXPECTED_STATE",
-        message: `${abs} exists but is not a subvolume.`,
-        stepKind: "btrfs",
-        detail: "not a subvolume",
-      };
-      return errAsync<SubvolumeFacts | undefined, LifeboatError>(e);
-    }
+    if (!st.isDirectory() || st.ino !== 256)
+      return errAsync<SubvolumeFacts | undefined, LifeboatError>(notSubvolume(abs));
     return btrfs.showSubvolume(runner, top, rel).map((s) => ({
       id: s.id,
       uuid: s.uuid,
@@ -43,6 +42,131 @@ export function subvolumeAt(
       readOnly: s.readOnly,
     }));
   });
+}
+
+function notSubvolume(abs: string): UnexpectedStateError {
+  return {
+    code: "RESET_UNEXPECTED_STATE",
+    message: `${abs} exists but is not a subvolume.`,
+    stepKind: "btrfs",
+    detail: "not a subvolume",
+  };
+}
+
+/**
+ * True when the subvolume at `abs` refuses writes: Btrfs answers a write
+ * permission check on a read-only subvolume with EROFS (btrfs_permission),
+ * whoever asks, so no program is needed.
+ */
+export async function isReadOnlySubvolume(abs: string): Promise<boolean> {
+  try {
+    await access(abs, constants.W_OK);
+    return false;
+  } catch (e) {
+    if ((e as { code?: string }).code === "EROFS") return true;
+    throw e;
+  }
+}
+
+/** The subvolume root at `rel` exists (undefined when nothing is there; an error when it is not a subvolume). */
+export function subvolumeExists(top: string, rel: string): ResultAsync<boolean, LifeboatError> {
+  const abs = path.join(top, rel);
+  return io(statMaybe(abs), abs, "stat").andThen((st) => {
+    if (st === undefined) return okAsync(false);
+    if (!st.isDirectory() || st.ino !== 256)
+      return errAsync<boolean, LifeboatError>(notSubvolume(abs));
+    return okAsync(true);
+  });
+}
+
+const LIST_LINE = /^ID (\d+) gen \d+ top level \d+ parent_uuid (\S+)\s+uuid (\S+) path (.*)$/;
+
+/**
+ * Facts about several subvolumes with one program run (`btrfs subvolume
+ * list -u -q`, read-only flags by {@link isReadOnlySubvolume}) instead of one
+ * `btrfs subvolume show` each. Undefined for a path where nothing is.
+ */
+export function subvolumesAt(
+  runner: CommandRunner,
+  top: string,
+  rels: readonly string[],
+): ResultAsync<(SubvolumeFacts | undefined)[], LifeboatError> {
+  return ResultAsync.combine(rels.map((rel) => subvolumeExists(top, rel))).andThen((present) => {
+    const wanted = rels.filter((_, i) => present[i]);
+    if (wanted.length === 0) return okAsync(rels.map(() => undefined));
+    if (wanted.length === 1)
+      return subvolumeAt(runner, top, wanted[0]!).map((f) =>
+        rels.map((_, i) => (present[i] ? f : undefined)),
+      );
+    return runner
+      .run("btrfs", ["subvolume", "list", "-u", "-q", top])
+      .mapErr((e): LifeboatError => e)
+      .andThen((r) => {
+        const byPath = new Map<
+          string,
+          { id: number; uuid: string; parentUuid: string | undefined }
+        >();
+        for (const line of r.stdout.split("\n")) {
+          const m = LIST_LINE.exec(line.trim());
+          if (m)
+            byPath.set(m[4]!, {
+              id: Number(m[1]),
+              uuid: m[3]!,
+              parentUuid: m[2] === "-" ? undefined : m[2],
+            });
+        }
+        return io(
+          Promise.all(
+            rels.map(async (rel, i): Promise<SubvolumeFacts | undefined> => {
+              if (!present[i]) return undefined;
+              const key = path.normalize(rel).replace(/^\/+|\/+$/g, "");
+              const found = byPath.get(key);
+              if (found === undefined)
+                throw Object.assign(new Error(`btrfs subvolume list does not show ${key}`), {
+                  code: "ENOENT",
+                });
+              return { ...found, readOnly: await isReadOnlySubvolume(path.join(top, rel)) };
+            }),
+          ),
+          top,
+          "read subvolume facts",
+        );
+      });
+  });
+}
+
+/**
+ * True when the Btrfs mounted at `top` has the filesystem UUID `fsUuid`,
+ * read without a program from /proc/self/mountinfo (the mounted device) and
+ * /sys/fs/btrfs/<uuid>/devices/ (the kernel's list of that filesystem's
+ * devices). Undefined when sysfs does not say (then ask `btrfs filesystem show`).
+ */
+export async function filesystemHasUuid(top: string, fsUuid: string): Promise<boolean | undefined> {
+  if (!/^[0-9a-f-]{36}$/i.test(fsUuid)) return false;
+  const devices = path.join("/sys/fs/btrfs", fsUuid.toLowerCase(), "devices");
+  const real = await realpath(top);
+  const entry = (await readFile("/proc/self/mountinfo", "utf8"))
+    .split("\n")
+    .map((l) => l.split(" - "))
+    .filter((parts) => parts.length === 2 && parts[0]!.split(" ")[4] === real)
+    .at(-1);
+  const source = entry?.[1]?.split(" ")[1];
+  if (source === undefined || !source.startsWith("/dev/")) return undefined;
+  let names: string[];
+  try {
+    names = await readdir(devices);
+  } catch (e) {
+    if ((e as { code?: string }).code !== "ENOENT") return undefined;
+    // No such filesystem in sysfs: either another UUID, or no sysfs at all.
+    try {
+      await readdir("/sys/fs/btrfs");
+      return false;
+    } catch {
+      return undefined;
+    }
+  }
+  const device = path.basename(await realpath(source).catch(() => source));
+  return names.includes(device);
 }
 
 /** Snapshot `source` to `target` (both relative to the top level), committed. */
@@ -53,9 +177,34 @@ export function snapshot(
   target: string,
   options: { readonly readOnly?: boolean } = {},
 ): ResultAsync<void, LifeboatError> {
-  return btrfs
-    .snapshot(runner, top, source, target, { readOnly: options.readOnly ?? false, parents: true })
-    .andThen(() => syncFilesystem(runner, top));
+  // The snapshot ioctl commits its transaction before it returns
+  // (create_snapshot -> btrfs_commit_transaction), so no sync is needed.
+  return resolveInside(top, source).andThen((src) =>
+    resolveInside(top, target)
+      .andThen((dst) =>
+        io(
+          (async () => {
+            // btrfs would snapshot *into* an existing directory: refuse instead.
+            if ((await statMaybe(dst)) !== undefined)
+              throw Object.assign(new Error(`${dst} already exists`), { code: "EEXIST" });
+            await mkdir(path.dirname(dst), { recursive: true });
+            return dst;
+          })(),
+          dst,
+          "snapshot",
+        ),
+      )
+      .andThen((dst) =>
+        runner.run("btrfs", [
+          "subvolume",
+          "snapshot",
+          ...(options.readOnly ? ["-r"] : []),
+          src,
+          dst,
+        ]),
+      )
+      .map(() => undefined),
+  );
 }
 
 /** Create an empty subvolume, committed. */
@@ -82,21 +231,25 @@ export function deleteSubvolume(
   );
 }
 
-/** Rename a subvolume inside the filesystem, durably. */
+/** Rename a subvolume inside the filesystem, durably (one rename(2); no program). */
 export function renameDurable(
-  runner: CommandRunner,
+  _runner: CommandRunner,
   top: string,
   from: string,
   to: string,
 ): ResultAsync<void, LifeboatError> {
-  return btrfs.renameSubvolume(runner, top, from, to, { parents: true }).andThen(() =>
-    io(
-      (async () => {
-        await fsyncDirectory(path.dirname(path.join(top, to)));
-        await fsyncDirectory(path.dirname(path.join(top, from)));
-      })(),
-      to,
-      "fsync",
+  return resolveInside(top, from).andThen((src) =>
+    resolveInside(top, to).andThen((dst) =>
+      io(
+        (async () => {
+          await mkdir(path.dirname(dst), { recursive: true });
+          await rename(src, dst);
+          for (const dir of new Set([path.dirname(dst), path.dirname(src)]))
+            await fsyncDirectory(dir);
+        })(),
+        dst,
+        "rename",
+      ),
     ),
   );
 }
@@ -108,7 +261,21 @@ export function exchange(
   a: string,
   b: string,
 ): ResultAsync<void, LifeboatError> {
-  return btrfs.exchangeSubvolumes(runner, top, a, b).map(() => undefined);
+  return exchangeMethod(runner)
+    .andThen((method) => btrfs.exchangeSubvolumes(runner, top, a, b, { method }))
+    .map(() => undefined);
+}
+
+const methods = new WeakMap<CommandRunner, btrfs.ExchangeMethod>();
+
+/** How this machine exchanges names, found once per runner (it tries up to three programs). */
+function exchangeMethod(runner: CommandRunner): ResultAsync<btrfs.ExchangeMethod, LifeboatError> {
+  const known = methods.get(runner);
+  if (known) return okAsync(known);
+  return btrfs.findExchangeMethod(runner).map((m) => {
+    methods.set(runner, m);
+    return m;
+  });
 }
 
 /** Commit the filesystem's current transaction (everything written so far is on disk). */

@@ -134,3 +134,16 @@ export async function mkdirDurable(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await fsyncDirectory(path.dirname(dir));
 }
+
+/**
+ * Make a directory and its missing parents, fsyncing the parent of every
+ * directory it created (deepest first), so the whole path survives a crash.
+ */
+export async function mkdirsDurable(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; ; d = path.dirname(d)) {
+    await fsyncDirectory(path.dirname(d));
+    if (d === first || path.dirname(d) === d) break;
+  }
+}

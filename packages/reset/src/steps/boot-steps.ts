@@ -1,8 +1,8 @@
-import { readdir, rename, rm } from "node:fs/promises";
+import { lstat, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { fsyncDirectory, joinInside, type LifeboatError, type PlanStep } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
-import { copyFileVerified, exists, io, sha256File, statMaybe } from "../_internal/fs.js";
+import { copyFileVerified, exists, io, sha256File } from "../_internal/fs.js";
 import { arr, type ResetEnvironment, type ResetStepBody, str, unexpected } from "./context.js";
 
 interface PayloadFile {
@@ -21,10 +21,68 @@ function bootDir(step: PlanStep, env: ResetEnvironment): ResultAsync<string, Lif
     : errAsync(unexpected(step, "/boot is not mounted (pass `boot`)"));
 }
 
-/** True when `file` holds exactly `f`. */
-async function holds(file: string, f: PayloadFile): Promise<boolean> {
-  const st = await statMaybe(file);
-  return st?.isFile() === true && st.size === f.bytes && (await sha256File(file)) === f.sha256;
+/** What identifies one version of a file: any write changes its ctime. */
+interface Identity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly ctimeNs: bigint;
+  readonly mtimeNs: bigint;
+  readonly sha256: string;
+}
+
+/**
+ * Files this run already checked or wrote, with the identity they had then,
+ * per environment (so per run): a later step of the same run does not hash
+ * them again unless they changed. A resumed run (a new process) starts empty
+ * and hashes everything.
+ */
+const checked = new WeakMap<ResetEnvironment, Map<string, Identity>>();
+
+function memoOf(env: ResetEnvironment): Map<string, Identity> {
+  let memo = checked.get(env);
+  if (memo === undefined) {
+    memo = new Map();
+    checked.set(env, memo);
+  }
+  return memo;
+}
+
+async function identityOf(file: string): Promise<Omit<Identity, "sha256"> | undefined> {
+  const st = await lstat(file, { bigint: true }).catch((e: { code?: string }) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+  if (st === undefined || !st.isFile()) return undefined;
+  return { dev: st.dev, ino: st.ino, size: st.size, ctimeNs: st.ctimeNs, mtimeNs: st.mtimeNs };
+}
+
+function same(a: Omit<Identity, "sha256">, b: Omit<Identity, "sha256">): boolean {
+  return (
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.ctimeNs === b.ctimeNs &&
+    a.mtimeNs === b.mtimeNs
+  );
+}
+
+/** True when `file` holds exactly `f` (hashed, unless this run hashed it unchanged before). */
+async function holds(file: string, f: PayloadFile, memo: Map<string, Identity>): Promise<boolean> {
+  const id = await identityOf(file);
+  if (id === undefined || id.size !== BigInt(f.bytes)) return false;
+  const known = memo.get(file);
+  if (known !== undefined && same(known, id)) return known.sha256 === f.sha256;
+  const sha256 = await sha256File(file);
+  const after = await identityOf(file);
+  if (after !== undefined && same(after, id)) memo.set(file, { ...id, sha256 });
+  return sha256 === f.sha256;
+}
+
+/** Remember a file this run just wrote and checked while writing. */
+async function remember(file: string, sha256: string, memo: Map<string, Identity>) {
+  const id = await identityOf(file);
+  if (id !== undefined) memo.set(file, { ...id, sha256 });
 }
 
 /** Resolve every payload path safely under `dir`. */
@@ -42,13 +100,14 @@ export const stageBootStep: ResetStepBody = (step, _ctx, env) =>
   bootDir(step, env).andThen((boot) => {
     const source = path.join(env.top, str(step, "sourceDir"));
     const staging = path.join(boot, str(step, "staging"));
+    const memo = memoOf(env);
     return io(
       (async () => {
         for (const f of files(step)) {
           const final = under(boot, f);
           const staged = under(staging, f);
-          if ((await holds(staged, f)) || (await holds(final, f))) continue;
-          await copyFileVerified(under(source, f), staged, f.sha256);
+          if ((await holds(staged, f, memo)) || (await holds(final, f, memo))) continue;
+          await remember(staged, await copyFileVerified(under(source, f), staged, f.sha256), memo);
         }
       })(),
       staging,
@@ -68,16 +127,21 @@ export const installBootStep: ResetStepBody = (step, _ctx, env) =>
   bootDir(step, env).andThen((boot) => {
     const staging = path.join(boot, str(step, "staging"));
     const payload = files(step);
+    const memo = memoOf(env);
     return io(
       (async () => {
+        // Every rename first, then one fsync per directory, all before anything is removed.
+        const moved = new Set<string>();
         for (const f of payload) {
           const final = under(boot, f);
-          if (await holds(final, f)) continue;
+          if (await holds(final, f, memo)) continue;
           const staged = under(staging, f);
-          if (!(await holds(staged, f))) throw new Error(`staged ${f.path} is missing or differs`);
+          if (!(await holds(staged, f, memo)))
+            throw new Error(`staged ${f.path} is missing or differs`);
           await rename(staged, final);
-          await fsyncDirectory(path.dirname(final));
+          moved.add(path.dirname(final));
         }
+        for (const dir of moved) await fsyncDirectory(dir);
         const keep = new Set(payload.map((f) => f.path));
         const entries = path.join(boot, "loader/entries");
         if (await exists(entries)) {

@@ -1,16 +1,16 @@
-import { lstat, mkdir, open, rm } from "node:fs/promises";
+import { lstat, open, rm } from "node:fs/promises";
 import path from "node:path";
 import { fsyncDirectory, writeFileAtomic } from "@lifeboat/core";
 import { okAsync } from "neverthrow";
-import { subvolumeAt, syncFilesystem } from "../_internal/btrfs.js";
-import { io } from "../_internal/fs.js";
+import { isReadOnlySubvolume, subvolumeExists } from "../_internal/btrfs.js";
+import { io, mkdirsDurable } from "../_internal/fs.js";
 import { ROOT_SUBVOLUME } from "../layout.js";
 import { ensure, type ResetStepBody, str } from "./context.js";
 
 /** Empty /etc/machine-id: systemd then treats the next boot as the first boot. */
 async function clearMachineId(rootDir: string): Promise<void> {
   const file = path.join(rootDir, "etc/machine-id");
-  await mkdir(path.dirname(file), { recursive: true });
+  await mkdirsDurable(path.dirname(file));
   const st = await lstat(file).catch(() => undefined);
   if (st?.isFile() && st.size === 0) return;
   if (st !== undefined && !st.isFile()) await rm(file, { force: true });
@@ -26,18 +26,23 @@ async function clearMachineId(rootDir: string): Promise<void> {
 
 /**
  * `reset.prepare-root`: in the NEW root only, empty /etc/machine-id (first
- * boot setup runs again) and write the reset marker; then commit the
- * filesystem so the new root is complete on disk before it is swapped in.
- * Writing the same content again is harmless, so a re-run just repeats it.
+ * boot setup runs again) and write the reset marker. Everything it writes
+ * (file, new directories, their parents) is fsynced before it returns, so
+ * the new root is complete on disk before it is swapped in; no filesystem
+ * commit is needed (see docs/architecture.md, "Durability without
+ * `btrfs filesystem sync`"). Writing the same content again is harmless, so
+ * a re-run just repeats it.
  */
 export const prepareRootStep: ResetStepBody = (step, ctx, env) => {
   const sub = str(step, "subvolume");
   const rootDir = path.join(env.top, sub);
   const marker = path.join(rootDir, str(step, "marker"));
   return ensure(sub !== ROOT_SUBVOLUME && sub !== "", step, "refusing to modify the live root")
-    .andThen(() => subvolumeAt(env.runner, env.top, sub))
-    .andThen((facts) =>
-      ensure(facts !== undefined && !facts.readOnly, step, `${sub} is missing or read-only`),
+    .andThen(() => subvolumeExists(env.top, sub))
+    .andThen((found) =>
+      (found ? io(isReadOnlySubvolume(rootDir), rootDir, "check") : okAsync(true)).andThen(
+        (readOnly) => ensure(found && !readOnly, step, `${sub} is missing or read-only`),
+      ),
     )
     .andThen(() =>
       // A rollback to a checkpoint keeps the machine's identity; only a factory reset clears it.
@@ -45,12 +50,11 @@ export const prepareRootStep: ResetStepBody = (step, ctx, env) => {
         ? okAsync(undefined)
         : io(clearMachineId(rootDir), rootDir, "clear machine-id"),
     )
-    .andThen(() => io(mkdir(path.dirname(marker), { recursive: true }), marker, "mkdir"))
+    .andThen(() => io(mkdirsDurable(path.dirname(marker)), marker, "mkdir"))
     .andThen(() =>
       writeFileAtomic(
         marker,
         `${JSON.stringify({ stamp: str(step, "stamp"), kind: str(step, "kind"), plan: ctx.plan.digest }, null, 2)}\n`,
       ),
-    )
-    .andThen(() => syncFilesystem(env.runner, env.top));
+    );
 };

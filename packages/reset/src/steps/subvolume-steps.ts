@@ -1,13 +1,16 @@
 import path from "node:path";
 import type { LifeboatError } from "@lifeboat/core";
-import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import {
   createSubvolume,
   deleteSubvolume,
   exchange,
+  filesystemHasUuid,
   renameDurable,
   snapshot,
   subvolumeAt,
+  subvolumeExists,
+  subvolumesAt,
 } from "../_internal/btrfs.js";
 import { io, readJsonMaybe } from "../_internal/fs.js";
 import { ensure, type ResetStepBody, readIntent, str, unexpected, writeIntent } from "./context.js";
@@ -20,14 +23,16 @@ interface ExchangeIntent {
 
 /** `reset.check`: the mounted filesystem and the factory snapshot are the planned ones. */
 export const checkStep: ResetStepBody = (step, _ctx, env) =>
-  env.runner
-    .run("btrfs", ["filesystem", "show", env.top])
-    .andThen((r) =>
-      ensure(
-        r.stdout.includes(str(step, "fsUuid")),
-        step,
-        `the filesystem at ${env.top} is not ${str(step, "fsUuid")}`,
-      ),
+  io(filesystemHasUuid(env.top, str(step, "fsUuid")), env.top, "read /sys/fs/btrfs")
+    .andThen((known) =>
+      known === undefined
+        ? env.runner
+            .run("btrfs", ["filesystem", "show", env.top])
+            .map((r) => r.stdout.includes(str(step, "fsUuid")))
+        : okAsync(known),
+    )
+    .andThen((same) =>
+      ensure(same, step, `the filesystem at ${env.top} is not ${str(step, "fsUuid")}`),
     )
     .andThen(() => {
       const factory = str(step, "factory");
@@ -46,19 +51,14 @@ export const snapshotStep: ResetStepBody = (step, _ctx, env) => {
   const source = str(step, "source");
   const target = str(step, "target");
   const readOnly = step.params.readOnly === true;
-  return subvolumeAt(env.runner, env.top, source).andThen((src) => {
+  // Facts of both with one program run; the snapshot itself commits.
+  return subvolumesAt(env.runner, env.top, [source, target]).andThen(([src, dst]) => {
     if (src === undefined) return errAsync(unexpected(step, `${source} is missing`));
     const expected = str(step, "sourceUuid");
     if (expected && src.uuid !== expected)
       return errAsync(unexpected(step, `${source} is not the planned snapshot`));
-    return subvolumeAt(env.runner, env.top, target).andThen((dst) => {
-      if (dst === undefined) return snapshot(env.runner, env.top, source, target, { readOnly });
-      return ensure(
-        dst.parentUuid === src.uuid,
-        step,
-        `${target} exists but is not from ${source}`,
-      );
-    });
+    if (dst === undefined) return snapshot(env.runner, env.top, source, target, { readOnly });
+    return ensure(dst.parentUuid === src.uuid, step, `${target} exists but is not from ${source}`);
   });
 };
 
@@ -81,32 +81,30 @@ export const exchangeStep: ResetStepBody = (step, ctx, env) => {
   const marker = str(step, "marker");
   const stamp = str(step, "stamp");
   return readIntent<ExchangeIntent>(ctx, step.id).andThen((intent) =>
-    subvolumeAt(env.runner, env.top, a).andThen((sa) =>
-      subvolumeAt(env.runner, env.top, b).andThen((sb) => {
-        if (sa === undefined || sb === undefined)
-          return errAsync<void, LifeboatError>(unexpected(step, `${a} or ${b} is missing`));
-        if (intent !== undefined) {
-          if (sa.uuid === intent.newUuid && sb.uuid === intent.oldUuid) return okAsync(undefined);
-          if (sa.uuid !== intent.oldUuid || sb.uuid !== intent.newUuid)
-            return errAsync<void, LifeboatError>(
-              unexpected(step, `${a} and ${b} are not the planned pair`),
-            );
-          return exchange(env.runner, env.top, a, b);
-        }
-        const checkMarker = marker
-          ? io(readJsonMaybe(path.join(env.top, b, marker)), b, "read").andThen((m) =>
-              ensure(
-                typeof m === "object" && m !== null && (m as { stamp?: unknown }).stamp === stamp,
-                step,
-                `${b} does not carry this reset's marker`,
-              ),
-            )
-          : okAsync<void, LifeboatError>(undefined);
-        return checkMarker
-          .andThen(() => writeIntent(ctx, step.id, { newUuid: sb.uuid, oldUuid: sa.uuid }))
-          .andThen(() => exchange(env.runner, env.top, a, b));
-      }),
-    ),
+    subvolumesAt(env.runner, env.top, [a, b]).andThen(([sa, sb]) => {
+      if (sa === undefined || sb === undefined)
+        return errAsync<void, LifeboatError>(unexpected(step, `${a} or ${b} is missing`));
+      if (intent !== undefined) {
+        if (sa.uuid === intent.newUuid && sb.uuid === intent.oldUuid) return okAsync(undefined);
+        if (sa.uuid !== intent.oldUuid || sb.uuid !== intent.newUuid)
+          return errAsync<void, LifeboatError>(
+            unexpected(step, `${a} and ${b} are not the planned pair`),
+          );
+        return exchange(env.runner, env.top, a, b);
+      }
+      const checkMarker = marker
+        ? io(readJsonMaybe(path.join(env.top, b, marker)), b, "read").andThen((m) =>
+            ensure(
+              typeof m === "object" && m !== null && (m as { stamp?: unknown }).stamp === stamp,
+              step,
+              `${b} does not carry this reset's marker`,
+            ),
+          )
+        : okAsync<void, LifeboatError>(undefined);
+      return checkMarker
+        .andThen(() => writeIntent(ctx, step.id, { newUuid: sb.uuid, oldUuid: sa.uuid }))
+        .andThen(() => exchange(env.runner, env.top, a, b));
+    }),
   );
 };
 
@@ -128,20 +126,21 @@ function oldOf(
 export const renameStep: ResetStepBody = (step, ctx, env) => {
   const from = str(step, "from");
   const to = str(step, "to");
+  // Existence by stat; only `from` needs its UUID read (one program run).
   return oldOf(ctx, step).andThen((oldUuid) =>
-    subvolumeAt(env.runner, env.top, from).andThen((sf) =>
-      subvolumeAt(env.runner, env.top, to).andThen((st) => {
-        if (sf === undefined && st !== undefined) return okAsync(undefined);
-        if (sf === undefined)
-          return errAsync<void, LifeboatError>(unexpected(step, `${from} is missing`));
-        if (st !== undefined)
-          return errAsync<void, LifeboatError>(unexpected(step, `${to} exists already`));
-        if (oldUuid !== undefined && sf.uuid !== oldUuid)
-          return errAsync<void, LifeboatError>(
-            unexpected(step, `${from} is not the swapped-out subvolume`),
-          );
-        return renameDurable(env.runner, env.top, from, to);
-      }),
+    ResultAsync.combine([subvolumeExists(env.top, from), subvolumeExists(env.top, to)]).andThen(
+      ([hasFrom, hasTo]) => {
+        if (!hasFrom && hasTo) return okAsync(undefined);
+        if (!hasFrom) return errAsync<void, LifeboatError>(unexpected(step, `${from} is missing`));
+        if (hasTo) return errAsync<void, LifeboatError>(unexpected(step, `${to} exists already`));
+        return subvolumeAt(env.runner, env.top, from).andThen((sf) =>
+          sf !== undefined && oldUuid !== undefined && sf.uuid !== oldUuid
+            ? errAsync<void, LifeboatError>(
+                unexpected(step, `${from} is not the swapped-out subvolume`),
+              )
+            : renameDurable(env.runner, env.top, from, to),
+        );
+      },
     ),
   );
 };
