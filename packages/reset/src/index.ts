@@ -87,7 +87,19 @@ export {
 } from "./manifest.js";
 export { plan } from "./plan.js";
 export { formatBytes } from "./planner/words.js";
-export { describeBootPayload, type ProvisionOptions, provision } from "./provision.js";
+export {
+  describeBootPayload,
+  type ProvisionOptions,
+  type ProvisionResult,
+  provision,
+} from "./provision.js";
+export {
+  type ProvisionedRecovery,
+  type ProvisionProgress,
+  type ProvisionRecoveryOptions,
+  provisionRecovery,
+  type RecoveryProvisionOptions,
+} from "./provision-recovery.js";
 export {
   type BuildRecoveryOptions,
   buildRecoveryImageSet,
@@ -111,11 +123,16 @@ export type {
 export { RESET_REQUEST_KINDS } from "./requests.js";
 export {
   RESET_BLS_ENTRY,
+  RESET_ENTRY_ID,
   RESET_UNIT,
+  RESET_UNIT_WANTED_BY,
   type ResetUnitOptions,
   renderResetUnit,
+  type ScheduledReset,
   type ScheduleResetOptions,
   scheduleReset,
+  type UnscheduleResetOptions,
+  unscheduleReset,
 } from "./schedule.js";
 export type {
   BootFile,

@@ -19,6 +19,12 @@ import {
   ROOT_SUBVOLUME,
 } from "./layout.js";
 import { type FactoryManifest, readFactoryManifest } from "./manifest.js";
+import {
+  type ProvisionedRecovery,
+  type ProvisionProgress,
+  provisionRecovery,
+  type RecoveryProvisionOptions,
+} from "./provision-recovery.js";
 import type { BootFile } from "./state.js";
 
 /** Options of {@link provision}. */
@@ -34,7 +40,21 @@ export interface ProvisionOptions {
   readonly espUuid?: string;
   /** Time recorded in the manifest (default now). */
   readonly now?: Date;
+  /**
+   * Also write the recovery partition: the signed recovery image set, built
+   * from the factory snapshot (or prebuilt), installed idempotently (see
+   * {@link provisionRecovery}).
+   */
+  readonly recovery?: RecoveryProvisionOptions;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProvisionProgress) => void;
 }
+
+/** What {@link provision} did: the factory manifest, and the recovery partition when asked. */
+export type ProvisionResult = FactoryManifest & {
+  /** The recovery image set installed, present when `recovery` was given. */
+  readonly recoveryImage?: ProvisionedRecovery;
+};
 
 const KERNEL_FILE = /^(vmlinuz|initramfs|System\.map|config|symvers)-/;
 
@@ -55,16 +75,38 @@ async function bootPayload(boot: string): Promise<string[]> {
  * (`.lifeboat/factory/root`), archive /boot's payload (kernels, initramfs,
  * BLS entries) into the read-only subvolume `.lifeboat/factory/boot` so the
  * kernel always matches the snapshot's modules, and record the factory
- * manifest. Re-running is safe: what exists is checked and kept; a run cut
- * short is completed.
+ * manifest. With `recovery`, also write the recovery partition: the signed
+ * recovery image set built from that snapshot (or a prebuilt one), installed
+ * atomically (see {@link provisionRecovery}). Re-running is safe: what
+ * exists is checked and kept; a run cut short is completed; a recovery set
+ * already built from this factory snapshot is verified and left alone.
  *
  * @example
  * ```ts
  * const m = await provision(runner, { top: "/mnt/top", boot: "/mnt/boot", product: "Contoso 14", build: "F40-1" });
  * if (m.isOk()) console.log(m.value.snapshot.uuid);
+ * // with the recovery partition (block device, or `root` when mounted):
+ * await provision(runner, { top, boot, product, build, recovery: { device: "/dev/nvme0n1p7", key } });
  * ```
  */
 export function provision(
+  runner: CommandRunner,
+  options: ProvisionOptions,
+): ResultAsync<ProvisionResult, LifeboatError> {
+  options.onProgress?.({ phase: "snapshot" });
+  return provisionFactory(runner, options).andThen((manifest) => {
+    const recovery = options.recovery;
+    if (recovery === undefined) return okAsync<ProvisionResult, LifeboatError>(manifest);
+    return provisionRecovery(runner, {
+      ...recovery,
+      top: options.top,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    }).map((r): ProvisionResult => ({ ...manifest, recoveryImage: r }));
+  });
+}
+
+function provisionFactory(
   runner: CommandRunner,
   options: ProvisionOptions,
 ): ResultAsync<FactoryManifest, LifeboatError> {

@@ -1,0 +1,215 @@
+import { mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { CommandRunner, LifeboatError } from "@lifeboat/core";
+import {
+  type InstallProgress,
+  installImageSet,
+  type PrivateKey,
+  type PublicKey,
+  readCurrentImageSet,
+  verifyImageSet,
+} from "@lifeboat/image";
+import type { ResultAsync } from "neverthrow";
+import { effect, must } from "./_internal/await.js";
+import type { BadRequestError } from "./errors.js";
+import { FACTORY_MANIFEST } from "./layout.js";
+import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
+import { buildRecoveryImageSet, RECOVERY_FILES } from "./recovery.js";
+
+/** Where and what to write on the recovery partition (see {@link provisionRecovery}). */
+export interface RecoveryProvisionOptions {
+  /** The recovery partition's file system, mounted writable. Give this or `device`. */
+  readonly root?: string;
+  /** The recovery partition's block device: mounted for the install, unmounted after. */
+  readonly device?: string;
+  /** Build the set from the factory snapshot and sign it with this key. Give this or `set`. */
+  readonly key?: PrivateKey;
+  /** A prebuilt, signed image set (a directory) to install instead of building one. */
+  readonly set?: string;
+  /** Keys the set must verify with; default the public half of `key`. */
+  readonly trustedKeys?: readonly PublicKey[];
+  /** Build time recorded in the images, seconds since the epoch (default 2026-01-01). */
+  readonly sourceDateEpoch?: number;
+  /** Where a set is built before it is copied (default a temporary directory). */
+  readonly workDir?: string;
+  /** How the copy on the partition is verified (default `full`). */
+  readonly verifyMode?: "full" | { readonly sample: number; readonly seed?: number };
+}
+
+/** What {@link provisionRecovery} left on the recovery partition. */
+export interface ProvisionedRecovery {
+  /** The set `current` names now. */
+  readonly setId: string;
+  /** The set it named before (undefined: none was installed). */
+  readonly previousSetId: string | undefined;
+  /** False when the installed set already was this factory's and verified: nothing was written. */
+  readonly changed: boolean;
+  /** The device, when one was given. */
+  readonly device: string | undefined;
+}
+
+/** Progress of {@link provision} and {@link provisionRecovery}, phase by phase. */
+export type ProvisionProgress =
+  | { readonly phase: "snapshot" }
+  | { readonly phase: "recovery-check" }
+  | { readonly phase: "recovery-build" }
+  | { readonly phase: "recovery-install"; readonly install?: InstallProgress };
+
+/** Options of {@link provisionRecovery}. */
+export interface ProvisionRecoveryOptions extends RecoveryProvisionOptions {
+  /** The provisioned Btrfs top level (its factory manifest and snapshot), mounted. */
+  readonly top: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProvisionProgress) => void;
+}
+
+const DEFAULT_EPOCH = 1767225600;
+
+function badRequest(message: string): BadRequestError {
+  return { code: "RESET_BAD_REQUEST", message, field: "recovery" };
+}
+
+/** The installed set's factory manifest, when it verifies with the trusted keys; else undefined. */
+async function installedFactory(
+  root: string,
+  trustedKeys: readonly PublicKey[],
+  signal: AbortSignal | undefined,
+): Promise<{ setId: string; factory: FactoryManifest } | undefined> {
+  const current = await readCurrentImageSet(root);
+  if (current.isErr()) return undefined;
+  const verified = await verifyImageSet(current.value.dir, {
+    trustedKeys,
+    ...(signal ? { signal } : {}),
+  });
+  if (verified.isErr()) {
+    if (verified.error.code === "ABORTED") throw verified.error;
+    return undefined;
+  }
+  const file = verified.value.files.get(RECOVERY_FILES.factory);
+  if (file === undefined) return undefined;
+  const parsed = factoryManifestSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
+  return parsed.success ? { setId: current.value.setId, factory: parsed.data } : undefined;
+}
+
+/** The installed set was built from this very factory snapshot and /boot archive. */
+function sameFactory(a: FactoryManifest, b: FactoryManifest): boolean {
+  return (
+    a.product === b.product &&
+    a.build === b.build &&
+    a.snapshot.uuid === b.snapshot.uuid &&
+    a.boot.uuid === b.boot.uuid
+  );
+}
+
+async function withMounted<T>(
+  runner: CommandRunner,
+  options: RecoveryProvisionOptions,
+  work: (root: string) => Promise<T>,
+): Promise<T> {
+  if (options.root !== undefined) return work(options.root);
+  const dir = await mkdtemp(path.join(os.tmpdir(), "lifeboat-recovery-"));
+  try {
+    await must(runner.run("mount", [options.device as string, dir]));
+    try {
+      return await work(dir);
+    } finally {
+      // A busy mount (a reader still closing) gets a few tries, then a lazy unmount.
+      let gone = false;
+      for (let i = 0; i < 5 && !gone; i++) {
+        gone = (await runner.run("umount", [dir])).isOk();
+        if (!gone) await new Promise((r) => setTimeout(r, 200));
+      }
+      if (!gone) await runner.run("umount", ["-l", dir]);
+    }
+  } finally {
+    // rmdir, never a recursive remove: it must not reach into a partition still mounted there.
+    await rmdir(dir).catch(() => undefined);
+  }
+}
+
+/**
+ * Write the recovery partition: the signed recovery image set (root and
+ * /boot payload as squashfs, the factory manifest, Merkle trees, Ed25519
+ * signature, from `@lifeboat/image`), built from the factory snapshot with
+ * `key` or taken prebuilt from `set`, installed with `installImageSet`
+ * (copied beside the old set, verified on the partition, then `current`
+ * switched by one rename; the old set removed after).
+ *
+ * Re-running is safe. With `key`, an installed set that verifies with the
+ * trusted keys and was built from the same factory snapshot is kept as it
+ * is (`changed: false`, nothing built or written). A prebuilt `set` that is
+ * already current is verified on the partition and kept. Anything else is
+ * replaced atomically.
+ *
+ * @example
+ * ```ts
+ * const r = await provisionRecovery(runner, { top: "/mnt/top", device: "/dev/nvme0n1p7", key });
+ * if (r.isOk()) console.log(r.value.setId, r.value.changed);
+ * ```
+ */
+export function provisionRecovery(
+  runner: CommandRunner,
+  options: ProvisionRecoveryOptions,
+): ResultAsync<ProvisionedRecovery, LifeboatError> {
+  const emit = (e: ProvisionProgress) => options.onProgress?.(e);
+  const signal = options.signal;
+  const withSignal = signal ? { signal } : {};
+  return effect(async () => {
+    if ((options.root === undefined) === (options.device === undefined))
+      throw badRequest("recovery: give exactly one of `root` (mounted) or `device`.");
+    if ((options.key === undefined) === (options.set === undefined))
+      throw badRequest("recovery: give exactly one of `key` (build and sign) or `set` (prebuilt).");
+    const trustedKeys = options.trustedKeys ?? (options.key ? [options.key.publicKey] : []);
+    if (trustedKeys.length === 0)
+      throw badRequest("recovery: a prebuilt `set` needs `trustedKeys` to verify it with.");
+    const manifest = await must(readFactoryManifest(path.join(options.top, FACTORY_MANIFEST)));
+    return withMounted(runner, options, async (root) => {
+      emit({ phase: "recovery-check" });
+      let setDir = options.set;
+      let work: string | undefined;
+      try {
+        if (setDir === undefined) {
+          const have = await installedFactory(root, trustedKeys, signal);
+          if (have !== undefined && sameFactory(have.factory, manifest))
+            return {
+              setId: have.setId,
+              previousSetId: have.setId,
+              changed: false,
+              device: options.device,
+            };
+          emit({ phase: "recovery-build" });
+          work = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "lifeboat-build-")));
+          setDir = work;
+          await must(
+            buildRecoveryImageSet(runner, {
+              top: options.top,
+              dir: work,
+              key: options.key as PrivateKey,
+              sourceDateEpoch: options.sourceDateEpoch ?? DEFAULT_EPOCH,
+              ...withSignal,
+            }),
+          );
+        }
+        emit({ phase: "recovery-install" });
+        const set = await must(verifyImageSet(setDir, { trustedKeys, ...withSignal }));
+        const done = await must(
+          installImageSet(set, root, {
+            ...withSignal,
+            ...(options.verifyMode ? { verifyMode: options.verifyMode } : {}),
+            onProgress: (install) => emit({ phase: "recovery-install", install }),
+          }),
+        );
+        return {
+          setId: done.setId,
+          previousSetId: done.previousSetId,
+          changed: done.previousSetId !== done.setId,
+          device: options.device,
+        };
+      } finally {
+        if (work !== undefined && options.workDir === undefined)
+          await rm(work, { recursive: true, force: true });
+      }
+    });
+  }, "write the recovery partition");
+}
