@@ -312,6 +312,31 @@ export const checkpointPruneDataSchema = planRunDataSchema.extend({
   ),
 });
 
+/** `data` of `reset schedule`: the request (with its digest), what was installed, and the plan as it would run now. */
+export const resetScheduleDataSchema = z.object({
+  request: z.object({ kind: z.string(), stamp: z.string() }),
+  requestPath: z.string(),
+  digest: digestSchema,
+  plannedNow: z.object({ kind: z.string(), steps: z.number().int(), digest: digestSchema }),
+  unit: z.string(),
+  wantedBy: z.array(z.string()),
+  bootEntry: z.string(),
+  baseEntry: z.string(),
+  menuFile: z.string().nullable(),
+  grubenv: z.string().nullable(),
+  nextEntry: z.string(),
+});
+
+/** `data` of `reset unschedule`: what was removed (empty when nothing was scheduled). */
+export const resetUnscheduleDataSchema = z.object({ removed: z.array(z.string()) });
+
+/** `data` of `reset run-scheduled`: the plan run (or resumed from its journal). */
+export const resetRunScheduledDataSchema = z.object({
+  action: z.enum(["executed", "resumed"]),
+  planDigest: digestSchema,
+  durationMs: z.number(),
+});
+
 /**
  * The `data` schema of each command, by the `command` string of its document.
  *
@@ -350,6 +375,9 @@ export const commandDataSchemas = {
   "checkpoint rollback": planRunDataSchema,
   "checkpoint prune": checkpointPruneDataSchema,
   "media create": mediaCreateDataSchema,
+  "reset schedule": resetScheduleDataSchema,
+  "reset unschedule": resetUnscheduleDataSchema,
+  "reset run-scheduled": resetRunScheduledDataSchema,
 } as const;
 
 /** A command name with a JSON document. */

@@ -123,11 +123,16 @@ export type {
 export { RESET_REQUEST_KINDS } from "./requests.js";
 export {
   RESET_BLS_ENTRY,
+  RESET_ENTRY_ID,
   RESET_UNIT,
+  RESET_UNIT_WANTED_BY,
   type ResetUnitOptions,
   renderResetUnit,
+  type ScheduledReset,
   type ScheduleResetOptions,
   scheduleReset,
+  type UnscheduleResetOptions,
+  unscheduleReset,
 } from "./schedule.js";
 export type {
   BootFile,

@@ -39,17 +39,20 @@ describe("scheduled reset at next boot", () => {
       ConditionKernelCommandLine=systemd.factory_reset=1
       DefaultDependencies=no
       After=local-fs.target
-      Before=factory-reset.target
+      Before=sysinit.target factory-reset.target factory-reset-now.target shutdown.target
+      Conflicts=shutdown.target
+      SuccessAction=reboot
 
       [Service]
       Type=oneshot
       RemainAfterExit=yes
       ExecStart=/usr/bin/lifeboat reset resume --plan "/var/lib/lifeboat/plan 1.json"
       StandardOutput=journal+console
+      StandardError=journal+console
       TimeoutStartSec=infinity
 
       [Install]
-      WantedBy=factory-reset.target
+      WantedBy=sysinit.target factory-reset.target factory-reset-now.target
       "
     `);
     const file = scratch.path("lifeboat-factory-reset.service");

@@ -10,6 +10,7 @@ import { registerMedia } from "./media.js";
 import { registerProvision } from "./provision.js";
 import { registerRecovery } from "./recovery.js";
 import { registerReset } from "./reset.js";
+import { registerResetSchedule } from "./reset-schedule.js";
 import { registerSubvol } from "./subvol.js";
 import { registerUpdate } from "./update.js";
 
@@ -30,4 +31,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerRecovery(program, wrap);
   registerCheckpoint(program, wrap);
   registerMedia(program, wrap);
+  registerResetSchedule(program, wrap);
 }
