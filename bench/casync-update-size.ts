@@ -3,40 +3,93 @@
  * releases of a software tree, each packed as a whole image. For each way of
  * building the image, the bytes a machine holding v1 must download to get v2:
  *
- * - full compressed image: v2 as tar + zstd -19, downloaded whole;
- * - casync on the compressed image: real `casync make` of each .tar.zst, the
- *   new chunks' .cacnk files plus the v2 index;
- * - Lifeboat, chunking the uncompressed content (a reproducible tar, an
- *   uncompressed EROFS or squashfs image) and compressing chunks one by one,
- *   at casync's 64 KiB average and at a 16 KiB average;
- * and then a real `extractImage` of the best one with v1 as the seed, which
- *   must rebuild v2 byte for byte and download what the estimate said.
+ * - full compressed image: v2 as tar + `xz -9` and as tar + `zstd -19 --long=27`;
+ *   the smaller one is the reference (100%);
+ * - casync on that compressed image: real `casync make` of v1's and v2's
+ *   compressed tar, the new chunks' .cacnk files plus the v2 index;
+ * - Lifeboat: chunk the uncompressed content (a reproducible tar, or an
+ *   uncompressed EROFS / squashfs image) at several average chunk sizes
+ *   (casync's rule min = avg/4, max = 4·avg) and compress the chunks one by one
+ *   at zstd level 3 (casync's default) and 19. Download = the compressed chunks
+ *   v1 does not have + the v2 index;
+ * - the overlap of the two trees (`treeOverlap`): identical bytes, and the sum
+ *   of per-file `zstd -19 --patch-from` deltas as a yardstick;
+ * then the best Lifeboat method is run for real: `makeIndex` into a store,
+ * `extractImage` with v1 as the seed (must rebuild v2 byte for byte and
+ * download exactly the estimate), and real `casync extract --seed` of the same
+ * index and store (must rebuild v2 byte for byte too).
  *
- *   pnpm exec tsx bench/casync-update-size.ts typescript   # npm pack typescript@5.8.3 / 5.9.2
- *   pnpm exec tsx bench/casync-update-size.ts linux        # apt-get download linux-image 6.1.0-47 / -50
- *   pnpm exec tsx bench/casync-update-size.ts dirs V1_DIR V2_DIR [--formats tar,erofs,squashfs] [--level 19]
+ *   pnpm exec tsx bench/casync-update-size.ts typescript     # npm typescript 5.8.3 -> 5.9.2
+ *   pnpm exec tsx bench/casync-update-size.ts typescript-patch  # npm typescript 5.9.2 -> 5.9.3
+ *   pnpm exec tsx bench/casync-update-size.ts mui            # npm @mui/icons-material 7.3.10 -> 7.3.11
+ *   pnpm exec tsx bench/casync-update-size.ts linux          # Debian linux-image 6.1.0-47 -> 6.1.0-50
+ *   pnpm exec tsx bench/casync-update-size.ts dirs V1_DIR V2_DIR
+ *   options: --formats tar,erofs,squashfs  --avg 65536,16384,4096  --levels 3,19
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { compressChunk } from "../packages/casync/src/_internal/compression.js";
 import {
-  type CasyncIndex,
   type ChunkSizes,
-  chunkPath,
   estimateUpdate,
   extractImage,
+  type IndexChunk,
   makeIndex,
   parseIndex,
 } from "../packages/casync/src/index.js";
+import { type TreeOverlap, treeOverlap } from "./casync-update-overlap.js";
+
+export type ImageFormat = "tar" | "erofs" | "squashfs";
 
 export interface UpdateRow {
   readonly method: string;
   /** Size of the v2 image as built by this method (uncompressed for chunked methods). */
   readonly imageBytes: number;
-  /** Bytes a machine with v1 downloads to get v2. */
+  /** Bytes a machine with v1 downloads to get v2 (index included for chunked methods). */
   readonly downloadBytes: number;
+  /** For chunked methods: uncompressed bytes of v2 found in v1's chunks, and the index size. */
+  readonly reusedBytes?: number;
+  readonly indexBytes?: number;
+  readonly chunks?: number;
+}
+
+export interface UpdateOptions {
+  readonly formats?: readonly ImageFormat[];
+  /** Average chunk sizes to try (min = avg/4, max = 4·avg). Default 64, 16, 4 KiB. */
+  readonly averages?: readonly number[];
+  /** zstd levels for chunks. Default 3 and 19. */
+  readonly levels?: readonly number[];
+  /** Full-image compressors. Default both xz -9 and zstd -19 --long=27. */
+  readonly full?: readonly ("xz" | "zstd")[];
+  readonly normalise?: (relativePath: string) => string;
+  /** Run the per-file patch-from yardstick (slow on big trees). Default true. */
+  readonly patchFrom?: boolean;
+}
+
+export interface UpdateReport {
+  readonly rows: UpdateRow[];
+  readonly full: number;
+  readonly overlap: TreeOverlap;
+  readonly extracted: {
+    readonly method: string;
+    readonly estimated: number;
+    readonly downloaded: number;
+    readonly fromSeeds: number;
+    readonly identical: boolean;
+    readonly casyncIdentical: boolean;
+  };
 }
 
 const run = (cmd: string, args: string[], cwd?: string) =>
@@ -47,225 +100,297 @@ const run = (cmd: string, args: string[], cwd?: string) =>
   });
 const size = (p: string) => statSync(p).size;
 
-function buildTar(dir: string, out: string): void {
-  run("tar", [
-    "--sort=name",
-    "--mtime=@0",
-    "--owner=0",
-    "--group=0",
-    "--numeric-owner",
-    "--format=gnu",
-    "-C",
-    dir,
-    "-cf",
-    out,
-    ".",
-  ]);
-}
+const builders: Record<ImageFormat, (dir: string, out: string) => void> = {
+  tar: (dir, out) =>
+    run("tar", [
+      "--sort=name",
+      "--mtime=@0",
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--format=gnu",
+      "-C",
+      dir,
+      "-cf",
+      out,
+      ".",
+    ]),
+  erofs: (dir, out) =>
+    run("mkfs.erofs", [
+      "--quiet",
+      "-T0",
+      "--all-root",
+      "-U",
+      "00000000-0000-0000-0000-000000000001",
+      out,
+      dir,
+    ]),
+  squashfs: (dir, out) =>
+    run("mksquashfs", [
+      dir,
+      out,
+      "-noI",
+      "-noD",
+      "-noF",
+      "-noX",
+      "-all-root",
+      "-mkfs-time",
+      "0",
+      "-all-time",
+      "0",
+      "-no-progress",
+      "-quiet",
+    ]),
+};
 
-function buildErofs(dir: string, out: string): void {
-  run("mkfs.erofs", [
-    "--quiet",
-    "-T0",
-    "--all-root",
-    "-U",
-    "00000000-0000-0000-0000-000000000001",
-    out,
-    dir,
-  ]);
-}
+export const sizesFor = (avg: number): ChunkSizes => ({ min: avg / 4, avg, max: avg * 4 });
+const kib = (n: number) => `${n / 1024} KiB`;
 
-function buildSquashfs(dir: string, out: string): void {
-  run("mksquashfs", [
-    dir,
-    out,
-    "-noI",
-    "-noD",
-    "-noF",
-    "-noX",
-    "-all-root",
-    "-mkfs-time",
-    "0",
-    "-all-time",
-    "0",
-    "-no-progress",
-    "-quiet",
-  ]);
-}
-
-function storeBytes(store: string, ids: Iterable<string>): number {
+/** Compressed size of the given chunks of `image` at a zstd level, as the store would hold them. */
+async function compressedBytes(image: string, chunks: readonly IndexChunk[], level: number) {
+  const fd = openSync(image, "r");
   let total = 0;
-  for (const id of ids) total += size(path.join(store, chunkPath(id)));
+  try {
+    for (let i = 0; i < chunks.length; i += 64) {
+      const batch = chunks.slice(i, i + 64).map((c) => {
+        const b = Buffer.allocUnsafe(c.size);
+        readSync(fd, b, 0, c.size, c.offset);
+        return compressChunk(b, level);
+      });
+      for (const z of await Promise.all(batch)) total += z.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
   return total;
 }
 
-async function chunked(
-  v1Image: string,
-  v2Image: string,
+function compressFull(
   work: string,
-  name: string,
-  chunkSizes?: ChunkSizes,
-): Promise<{ row: UpdateRow; v2: CasyncIndex; store: string; indexBytes: number }> {
-  const store = path.join(work, `${name}.castr`);
-  const opts = chunkSizes === undefined ? {} : { chunkSizes };
-  const i1 = (await makeIndex(v1Image, opts))._unsafeUnwrap().index;
-  const made = (await makeIndex(v2Image, { ...opts, store }))._unsafeUnwrap();
-  const missing = estimateUpdate(made.index, [i1]).missing.map((c) => c.id);
-  const downloadBytes = storeBytes(store, missing) + made.indexBytes.length;
-  return {
-    row: { method: name, imageBytes: size(v2Image), downloadBytes },
-    v2: made.index,
-    store,
-    indexBytes: made.indexBytes.length,
-  };
+  kind: "xz" | "zstd",
+): { label: string; files: [string, string] } {
+  const files = ["v1", "v2"].map((v) => path.join(work, `${v}.tar.${kind}`)) as [string, string];
+  for (const [i, v] of (["v1", "v2"] as const).entries()) {
+    const tar = path.join(work, `${v}.tar`);
+    if (kind === "xz") run("sh", ["-c", 'xz -9 -T2 -c "$1" > "$2"', "sh", tar, files[i] as string]);
+    else run("zstd", ["-19", "--long=27", "-T2", "-q", "-f", tar, "-o", files[i] as string]);
+  }
+  return { label: kind === "xz" ? "tar + xz -9" : "tar + zstd -19 --long=27", files };
 }
 
-function casyncOnCompressed(v1: string, v2: string, work: string): UpdateRow {
-  const store = path.join(work, "casync-zst.castr");
-  run("casync", ["make", `--store=${store}`, path.join(work, "v1.zst.caibx"), v1]);
-  run("casync", ["make", `--store=${store}`, path.join(work, "v2.zst.caibx"), v2]);
-  const i1 = parseIndex(readFileSync(path.join(work, "v1.zst.caibx")))._unsafeUnwrap();
-  const i2 = parseIndex(readFileSync(path.join(work, "v2.zst.caibx")))._unsafeUnwrap();
-  const missing = estimateUpdate(i2, [i1]).missing.map((c) => c.id);
+function casyncOnCompressed(v1: string, v2: string, work: string, label: string): UpdateRow {
+  const store = path.join(work, "casync-compressed.castr");
+  const [i1p, i2p] = [path.join(work, "v1.c.caibx"), path.join(work, "v2.c.caibx")];
+  run("casync", ["make", `--store=${store}`, i1p, v1]);
+  run("casync", ["make", `--store=${store}`, i2p, v2]);
+  const i1 = parseIndex(readFileSync(i1p))._unsafeUnwrap();
+  const i2 = parseIndex(readFileSync(i2p))._unsafeUnwrap();
+  let bytes = size(i2p);
+  for (const c of estimateUpdate(i2, [i1]).missing)
+    bytes += size(path.join(store, c.id.slice(0, 4), `${c.id}.cacnk`));
   return {
-    method: "casync make on the tar.zst (64 KiB avg)",
+    method: `casync make on the ${label} (64 KiB avg)`,
     imageBytes: size(v2),
-    downloadBytes: storeBytes(store, missing) + size(path.join(work, "v2.zst.caibx")),
+    downloadBytes: bytes,
   };
 }
 
-/** Run the experiment on two unpacked trees; returns the rows and the measured extraction. */
+/** Run the experiment on two unpacked trees (work: an empty scratch folder). */
 export async function updateSizes(
   v1Dir: string,
   v2Dir: string,
   work: string,
-  options: { zstdLevel?: number; formats?: readonly ("tar" | "erofs" | "squashfs")[] } = {},
-): Promise<{
-  rows: UpdateRow[];
-  full: number;
-  extracted: { method: string; downloaded: number; fromSeeds: number; identical: boolean };
-}> {
-  const level = options.zstdLevel ?? 19;
-  const formats = options.formats ?? ["tar", "erofs", "squashfs"];
-  for (const v of ["v1", "v2"] as const) {
-    buildTar(v === "v1" ? v1Dir : v2Dir, path.join(work, `${v}.tar`));
-    run("zstd", [
-      `-${level}`,
-      "-T0",
-      "-q",
-      "-f",
-      path.join(work, `${v}.tar`),
-      "-o",
-      path.join(work, `${v}.tar.zst`),
-    ]);
-  }
-  const full = size(path.join(work, "v2.tar.zst"));
+  options: UpdateOptions = {},
+): Promise<UpdateReport> {
+  const formats = options.formats ?? ["tar", "erofs"];
+  const averages = options.averages ?? [65536, 16384, 4096];
+  const levels = options.levels ?? [3, 19];
+  const overlap = treeOverlap(v1Dir, v2Dir, {
+    ...(options.normalise === undefined ? {} : { normalise: options.normalise }),
+    ...(options.patchFrom === undefined ? {} : { patchFrom: options.patchFrom }),
+  });
+  builders.tar(v1Dir, path.join(work, "v1.tar"));
+  builders.tar(v2Dir, path.join(work, "v2.tar"));
+  const fulls = (options.full ?? ["xz", "zstd"]).map((k) => compressFull(work, k));
+  const fullRows: UpdateRow[] = fulls.map((f) => ({
+    method: `full image: ${f.label}`,
+    imageBytes: size(f.files[1]),
+    downloadBytes: size(f.files[1]),
+  }));
+  const smallest = fulls.reduce((a, b) => (size(b.files[1]) < size(a.files[1]) ? b : a));
+  const full = size(smallest.files[1]);
   const rows: UpdateRow[] = [
-    { method: `full image: tar + zstd -${level}`, imageBytes: full, downloadBytes: full },
-    casyncOnCompressed(path.join(work, "v1.tar.zst"), path.join(work, "v2.tar.zst"), work),
+    ...fullRows,
+    casyncOnCompressed(smallest.files[0], smallest.files[1], work, smallest.label),
   ];
-  const candidates: Array<Awaited<ReturnType<typeof chunked>> & { v1: string; v2Path: string }> =
-    [];
-  const small: ChunkSizes = { min: 4096, avg: 16384, max: 65536 };
+  type Candidate = { row: UpdateRow; format: ImageFormat; avg: number; level: number };
+  const candidates: Candidate[] = [];
   for (const format of formats) {
     const [v1, v2] = ["v1", "v2"].map((v) => path.join(work, `${v}.${format}`)) as [string, string];
-    if (format === "erofs") {
-      buildErofs(v1Dir, v1);
-      buildErofs(v2Dir, v2);
-    } else if (format === "squashfs") {
-      buildSquashfs(v1Dir, v1);
-      buildSquashfs(v2Dir, v2);
+    if (format !== "tar") {
+      builders[format](v1Dir, v1);
+      builders[format](v2Dir, v2);
     }
-    for (const [label, sizes] of [
-      ["64 KiB avg", undefined],
-      ["16 KiB avg", small],
-    ] as const) {
-      const c = await chunked(
-        v1,
-        v2,
-        work,
-        `Lifeboat: uncompressed ${format}, chunks zstd-3 (${label})`,
-        sizes,
-      );
-      rows.push(c.row);
-      candidates.push({ ...c, v1, v2Path: v2 });
+    for (const avg of averages) {
+      const chunkSizes = sizesFor(avg);
+      const i1 = (await makeIndex(v1, { chunkSizes }))._unsafeUnwrap();
+      const i2 = (await makeIndex(v2, { chunkSizes }))._unsafeUnwrap();
+      const e = estimateUpdate(i2.index, [i1.index]);
+      for (const level of levels) {
+        const row: UpdateRow = {
+          method: `Lifeboat: uncompressed ${format}, ${kib(avg)} avg chunks, zstd -${level}`,
+          imageBytes: size(v2),
+          downloadBytes: (await compressedBytes(v2, e.missing, level)) + i2.indexBytes.length,
+          reusedBytes: e.reusedBytes,
+          indexBytes: i2.indexBytes.length,
+          chunks: i2.index.chunks.length,
+        };
+        rows.push(row);
+        candidates.push({ row, format, avg, level });
+      }
     }
   }
   const best = candidates.reduce((a, b) => (b.row.downloadBytes < a.row.downloadBytes ? b : a));
-  const out = path.join(work, "extracted.img");
-  const r = (
-    await extractImage(best.v2, out, { stores: [best.store], seeds: [best.v1] })
+  const extracted = await extractBest(best, work);
+  return { rows, full, overlap, extracted: { method: best.row.method, ...extracted } };
+}
+
+/** Publish the best method into a real store, then update v1 -> v2 with Lifeboat and with casync. */
+async function extractBest(
+  best: { row: UpdateRow; format: ImageFormat; avg: number; level: number },
+  work: string,
+) {
+  const [v1, v2] = ["v1", "v2"].map((v) => path.join(work, `${v}.${best.format}`)) as [
+    string,
+    string,
+  ];
+  const store = path.join(work, "best.castr");
+  const indexPath = path.join(work, "best-v2.caibx");
+  const chunkSizes = sizesFor(best.avg);
+  const i1 = (await makeIndex(v1, { chunkSizes }))._unsafeUnwrap();
+  const made = (
+    await makeIndex(v2, { chunkSizes, store, indexPath, compressionLevel: best.level })
   )._unsafeUnwrap();
-  const identical = readFileSync(out).equals(readFileSync(best.v2Path));
+  const missing = estimateUpdate(made.index, [i1.index]).missing;
+  let estimated = made.indexBytes.length;
+  for (const c of missing) estimated += size(path.join(store, c.id.slice(0, 4), `${c.id}.cacnk`));
+  const out = path.join(work, "extracted.img");
+  const r = (await extractImage(made.index, out, { stores: [store], seeds: [v1] }))._unsafeUnwrap();
+  const v2Bytes = readFileSync(v2);
+  const identical = readFileSync(out).equals(v2Bytes);
+  rmSync(out, { force: true });
+  const casyncOut = path.join(work, "casync-extracted.img");
+  run("casync", ["extract", `--store=${store}`, `--seed=${v1}`, indexPath, casyncOut]);
+  const casyncIdentical = readFileSync(casyncOut).equals(v2Bytes);
+  rmSync(casyncOut, { force: true });
   return {
-    rows,
-    full,
-    extracted: {
-      method: best.row.method,
-      downloaded: r.bytesDownloaded + best.indexBytes,
-      fromSeeds: r.bytesFromSeeds,
-      identical,
-    },
+    estimated,
+    downloaded: r.bytesDownloaded + made.indexBytes.length,
+    fromSeeds: r.bytesFromSeeds,
+    identical,
+    casyncIdentical,
   };
 }
 
-function prepare(kind: string, work: string, args: string[]): [string, string, string] {
+function unpackNpm(dl: string, spec: string): string {
+  const [name, version] = [
+    spec.slice(0, spec.lastIndexOf("@")),
+    spec.slice(spec.lastIndexOf("@") + 1),
+  ];
+  run("npm", ["pack", spec], dl);
+  const tgz = `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`;
+  const dir = path.join(dl, version);
+  mkdirSync(dir);
+  run("tar", ["-xzf", path.join(dl, tgz), "-C", dir]);
+  return dir;
+}
+
+const npmPairs: Record<string, [string, string]> = {
+  typescript: ["typescript@5.8.3", "typescript@5.9.2"],
+  "typescript-patch": ["typescript@5.9.2", "typescript@5.9.3"],
+  mui: ["@mui/icons-material@7.3.10", "@mui/icons-material@7.3.11"],
+};
+
+function prepare(
+  kind: string,
+  work: string,
+  args: string[],
+): { v1: string; v2: string; label: string; normalise?: (p: string) => string } {
   const dl = path.join(work, "download");
   mkdirSync(dl, { recursive: true });
-  if (kind === "typescript") {
-    run("npm", ["pack", "typescript@5.8.3", "typescript@5.9.2"], dl);
-    for (const v of ["5.8.3", "5.9.2"]) {
-      mkdirSync(path.join(dl, v));
-      run("tar", ["-xzf", path.join(dl, `typescript-${v}.tgz`), "-C", path.join(dl, v)]);
-    }
-    return [path.join(dl, "5.8.3"), path.join(dl, "5.9.2"), "npm typescript 5.8.3 -> 5.9.2"];
+  const pair = npmPairs[kind];
+  if (pair !== undefined) {
+    const [v1, v2] = pair.map((s) => unpackNpm(dl, s)) as [string, string];
+    return { v1, v2, label: `npm ${pair[0]} -> ${pair[1]}` };
   }
   if (kind === "linux") {
-    run("apt-get", ["download", "linux-image-6.1.0-47-amd64", "linux-image-6.1.0-50-amd64"], dl);
-    const debs = readdirSync(dl)
-      .filter((f) => f.endsWith(".deb"))
-      .sort();
-    const dirs = debs.map((deb) => {
-      const dir = path.join(dl, deb.replace(/\.deb$/, ""));
-      run("dpkg-deb", ["-x", path.join(dl, deb), dir]);
+    const debs = ["linux-image-6.1.0-47-amd64", "linux-image-6.1.0-50-amd64"];
+    run("apt-get", ["download", ...debs], dl);
+    const dirs = debs.map((name) => {
+      const deb = execFileSync("sh", ["-c", `ls "$1"/${name}_*.deb`, "sh", dl])
+        .toString()
+        .trim();
+      const dir = path.join(dl, name);
+      run("dpkg-deb", ["-x", deb, dir]);
       return dir;
-    });
-    return [dirs[0] as string, dirs[1] as string, `Debian ${debs.join(" -> ")}`];
+    }) as [string, string];
+    return {
+      v1: dirs[0],
+      v2: dirs[1],
+      label:
+        "Debian linux-image-6.1.0-47-amd64 (6.1.170-3) -> linux-image-6.1.0-50-amd64 (6.1.176-1)",
+      normalise: (p) => p.replace(/6\.1\.0-(47|50)-amd64/g, "<abi>"),
+    };
   }
-  return [args[0] as string, args[1] as string, `${args[0]} -> ${args[1]}`];
+  return { v1: args[0] as string, v2: args[1] as string, label: `${args[0]} -> ${args[1]}` };
+}
+
+function printReport(label: string, report: UpdateReport): void {
+  const mb = (n: number) => (n / 1e6).toFixed(2);
+  const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)}%`;
+  const o = report.overlap;
+  console.log(`### ${label}\n`);
+  console.log(
+    `Overlap: v2 has ${o.v2Files} files, ${mb(o.v2Bytes)} MB; ${pct(o.samePathBytes, o.v2Bytes)} of its bytes at a path v1 has, ${pct(o.identicalBytes, o.v2Bytes)} in files identical to v1's (${o.identicalFiles} files). Changed files: ${mb(o.changedFilesZstdBytes)} MB as zstd -19 one by one, ${mb(o.patchFromBytes)} MB as zstd -19 --patch-from the v1 file (${pct(o.patchFromBytes, report.full)} of the full compressed image).\n`,
+  );
+  console.log(
+    "| method | v2 image (MB) | v2 bytes found in v1 | index (MB) | download v1 -> v2 (MB) | % of full compressed image |",
+  );
+  console.log("|---|---|---|---|---|---|");
+  for (const r of report.rows) {
+    const reused = r.reusedBytes === undefined ? "" : pct(r.reusedBytes, r.imageBytes);
+    const index = r.indexBytes === undefined ? "" : mb(r.indexBytes);
+    console.log(
+      `| ${r.method} | ${mb(r.imageBytes)} | ${reused} | ${index} | ${mb(r.downloadBytes)} | ${pct(r.downloadBytes, report.full)} |`,
+    );
+  }
+  const x = report.extracted;
+  console.log(
+    `\nBest: ${x.method}. Published for real: estimate ${mb(x.estimated)} MB; extractImage with v1 as seed downloaded ${mb(x.downloaded)} MB (index included), took ${mb(x.fromSeeds)} MB from the seed, output ${x.identical ? "byte-identical to" : "DIFFERENT from"} v2; casync extract --seed of the same index and store: ${x.casyncIdentical ? "byte-identical" : "DIFFERENT"}.`,
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const argv = process.argv.slice(2);
-  const fi = argv.indexOf("--formats");
-  const formats = (fi >= 0 ? argv.splice(fi, 2)[1]?.split(",") : undefined) as
-    | ("tar" | "erofs" | "squashfs")[]
-    | undefined;
-  const li = argv.indexOf("--level");
-  const levelArg = li >= 0 ? Number(argv.splice(li, 2)[1]) : undefined;
+  const opt = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv.splice(i, 2)[1] : undefined;
+  };
+  const list = (s: string | undefined) => s?.split(",");
+  const formats = list(opt("--formats")) as ImageFormat[] | undefined;
+  const averages = list(opt("--avg"))?.map(Number);
+  const levels = list(opt("--levels"))?.map(Number);
   const [kind = "typescript", ...rest] = argv;
   const work = mkdtempSync(path.join(tmpdir(), "lifeboat-casync-update-"));
   try {
-    const [v1, v2, label] = prepare(kind, work, rest);
-    const level = levelArg ?? (kind === "linux" ? 12 : 19);
-    const { rows, full, extracted } = await updateSizes(v1, v2, work, {
-      zstdLevel: level,
+    const p = prepare(kind, work, rest);
+    const report = await updateSizes(p.v1, p.v2, work, {
       ...(formats === undefined ? {} : { formats }),
+      ...(averages === undefined ? {} : { averages }),
+      ...(levels === undefined ? {} : { levels }),
+      ...(p.normalise === undefined ? {} : { normalise: p.normalise }),
     });
-    const mb = (n: number) => (n / 1e6).toFixed(2);
-    console.log(`### ${label}\n`);
-    console.log(
-      "| method | v2 image (MB) | download for v1 -> v2 (MB) | % of full compressed image |",
-    );
-    console.log("|---|---|---|---|");
-    for (const r of rows) {
-      console.log(
-        `| ${r.method} | ${mb(r.imageBytes)} | ${mb(r.downloadBytes)} | ${((100 * r.downloadBytes) / full).toFixed(1)}% |`,
-      );
-    }
-    console.log(
-      `\nReal extractImage of the best (${extracted.method}) with v1 as seed: downloaded ${mb(extracted.downloaded)} MB (index included), ${mb(extracted.fromSeeds)} MB from the seed, output ${extracted.identical ? "byte-identical to" : "DIFFERENT from"} v2.`,
-    );
+    printReport(p.label, report);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
