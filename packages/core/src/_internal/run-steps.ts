@@ -72,7 +72,9 @@ export async function runSteps(
     planDigest: plan.digest,
     status: "running",
     completedStepIds: [...(journal?.completedStepIds ?? [])],
-    currentStepId: journal?.currentStepId ?? null,
+    // The first write already names the first step to run (one write fewer).
+    currentStepId:
+      journal?.currentStepId ?? plan.steps.find((s) => !completed.has(s.id))?.id ?? null,
     attempt: (journal?.attempt ?? 0) + 1,
     startedAt: journal?.startedAt ?? now(),
     updatedAt: now(),
@@ -115,9 +117,9 @@ export async function runSteps(
     }
     if (signal.aborted) return fail(abortedError(`before step ${step.id}`), step.id);
     if (record.currentStepId !== step.id) {
-      // Only the first step needs its own write: every later one was named
-      // current by the write that recorded its predecessor done (one fsynced
-      // journal write per step boundary instead of two).
+      // Every step was named current by the write before it (the first write,
+      // or the one that recorded its predecessor done), so this only runs
+      // for a journal that stopped between steps in an older format.
       record = { ...record, currentStepId: step.id, updatedAt: now() };
       const before = await writeJournal(journalPath, record);
       if (before.isErr()) return fail(before.error, step.id);
