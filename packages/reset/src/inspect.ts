@@ -56,10 +56,13 @@ async function btrfsState(
   disks: readonly DiskState[],
   measure: boolean,
 ): Promise<BtrfsState> {
-  const info = await must(btrfs.filesystemInfo(runner, top));
-  const usage = await must(btrfs.filesystemUsage(runner, top));
-  const subs = await must(btrfs.listSubvolumes(runner, top));
-  const def = await must(btrfs.getDefaultSubvolume(runner, top));
+  // Four independent programs: started together (a reset's fixed cost, issue 7).
+  const [info, usage, subs, def] = await Promise.all([
+    must(btrfs.filesystemInfo(runner, top)),
+    must(btrfs.filesystemUsage(runner, top)),
+    must(btrfs.listSubvolumes(runner, top)),
+    must(btrfs.getDefaultSubvolume(runner, top)),
+  ]);
   const subvolumes: SubvolumeState[] = [];
   for (const s of subs) {
     let bytes: number | undefined;
