@@ -74,7 +74,8 @@ async function menuFileFor(boot: string, choice: string | undefined): Promise<st
   if (choice === "bls") return undefined;
   if (choice === "custom-cfg") return "grub2/custom.cfg";
   const cfg = await readFile(path.join(boot, "grub2/grub.cfg"), "utf8").catch(() => "");
-  return /\bblscfg\b/.test(cfg) ? undefined : "grub2/custom.cfg";
+  // `blscfg` as a command (not in a comment): GRUB reads the BLS entries itself.
+  return /^\s*blscfg\b/m.test(cfg) ? undefined : "grub2/custom.cfg";
 }
 
 /** The running kernel's BLS entry (not one of Lifeboat's own). */
