@@ -7,7 +7,7 @@ import {
   joinInside,
   type Plan,
 } from "@lifeboat/core";
-import { attachPartition, type GptPartition, writeGpt } from "@lifeboat/gpt";
+import { attachPartition, type GptPartition, rereadPartitions, writeGpt } from "@lifeboat/gpt";
 import { imageSetId, installImageSet, type VerifiedImageSet } from "@lifeboat/image";
 import { errAsync, ResultAsync } from "neverthrow";
 import { must } from "./_internal/await.js";
@@ -251,6 +251,8 @@ async function write(
       await rmdir(mnt).catch(() => undefined);
       await recDev.detach();
     }
+    // A stick stays plugged in: let the kernel see its new partitions (best effort).
+    if (layout.targetKind === "device") await rereadPartitions(runner, layout.target);
   } finally {
     await work.remove();
   }
