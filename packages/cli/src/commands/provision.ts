@@ -1,9 +1,6 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { installGrubdScript } from "@lifeboat/grub";
-import { installImageSet, verifyImageSet } from "@lifeboat/image";
-import { buildRecoveryImageSet, provision } from "@lifeboat/reset";
+import { type ProvisionProgress, provision } from "@lifeboat/reset";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { type CliContext, note, succeed } from "../context.js";
@@ -61,59 +58,82 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
           );
         });
       }
-      step("Factory snapshot of root (read-only) and of the /boot payload");
-      const manifest = await timed("snapshot", async () =>
-        must(
-          await provision(ctx.runner, {
-            top: t.top as string,
-            boot: t.boot as string,
-            product: opts.product,
-            build: opts.build,
-          }),
-        ),
-      );
-      let recovery: { setId: string; device: string | null } | null = null;
-      if (key && t.recoveryRoot) {
-        const recoveryRoot = t.recoveryRoot;
-        const work = await mkdtemp(path.join(os.tmpdir(), "lifeboat-build-"));
-        try {
-          step("Recovery image: squashfs of the factory snapshot, hash trees, Ed25519 signature");
-          await timed("build", async () =>
-            must(
-              await buildRecoveryImageSet(ctx.runner, {
-                top: t.top as string,
-                dir: work,
-                key,
-                sourceDateEpoch: Number(opts.epoch ?? 1767225600),
-                signal: ctx.signal,
-              }),
-            ),
+      // The SDK does the factory snapshot and, with a key and a recovery
+      // partition, builds and installs the signed image set; its phases drive
+      // the step lines, timings and the copy bar here.
+      let phase: string | undefined;
+      let phaseStart = 0;
+      const finish = () => {
+        if (phase === undefined) return;
+        const ms = Date.now() - phaseStart;
+        timings[phase] = ms;
+        if (!ctx.json) note(ctx, `  ${pc.green("✓")} ${pc.dim(formatDuration(ms))}`);
+        phase = undefined;
+      };
+      const enter = (name: string, text: string) => {
+        finish();
+        step(text);
+        phase = name;
+        phaseStart = Date.now();
+      };
+      let bar: ByteProgress | undefined;
+      const onProgress = (e: ProvisionProgress) => {
+        if (e.phase === "snapshot")
+          enter("snapshot", "Factory snapshot of root (read-only) and of the /boot payload");
+        else if (e.phase === "recovery-check") finish();
+        else if (e.phase === "recovery-build")
+          enter(
+            "build",
+            "Recovery image: squashfs of the factory snapshot, hash trees, Ed25519 signature",
           );
-          step("Install the signed image on the recovery partition (verified after copying)");
-          recovery = await timed("install", async () => {
-            const set = must(
-              await verifyImageSet(work, { trustedKeys: [key.publicKey], signal: ctx.signal }),
-            );
-            let bar: ByteProgress | undefined;
-            const done = must(
-              await installImageSet(set, recoveryRoot, {
-                signal: ctx.signal,
-                onProgress: (e) => {
-                  if (e.phase !== "copy") return;
-                  bar ??= startProgress(ctx, "  copying", e.bytesTotal);
-                  bar.update(e.bytesDone, e.bytesTotal);
-                },
-              }),
-            );
-            bar?.stop();
-            return { setId: done.setId, device: t.devices.recovery ?? null };
-          });
-        } finally {
-          await rm(work, { recursive: true, force: true });
+        else if (e.install === undefined)
+          enter(
+            "install",
+            "Install the signed image on the recovery partition (verified after copying)",
+          );
+        else if (e.install.phase === "copy") {
+          bar ??= startProgress(ctx, "  copying", e.install.bytesTotal);
+          bar.update(e.install.bytesDone, e.install.bytesTotal);
         }
-      } else if (key) {
+      };
+      const recoveryRoot = key ? t.recoveryRoot : undefined;
+      const manifest = await (async () => {
+        try {
+          return must(
+            await provision(ctx.runner, {
+              top: t.top as string,
+              boot: t.boot as string,
+              product: opts.product,
+              build: opts.build,
+              signal: ctx.signal,
+              onProgress,
+              ...(key && recoveryRoot
+                ? {
+                    recovery: {
+                      root: recoveryRoot,
+                      key,
+                      sourceDateEpoch: Number(opts.epoch ?? 1767225600),
+                    },
+                  }
+                : {}),
+            }),
+          );
+        } finally {
+          bar?.stop();
+          finish();
+        }
+      })();
+      const installed = manifest.recoveryImage;
+      const recovery = installed
+        ? { setId: installed.setId, device: t.devices.recovery ?? null }
+        : null;
+      if (installed && !installed.changed)
+        note(
+          ctx,
+          `  recovery image ${installed.setId} already installed from this factory snapshot and verified: kept`,
+        );
+      if (key && !recoveryRoot)
         note(ctx, pc.yellow("No recovery partition found: the recovery image was not built."));
-      }
       return succeed(
         ctx,
         "provision",
