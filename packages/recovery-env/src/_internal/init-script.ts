@@ -10,7 +10,9 @@ export interface InitFacts {
 /**
  * `/init`: mount the API filesystems, load the modules listed in
  * /lifeboat/modules.load (dependency order), find the machine's disk (the
- * one holding the recovery partition), read `lifeboat.*` from the kernel
+ * one holding the recovery partition; booted from recovery media, named by
+ * `lifeboat.media=<fs uuid>`, another disk than the media, or none: then it
+ * says `no-machine-disk` and opens a shell), read `lifeboat.*` from the kernel
  * command line, check an unattended request against its digest, run
  * `node /lifeboat/cli.js` with the mode's arguments, then sync and power
  * off (or open a shell).
