@@ -59,11 +59,13 @@ async function timed(work: () => Promise<void>): Promise<number> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 /** Fill `root` with about `bytes` of real files (about 220 MiB copied once from /usr, then reflinked). */
-async function fillRoot(top: string, bytes: number): Promise<void> {
+const SEED_SOURCES = ["/usr/lib/python3.11", "/usr/share/doc", "/usr/share/perl"];
+
+async function fillRoot(top: string, bytes: number, sources: readonly string[]): Promise<void> {
   const seed = path.join(top, "seed");
   await sh("btrfs", ["subvolume", "create", seed]);
   await mkdir(path.join(seed, "lib"));
-  for (const src of ["/usr/lib/python3.11", "/usr/share/doc", "/usr/share/perl"])
+  for (const src of sources)
     await sh("cp", ["-a", src, path.join(seed, "lib", path.basename(src))]);
   const seedBytes = Number((await sh("du", ["-sb", seed])).split(/\s/)[0]);
   const root = path.join(top, "root");
@@ -80,7 +82,9 @@ async function fillRoot(top: string, bytes: number): Promise<void> {
       await mkdir(dest, { recursive: true });
       const list = (await sh("find", [path.join(seed, "lib"), "-type", "f", "-size", "+1M"]))
         .trim()
-        .split("\n");
+        .split("\n")
+        .filter(Boolean);
+      if (list.length === 0) break; // a small seed: close enough
       for (const f of list) {
         if (have >= bytes) break;
         await sh("cp", ["-a", "--reflink=always", f, dest]);
@@ -98,7 +102,8 @@ async function damage(root: string): Promise<void> {
   await rm(path.join(root, "etc"), { recursive: true, force: true });
   const victims = (await sh("sh", ["-c", `find ${root}/usr -type f -name '*.so*' | head -20`]))
     .trim()
-    .split("\n");
+    .split("\n")
+    .filter(Boolean);
   for (const f of victims) await writeFile(f, "broken by an update\n");
   await mkdir(path.join(root, "opt/junk"), { recursive: true });
   await writeFile(path.join(root, "opt/junk/blob"), Buffer.alloc(8 * 1024 * 1024, 7));
@@ -122,6 +127,7 @@ export interface BenchRow {
 export async function runResetBench(
   sizesGiB: readonly number[],
   runs: number,
+  options: { readonly sources?: readonly string[] } = {},
 ): Promise<BenchRow[]> {
   const work = await (await import("node:fs/promises")).mkdtemp(
     path.join(tmpdir(), "lifeboat-bench-reset-"),
@@ -149,7 +155,7 @@ export async function runResetBench(
       mounts.push(top);
       await sh("mount", [bootDev, boot]);
       mounts.push(boot);
-      await fillRoot(top, size * GiB);
+      await fillRoot(top, size * GiB, options.sources ?? SEED_SOURCES);
       await sh("btrfs", ["subvolume", "create", path.join(top, "home")]);
       await writeFile(path.join(top, "home/notes.txt"), "keep me\n");
       await writeFile(path.join(boot, "vmlinuz-6.8.5"), Buffer.alloc(8 * 1024 * 1024, 1));
