@@ -139,7 +139,8 @@ export function subvolumesAt(
  * True when the Btrfs mounted at `top` has the filesystem UUID `fsUuid`,
  * read without a program from /proc/self/mountinfo (the mounted device) and
  * /sys/fs/btrfs/<uuid>/devices/ (the kernel's list of that filesystem's
- * devices). Undefined when sysfs does not say (then ask `btrfs filesystem show`).
+ * devices). False only when sysfs has no filesystem with that UUID at all;
+ * undefined when it cannot tell (then ask `btrfs filesystem show`).
  */
 export async function filesystemHasUuid(top: string, fsUuid: string): Promise<boolean | undefined> {
   if (!/^[0-9a-f-]{36}$/i.test(fsUuid)) return false;
@@ -166,7 +167,8 @@ export async function filesystemHasUuid(top: string, fsUuid: string): Promise<bo
     }
   }
   const device = path.basename(await realpath(source).catch(() => source));
-  return names.includes(device);
+  // A device sysfs does not list (an unexpected node name) proves nothing: ask the program.
+  return names.includes(device) ? true : undefined;
 }
 
 /** Snapshot `source` to `target` (both relative to the top level), committed. */
