@@ -1,9 +1,10 @@
-import { readdir, readFile, realpath } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
 import { type CommandRunner, findMountOf, type LifeboatError, listMounts } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
+import { kernelDeviceName } from "./_internal/block-device.js";
 import { exists } from "./_internal/fs.js";
 import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
 import { checkpointFields } from "./checkpoint/list.js";
@@ -80,12 +81,12 @@ async function btrfsState(
     });
   }
   const device = info.devices[0]?.path ?? "";
-  // btrfs may name the mapping /dev/dm-0 where lsblk says /dev/mapper/luks-…: compare real paths.
-  const real = (p: string) => realpath(p).catch(() => p);
-  const deviceReal = await real(device);
+  // btrfs may name the mapping /dev/dm-0 where lsblk says /dev/mapper/luks-…: compare kernel names.
+  const deviceName = await kernelDeviceName(device);
   let container: PartitionState | undefined;
   for (const p of disks.flatMap((d) => d.partitions))
-    if (p.luks?.openAs !== undefined && (await real(p.luks.openAs)) === deviceReal) container = p;
+    if (p.luks?.openAs !== undefined && (await kernelDeviceName(p.luks.openAs)) === deviceName)
+      container = p;
   return {
     device,
     fsUuid: info.uuid,

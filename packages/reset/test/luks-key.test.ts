@@ -12,6 +12,7 @@ import {
   sh,
 } from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { kernelDeviceName } from "../src/_internal/block-device.js";
 import { checkLuksKey, inspect, luksContainerToUnlock } from "../src/index.js";
 import { laptop } from "./fixtures.js";
 import { runner } from "./support/machine.js";
@@ -101,5 +102,23 @@ describe("LUKS keys", () => {
     expect(luksContainerToUnlock({ ...locked, btrfs: laptop().btrfs })).toBeUndefined();
     // No container at all: nothing to unlock either.
     expect(luksContainerToUnlock({ ...locked, disks: [] })).toBeUndefined();
+  });
+
+  // Regression: in the recovery environment (no udev) libdevmapper makes /dev/mapper/<name> a node
+  // of its own, not a symlink to ../dm-0; reset.check then did not find the mapping in sysfs.
+  it("names a device by its number, also through a node of its own", async () => {
+    requireRoot();
+    const dev = await attachLoop(scratch, await createImageFile(scratch, "n.img", 1 << 20));
+    const node = scratch.path("own-node");
+    const rdev = (await sh("stat", ["-c", "%t %T", dev])).trim().split(" ");
+    await sh("mknod", [
+      node,
+      "b",
+      String(Number.parseInt(rdev[0]!, 16)),
+      String(Number.parseInt(rdev[1]!, 16)),
+    ]);
+    expect(await kernelDeviceName(node)).toBe(dev.replace("/dev/", ""));
+    expect(await kernelDeviceName(dev)).toBe(dev.replace("/dev/", ""));
+    expect(await kernelDeviceName(scratch.path("missing"))).toBe("missing");
   });
 });

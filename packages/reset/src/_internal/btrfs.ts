@@ -14,6 +14,7 @@ import {
 } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import type { UnexpectedStateError } from "../errors.js";
+import { kernelDeviceName } from "./block-device.js";
 import { io, statMaybe } from "./fs.js";
 
 /** What the reset needs to know about one subvolume. */
@@ -166,9 +167,8 @@ export async function filesystemHasUuid(top: string, fsUuid: string): Promise<bo
       return undefined;
     }
   }
-  const device = path.basename(await realpath(source).catch(() => source));
   // A device sysfs does not list (an unexpected node name) proves nothing: ask the program.
-  return names.includes(device) ? true : undefined;
+  return names.includes(await kernelDeviceName(source)) ? true : undefined;
 }
 
 /** Snapshot `source` to `target` (both relative to the top level), committed. */
