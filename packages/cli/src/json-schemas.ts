@@ -307,7 +307,7 @@ export const checkpointPruneDataSchema = planRunDataSchema.extend({
   kept: z.array(
     z.object({
       id: z.string(),
-      reason: z.enum(["factory", "running-root", "unfinished-plan", "recent"]),
+      reason: z.literal(["factory", "running-root", "unfinished-plan", "recent"]),
     }),
   ),
 });
