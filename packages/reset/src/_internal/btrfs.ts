@@ -270,14 +270,33 @@ export function exchange(
 
 const methods = new WeakMap<CommandRunner, btrfs.ExchangeMethod>();
 
-/** How this machine exchanges names, found once per runner (it tries up to three programs). */
+/**
+ * How this machine exchanges names, found once per runner: Lifeboat's own
+ * helper when it is built already (no program started to find out; all
+ * three ways make the same renameat2 call), else the search of
+ * `findExchangeMethod` (up to three programs).
+ */
 function exchangeMethod(runner: CommandRunner): ResultAsync<btrfs.ExchangeMethod, LifeboatError> {
   const known = methods.get(runner);
   if (known) return okAsync(known);
-  return btrfs.findExchangeMethod(runner).map((m) => {
-    methods.set(runner, m);
-    return m;
-  });
+  const helper = btrfs.exchangeHelperPath();
+  return io(
+    access(helper, constants.X_OK).then(
+      () => true,
+      () => false,
+    ),
+    helper,
+    "check",
+  )
+    .andThen((built) =>
+      built
+        ? okAsync<btrfs.ExchangeMethod, LifeboatError>({ kind: "helper", command: helper })
+        : btrfs.findExchangeMethod(runner),
+    )
+    .map((m) => {
+      methods.set(runner, m);
+      return m;
+    });
 }
 
 /** Commit the filesystem's current transaction (everything written so far is on disk). */
