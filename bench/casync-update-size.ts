@@ -24,7 +24,8 @@
  *   pnpm exec tsx bench/casync-update-size.ts mui            # npm @mui/icons-material 7.3.10 -> 7.3.11
  *   pnpm exec tsx bench/casync-update-size.ts linux          # Debian linux-image 6.1.0-47 -> 6.1.0-50
  *   pnpm exec tsx bench/casync-update-size.ts dirs V1_DIR V2_DIR
- *   options: --formats tar,erofs,squashfs  --avg 65536,16384,4096  --levels 3,19
+ *   options: --formats tar,erofs,squashfs  --avg 65536,16384,4096  --levels 3,19  --no-patch-from
+ *            --full xz,zstd (or "none": only the distributor's own file, linux)  --sample N  --publish-level L
  */
 import { execFileSync } from "node:child_process";
 import {
@@ -36,6 +37,7 @@ import {
   readSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -76,6 +78,12 @@ export interface UpdateOptions {
   readonly normalise?: (relativePath: string) => string;
   /** Run the per-file patch-from yardstick (slow on big trees). Default true. */
   readonly patchFrom?: boolean;
+  /** The distributor's own compressed images of v1 and v2 (e.g. a .deb's data.tar.xz), as another full row. */
+  readonly given?: { readonly label: string; readonly files: readonly [string, string] };
+  /** For levels above 3, compress only every n-th missing chunk and scale up (a CPU-starved machine). Default 1. */
+  readonly sampleEvery?: number;
+  /** Publish and extract for real the best row at this level (default 3: makeIndex's store compressor ignores other levels). */
+  readonly publishLevel?: number;
 }
 
 export interface UpdateReport {
@@ -146,23 +154,70 @@ const builders: Record<ImageFormat, (dir: string, out: string) => void> = {
 export const sizesFor = (avg: number): ChunkSizes => ({ min: avg / 4, avg, max: avg * 4 });
 const kib = (n: number) => `${n / 1024} KiB`;
 
-/** Compressed size of the given chunks of `image` at a zstd level, as the store would hold them. */
-async function compressedBytes(image: string, chunks: readonly IndexChunk[], level: number) {
+/**
+ * Compressed size of the given chunks of `image` at a zstd level, one zstd frame
+ * per chunk as the store holds them. Level 3 goes through the store's own
+ * compressor; other levels through the zstd CLI over one file per chunk, because
+ * @mongodb-js/zstd 1.2.2 (the store's compressor) ignores its level argument.
+ */
+async function compressedBytes(
+  image: string,
+  all: readonly IndexChunk[],
+  level: number,
+  every: number,
+): Promise<number> {
+  const chunks = every <= 1 ? all : all.filter((_, i) => i % every === 0);
   const fd = openSync(image, "r");
   let total = 0;
   try {
-    for (let i = 0; i < chunks.length; i += 64) {
-      const batch = chunks.slice(i, i + 64).map((c) => {
-        const b = Buffer.allocUnsafe(c.size);
-        readSync(fd, b, 0, c.size, c.offset);
-        return compressChunk(b, level);
-      });
-      for (const z of await Promise.all(batch)) total += z.length;
-    }
+    if (level !== 3) total = cliCompressedBytes(fd, chunks, level);
+    else
+      for (let i = 0; i < chunks.length; i += 64) {
+        const batch = chunks.slice(i, i + 64).map((c) => {
+          const b = Buffer.allocUnsafe(c.size);
+          readSync(fd, b, 0, c.size, c.offset);
+          return compressChunk(b, level);
+        });
+        for (const z of await Promise.all(batch)) total += z.length;
+      }
   } finally {
     closeSync(fd);
   }
-  return total;
+  if (chunks === all) return total;
+  const sum = (cs: readonly IndexChunk[]) => cs.reduce((n, c) => n + c.size, 0);
+  return Math.round((total * sum(all)) / Math.max(1, sum(chunks)));
+}
+
+function cliCompressedBytes(fd: number, chunks: readonly IndexChunk[], level: number): number {
+  const dir = mkdtempSync(path.join(tmpdir(), "lifeboat-chunks-"));
+  try {
+    const halves: string[][] = [[], []];
+    chunks.forEach((c, i) => {
+      const b = Buffer.allocUnsafe(c.size);
+      readSync(fd, b, 0, c.size, c.offset);
+      const file = path.join(dir, `${i}`);
+      writeFileSync(file, b);
+      halves[i % 2]?.push(file);
+    });
+    // Two zstd processes (one per core); each writes <file>.zst, one frame per chunk.
+    const lists = halves.map((files, i) => {
+      const list = path.join(dir, `list${i}`);
+      writeFileSync(list, files.join("\n"));
+      return list;
+    });
+    execFileSync("sh", [
+      "-c",
+      'zstd -q -f -"$1" --filelist="$2" & zstd -q -f -"$1" --filelist="$3"; wait',
+      "sh",
+      String(level),
+      ...lists,
+    ]);
+    let total = 0;
+    for (const files of halves) for (const f of files) total += size(`${f}.zst`);
+    return total;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function compressFull(
@@ -212,6 +267,8 @@ export async function updateSizes(
   builders.tar(v1Dir, path.join(work, "v1.tar"));
   builders.tar(v2Dir, path.join(work, "v2.tar"));
   const fulls = (options.full ?? ["xz", "zstd"]).map((k) => compressFull(work, k));
+  if (options.given !== undefined)
+    fulls.push({ label: options.given.label, files: [...options.given.files] });
   const fullRows: UpdateRow[] = fulls.map((f) => ({
     method: `full image: ${f.label}`,
     imageBytes: size(f.files[1]),
@@ -237,10 +294,13 @@ export async function updateSizes(
       const i2 = (await makeIndex(v2, { chunkSizes }))._unsafeUnwrap();
       const e = estimateUpdate(i2.index, [i1.index]);
       for (const level of levels) {
+        const every = level > 3 ? (options.sampleEvery ?? 1) : 1;
+        const sampled = every > 1 ? ` (est. from 1/${every} of the chunks)` : "";
         const row: UpdateRow = {
-          method: `Lifeboat: uncompressed ${format}, ${kib(avg)} avg chunks, zstd -${level}`,
+          method: `Lifeboat: uncompressed ${format}, ${kib(avg)} avg chunks, zstd -${level}${sampled}`,
           imageBytes: size(v2),
-          downloadBytes: (await compressedBytes(v2, e.missing, level)) + i2.indexBytes.length,
+          downloadBytes:
+            (await compressedBytes(v2, e.missing, level, every)) + i2.indexBytes.length,
           reusedBytes: e.reusedBytes,
           indexBytes: i2.indexBytes.length,
           chunks: i2.index.chunks.length,
@@ -250,7 +310,8 @@ export async function updateSizes(
       }
     }
   }
-  const best = candidates.reduce((a, b) => (b.row.downloadBytes < a.row.downloadBytes ? b : a));
+  const publishable = candidates.filter((c) => c.level === (options.publishLevel ?? 3));
+  const best = publishable.reduce((a, b) => (b.row.downloadBytes < a.row.downloadBytes ? b : a));
   const extracted = await extractBest(best, work);
   return { rows, full, overlap, extracted: { method: best.row.method, ...extracted } };
 }
@@ -315,7 +376,13 @@ function prepare(
   kind: string,
   work: string,
   args: string[],
-): { v1: string; v2: string; label: string; normalise?: (p: string) => string } {
+): {
+  v1: string;
+  v2: string;
+  label: string;
+  normalise?: (p: string) => string;
+  given?: { label: string; files: [string, string] };
+} {
   const dl = path.join(work, "download");
   mkdirSync(dl, { recursive: true });
   const pair = npmPairs[kind];
@@ -334,7 +401,13 @@ function prepare(
       run("dpkg-deb", ["-x", deb, dir]);
       return dir;
     }) as [string, string];
+    const given = debs.map((name) => {
+      const out = path.join(dl, `${name}.data.tar.xz`);
+      run("sh", ["-c", 'ar p "$1"/"$2"_*.deb data.tar.xz > "$3"', "sh", dl, name, out]);
+      return out;
+    }) as [string, string];
     return {
+      given: { label: "Debian's own .deb data.tar.xz", files: given },
       v1: dirs[0],
       v2: dirs[1],
       label:
@@ -380,6 +453,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const formats = list(opt("--formats")) as ImageFormat[] | undefined;
   const averages = list(opt("--avg"))?.map(Number);
   const levels = list(opt("--levels"))?.map(Number);
+  const full = list(opt("--full")) as ("xz" | "zstd")[] | undefined;
+  const sample = opt("--sample");
+  const publish = opt("--publish-level");
+  const noPatchFrom = argv.includes("--no-patch-from");
+  if (noPatchFrom) argv.splice(argv.indexOf("--no-patch-from"), 1);
   const [kind = "typescript", ...rest] = argv;
   const work = mkdtempSync(path.join(tmpdir(), "lifeboat-casync-update-"));
   try {
@@ -389,6 +467,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       ...(averages === undefined ? {} : { averages }),
       ...(levels === undefined ? {} : { levels }),
       ...(p.normalise === undefined ? {} : { normalise: p.normalise }),
+      ...(noPatchFrom ? { patchFrom: false } : {}),
+      ...(p.given === undefined ? {} : { given: p.given }),
+      ...(full === undefined ? {} : { full: full.filter((f) => f === "xz" || f === "zstd") }),
+      ...(sample === undefined ? {} : { sampleEvery: Number(sample) }),
+      ...(publish === undefined ? {} : { publishLevel: Number(publish) }),
     });
     printReport(p.label, report);
   } finally {

@@ -33,7 +33,7 @@ it("updateSizes measures overlap, chunked downloads and rebuilds v2 with Lifeboa
     const report = await updateSizes(scratch.path("v1"), scratch.path("v2"), scratch.path("work"), {
       formats: ["tar"],
       averages: [4096],
-      levels: [3],
+      levels: [3, 19],
       full: ["zstd"],
     });
     expect(report.overlap.v2Files).toBe(12);
@@ -44,6 +44,8 @@ it("updateSizes measures overlap, chunked downloads and rebuilds v2 with Lifeboa
     const chunked = report.rows.find((r) => r.method.startsWith("Lifeboat"));
     const casync = report.rows.find((r) => r.method.startsWith("casync"));
     expect(chunked?.downloadBytes).toBeLessThan(report.full / 2);
+    const at19 = report.rows.find((r) => r.method.endsWith("zstd -19"));
+    expect(at19?.downloadBytes).toBeLessThan(chunked?.downloadBytes ?? 0);
     expect(casync?.downloadBytes).toBeGreaterThan(report.full / 2);
   } finally {
     await scratch.cleanup();
