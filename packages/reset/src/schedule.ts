@@ -258,7 +258,9 @@ export function unscheduleReset(
         const old = await readFile(file, "utf8");
         const text = removeMenuBlock(old);
         if (text !== old) {
-          await must(writeGrubConfig(runner, file, text));
+          // Nothing else in it: remove it (grub-script-check refuses a script without commands).
+          if (text.trim() === "") await rm(file, { force: true });
+          else await must(writeGrubConfig(runner, file, text));
           removed.push(`${file} (menu entry ${RESET_ENTRY_ID})`);
         }
       }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -81,6 +81,7 @@ describe("scheduled reset: unit, GRUB menu block, grubenv (no grub-editenv neede
       })
     )._unsafeUnwrap();
     expect(u.removed.length).toBe(7);
+    // custom.cfg had a menu of its own: kept without the block.
     expect(await readFile(path.join(m.boot, "grub2/custom.cfg"), "utf8")).toBe(
       "menuentry 'Mine' {\n  true\n}\n",
     );
@@ -91,5 +92,22 @@ describe("scheduled reset: unit, GRUB menu block, grubenv (no grub-editenv neede
     expect(
       (await unscheduleReset(runner, { systemRoot: m.root, boot: m.boot }))._unsafeUnwrap().removed,
     ).toEqual([]);
+  });
+
+  it("removes a custom.cfg that held only the reset entry (grub-script-check refuses an empty script)", async () => {
+    requireTools("grub-script-check");
+    const m = await machine();
+    await rm(path.join(m.boot, "grub2/custom.cfg"));
+    const opts = {
+      systemRoot: m.root,
+      boot: m.boot,
+      baseEntry: m.baseEntry,
+      execStart: ["/usr/bin/lifeboat", "reset", "run-scheduled"],
+      menuFile: "grub2/custom.cfg",
+    };
+    (await scheduleReset(runner, opts))._unsafeUnwrap();
+    expect(await readdir(path.join(m.boot, "grub2"))).toContain("custom.cfg");
+    (await unscheduleReset(runner, { boot: m.boot, menuFile: "grub2/custom.cfg" }))._unsafeUnwrap();
+    expect(await readdir(path.join(m.boot, "grub2"))).not.toContain("custom.cfg");
   });
 });
