@@ -216,15 +216,15 @@ async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCo
       const journal = (await exists(journalPath)) ? await readJournal(journalPath) : undefined;
       const env = { runner: ctx.runner, top, boot };
       const progress = executorProgress(ctx);
+      // The reset is done: clean-up trouble is reported, not a failure (the unit must still reboot).
       const finish = async () => {
-        await rm(requestPath, { force: true });
-        must(
-          await unscheduleReset(ctx.runner, {
-            boot,
-            grubenv: path.relative(boot, grubenv),
-            menuFile: "grub2/custom.cfg",
-          }),
-        );
+        await rm(requestPath, { force: true }).catch(() => undefined);
+        const r = await unscheduleReset(ctx.runner, {
+          boot,
+          grubenv: path.relative(boot, grubenv),
+          menuFile: "grub2/custom.cfg",
+        });
+        if (r.isErr()) note(ctx, pc.yellow(`The reset entry was not removed: ${r.error.message}`));
       };
       if (journal?.isOk() && journal.value.status !== "done") {
         note(ctx, pc.yellow("An interrupted reset was found: resuming it from its journal."));
