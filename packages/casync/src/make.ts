@@ -45,7 +45,11 @@ export interface MakeOptions {
   readonly store?: string;
   /** Chunk sizes (default casync's 16/64/256 KiB). */
   readonly chunkSizes?: ChunkSizes;
-  /** zstd level of stored chunks (default 3, as casync). */
+  /**
+   * zstd level of stored chunks (default 3, as casync). Known limitation: the
+   * bundled compressor (@mongodb-js/zstd 1.2.2) does not apply it; chunks come
+   * out at about level 3 whatever is asked (measured in bench/results/casync.md).
+   */
   readonly compressionLevel?: number;
   /** Segments of 8 MiB being chunked, hashed and stored at once (default 6). */
   readonly concurrency?: number;
