@@ -90,7 +90,8 @@ export interface UpdateReport {
   readonly rows: UpdateRow[];
   readonly full: number;
   readonly overlap: TreeOverlap;
-  readonly extracted: {
+  /** Missing when no row was at the publish level. */
+  readonly extracted?: {
     readonly method: string;
     readonly estimated: number;
     readonly downloaded: number;
@@ -311,6 +312,7 @@ export async function updateSizes(
     }
   }
   const publishable = candidates.filter((c) => c.level === (options.publishLevel ?? 3));
+  if (publishable.length === 0) return { rows, full, overlap };
   const best = publishable.reduce((a, b) => (b.row.downloadBytes < a.row.downloadBytes ? b : a));
   const extracted = await extractBest(best, work);
   return { rows, full, overlap, extracted: { method: best.row.method, ...extracted } };
@@ -438,6 +440,7 @@ function printReport(label: string, report: UpdateReport): void {
     );
   }
   const x = report.extracted;
+  if (x === undefined) return;
   console.log(
     `\nBest: ${x.method}. Published for real: estimate ${mb(x.estimated)} MB; extractImage with v1 as seed downloaded ${mb(x.downloaded)} MB (index included), took ${mb(x.fromSeeds)} MB from the seed, output ${x.identical ? "byte-identical to" : "DIFFERENT from"} v2; casync extract --seed of the same index and store: ${x.casyncIdentical ? "byte-identical" : "DIFFERENT"}.`,
   );

@@ -38,9 +38,9 @@ it("updateSizes measures overlap, chunked downloads and rebuilds v2 with Lifeboa
     });
     expect(report.overlap.v2Files).toBe(12);
     expect(report.overlap.identicalFiles).toBe(11);
-    expect(report.extracted.identical).toBe(true);
-    expect(report.extracted.casyncIdentical).toBe(true);
-    expect(report.extracted.downloaded).toBe(report.extracted.estimated);
+    expect(report.extracted?.identical).toBe(true);
+    expect(report.extracted?.casyncIdentical).toBe(true);
+    expect(report.extracted?.downloaded).toBe(report.extracted?.estimated);
     const chunked = report.rows.find((r) => r.method.startsWith("Lifeboat"));
     const casync = report.rows.find((r) => r.method.startsWith("casync"));
     expect(chunked?.downloadBytes).toBeLessThan(report.full / 2);
