@@ -103,7 +103,9 @@ export function renderResetUnit(options: ResetUnitOptions): Result<string, Inval
       "",
       "[Service]",
       "Type=oneshot",
-      "RemainAfterExit=yes",
+      // SuccessAction= fires when the unit goes inactive: with RemainAfterExit=yes it never
+      // would (seen on systemd 252: the boot went on instead of rebooting).
+      ...(reboot ? [] : ["RemainAfterExit=yes"]),
       `ExecStart=${options.execStart.map(quoteUnitArg).join(" ")}`,
       "StandardOutput=journal+console",
       "StandardError=journal+console",

@@ -45,7 +45,6 @@ describe("scheduled reset at next boot", () => {
 
       [Service]
       Type=oneshot
-      RemainAfterExit=yes
       ExecStart=/usr/bin/lifeboat reset resume --plan "/var/lib/lifeboat/plan 1.json"
       StandardOutput=journal+console
       StandardError=journal+console
