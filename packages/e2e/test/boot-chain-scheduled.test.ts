@@ -1,0 +1,306 @@
+/**
+ * Issue 10 step 7: the scheduled reset, proved on the real boot chain. The
+ * running (damaged but bootable) system asks for a reset at the next boot
+ * with `lifeboat reset schedule`, reboots; GRUB takes the factory-reset
+ * entry once (`systemd.factory_reset=1`), the unit resets the system while
+ * its old root is still mounted, reboots into the normal entry, and the
+ * marker shows the factory root and the user's /home byte-identical. All
+ * in ONE QEMU run (the guest reboots itself); each boot's serial log is
+ * kept under test-output/qemu/.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  readdir,
+  realpath,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
+import path from "node:path";
+import { buildExchangeHelper } from "@lifeboat/btrfs";
+import { type CommandRunner, createExecaRunner, formatError } from "@lifeboat/core";
+import { parseLdd } from "@lifeboat/recovery-env";
+import {
+  boot,
+  type FedoraFixture,
+  fedoraFixture,
+  fixtureFingerprints,
+  mountFixture,
+  repositoryRoot,
+  requireRoot,
+  requireTools,
+  Scratch,
+  sh,
+  stamp,
+  testOutputPath,
+} from "@lifeboat/testkit";
+import { afterAll, describe, expect, it } from "vitest";
+
+const MARKER = /LIFEBOAT-MARKER root=([0-9a-f]{64}) home=([0-9a-f]{64})/;
+const GRUB_LINE = /LIFEBOAT-GRUB default=(\S*)/;
+const runner: CommandRunner = createExecaRunner();
+
+const started = Date.now();
+function say(text: string): void {
+  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  console.log(`[boot-chain-scheduled ${s}s] ${text}`);
+}
+
+/** Whether the CLI bundle is missing or older than any source it is built from. */
+async function stale(bundle: string, root: string): Promise<boolean> {
+  const built = await stat(bundle).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  for (const pkg of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset", "cli"]) {
+    const src = path.join(root, "packages", pkg, "src");
+    for (const f of await readdir(src, { recursive: true })) {
+      if ((await stat(path.join(src, f))).mtimeMs > built) return true;
+    }
+  }
+  return false;
+}
+
+/** Copy `file` into `sysroot` at the same path, with the shared libraries it needs that are missing there. */
+async function installWithClosure(sysroot: string, file: string, as: string): Promise<string[]> {
+  const target = path.join(sysroot, as);
+  await mkdir(path.dirname(target), { recursive: true });
+  await copyFile(file, target);
+  await chmod(target, 0o755);
+  const added: string[] = [];
+  const ldd = await sh("ldd", [file]).catch(() => ""); // a static binary: no libraries
+  for (const lib of parseLdd(ldd)) {
+    const inRoot = path.join(sysroot, lib);
+    if (
+      await stat(inRoot).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
+    await mkdir(path.dirname(inRoot), { recursive: true });
+    await copyFile(await realpath(lib), inRoot);
+    added.push(lib);
+  }
+  return added;
+}
+
+/** The wrapper an OEM package would put at /usr/bin/lifeboat. */
+const WRAPPER = `#!/bin/sh
+# Lifeboat (OEM preload): Node and the CLI bundle under /usr/lib/lifeboat.
+export PATH=/usr/lib/lifeboat/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export LIFEBOAT_EXCH_HELPER=/usr/lib/lifeboat/lifeboat-exch
+exec /usr/lib/lifeboat/node /usr/lib/lifeboat/lifeboat.js "$@"
+`;
+
+/** What the user does on the running system: ask for the reset, reboot. */
+const SCHEDULE_SCRIPT = `#!/bin/sh
+exec >/dev/console 2>&1
+# Only on a normal boot (the unit is still in the old root on the reset boot).
+if grep -qw systemd.factory_reset=1 /proc/cmdline; then exit 0; fi
+/usr/bin/lifeboat reset schedule --json >/run/lifeboat-schedule.json 2>/run/lifeboat-schedule.err
+rc=$?
+# One line, so console messages cannot land inside the document.
+echo "LIFEBOAT-SCHEDULE-JSON $(tr -d '\n' </run/lifeboat-schedule.json)"
+echo "LIFEBOAT-SCHEDULE-JSON-END rc=$rc"
+cat /run/lifeboat-schedule.err
+if [ "$rc" = 0 ]; then systemctl reboot; fi
+`;
+
+const SCHEDULE_UNIT = `[Unit]
+Description=Lifeboat test: the user asks for a reset at the next boot
+After=lifeboat-marker.service local-fs.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/lifeboat-test-schedule
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+describe("boot chain: a reset scheduled from the running system (systemd.factory_reset=1)", () => {
+  const scratches: Scratch[] = [];
+  afterAll(async () => {
+    for (const s of scratches) await s.cleanup();
+  });
+
+  it("schedules, reboots into the reset entry once, resets, reboots: factory root, user's /home", async () => {
+    requireRoot();
+    requireTools("qemu-system-x86_64", "cc", "ldd", "grub-script-check");
+    const scratch = await Scratch.create("lifeboat-e2e-sched-");
+    scratches.push(scratch);
+
+    say("step 1: fixture (cached), the lifeboat package installed into its root (OEM preload)");
+    const fx: FedoraFixture = await fedoraFixture(scratch, { onProgress: say });
+    say(`  fixture ${fx.key} ${fx.cached ? "from cache" : `built in ${fx.buildSeconds} s`}`);
+    const root = repositoryRoot();
+    const cliDir = path.join(root, "packages/cli");
+    const bundle = path.join(cliDir, "dist/lifeboat-standalone.js");
+    if (await stale(bundle, root)) {
+      say("  building the CLI bundle (tsup)");
+      await sh("pnpm", ["--dir", cliDir, "exec", "tsup", "--silent"]);
+    }
+    const helper = await buildExchangeHelper(runner);
+    if (helper.isErr()) throw new Error(formatError(helper.error));
+    {
+      const m = await mountFixture(scratch, fx.image, fx);
+      const sys = path.join(m.btrfsTop, "root");
+      const added = [
+        ...(await installWithClosure(
+          sys,
+          await realpath(process.execPath),
+          "usr/lib/lifeboat/node",
+        )),
+        ...(await installWithClosure(
+          sys,
+          (await sh("sh", ["-c", "command -v grub-script-check"])).trim(),
+          "usr/lib/lifeboat/bin/grub-script-check",
+        )),
+        ...(await installWithClosure(sys, helper.value.path, "usr/lib/lifeboat/lifeboat-exch")),
+      ];
+      await copyFile(bundle, path.join(sys, "usr/lib/lifeboat/lifeboat.js"));
+      await writeFile(path.join(sys, "usr/bin/lifeboat"), WRAPPER, { mode: 0o755 });
+      say(
+        `  node ${process.version}, CLI bundle, grub-script-check, lifeboat-exch; libraries added: ${added.join(", ") || "none (all in the guest)"}`,
+      );
+      await m.release();
+    }
+
+    say("step 2: provision from the host (factory snapshot of root and the /boot payload)");
+    const provisioned = await sh("node", [
+      bundle,
+      "provision",
+      "--disk",
+      fx.image,
+      "--no-grub",
+      "--product",
+      "Fedora-shaped fixture",
+      "--build",
+      fx.key,
+      "--json",
+    ]);
+    say(`  provision: ${provisioned.replace(/\s+/g, " ").slice(0, 200)}`);
+    let factory: { root: string; home: string };
+    let expectedHome: string;
+
+    say("step 3: damage /etc and /usr (still bootable), add user files, the user's schedule unit");
+    {
+      const m = await mountFixture(scratch, fx.image, fx);
+      factory = await fixtureFingerprints(m, { root: ".lifeboat/factory/root" });
+      const sys = path.join(m.btrfsTop, "root");
+      for (const name of ["motd", "issue", "issue.net", "hostname", "apt", "debian_version"])
+        await rm(path.join(sys, "etc", name), { recursive: true, force: true });
+      await writeFile(path.join(sys, "etc/junk.conf"), "installed junk\n");
+      const garbage = randomBytes(4096);
+      for (const bin of ["usr/bin/ls", "usr/bin/tac", "usr/bin/dir", "usr/bin/yes"])
+        await writeFile(path.join(sys, bin), garbage);
+      await writeFile(path.join(sys, "usr/bin/junk-tool"), randomBytes(65536), { mode: 0o755 });
+      // The marker stays up on this boot (no power-off) so the user can schedule the reset.
+      await mkdir(path.join(sys, "var/lib/lifeboat-test"), { recursive: true });
+      await writeFile(path.join(sys, "var/lib/lifeboat-test/stay"), "");
+      await writeFile(path.join(sys, "usr/local/sbin/lifeboat-test-schedule"), SCHEDULE_SCRIPT, {
+        mode: 0o755,
+      });
+      await writeFile(
+        path.join(sys, "etc/systemd/system/lifeboat-test-schedule.service"),
+        SCHEDULE_UNIT,
+      );
+      const wants = path.join(sys, "etc/systemd/system/multi-user.target.wants");
+      await mkdir(wants, { recursive: true });
+      await symlink(
+        "../lifeboat-test-schedule.service",
+        path.join(wants, "lifeboat-test-schedule.service"),
+      );
+      const home = path.join(m.btrfsTop, "home", fx.user);
+      await mkdir(path.join(home, "Pictures"), { recursive: true });
+      await writeFile(path.join(home, "Documents/after-factory.txt"), "written after OOBE\n");
+      await writeFile(path.join(home, "Pictures/photo.raw"), randomBytes(3 * 1024 * 1024));
+      await sh("chown", ["-R", "1000:1000", home]);
+      expectedHome = (await fixtureFingerprints(m)).home;
+      expect(expectedHome).not.toBe(factory.home);
+      await m.release();
+    }
+
+    say("step 4: one QEMU run: damaged boot -> schedule -> reset boot -> normal boot");
+    const logs: string[] = [];
+    const vm = await boot({
+      disks: [fx.image],
+      noReboot: false,
+      timeoutMs: 1_800_000,
+      name: "scheduled-all",
+    });
+    const at = () => `${(vm.elapsedMs() / 1000).toFixed(0)} s`;
+    try {
+      // Boot 1: the damaged system comes up; the user schedules the reset and reboots.
+      expect((await vm.waitFor(GRUB_LINE, 300_000))[1]).not.toBe("lifeboat-factory-reset");
+      const damaged = await vm.waitFor(MARKER, 540_000);
+      expect(damaged[1]).not.toBe(factory.root);
+      say(`  boot 1 (damaged) marker at ${at()}: root=${damaged[1]?.slice(0, 12)}… (not factory)`);
+      const json = await vm.waitFor(
+        /LIFEBOAT-SCHEDULE-JSON (.*)\r?\n[\s\S]*?LIFEBOAT-SCHEDULE-JSON-END rc=(\d+)/,
+        600_000,
+      );
+      say(`  lifeboat reset schedule --json (rc ${json[2]}) at ${at()}:\n${json[1]?.trim()}`);
+      expect(json[2], `schedule failed; log ${vm.logFile}`).toBe("0");
+      const doc = JSON.parse(json[1] ?? "") as {
+        ok: boolean;
+        command: string;
+        data: {
+          digest: string;
+          nextEntry: string;
+          request: { kind: string };
+          plannedNow: { steps: number };
+        };
+      };
+      expect(doc.ok).toBe(true);
+      expect(doc.command).toBe("reset schedule");
+      expect(doc.data.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(doc.data.request.kind).toBe("reset-keep-home");
+      expect(doc.data.nextEntry).toBe("lifeboat-factory-reset");
+
+      // Boot 2: GRUB takes the reset entry once; the unit resets and reboots.
+      expect((await vm.waitFor(GRUB_LINE, 400_000))[1]).toBe("lifeboat-factory-reset");
+      say(`  boot 2: GRUB took lifeboat-factory-reset at ${at()}`);
+      const done = await vm.waitFor(
+        /LIFEBOAT-SCHEDULED (reset done|resumed and finished) in ([^\r\n]*)/,
+        900_000,
+      );
+      say(`  boot 2: ${done[0]} (at ${at()})`);
+      expect(vm.output()).toMatch(/Command line: [^\r\n]*systemd\.factory_reset=1/);
+
+      // Boot 3: the normal entry; factory root, the user's /home.
+      expect((await vm.waitFor(GRUB_LINE, 400_000))[1]).not.toBe("lifeboat-factory-reset");
+      say(`  boot 3: normal entry at ${at()}`);
+      const after = await vm.waitFor(MARKER, 540_000);
+      expect(after[1]).toBe(factory.root);
+      expect(after[2]).toBe(expectedHome);
+      say(
+        `  boot 3 marker at ${at()}: root=${after[1]?.slice(0, 12)}… (factory) home=${after[2]?.slice(0, 12)}… (user's)`,
+      );
+      await vm.waitForExit(120_000);
+      say(`  powered off at ${at()}`);
+    } finally {
+      await vm.kill();
+      // One log per boot, cut at each GRUB start.
+      const text = vm.output();
+      const starts = [...text.matchAll(/LIFEBOAT-GRUB default=/g)].map((m) => m.index ?? 0);
+      const names = ["1-damaged-schedule", "2-factory-reset", "3-after-reset"];
+      for (let i = 0; i < starts.length; i++) {
+        const file = testOutputPath(
+          "qemu",
+          `scheduled-${names[i] ?? `${i + 1}-extra`}-${stamp()}.log`,
+        );
+        await writeFile(file, text.slice(i === 0 ? 0 : starts[i], starts[i + 1] ?? text.length));
+        logs.push(file);
+      }
+      say(
+        `  serial logs: ${vm.logFile} and per boot ${logs.map((l) => path.basename(l)).join(", ")}`,
+      );
+    }
+  }, 2_400_000);
+});
