@@ -33,12 +33,16 @@ function countingRunner(base: CommandRunner, runs: string[]): CommandRunner {
 
 /**
  * Treat the page cache the same way for both sides before each timed run:
- * write back what is dirty on the filesystem, then read the metadata of both
+ * wait for deleted subvolumes to be cleaned, write back what is dirty on
+ * the filesystem, then read the metadata of both
  * trees (the factory snapshot and the damaged root) so that both start warm.
  * Warm metadata favours rsync, which must stat every file; the reset reads
  * none of them.
  */
 async function settle(top: string): Promise<void> {
+  // The previous run's deleted old root is dropped by Btrfs in the background; wait for that
+  // first, so neither side competes with the cleaner.
+  await sh("btrfs", ["subvolume", "sync", top]);
   await sh("sync", ["-f", top]);
   await sh("du", ["-s", path.join(top, ".lifeboat/factory/root"), path.join(top, "root")]);
 }
