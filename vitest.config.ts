@@ -20,7 +20,7 @@ export default defineConfig({
       "examples/test/**/*.test.ts",
       "bench/test/**/*.test.ts",
     ],
-    testTimeout: 120_000,
+    testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: "forks",
   },
