@@ -41,7 +41,8 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 
 const MARKER = /LIFEBOAT-MARKER root=([0-9a-f]{64}) home=([0-9a-f]{64})/;
-const GRUB_LINE = /LIFEBOAT-GRUB default=(\S*)/;
+// Up to the line end: a match as soon as "default=" arrives would capture nothing.
+const GRUB_LINE = /LIFEBOAT-GRUB default=(\S*)\r?\n/;
 const runner: CommandRunner = createExecaRunner();
 
 const started = Date.now();
