@@ -332,7 +332,7 @@ export const resetUnscheduleDataSchema = z.object({ removed: z.array(z.string())
 
 /** `data` of `reset run-scheduled`: the plan run (or resumed from its journal). */
 export const resetRunScheduledDataSchema = z.object({
-  action: z.enum(["executed", "resumed"]),
+  action: z.literal(["executed", "resumed"]),
   planDigest: digestSchema,
   durationMs: z.number(),
 });

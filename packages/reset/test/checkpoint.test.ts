@@ -185,7 +185,7 @@ describe("checkpoints: take, change the system, roll back, prune", () => {
     const keepOne = planPrune(s, { keepLast: 1 })._unsafeUnwrap();
     expect(keepOne.deleted).toEqual(["before-f41", "second"]);
     expect(planDataLoss(keepOne.plan).map((l) => l.what)).toEqual([
-      "checkpoint before-f41 (before dnf system-upgrade to Fedora 41, " + cp.createdAt + ")",
+      `checkpoint before-f41 (before dnf system-upgrade to Fedora 41, ${cp.createdAt})`,
       expect.stringMatching(/^checkpoint second \(checkpoint second, /),
     ]);
     expect(
