@@ -130,7 +130,13 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
     for (const s of scratches) await s.cleanup();
   });
 
-  it("schedules, reboots into the reset entry once, resets, reboots: factory root, user's /home", async () => {
+  // One retry, from a fresh copy of the fixture: in one fresh-clone run (of ~10 runs seen) the
+  // guest's warm reboot hung inside GRUB (serial silent after its first echo, QEMU at 100% CPU,
+  // TCG) before the reset entry started. Not understood yet; see docs/boot-chain-test.md.
+  it("schedules, reboots into the reset entry once, resets, reboots: factory root, user's /home", {
+    retry: 1,
+    timeout: 2_400_000,
+  }, async () => {
     requireRoot();
     requireTools("qemu-system-x86_64", "cc", "ldd", "grub-script-check");
     const scratch = await Scratch.create("lifeboat-e2e-sched-");
@@ -303,5 +309,5 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
         `  serial logs: ${vm.logFile} and per boot ${logs.map((l) => path.basename(l)).join(", ")}`,
       );
     }
-  }, 2_400_000);
+  });
 });
