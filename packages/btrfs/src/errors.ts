@@ -100,6 +100,32 @@ export interface BtrfsSeedError extends ErrorBase<"BTRFS_SEED_STATE"> {
   readonly expected: string;
 }
 
+/**
+ * `lifeboat-btrfs-reuuid` refused the device and changed nothing: it is
+ * mounted or held (`busy`), not a Btrfs or its superblock is damaged
+ * (`not-btrfs`), of a kind the tool does not edit (`unsupported`: another
+ * checksum than crc32c, several devices, a seed, a log tree to replay, a RAID
+ * profile, zoned), or its metadata does not agree with itself
+ * (`inconsistent`: a bad tree block, or device UUIDs that differ, as after a
+ * run cut short by a crash).
+ */
+export interface BtrfsReuuidRefusedError extends ErrorBase<"BTRFS_REUUID_REFUSED"> {
+  readonly device: string;
+  readonly reason: "busy" | "not-btrfs" | "unsupported" | "inconsistent" | "io";
+  /** The tool's own explanation (its standard error). */
+  readonly detail: string;
+}
+
+/**
+ * A write failed after `lifeboat-btrfs-reuuid` began writing: the filesystem
+ * may hold new UUIDs in some tree blocks and old ones in others. Deploy the
+ * image again; do not mount it.
+ */
+export interface BtrfsReuuidTornError extends ErrorBase<"BTRFS_REUUID_TORN"> {
+  readonly device: string;
+  readonly detail: string;
+}
+
 /** Every error a `@lifeboat/btrfs` function can return. */
 export type BtrfsError =
   | BtrfsNotBtrfsError
@@ -115,8 +141,11 @@ export type BtrfsError =
   | BtrfsUntrustedStreamError
   | BtrfsVerifyFailedError
   | BtrfsSeedError
+  | BtrfsReuuidRefusedError
+  | BtrfsReuuidTornError
   | CommandError
   | ParseFailedError
   | IoFailedError
   | UnsafePathError
-  | InvalidArgumentError;
+  | InvalidArgumentError
+  | AbortedError;

@@ -19,6 +19,8 @@ export type {
   BtrfsPathExistsError,
   BtrfsReceiveAbortedError,
   BtrfsReceiveFailedError,
+  BtrfsReuuidRefusedError,
+  BtrfsReuuidTornError,
   BtrfsSeedError,
   BtrfsStreamInvalidError,
   BtrfsSubvolumeNotFoundError,
@@ -80,6 +82,16 @@ export {
   type SendReceiveOptions,
   sendReceive,
 } from "./receive.js";
+export {
+  buildReuuidHelper,
+  parseReuuidOutput,
+  type ReissuedUuid,
+  type ReissuedUuids,
+  type ReissueOptions,
+  reissueUuids,
+  reuuidHelperPath,
+  reuuidHelperSource,
+} from "./reuuid.js";
 export { isSeed, makeSeed, removeSeed, type SproutOptions, sprout } from "./seed.js";
 export {
   type SendHandle,

@@ -1,0 +1,67 @@
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import path from "node:path";
+import type { CommandRunner } from "@lifeboat/core";
+import { okAsync, type Result, ResultAsync } from "neverthrow";
+import type { BtrfsError } from "../errors.js";
+import { fromNode } from "./common-io.js";
+
+/** The default cache directory of compiled helpers (same rule as `exchangeHelperPath`). */
+export function defaultHelperCacheDir(): string {
+  if (process.env.LIFEBOAT_CACHE_DIR) return process.env.LIFEBOAT_CACHE_DIR;
+  if (process.getuid?.() === 0) return "/var/cache/lifeboat";
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "lifeboat");
+}
+
+export function isExecutable(p: string): ResultAsync<boolean, never> {
+  return ResultAsync.fromSafePromise(
+    import("node:fs/promises").then(({ access, constants }) =>
+      access(p, constants.X_OK).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+}
+
+/**
+ * Compile a C helper to `target` (statically when `-static` links, else
+ * dynamically), through a temporary name renamed into place. Keeps an
+ * existing build unless `force`.
+ */
+export function compileHelper(
+  runner: CommandRunner,
+  spec: { target: string; source: string; name: string; compiler?: string; force?: boolean },
+): ResultAsync<{ path: string; static: boolean | undefined }, BtrfsError> {
+  const { target } = spec;
+  const dir = path.dirname(target);
+  return isExecutable(target).andThen((exists) => {
+    if (exists && !spec.force) return okAsync({ path: target, static: undefined });
+    return fromNode(mkdir(dir, { recursive: true }), dir, "create")
+      .andThen(() => fromNode(mkdtemp(path.join(dir, ".build-")), dir, "create"))
+      .andThen((work) => {
+        const source = path.join(work, `${spec.name}.c`);
+        const out = path.join(work, spec.name);
+        const cc = spec.compiler ?? "cc";
+        const compile = (isStatic: boolean) =>
+          runner
+            .run(cc, ["-O2", "-Wall", ...(isStatic ? ["-static"] : []), "-o", out, source])
+            .map(() => isStatic);
+        const built = fromNode(writeFile(source, spec.source), source, "write")
+          .andThen(() => compile(true).orElse(() => compile(false)))
+          .andThen((isStatic) =>
+            fromNode(chmod(out, 0o755), out, "chmod")
+              .andThen(() => fromNode(rename(out, target), target, "install"))
+              .map(() => ({ path: target, static: isStatic as boolean | undefined })),
+          );
+        const cleaned = (async (): Promise<
+          Result<{ path: string; static: boolean | undefined }, BtrfsError>
+        > => {
+          const r = await built;
+          await rm(work, { recursive: true, force: true }).catch(() => undefined);
+          return r;
+        })();
+        return ResultAsync.fromSafePromise(cleaned).andThen((r) => r);
+      });
+  });
+}
