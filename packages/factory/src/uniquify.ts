@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { listSubvolumes, mountTopLevel, setReadOnly } from "@lifeboat/btrfs";
+import { listSubvolumes, mountTopLevel, reissueUuids, setReadOnly } from "@lifeboat/btrfs";
 import { type CommandRunner, parseBlkidExport } from "@lifeboat/core";
 import {
   attachPartition,
@@ -37,7 +37,12 @@ export interface MakeUniqueSummary {
   readonly patchedFiles: readonly string[];
   /** machine-id files emptied so first boot makes a new one. */
   readonly machineIdsCleared: readonly string[];
-  /** Identifiers this step cannot change, said plainly. */
+  /**
+   * Identifiers this step cannot change, said plainly: the UUID of a filesystem
+   * type with no tool to change it, and a Btrfs's device and subvolume UUIDs
+   * when `reissueUuids` refuses it as unsupported (several devices, another
+   * checksum than crc32c, ...). Empty for Lifeboat's own layouts.
+   */
   readonly kept: readonly string[];
 }
 
@@ -78,6 +83,16 @@ async function patchFile(file: string, ids: ReadonlyMap<string, string>): Promis
   return true;
 }
 
+/** Lifeboat's own manifests, which record subvolume and filesystem UUIDs: the factory's and every checkpoint's. */
+async function lifeboatManifests(top: string): Promise<string[]> {
+  const out = [".lifeboat/factory/manifest.json"];
+  for (const id of await readdir(path.join(top, ".lifeboat/checkpoints")).catch(
+    () => [] as string[],
+  ))
+    out.push(`.lifeboat/checkpoints/${id}/manifest.json`);
+  return out;
+}
+
 async function bootFiles(root: string): Promise<string[]> {
   const out: string[] = [];
   for (const dir of BOOT_DIRS) {
@@ -91,11 +106,24 @@ async function bootFiles(root: string): Promise<string[]> {
  * Make a freshly deployed copy of a golden image its own machine: grow the
  * last partition and its Btrfs to fill the disk, move the backup GPT header
  * to the end, give the disk and every partition new GUIDs and every
- * filesystem a new UUID (FAT serial, `tune2fs -U`, `btrfstune -u`), rewrite
- * every file that names the old ones (fstab, BLS entries, GRUB configs —
- * also a GRUB EFI image's embedded config, since identifiers keep their
- * length — and the factory manifest, including inside read-only factory
+ * filesystem a new UUID (FAT serial, `tune2fs -U`, `btrfstune -u`), give
+ * the Btrfs a new device UUID (`UUID_SUB`) and every subvolume a new UUID
+ * (`reissueUuids` from `@lifeboat/btrfs`: snapshots' parent references follow,
+ * a `received_uuid` naming the sender's subvolume is kept), rewrite every file
+ * that names the old ones (fstab, BLS entries, GRUB configs — also a GRUB EFI
+ * image's embedded config, since identifiers keep their length — and the
+ * factory and checkpoint manifests, including inside read-only factory
  * snapshots), and empty machine-id so first boot makes a new one.
+ *
+ * For a fresh deployment only (never a machine in use, never the reset flow).
+ * Re-running it on a copy it finished is safe: every identifier is simply
+ * changed again. If power fails while it runs, the copy may be half-changed:
+ * the Btrfs step writes tree blocks in place before the superblock, so a cut
+ * there leaves device UUIDs that disagree; a re-run then fails with
+ * `BTRFS_REUUID_REFUSED` (`reason: "inconsistent"`) and `btrfs check` fails
+ * too. The cure for any failure part-way is to deploy the image again.
+ * Filesystems the helper does not edit (several devices, a checksum other
+ * than crc32c, ...) keep those internal UUIDs and are listed in `kept`.
  *
  * @example
  * ```ts
@@ -192,9 +220,32 @@ async function uniquify(
           oldUuid,
           (await blkid(runner, att.device)).UUID ?? "",
         );
-        kept.push(
-          `Btrfs device UUID (UUID_SUB) and subvolume UUIDs of partition ${p.slot}: btrfs-progs cannot reissue them in place`,
-        );
+        // Device UUID and subvolume UUIDs: no btrfs-progs tool reissues them; our helper does, offline.
+        const reissued = await reissueUuids(runner, att.device);
+        if (
+          reissued.isErr() &&
+          reissued.error.code === "BTRFS_REUUID_REFUSED" &&
+          reissued.error.reason === "unsupported"
+        ) {
+          kept.push(
+            `Btrfs device UUID (UUID_SUB) and subvolume UUIDs of partition ${p.slot}: ${reissued.error.detail}`,
+          );
+          continue;
+        }
+        if (reissued.isErr()) throw new Fail(reissued.error);
+        const re = reissued.value;
+        change(`Btrfs device UUID (UUID_SUB) of partition ${p.slot}`, re.device.from, re.device.to);
+        for (const sv of re.subvolumes)
+          change(`UUID of subvolume ${sv.id} on partition ${p.slot}`, sv.from, sv.to);
+        for (const pa of re.parents)
+          if (pa.dangling && !idMap.has(pa.from))
+            change(
+              `parent UUID (of a subvolume no longer on the disk) named by subvolume ${pa.id} on partition ${p.slot}`,
+              pa.from,
+              pa.to,
+            );
+        // The kernel may still have the old device UUID registered under this path.
+        await runner.run("btrfs", ["device", "scan", "--forget", att.device]);
       } else {
         kept.push(`${info.TYPE} filesystem UUID of partition ${p.slot}: no tool to change it`);
       }
@@ -208,9 +259,9 @@ async function uniquify(
           if (part.slot === last.slot && grownSectors > 0n) {
             await must(runner.run("btrfs", ["filesystem", "resize", "max", top.path]));
           }
-          if (await patchFile(path.join(top.path, ".lifeboat/factory/manifest.json"), idMap)) {
-            patched.push(`${part.slot}:.lifeboat/factory/manifest.json`);
-          }
+          for (const manifest of await lifeboatManifests(top.path))
+            if (await patchFile(path.join(top.path, manifest), idMap))
+              patched.push(`${part.slot}:${manifest}`);
           for (const sub of await must(listSubvolumes(runner, top.path))) {
             const base = path.join(top.path, sub.path);
             const files = [...TEXT_FILES, ...(await bootFiles(base))];

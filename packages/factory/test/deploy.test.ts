@@ -11,6 +11,7 @@ import {
   requireTools,
   Scratch,
   sh,
+  unmount,
 } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deployImage, makeMachineUnique } from "../src/index.js";
@@ -46,11 +47,31 @@ async function identify(disk: string) {
     devices.push(
       await attachLoop(scratch, disk, { offset: p.offsetBytes, sizeLimit: p.sizeBytes }),
     );
+  const internal: string[] = [];
   for (const d of devices) {
     const b = await blkidOf(d);
     if (b.UUID) ids.push(b.UUID.toLowerCase());
+    if (b.TYPE === "btrfs") internal.push(b.UUID_SUB!.toLowerCase(), ...(await btrfsInternal(d)));
   }
-  return { ids, devices, parts };
+  return { ids, devices, parts, internal };
+}
+
+/** A Btrfs's subvolume UUIDs, their parent/received references and the UUIDs its UUID tree is keyed by. */
+async function btrfsInternal(device: string): Promise<string[]> {
+  const mnt = await mountTemp(scratch, device, { options: "ro" });
+  const listing = await sh("btrfs", ["subvolume", "list", "-a", "-u", "-q", "-R", mnt]);
+  await unmount(mnt);
+  const refs = [...listing.matchAll(/(?:uuid|parent_uuid|received_uuid) ([0-9a-f-]{36})/g)].map(
+    (m) => m[1]!,
+  );
+  const tree = await sh("btrfs", ["inspect-internal", "dump-tree", "-t", "uuid", device]);
+  const half = (v: string) =>
+    Buffer.from(BigInt(v).toString(16).padStart(16, "0"), "hex").reverse();
+  const keyed = [...tree.matchAll(/key \((0x[0-9a-f]+) UUID_KEY_\w+ (0x[0-9a-f]+)\)/g)].map((m) => {
+    const h = Buffer.concat([half(m[1]!), half(m[2]!)]).toString("hex");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  });
+  return [...new Set([...refs, ...keyed])];
 }
 
 async function treeDigest(dir: string): Promise<string> {
@@ -146,9 +167,15 @@ beforeAll(async () => {
     path.join(top, "root"),
     path.join(top, ".lifeboat/factory/root"),
   ]);
+  const factoryShow = await sh("btrfs", [
+    "subvolume",
+    "show",
+    path.join(top, ".lifeboat/factory/root"),
+  ]);
+  const factorySnapshotUuid = /^\s*UUID:\s*([0-9a-f-]{36})/m.exec(factoryShow)![1];
   await writeFile(
     path.join(top, ".lifeboat/factory/manifest.json"),
-    JSON.stringify({ filesystemUuid: rootUuid, bootUuid }),
+    JSON.stringify({ filesystemUuid: rootUuid, bootUuid, snapshot: { uuid: factorySnapshotUuid } }),
   );
   await scratch.cleanup();
   scratch = await Scratch.create("lifeboat-factory-");
@@ -206,6 +233,15 @@ describe("makeMachineUnique", () => {
       (await deployImage(runner, { source: golden, target, targetZeroed: true }))._unsafeUnwrap();
       const summary = (await makeMachineUnique(runner, { disk: target }))._unsafeUnwrap();
       expect(summary.grownBytes).toBeGreaterThan(200 * MiB);
+      expect(summary.kept).toEqual([]);
+      expect(summary.ids.map((i) => i.what)).toEqual(
+        expect.arrayContaining([
+          "Btrfs device UUID (UUID_SUB) of partition 3",
+          "UUID of subvolume 256 on partition 3",
+          "UUID of subvolume 257 on partition 3",
+          "UUID of subvolume 258 on partition 3",
+        ]),
+      );
       // The golden image's factory snapshot carried a machine-id too: both are emptied.
       expect([...summary.machineIdsCleared].sort()).toEqual([
         "3:.lifeboat/factory/root/etc/machine-id",
@@ -229,6 +265,14 @@ describe("makeMachineUnique", () => {
       expect(goldenIds.ids).not.toContain(id);
       expect(b.ids).not.toContain(id);
     }
+    // Nor any Btrfs-internal one: device UUID (UUID_SUB), subvolume UUIDs, parent
+    // references, and the keys of the UUID tree (rebuilt by the kernel on the rw mount).
+    expect(goldenIds.internal.length).toBeGreaterThanOrEqual(5);
+    expect(a.internal.length).toBeGreaterThanOrEqual(goldenIds.internal.length);
+    for (const id of a.internal) {
+      expect(goldenIds.internal).not.toContain(id);
+      expect(b.internal).not.toContain(id);
+    }
     // The partition tables are sound, with the backup header at the new end.
     for (const disk of copies) {
       const v = await sh("sgdisk", ["-v", disk]);
@@ -240,6 +284,14 @@ describe("makeMachineUnique", () => {
     const fstab = await readFile(path.join(top, "root/etc/fstab"), "utf8");
     const factoryFstab = await readFile(path.join(top, ".lifeboat/factory/root/etc/fstab"), "utf8");
     expect(factoryFstab).toBe(fstab);
+    // The factory manifest names the factory snapshot by its new UUID.
+    const manifest = JSON.parse(
+      await readFile(path.join(top, ".lifeboat/factory/manifest.json"), "utf8"),
+    ) as { snapshot: { uuid: string } };
+    expect(
+      await sh("btrfs", ["subvolume", "show", path.join(top, ".lifeboat/factory/root")]),
+    ).toMatch(new RegExp(`^\\s*UUID:\\s*${manifest.snapshot.uuid}$`, "m"));
+    expect(a.internal).toContain(manifest.snapshot.uuid);
     for (const id of a.ids.slice(-3)) expect(fstab.toLowerCase()).toContain(id);
     expect((await stat(path.join(top, "root/etc/machine-id"))).size).toBe(0);
     expect(
