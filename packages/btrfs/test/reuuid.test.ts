@@ -201,6 +201,11 @@ describe("reissueUuids", () => {
     });
     expect(await sha256(device)).toBe(sum);
     await unmount(top);
+    // The image file behind an attached loop device is refused as well.
+    expect((await reissueUuids(runner, image))._unsafeUnwrapErr()).toMatchObject({
+      code: "BTRFS_REUUID_REFUSED",
+      reason: "busy",
+    });
 
     // A torn earlier run: tree blocks carry the new device UUID, the superblock the old.
     const primary = Buffer.alloc(4096);
@@ -232,6 +237,22 @@ describe("reissueUuids", () => {
     expect(bad).toMatchObject({ code: "BTRFS_REUUID_REFUSED", reason: "not-btrfs" });
     expect(bad.message).toContain("superblock checksum mismatch");
     expect(await sha256(device)).toBe(sum);
+
+    // Another checksum type is refused as unsupported; a device without a Btrfs as not-btrfs.
+    const other = await attachLoop(scratch, await createImageFile(scratch, "xx.img", 128 * MiB));
+    await sh("mkfs.btrfs", ["-q", "-f", "--csum", "xxhash", other]);
+    sum = await sha256(other);
+    expect((await reissueUuids(runner, other))._unsafeUnwrapErr()).toMatchObject({
+      code: "BTRFS_REUUID_REFUSED",
+      reason: "unsupported",
+      detail: expect.stringContaining("only crc32c"),
+    });
+    expect(await sha256(other)).toBe(sum);
+    const blank = await attachLoop(scratch, await createImageFile(scratch, "blank.img", 8 * MiB));
+    expect((await reissueUuids(runner, blank))._unsafeUnwrapErr()).toMatchObject({
+      code: "BTRFS_REUUID_REFUSED",
+      reason: "not-btrfs",
+    });
   }, 120_000);
 
   it("handles multi-level chunk and root trees (300 snapshots, 2000 files, 48 GiB of chunks)", async () => {

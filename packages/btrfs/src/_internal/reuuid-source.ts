@@ -161,8 +161,9 @@ static uint32_t crc32c(const unsigned char *p, size_t n) {
   while (n--) c = crc_table[(c ^ *p++) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
 }
-/* Checksum of a superblock or tree block: crc32c of everything after the 32-byte csum field. */
-static int csum_ok(const unsigned char *b, size_t n) { return le32(b) == crc32c(b + 32, n - 32) && !memcmp(b + 4, "\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0\\0", 28); }
+/* Checksum of a superblock or tree block: crc32c of everything after the 32-byte csum field,
+ * in its first 4 bytes (like the kernel, the other 28 are not looked at). */
+static int csum_ok(const unsigned char *b, size_t n) { return le32(b) == crc32c(b + 32, n - 32); }
 static void csum_set(unsigned char *b, size_t n) { memset(b, 0, 32); put32(b, crc32c(b + 32, n - 32)); }
 
 static int is_zero(const unsigned char *u) { for (int i = 0; i < 16; i++) if (u[i]) return 0; return 1; }
