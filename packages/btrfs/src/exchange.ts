@@ -7,11 +7,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { access, chmod, constants, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
 import path from "node:path";
 import { type CommandRunner, fsyncDirectory } from "@lifeboat/core";
-import { errAsync, okAsync, type Result, ResultAsync } from "neverthrow";
+import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import { compileHelper, defaultHelperCacheDir, isExecutable } from "./_internal/build-helper.js";
 import { fromNode, inside } from "./_internal/common.js";
 import { EXCH_SOURCE } from "./_internal/exch-source.js";
 import type { BtrfsError, BtrfsExchangeUnsupportedError } from "./errors.js";
@@ -44,13 +43,7 @@ export interface ExchangeHelperLocation {
 export function exchangeHelperPath(options: ExchangeHelperLocation = {}): string {
   const fixed = process.env.LIFEBOAT_EXCH_HELPER;
   if (fixed && options.cacheDir === undefined) return fixed;
-  return path.join(options.cacheDir ?? defaultCacheDir(), `lifeboat-exch-${HELPER_HASH}`);
-}
-
-function defaultCacheDir(): string {
-  if (process.env.LIFEBOAT_CACHE_DIR) return process.env.LIFEBOAT_CACHE_DIR;
-  if (process.getuid?.() === 0) return "/var/cache/lifeboat";
-  return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "lifeboat");
+  return path.join(options.cacheDir ?? defaultHelperCacheDir(), `lifeboat-exch-${HELPER_HASH}`);
 }
 
 /** Options for {@link buildExchangeHelper}. */
@@ -68,15 +61,6 @@ export interface ExchangeHelper {
   readonly static: boolean | undefined;
 }
 
-function executable(p: string): ResultAsync<boolean, never> {
-  return ResultAsync.fromSafePromise(
-    access(p, constants.X_OK).then(
-      () => true,
-      () => false,
-    ),
-  );
-}
-
 /**
  * Compile the helper into its cache directory (statically when `-static` links,
  * else dynamically), written to a temporary name and renamed into place.
@@ -92,38 +76,12 @@ export function buildExchangeHelper(
   runner: CommandRunner,
   options: BuildHelperOptions = {},
 ): ResultAsync<ExchangeHelper, BtrfsError> {
-  const target = exchangeHelperPath(options);
-  const dir = path.dirname(target);
-  return executable(target).andThen((exists) => {
-    if (exists && !options.force) return okAsync({ path: target, static: undefined });
-    return fromNode(mkdir(dir, { recursive: true }), dir, "create")
-      .andThen(() => fromNode(mkdtemp(path.join(dir, ".build-")), dir, "create"))
-      .andThen((work) => {
-        const source = path.join(work, "lifeboat-exch.c");
-        const out = path.join(work, "lifeboat-exch");
-        const cc = options.compiler ?? "cc";
-        const compile = (isStatic: boolean) =>
-          runner
-            .run(cc, ["-O2", "-Wall", ...(isStatic ? ["-static"] : []), "-o", out, source])
-            .map(() => isStatic);
-        const built: ResultAsync<ExchangeHelper, BtrfsError> = fromNode(
-          writeFile(source, EXCH_SOURCE),
-          source,
-          "write",
-        )
-          .andThen(() => compile(true).orElse(() => compile(false)))
-          .andThen((isStatic) =>
-            fromNode(chmod(out, 0o755), out, "chmod")
-              .andThen(() => fromNode(rename(out, target), target, "install"))
-              .map(() => ({ path: target, static: isStatic })),
-          );
-        const cleaned = (async (): Promise<Result<ExchangeHelper, BtrfsError>> => {
-          const r = await built;
-          await rm(work, { recursive: true, force: true }).catch(() => undefined);
-          return r;
-        })();
-        return ResultAsync.fromSafePromise(cleaned).andThen((r) => r);
-      });
+  return compileHelper(runner, {
+    target: exchangeHelperPath(options),
+    source: EXCH_SOURCE,
+    name: "lifeboat-exch",
+    ...(options.compiler === undefined ? {} : { compiler: options.compiler }),
+    ...(options.force === undefined ? {} : { force: options.force }),
   });
 }
 
@@ -169,7 +127,7 @@ export function findExchangeMethod(
       });
     })
     .orElse(() =>
-      executable(helper).andThen((ok) => {
+      isExecutable(helper).andThen((ok) => {
         if (ok)
           return okAsync<ExchangeMethod, BtrfsExchangeUnsupportedError>({
             kind: "helper",

@@ -115,6 +115,9 @@ async function bootFiles(root: string): Promise<string[]> {
  * factory and checkpoint manifests, including inside read-only factory
  * snapshots), and empty machine-id so first boot makes a new one.
  *
+ * Needs `cc` on the factory host for the Btrfs helper's first build, or a
+ * prebuilt one named by `$LIFEBOAT_REUUID_HELPER`.
+ *
  * For a fresh deployment only (never a machine in use, never the reset flow).
  * Re-running it on a copy it finished is safe: every identifier is simply
  * changed again. If power fails while it runs, the copy may be half-changed:

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
+import { access, chmod, constants, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
 import type { CommandRunner } from "@lifeboat/core";
@@ -6,7 +6,7 @@ import { okAsync, type Result, ResultAsync } from "neverthrow";
 import type { BtrfsError } from "../errors.js";
 import { fromNode } from "./common-io.js";
 
-/** The default cache directory of compiled helpers (same rule as `exchangeHelperPath`). */
+/** The default cache directory of compiled helpers (`exchangeHelperPath`, `reuuidHelperPath`). */
 export function defaultHelperCacheDir(): string {
   if (process.env.LIFEBOAT_CACHE_DIR) return process.env.LIFEBOAT_CACHE_DIR;
   if (process.getuid?.() === 0) return "/var/cache/lifeboat";
@@ -15,11 +15,9 @@ export function defaultHelperCacheDir(): string {
 
 export function isExecutable(p: string): ResultAsync<boolean, never> {
   return ResultAsync.fromSafePromise(
-    import("node:fs/promises").then(({ access, constants }) =>
-      access(p, constants.X_OK).then(
-        () => true,
-        () => false,
-      ),
+    access(p, constants.X_OK).then(
+      () => true,
+      () => false,
     ),
   );
 }
