@@ -255,6 +255,26 @@ describe("reissueUuids", () => {
     });
   }, 120_000);
 
+  it("works on a filesystem with a metadata_uuid (btrfstune -m) and again on its own result", async () => {
+    scratch = await Scratch.create("lifeboat-reuuid-meta-");
+    const device = await attachLoop(scratch, await createImageFile(scratch, "m.img", 256 * MiB));
+    await sh("mkfs.btrfs", ["-q", "-f", device]);
+    await sh("btrfstune", ["-m", device]);
+    expect(await sh("btrfs", ["inspect-internal", "dump-super", device])).toMatch(
+      /incompat_flags\s+0x[0-9a-f]+[\s\S]*METADATA_UUID/,
+    );
+    const first = (await reissueUuids(runner, device))._unsafeUnwrap();
+    const second = (await reissueUuids(runner, device))._unsafeUnwrap();
+    expect(second.device.from).toBe(first.device.to);
+    expect(second.subvolumes.map((s) => s.from)).toEqual(first.subvolumes.map((s) => s.to));
+    expect(await uuidSub(device)).toBe(second.device.to);
+    expect(await btrfsCheck(device)).toContain("no error found");
+    const top = await mountTemp(scratch, device);
+    await sh("btrfs", ["subvolume", "create", path.join(top, "after")]);
+    await unmount(top);
+    expect(await btrfsCheck(device)).toContain("no error found");
+  }, 60_000);
+
   it("handles multi-level chunk and root trees (300 snapshots, 2000 files, 48 GiB of chunks)", async () => {
     scratch = await Scratch.create("lifeboat-reuuid-big-");
     const image = await createImageFile(scratch, "big.img", 64 * 1024 * MiB);
