@@ -20,9 +20,10 @@ import {
   isLifeboatError,
 } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
-import { moduleLoadOrder, sharedLibraries } from "./_internal/closure.js";
+import { moduleLoadOrder } from "./_internal/closure.js";
 import { renderInit } from "./_internal/init-script.js";
 import { inputMissing, type RecoveryEnvError } from "./errors.js";
+import { installProgram } from "./install-program.js";
 
 /** Kernel modules put into the initramfs by default (with their dependencies). */
 export const DEFAULT_MODULES: readonly string[] = [
@@ -324,12 +325,15 @@ async function build(
       if (found === undefined) throw new Failure(inputMissing("tool", tool, installHint(tool)));
       programs.push(found);
     }
-    for (const program of programs) {
-      const target = program === node ? "/usr/bin/node" : program;
-      await put(program, target, 0o755);
-      for (const lib of await must(sharedLibraries(runner, program, o.signal)))
-        await put(lib, lib, 0o755);
-    }
+    for (const program of programs)
+      await must(
+        installProgram(runner, {
+          program,
+          sysroot: staging,
+          ...(program === node ? { as: "/usr/bin/node" } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        }),
+      );
     o.onProgress?.({ step: "programs", count: programs.length });
     await put(busybox, "/bin/busybox", 0o755);
     const applets = (await must(runner.run(busybox, ["--list-full"], signal))).stdout

@@ -24,3 +24,8 @@ export type {
   RecoveryEnvInputMissingError,
   RecoveryEnvModuleNotFoundError,
 } from "./errors.js";
+export {
+  type InstalledProgram,
+  type InstallProgramOptions,
+  installProgram,
+} from "./install-program.js";

@@ -8,6 +8,7 @@ import {
   buildRecoveryEnvironment,
   DEFAULT_MODULES,
   DEFAULT_TOOLS,
+  installProgram,
   LUKS_MODULES,
   parseLdd,
   parseShowDepends,
@@ -102,5 +103,40 @@ describe("LUKS in the recovery environment", () => {
     const libNames = libs.map((l) => path.basename(l));
     expect(libNames.some((l) => l.startsWith("libcryptsetup.so"))).toBe(true);
     expect(libNames.some((l) => l.startsWith("libdevmapper.so"))).toBe(true);
+  });
+});
+
+describe("installProgram", () => {
+  it("copies a program and the libraries the root lacks, once; refuses a path out of the root", async () => {
+    const runner = createExecaRunner();
+    const sysroot = await mkdtemp(path.join(tmpdir(), "lifeboat-install-program-"));
+    try {
+      const first = (
+        await installProgram(runner, { program: "/usr/sbin/cryptsetup", sysroot, as: "/opt/cs" })
+      )._unsafeUnwrap();
+      expect(first.path).toBe(path.join(sysroot, "opt/cs"));
+      const names = first.librariesAdded.map((l) => path.basename(l));
+      expect(names.some((l) => l.startsWith("libcryptsetup.so"))).toBe(true);
+      expect(names.some((l) => l.startsWith("ld-linux"))).toBe(true);
+      const { stat } = await import("node:fs/promises");
+      for (const lib of first.librariesAdded) {
+        expect((await stat(path.join(sysroot, lib))).isFile()).toBe(true);
+      }
+      expect((await stat(first.path)).mode & 0o777).toBe(0o755);
+      // The root now has them all: nothing more to add.
+      const again = (
+        await installProgram(runner, { program: "/usr/sbin/cryptsetup", sysroot })
+      )._unsafeUnwrap();
+      expect(again.path).toBe(path.join(sysroot, "usr/sbin/cryptsetup"));
+      expect(again.librariesAdded).toEqual([]);
+      const outside = await installProgram(runner, {
+        program: "/usr/sbin/cryptsetup",
+        sysroot,
+        as: "../cs",
+      });
+      expect(outside._unsafeUnwrapErr().code).toBe("UNSAFE_PATH");
+    } finally {
+      await rm(sysroot, { recursive: true, force: true });
+    }
   });
 });
