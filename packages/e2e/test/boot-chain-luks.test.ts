@@ -10,26 +10,19 @@
  * The serial log is kept under test-output/qemu/.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, copyFile, mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { buildExchangeHelper } from "@lifeboat/btrfs";
-import {
-  type CommandRunner,
-  createExecaRunner,
-  formatError,
-  type LifeboatError,
-} from "@lifeboat/core";
+import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import {
   addPartition,
   attachPartition,
   createGptTable,
   ESP_TYPE,
+  LIFEBOAT_RECOVERY_TYPE,
   LINUX_DATA_TYPE,
   MiB,
-  planRecoveryPartition,
   writeGpt,
 } from "@lifeboat/gpt";
-import { buildRecoveryEnvironment } from "@lifeboat/recovery-env";
 import {
   boot,
   fedoraFixture,
@@ -37,46 +30,24 @@ import {
   fixtureFingerprints,
   mountFixture,
   type QemuHandle,
-  repositoryRoot,
   requireRoot,
   requireTools,
   Scratch,
   sh,
 } from "@lifeboat/testkit";
-import type { Result } from "neverthrow";
 import { afterAll, describe, expect, it } from "vitest";
+import { cliBundle } from "./support/cli-bundle.js";
+import {
+  buildRecoveryKit,
+  carveRecoveryPartition,
+  installRecoveryKit,
+} from "./support/recovery.js";
+import { must, stepLogger } from "./support/steps.js";
 
 const LUKS_TYPE = "ca7d7ccb-63ed-4c53-861c-1742536059cc";
-const RECOVERY_TYPE = "d999c366-3126-4451-b3c1-be31e091158c";
 const KEY = "lifeboat luks test key 2026";
 const runner: CommandRunner = createExecaRunner();
-
-const started = Date.now();
-function say(text: string): void {
-  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
-  console.log(`[boot-chain-luks ${s}s] ${text}`);
-}
-
-async function must<T, E extends LifeboatError>(r: Result<T, E> | PromiseLike<Result<T, E>>) {
-  const v = await r;
-  if (v.isErr()) throw new Error(formatError(v.error));
-  return v.value;
-}
-
-/** Whether the CLI bundle is missing or older than any source it is built from. */
-async function stale(bundle: string, root: string): Promise<boolean> {
-  const built = await stat(bundle).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  for (const pkg of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset", "cli"]) {
-    const src = path.join(root, "packages", pkg, "src");
-    for (const f of await readdir(src, { recursive: true })) {
-      if ((await stat(path.join(src, f))).mtimeMs > built) return true;
-    }
-  }
-  return false;
-}
+const say = stepLogger("boot-chain-luks");
 
 /** Copy `bytes` bytes at `from` in one image to `to` in another (sparse). */
 function copyBytes(src: string, from: number, dest: string, to: number, bytes: number) {
@@ -202,13 +173,7 @@ describe("boot chain, encrypted: reset on a Btrfs inside LUKS2, in the recovery 
 
     // ---- 2. the disk: GPT with ESP and /boot (the fixture's), LUKS2, recovery partition
     say("step 2: disk with ESP, /boot, LUKS2 (luksFormat on the host), recovery partition");
-    const root = repositoryRoot();
-    const cliDir = path.join(root, "packages/cli");
-    const bundle = path.join(cliDir, "dist/lifeboat-standalone.js");
-    if (await stale(bundle, root)) {
-      say("  building the CLI bundle (tsup)");
-      await sh("pnpm", ["--dir", cliDir, "exec", "tsup", "--silent"]);
-    }
+    const bundle = await cliBundle(say);
     const image = scratch.path("luks-disk.img");
     const luksBytes = 2816n * MiB;
     const diskBytes =
@@ -224,10 +189,8 @@ describe("boot chain, encrypted: reset on a Btrfs inside LUKS2, in the recovery 
         )
         .andThen((t) => addPartition(t, { size: luksBytes, typeGuid: LUKS_TYPE, name: "luks" })),
     );
-    const layout = await must(
-      planRecoveryPartition({ kind: "carve", table: base, recoveryBytes: 256n * MiB }),
-    );
-    await must(writeGpt(runner, image, layout.table));
+    await must(writeGpt(runner, image, base));
+    const layout = await carveRecoveryPartition(runner, image, 256n * MiB);
     const part = (slot: number) => {
       const p = layout.table.partitions.find((x) => x.slot === slot);
       if (p === undefined) throw new Error(`no partition ${slot}`);
@@ -258,28 +221,11 @@ describe("boot chain, encrypted: reset on a Btrfs inside LUKS2, in the recovery 
         await loop.detach();
       }
     }
-    const env = await must(
-      buildRecoveryEnvironment(runner, { cliBundle: bundle, outDir: scratch.path("env") }),
-    );
+    const kit = await buildRecoveryKit(runner, bundle, scratch.path("env"));
+    const env = kit.env;
     say(`  recovery environment: initrd ${(env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
-    const helper = await must(buildExchangeHelper(runner));
-    {
-      const loop = await must(attachPartition(runner, image, part(layout.recovery.slot)));
-      const mnt = scratch.path("recovery");
-      await mkdir(mnt, { recursive: true });
-      try {
-        await sh("mkfs.ext4", ["-q", "-L", "LIFEBOAT", loop.device]);
-        await sh("mount", [loop.device, mnt]);
-        await copyFile(env.kernel, path.join(mnt, "vmlinuz"));
-        await copyFile(env.initrd, path.join(mnt, "initrd.img"));
-        await copyFile(helper.path, path.join(mnt, "lifeboat-exch"));
-        await chmod(path.join(mnt, "lifeboat-exch"), 0o755);
-        await sh("umount", [mnt]);
-      } finally {
-        await loop.detach();
-      }
-    }
-    expect(layout.recovery.typeGuid.toLowerCase()).toBe(RECOVERY_TYPE);
+    await installRecoveryKit(runner, image, layout.recovery, kit, scratch.path("recovery"));
+    expect(layout.recovery.typeGuid.toLowerCase()).toBe(LIFEBOAT_RECOVERY_TYPE);
 
     // ---- 3. one boot of the recovery environment, driven through its shell
     say("step 3: boot the recovery environment (direct kernel boot), shell on the serial console");

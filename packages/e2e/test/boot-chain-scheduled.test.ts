@@ -12,21 +12,11 @@
  * test-output/qemu/.
  */
 import { randomBytes } from "node:crypto";
-import {
-  chmod,
-  copyFile,
-  mkdir,
-  readdir,
-  realpath,
-  rm,
-  stat,
-  symlink,
-  writeFile,
-} from "node:fs/promises";
+import { copyFile, mkdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildExchangeHelper } from "@lifeboat/btrfs";
-import { type CommandRunner, createExecaRunner, formatError } from "@lifeboat/core";
-import { parseLdd } from "@lifeboat/recovery-env";
+import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
+import { installProgram } from "@lifeboat/recovery-env";
 import {
   boot,
   type FedoraFixture,
@@ -34,63 +24,23 @@ import {
   fixtureFingerprints,
   mountFixture,
   type QemuHandle,
-  repositoryRoot,
   requireRoot,
   requireTools,
   Scratch,
   sh,
 } from "@lifeboat/testkit";
 import { afterAll, describe, expect, it } from "vitest";
+import { cliBundle } from "./support/cli-bundle.js";
+import { provisionFixture } from "./support/recovery.js";
+import { must, stepLogger } from "./support/steps.js";
+import { addUserFiles } from "./support/user-files.js";
 
 const MARKER = /LIFEBOAT-MARKER root=([0-9a-f]{64}) home=([0-9a-f]{64})/;
 // Up to the line end: a match as soon as "default=" arrives would capture nothing.
 const GRUB_LINE = /LIFEBOAT-GRUB default=(\S*)\r?\n/;
 const runner: CommandRunner = createExecaRunner();
 
-const started = Date.now();
-function say(text: string): void {
-  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
-  console.log(`[boot-chain-scheduled ${s}s] ${text}`);
-}
-
-/** Whether the CLI bundle is missing or older than any source it is built from. */
-async function stale(bundle: string, root: string): Promise<boolean> {
-  const built = await stat(bundle).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  for (const pkg of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset", "cli"]) {
-    const src = path.join(root, "packages", pkg, "src");
-    for (const f of await readdir(src, { recursive: true })) {
-      if ((await stat(path.join(src, f))).mtimeMs > built) return true;
-    }
-  }
-  return false;
-}
-
-/** Copy `file` into `sysroot` at the same path, with the shared libraries it needs that are missing there. */
-async function installWithClosure(sysroot: string, file: string, as: string): Promise<string[]> {
-  const target = path.join(sysroot, as);
-  await mkdir(path.dirname(target), { recursive: true });
-  await copyFile(file, target);
-  await chmod(target, 0o755);
-  const added: string[] = [];
-  const ldd = await sh("ldd", [file]).catch(() => ""); // a static binary: no libraries
-  for (const lib of parseLdd(ldd)) {
-    const inRoot = path.join(sysroot, lib);
-    if (
-      await stat(inRoot).then(
-        () => true,
-        () => false,
-      )
-    )
-      continue;
-    await mkdir(path.dirname(inRoot), { recursive: true });
-    await copyFile(await realpath(lib), inRoot);
-    added.push(lib);
-  }
-  return added;
-}
+const say = stepLogger("boot-chain-scheduled");
 
 /** The wrapper an OEM package would put at /usr/bin/lifeboat. */
 const WRAPPER = `#!/bin/sh
@@ -143,33 +93,25 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
     say("step 1: fixture (cached), the lifeboat package installed into its root (OEM preload)");
     const fx: FedoraFixture = await fedoraFixture(scratch, { onProgress: say });
     say(`  fixture ${fx.key} ${fx.cached ? "from cache" : `built in ${fx.buildSeconds} s`}`);
-    const root = repositoryRoot();
-    const cliDir = path.join(root, "packages/cli");
-    const bundle = path.join(cliDir, "dist/lifeboat-standalone.js");
-    if (await stale(bundle, root)) {
-      say("  building the CLI bundle (tsup)");
-      await sh("pnpm", ["--dir", cliDir, "exec", "tsup", "--silent"]);
-    }
-    const helper = await buildExchangeHelper(runner);
-    if (helper.isErr()) throw new Error(formatError(helper.error));
+    const bundle = await cliBundle(say);
+    const helper = await must(buildExchangeHelper(runner));
     {
       const m = await mountFixture(scratch, fx.image, fx);
-      const sys = path.join(m.btrfsTop, "root");
-      const added = [
-        ...(await installWithClosure(
-          sys,
-          await realpath(process.execPath),
-          "usr/lib/lifeboat/node",
-        )),
-        ...(await installWithClosure(
-          sys,
+      const sysroot = path.join(m.btrfsTop, "root");
+      const added: string[] = [];
+      for (const [program, as] of [
+        [await realpath(process.execPath), "/usr/lib/lifeboat/node"],
+        [
           (await sh("sh", ["-c", "command -v grub-script-check"])).trim(),
-          "usr/lib/lifeboat/bin/grub-script-check",
-        )),
-        ...(await installWithClosure(sys, helper.value.path, "usr/lib/lifeboat/lifeboat-exch")),
-      ];
-      await copyFile(bundle, path.join(sys, "usr/lib/lifeboat/lifeboat.js"));
-      await writeFile(path.join(sys, "usr/bin/lifeboat"), WRAPPER, { mode: 0o755 });
+          "/usr/lib/lifeboat/bin/grub-script-check",
+        ],
+        [helper.path, "/usr/lib/lifeboat/lifeboat-exch"],
+      ] as const)
+        added.push(
+          ...(await must(installProgram(runner, { program, sysroot, as }))).librariesAdded,
+        );
+      await copyFile(bundle, path.join(sysroot, "usr/lib/lifeboat/lifeboat.js"));
+      await writeFile(path.join(sysroot, "usr/bin/lifeboat"), WRAPPER, { mode: 0o755 });
       say(
         `  node ${process.version}, CLI bundle, grub-script-check, lifeboat-exch; libraries added: ${added.join(", ") || "none (all in the guest)"}`,
       );
@@ -177,18 +119,7 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
     }
 
     say("step 2: provision from the host (factory snapshot of root and the /boot payload)");
-    const provisioned = await sh("node", [
-      bundle,
-      "provision",
-      "--disk",
-      fx.image,
-      "--no-grub",
-      "--product",
-      "Fedora-shaped fixture",
-      "--build",
-      fx.key,
-      "--json",
-    ]);
+    const provisioned = await provisionFixture(bundle, fx.image, { build: fx.key });
     say(`  provision: ${provisioned.replace(/\s+/g, " ").slice(0, 200)}`);
     let factory: { root: string; home: string };
     let expectedHome: string;
@@ -221,12 +152,7 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
         "../lifeboat-test-schedule.service",
         path.join(wants, "lifeboat-test-schedule.service"),
       );
-      const home = path.join(m.btrfsTop, "home", fx.user);
-      await mkdir(path.join(home, "Pictures"), { recursive: true });
-      await writeFile(path.join(home, "Documents/after-factory.txt"), "written after OOBE\n");
-      await writeFile(path.join(home, "Pictures/photo.raw"), randomBytes(3 * 1024 * 1024));
-      await sh("chown", ["-R", "1000:1000", home]);
-      expectedHome = (await fixtureFingerprints(m)).home;
+      expectedHome = await addUserFiles(m, fx.user);
       expect(expectedHome).not.toBe(factory.home);
       await m.release();
     }
