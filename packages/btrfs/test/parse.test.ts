@@ -1,5 +1,5 @@
+import { parseMountinfo } from "@lifeboat/core";
 import { describe, expect, it } from "vitest";
-import { parseMountinfo } from "../src/_internal/mountinfo.js";
 import {
   parseFilesystemDu,
   parseFilesystemShow,

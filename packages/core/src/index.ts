@@ -49,6 +49,7 @@ export {
   type JournaledError,
   type JournalRecord,
   type JournalStatus,
+  journalFiles,
   readJournal,
 } from "./journal.js";
 export { acquireLock, type ExecutorLock, isLockStale, type LockInfo } from "./lock.js";
@@ -59,6 +60,7 @@ export {
   listBlockDevices,
   parseLsblk,
 } from "./lsblk.js";
+export { type MountinfoEntry, parseMountinfo, readMountinfo } from "./mountinfo.js";
 export { joinInside, resolveInside } from "./paths.js";
 export type { DataLoss, JsonValue, Plan, PlanDraft, PlanStep } from "./plan.js";
 export {

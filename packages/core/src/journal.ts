@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { z } from "zod";
-import { writeFileAtomic } from "./atomic-file.js";
+import { parseSlot, readSlot, SLOT_B_SUFFIX, type SlotContent } from "./_internal/journal-slots.js";
 import { type IoFailedError, ioError, type JournalError, type LifeboatError } from "./errors.js";
 import type { Plan } from "./plan.js";
 
@@ -16,9 +16,10 @@ export interface JournaledError {
 }
 
 /**
- * The executor's journal: one small JSON file, replaced atomically before and
- * after every step, from which {@link resume} finishes an interrupted run and
- * a recovery UI shows what was interrupted.
+ * The executor's journal: a small JSON record, written durably at the start
+ * of a run and at every step boundary (see {@link journalFiles} for how), from
+ * which {@link resume} finishes an interrupted run and a recovery UI shows
+ * what was interrupted.
  */
 export interface JournalRecord {
   readonly version: 1;
@@ -103,37 +104,59 @@ export function readJournal(
     (e as NodeJS.ErrnoException).code === "ENOENT"
       ? journalError("JOURNAL_NOT_FOUND", journalPath, `There is no journal at ${journalPath}.`, e)
       : ioError(e, journalPath, "read"),
-  ).andThen((text) => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (e) {
-      return errAsync(
-        journalError("JOURNAL_CORRUPT", journalPath, `The journal ${journalPath} is not JSON.`, e),
-      );
-    }
-    const parsed = journalSchema.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return errAsync(
-        journalError(
-          "JOURNAL_CORRUPT",
-          journalPath,
-          `The journal ${journalPath} is damaged (${issue?.path.join(".") ?? ""}: ${issue?.message ?? "bad shape"}).`,
-          parsed.error,
-        ),
-      );
-    }
-    return okAsync(parsed.data as unknown as JournalRecord);
-  });
+  )
+    .andThen((a) =>
+      ResultAsync.fromPromise(readSlot(`${journalPath}${SLOT_B_SUFFIX}`), (e) =>
+        ioError(e, `${journalPath}${SLOT_B_SUFFIX}`, "read"),
+      ).map((b) => [a, b] as const),
+    )
+    .andThen(([a, b]) => {
+      // The newest whole record of the two slots (a slot torn by a power cut fails its checksum).
+      let newest: SlotContent | undefined;
+      for (const text of [a, b]) {
+        const slot = text === undefined ? undefined : parseSlot(text);
+        if (slot && (newest === undefined || slot.seq > newest.seq)) newest = slot;
+      }
+      if (newest === undefined) {
+        return errAsync(
+          journalError(
+            "JOURNAL_CORRUPT",
+            journalPath,
+            `The journal ${journalPath} is not JSON, or fails its checksum.`,
+          ),
+        );
+      }
+      const parsed = journalSchema.safeParse(newest.value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return errAsync(
+          journalError(
+            "JOURNAL_CORRUPT",
+            journalPath,
+            `The journal ${journalPath} is damaged (${issue?.path.join(".") ?? ""}: ${issue?.message ?? "bad shape"}).`,
+            parsed.error,
+          ),
+        );
+      }
+      return okAsync(parsed.data as unknown as JournalRecord);
+    });
 }
 
-/** Replace the journal atomically (temp file, fsync, rename, fsync dir). */
-export function writeJournal(
-  journalPath: string,
-  record: JournalRecord,
-): ResultAsync<void, IoFailedError> {
-  return writeFileAtomic(journalPath, `${JSON.stringify(record, null, 2)}\n`);
+/**
+ * The files a journal occupies: `journalPath` and its second slot
+ * (`journalPath` + `.b`), for a caller that moves or deletes a finished
+ * journal. The executor writes the newest record to the slot not holding
+ * the one before it (one fdatasync per step boundary, no rename), so a
+ * power cut mid-write leaves the previous record whole; {@link readJournal}
+ * returns the newest whole record of the two.
+ *
+ * @example
+ * ```ts
+ * for (const file of journalFiles("/mnt/top/.lifeboat/journal.json")) await rm(file, { force: true });
+ * ```
+ */
+export function journalFiles(journalPath: string): readonly [string, string] {
+  return [journalPath, `${journalPath}${SLOT_B_SUFFIX}`];
 }
 
 /** Keep an error's code, message and plain fields; drop `cause` chains that may not serialise. */

@@ -8,6 +8,7 @@ import {
   createPlan,
   type ExecutorEvent,
   execute,
+  journalFiles,
   readJournal,
   resume,
   type StepHandlers,
@@ -290,11 +291,76 @@ describe("resume and readJournal", () => {
       "test.append": () => errAsync({ code: "TEST_BOOM", message: "boom" }),
     };
     await execute(plan, failing, { confirm: plan.digest, journalPath });
-    const journal = JSON.parse(await readFile(journalPath, "utf8"));
+    // Edited by hand, as one whole journal file (no slot checksum to trip over).
+    const journal = JSON.parse(JSON.stringify((await readJournal(journalPath))._unsafeUnwrap()));
     journal.plan.steps[3].params.line = "rm -rf /";
+    for (const file of journalFiles(journalPath)) await rm(file, { force: true });
     await writeFile(journalPath, JSON.stringify(journal));
     const e = (await resume(journalPath, makeTestHandlers(logPath)))._unsafeUnwrapErr();
     expect(e).toMatchObject({ code: "PLAN_TAMPERED", recorded: plan.digest });
     expect(log()).toEqual([]);
+  });
+});
+
+describe("the journal's two slots", () => {
+  const failing: StepHandlers = {
+    "test.append": (step) =>
+      step.id === "s3" ? errAsync({ code: "TEST_BOOM", message: "boom" }) : okAsync(undefined),
+  };
+
+  it("writes step boundaries in place, alternating slots; readJournal takes the newest", async () => {
+    await execute(plan, failing, { confirm: plan.digest, journalPath });
+    const [a, b] = journalFiles(journalPath);
+    const seqs = [JSON.parse(await readFile(a, "utf8")), JSON.parse(await readFile(b, "utf8"))].map(
+      (j: { journalSeq: number }) => j.journalSeq,
+    );
+    // first write (seq 1, slot A), s1 done (2, B), s2 done (3, A), failure recorded (4, B)
+    expect(seqs).toEqual([3, 4]);
+    const j = (await readJournal(journalPath))._unsafeUnwrap();
+    expect(j).toMatchObject({ status: "failed", completedStepIds: ["s1", "s2"] });
+    expect(j).not.toHaveProperty("journalSeq");
+  });
+
+  it("falls back to the other slot when the newest one is torn, and resumes from there", async () => {
+    await execute(plan, failing, { confirm: plan.digest, journalPath });
+    const [, b] = journalFiles(journalPath);
+    // A power cut in the middle of the last in-place write: half of slot B, the rest old bytes.
+    const text = await readFile(b, "utf8");
+    await writeFile(
+      b,
+      text.slice(0, text.length / 2) + text.slice(text.length / 2).replace(/"/g, "'"),
+    );
+    const older = (await readJournal(journalPath))._unsafeUnwrap();
+    expect(older).toMatchObject({ status: "running", completedStepIds: ["s1", "s2"] });
+    // A slot whose JSON is whole but whose content changed fails its checksum just the same.
+    await writeFile(b, text.replace('"failed"', '"done"'));
+    expect((await readJournal(journalPath))._unsafeUnwrap().status).toBe("running");
+    const r = await resume(journalPath, makeTestHandlers(logPath));
+    expect(r._unsafeUnwrap().ranStepIds).toEqual(["s3", "s4"]);
+    expect((await readJournal(journalPath))._unsafeUnwrap().status).toBe("done");
+  });
+
+  it("is JOURNAL_CORRUPT when neither slot holds a whole record", async () => {
+    await execute(plan, failing, { confirm: plan.digest, journalPath });
+    for (const file of journalFiles(journalPath)) {
+      const text = await readFile(file, "utf8");
+      await writeFile(file, text.replace('"s1"', '"s9"'));
+    }
+    expect((await readJournal(journalPath))._unsafeUnwrapErr()).toMatchObject({
+      code: "JOURNAL_CORRUPT",
+      journalPath,
+    });
+  });
+
+  it("a new run outranks a stale second slot left by an older one", async () => {
+    await execute(plan, failing, { confirm: plan.digest, journalPath });
+    const [a, b] = journalFiles(journalPath);
+    const staleB = await readFile(b, "utf8");
+    await rm(a);
+    (
+      await execute(plan, makeTestHandlers(logPath), { confirm: plan.digest, journalPath })
+    )._unsafeUnwrap();
+    await writeFile(b, staleB);
+    expect((await readJournal(journalPath))._unsafeUnwrap().status).toBe("done");
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, rename } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import {
   type ExecutionSummary,
@@ -7,9 +7,11 @@ import {
   execute,
   fsyncDirectory,
   type JournalRecord,
+  journalFiles,
   type Plan,
   readJournal,
   resume,
+  writeFileAtomic,
 } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { io } from "./_internal/fs.js";
@@ -46,8 +48,10 @@ function archiveFinishedJournal(top: string): ResultAsync<void, ExecutorError> {
       return io(
         (async () => {
           await mkdir(dir, { recursive: true });
-          await rename(journalPath, dest);
-          await fsyncDirectory(dir);
+          // The newest record may be in either slot: archive the record, then drop both slots.
+          const archived = await writeFileAtomic(dest, `${JSON.stringify(j, null, 2)}\n`);
+          if (archived.isErr()) throw archived.error;
+          for (const file of journalFiles(journalPath)) await rm(file, { force: true });
           await fsyncDirectory(path.dirname(journalPath));
         })(),
         journalPath,

@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
-import { type CommandRunner, findMountOf, type LifeboatError, listMounts } from "@lifeboat/core";
+import { type CommandRunner, findMountOf, type LifeboatError, readMountinfo } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { kernelDeviceName } from "./_internal/block-device.js";
@@ -44,10 +44,11 @@ export interface InspectOptions {
   readonly measureSizes?: boolean;
 }
 
-async function mountMap(runner: CommandRunner): Promise<Map<string, string[]>> {
+/** Device -> where it is mounted, from /proc/self/mountinfo (what findmnt reads too; no program). */
+async function mountMap(): Promise<Map<string, string[]>> {
   const map = new Map<string, string[]>();
-  for (const m of await must(listMounts(runner)))
-    map.set(m.device, [...(map.get(m.device) ?? []), m.target]);
+  for (const m of await must(readMountinfo()))
+    map.set(m.source, [...(map.get(m.source) ?? []), m.mountPoint]);
   return map;
 }
 
@@ -174,7 +175,10 @@ export function inspect(
   options: InspectOptions = {},
 ): ResultAsync<SystemState, LifeboatError> {
   return effect(async () => {
-    const mounts = await mountMap(runner);
+    // /boot's mount (findmnt, for its filesystem UUID) is independent of the rest: started first.
+    const bootMount = options.boot ? must(findMountOf(runner, options.boot)) : undefined;
+    bootMount?.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+    const mounts = await mountMap();
     const disks = options.disks
       ? await probeExplicitDisks(runner, options.disks, mounts)
       : await discoverDisks(runner, mounts);
@@ -182,8 +186,8 @@ export function inspect(
       ? await btrfsState(runner, options.top, disks, options.measureSizes ?? true)
       : undefined;
     let boot: SystemState["boot"];
-    if (options.boot) {
-      const m = await must(findMountOf(runner, options.boot));
+    if (bootMount) {
+      const m = await bootMount;
       boot = { device: m.device, fsUuid: m.fsUuid };
     }
     const busy =

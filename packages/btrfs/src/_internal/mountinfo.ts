@@ -1,45 +1,11 @@
 import { readFile, realpath, statfs } from "node:fs/promises";
-import type { IoFailedError } from "@lifeboat/core";
+import { type IoFailedError, parseMountinfo } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import type { BtrfsNotBtrfsError, BtrfsNotTopLevelError } from "../errors.js";
 import { fromNode } from "./common-io.js";
 
 /** statfs f_type of Btrfs (BTRFS_SUPER_MAGIC). */
 export const BTRFS_SUPER_MAGIC = 0x9123683e;
-
-export interface MountinfoEntry {
-  readonly root: string;
-  readonly mountPoint: string;
-  readonly fstype: string;
-  readonly source: string;
-  readonly superOptions: string;
-}
-
-function unescapeOctal(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, oct: string) =>
-    String.fromCharCode(Number.parseInt(oct, 8)),
-  );
-}
-
-/** Parse /proc/self/mountinfo (proc(5)). */
-export function parseMountinfo(text: string): MountinfoEntry[] {
-  const out: MountinfoEntry[] = [];
-  for (const line of text.split("\n")) {
-    const sep = line.indexOf(" - ");
-    if (sep < 0) continue;
-    const left = line.slice(0, sep).split(" ");
-    const right = line.slice(sep + 3).split(" ");
-    if (left.length < 6 || right.length < 3) continue;
-    out.push({
-      root: unescapeOctal(left[3]!),
-      mountPoint: unescapeOctal(left[4]!),
-      fstype: right[0]!,
-      source: unescapeOctal(right[1]!),
-      superOptions: right[2]!,
-    });
-  }
-  return out;
-}
 
 /**
  * Refuse a directory that is not a mount of the top level (subvolume 5):

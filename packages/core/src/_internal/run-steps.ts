@@ -10,8 +10,9 @@ import type {
   StepContext,
   StepHandlers,
 } from "../executor-types.js";
-import { type JournalRecord, journaledError, writeJournal } from "../journal.js";
+import { type JournalRecord, journaledError } from "../journal.js";
 import type { Plan } from "../plan.js";
+import { createSlotWriter } from "./journal-slots.js";
 
 const never = new AbortController().signal;
 
@@ -63,6 +64,8 @@ export async function runSteps(
     });
   }
   const signal = options.signal ?? never;
+  // One writer per run: the first write replaces the journal atomically, later ones alternate slots.
+  const journalWriter = createSlotWriter(journalPath);
   const now = () => new Date().toISOString();
   const completed = new Set(journal?.completedStepIds ?? []);
   const interrupted = journal?.currentStepId ?? undefined;
@@ -91,7 +94,7 @@ export async function runSteps(
     record = { ...record, status: "failed", updatedAt: now(), lastError: journaledError(error) };
     // The step's error is what matters; a journal that cannot be written now
     // still says "running" with this step current, which resumes the same way.
-    await writeJournal(journalPath, record);
+    await journalWriter.write(record);
     emit({ type: "plan-failed", planDigest: plan.digest, stepId, error });
     return err(error);
   };
@@ -99,7 +102,7 @@ export async function runSteps(
   const first = await ResultAsync.fromPromise(
     mkdir(path.dirname(journalPath), { recursive: true }),
     (e) => ioError(e, path.dirname(journalPath), "create the journal directory"),
-  ).andThen(() => writeJournal(journalPath, record));
+  ).andThen(() => journalWriter.write(record));
   if (first.isErr()) return fail(first.error, undefined);
   emit({
     type: "plan-started",
@@ -121,7 +124,7 @@ export async function runSteps(
       // or the one that recorded its predecessor done), so this only runs
       // for a journal that stopped between steps in an older format.
       record = { ...record, currentStepId: step.id, updatedAt: now() };
-      const before = await writeJournal(journalPath, record);
+      const before = await journalWriter.write(record);
       if (before.isErr()) return fail(before.error, step.id);
     }
     const rerun = interrupted === step.id;
@@ -182,7 +185,7 @@ export async function runSteps(
       updatedAt: at,
       ...(next === undefined ? { status: "done" as const, finishedAt: at, lastError: null } : {}),
     };
-    const after = await writeJournal(journalPath, record);
+    const after = await journalWriter.write(record);
     if (after.isErr()) return fail(after.error, step.id);
     emit({ type: "step-finished", stepId: step.id, stepIndex, durationMs: Date.now() - started });
   }
@@ -191,7 +194,7 @@ export async function runSteps(
     // Every step was done already (a journal of a finished run that still said "running").
     const end = now();
     record = { ...record, status: "done", updatedAt: end, finishedAt: end, lastError: null };
-    const done = await writeJournal(journalPath, record);
+    const done = await journalWriter.write(record);
     if (done.isErr()) return fail(done.error, undefined);
   }
   const durationMs = Date.now() - t0;

@@ -3,13 +3,14 @@
  * the extra durability the reset wants (fsync of parents, committed
  * transactions) and "nothing there" as a value rather than an error.
  */
-import { access, constants, mkdir, readdir, readFile, realpath, rename } from "node:fs/promises";
+import { access, constants, mkdir, readdir, realpath, rename } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
 import {
   type CommandRunner,
   fsyncDirectory,
   type LifeboatError,
+  readMountinfo,
   resolveInside,
 } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
@@ -147,12 +148,9 @@ export async function filesystemHasUuid(top: string, fsUuid: string): Promise<bo
   if (!/^[0-9a-f-]{36}$/i.test(fsUuid)) return false;
   const devices = path.join("/sys/fs/btrfs", fsUuid.toLowerCase(), "devices");
   const real = await realpath(top);
-  const entry = (await readFile("/proc/self/mountinfo", "utf8"))
-    .split("\n")
-    .map((l) => l.split(" - "))
-    .filter((parts) => parts.length === 2 && parts[0]!.split(" ")[4] === real)
-    .at(-1);
-  const source = entry?.[1]?.split(" ")[1];
+  const mounts = await readMountinfo();
+  if (mounts.isErr()) return undefined;
+  const source = mounts.value.filter((m) => m.mountPoint === real).at(-1)?.source;
   if (source === undefined || !source.startsWith("/dev/")) return undefined;
   let names: string[];
   try {
