@@ -7,15 +7,9 @@
  * are attached. Every boot's serial console is kept under test-output/qemu/.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { buildExchangeHelper } from "@lifeboat/btrfs";
-import {
-  type CommandRunner,
-  createExecaRunner,
-  formatError,
-  type LifeboatError,
-} from "@lifeboat/core";
+import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import {
   createRecoveryMedia,
   deployImage,
@@ -23,14 +17,13 @@ import {
   makeMachineUnique,
   planRecoveryMedia,
 } from "@lifeboat/factory";
-import { attachPartition, MiB, planRecoveryPartition, readGpt, writeGpt } from "@lifeboat/gpt";
+import { LIFEBOAT_RECOVERY_TYPE, type RecoveryLayout } from "@lifeboat/gpt";
 import {
   loadPublicKey,
   readCurrentImageSet,
   type VerifiedImageSet,
   verifyImageSet,
 } from "@lifeboat/image";
-import { buildRecoveryEnvironment, type RecoveryEnvironment } from "@lifeboat/recovery-env";
 import {
   boot,
   type FedoraFixture,
@@ -38,32 +31,28 @@ import {
   fixtureFingerprints,
   mountFixture,
   partitionsOf,
-  repositoryRoot,
   requireRoot,
   requireTools,
   Scratch,
   sh,
 } from "@lifeboat/testkit";
-import type { Result } from "neverthrow";
 import { afterAll, describe, expect, it } from "vitest";
+import { cliBundle } from "./support/cli-bundle.js";
+import {
+  buildRecoveryKit,
+  carveRecoveryPartition,
+  provisionFixture,
+  type RecoveryKit,
+  withPartitionMounted,
+} from "./support/recovery.js";
+import { must, stepLogger } from "./support/steps.js";
 
-const RECOVERY_TYPE = "d999c366-3126-4451-b3c1-be31e091158c";
 const MARKER = /LIFEBOAT-MARKER root=([0-9a-f]{64}) home=([0-9a-f]{64})/;
 const MACHINE_ID = /LIFEBOAT-MACHINE-ID ([0-9a-f]{32})/;
 const runner: CommandRunner = createExecaRunner();
 const GiB = 1024 * 1024 * 1024;
 
-const started = Date.now();
-function say(text: string): void {
-  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
-  console.log(`[factory-boot ${s}s] ${text}`);
-}
-
-async function must<T, E extends LifeboatError>(r: Result<T, E> | PromiseLike<Result<T, E>>) {
-  const v = await r;
-  if (v.isErr()) throw new Error(formatError(v.error));
-  return v.value;
-}
+const say = stepLogger("factory-boot");
 
 /** Disk GUID, partition GUIDs and filesystem UUIDs of an image, in a fixed order. */
 async function identifiers(image: string): Promise<Record<string, string>> {
@@ -148,31 +137,6 @@ async function differing(a: string, b: string, dirs: string[]): Promise<string[]
     }
   }
   return out.sort();
-}
-
-/** Whether the CLI bundle is missing or older than any source it is built from. */
-async function stale(bundle: string, root: string): Promise<boolean> {
-  const built = await stat(bundle).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  for (const pkg of [
-    "core",
-    "gpt",
-    "btrfs",
-    "grub",
-    "image",
-    "casync",
-    "reset",
-    "factory",
-    "cli",
-  ]) {
-    const src = path.join(root, "packages", pkg, "src");
-    for (const f of await readdir(src, { recursive: true })) {
-      if ((await stat(path.join(src, f))).mtimeMs > built) return true;
-    }
-  }
-  return false;
 }
 
 const HOOK = '#!/bin/sh\necho "LIFEBOAT-MACHINE-ID $(cat /etc/machine-id)"\n';
@@ -278,55 +242,37 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
   }, 1_500_000);
 
   let keysDir = "";
-  let env: RecoveryEnvironment;
-  let helperPath = "";
+  let kit: RecoveryKit;
   let factoryRoot = "";
   const stick = () => scratch.path("recovery-stick.img");
 
-  /** Mount copy 1's recovery partition read-only and verify its current image set (caller unmounts). */
-  async function machineImageSet(
-    image: string,
-  ): Promise<{ set: VerifiedImageSet; release: () => Promise<void> }> {
-    const rec = (await partitionsOf(image)).find((p) => p.type === RECOVERY_TYPE);
-    if (rec === undefined) throw new Error("copy 1 has no recovery partition");
-    const dev = (
-      await sh("losetup", [
-        "--find",
-        "--show",
-        "--read-only",
-        "--offset",
-        String(rec.offsetBytes),
-        "--sizelimit",
-        String(rec.sizeBytes),
-        image,
-      ])
-    ).trim();
+  /** Copy 1's recovery partition (carved in step 2). */
+  let recoveryPartition: RecoveryLayout["recovery"];
+
+  /** Mount copy 1's recovery partition read-only, verify its current image set and hand it to `use`. */
+  function withMachineImageSet<T>(image: string, use: (set: VerifiedImageSet) => Promise<T>) {
     const dir = scratch.path("machine-recovery");
-    await mkdir(dir, { recursive: true });
-    await sh("mount", ["-o", "ro", dev, dir]);
-    const release = async () => {
-      await sh("umount", [dir]);
-      await sh("losetup", ["-d", dev]);
-    };
-    try {
-      const current = await must(readCurrentImageSet(dir));
-      const pub = await must(loadPublicKey(await readFile(path.join(keysDir, "public.pem"))));
-      const set = await must(verifyImageSet(current.dir, { trustedKeys: [pub] }));
-      return { set, release };
-    } catch (e) {
-      await release();
-      throw e;
-    }
+    return withPartitionMounted(
+      runner,
+      image,
+      recoveryPartition,
+      dir,
+      async () => {
+        const current = await must(readCurrentImageSet(dir));
+        const pub = await must(loadPublicKey(await readFile(path.join(keysDir, "public.pem"))));
+        return use(await must(verifyImageSet(current.dir, { trustedKeys: [pub] })));
+      },
+      { readOnly: true },
+    );
   }
 
-  async function writeStick(unattended?: { request: string; default: boolean }) {
-    const { set, release } = await machineImageSet(copies[0] as string);
-    try {
+  function writeStick(unattended?: { request: string; default: boolean }) {
+    return withMachineImageSet(copies[0] as string, async (set) => {
       const options = {
         target: stick(),
         imageSet: set,
-        environment: { kernel: env.kernel, initrd: env.initrd },
-        extraFiles: [{ source: helperPath, path: "lifeboat-exch", mode: 0o755 }],
+        environment: { kernel: kit.env.kernel, initrd: kit.env.initrd },
+        extraFiles: [{ source: kit.helper, path: "lifeboat-exch", mode: 0o755 }],
         kernelArgs: ["console=ttyS0,115200"],
         timeoutSeconds: 2,
         ...(unattended ? { unattended } : {}),
@@ -345,9 +291,7 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
         `  stick ${(done.diskBytes / 2 ** 20).toFixed(0)} MiB, recovery fs ${done.fsUuid}, set ${done.setId}, written in ${(done.durationMs / 1000).toFixed(1)} s; plan erases: ${plan.steps.flatMap((x) => x.destroys.map((d) => d.what)).join(", ") || "nothing"}`,
       );
       return { plan, done };
-    } finally {
-      await release();
-    }
+    });
   }
 
   it("makes a recovery USB image from copy 1's verified recovery set; alone it boots into the recovery environment", async () => {
@@ -356,76 +300,26 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
     say(
       "step 2: provision copy 1 (recovery partition, factory snapshot, signed image), recovery environment",
     );
-    const root = repositoryRoot();
-    const cliDir = path.join(root, "packages/cli");
-    const bundle = path.join(cliDir, "dist/lifeboat-standalone.js");
-    if (await stale(bundle, root)) {
-      say("  building the CLI bundle (tsup)");
-      await sh("pnpm", ["--dir", cliDir, "exec", "tsup", "--silent"]);
-    }
-    const table = await must(readGpt(runner, copy));
-    const layout = await must(
-      planRecoveryPartition({ kind: "carve", table, recoveryBytes: 1400n * MiB }),
-    );
-    await must(writeGpt(runner, copy, layout.table));
-    {
-      const loop = await must(attachPartition(runner, copy, layout.recovery));
-      try {
-        await sh("mkfs.ext4", ["-q", "-L", "LIFEBOAT", loop.device]);
-      } finally {
-        await loop.detach();
-      }
-    }
+    const bundle = await cliBundle(say);
+    recoveryPartition = (await carveRecoveryPartition(runner, copy)).recovery;
     keysDir = scratch.path("keys");
-    await sh("node", [bundle, "image", "keygen", "--out", keysDir]);
     const t0 = Date.now();
-    await sh("node", [
-      bundle,
-      "provision",
-      "--disk",
-      copy,
-      "--key",
-      path.join(keysDir, "private.pem"),
-      "--no-grub",
-      "--product",
-      "Fedora-shaped fixture",
-      "--build",
-      fx.key,
-      "--json",
-    ]);
+    await provisionFixture(bundle, copy, { build: fx.key, keysDir });
     say(`  provision of copy 1: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     {
       const m = await mountFixture(scratch, copy, fx);
       factoryRoot = (await fixtureFingerprints(m)).root;
       await m.release();
     }
-    env = await must(
-      buildRecoveryEnvironment(runner, {
-        cliBundle: bundle,
-        outDir: scratch.path("env"),
-        cliArguments: {
-          interactive: ["recovery", "--disk", "{disk}"],
-          unattended: [
-            "recovery",
-            "--request",
-            "{request}",
-            "--digest",
-            "{digest}",
-            "--disk",
-            "{disk}",
-          ],
-        },
-      }),
-    );
-    helperPath = (await must(buildExchangeHelper(runner))).path;
-    say(`  recovery environment: initrd ${(env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
+    kit = await buildRecoveryKit(runner, bundle, scratch.path("env"));
+    say(`  recovery environment: initrd ${(kit.env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
 
     say("step 2: recovery media from copy 1's verified set; boot it alone");
     const { done } = await writeStick();
     const parts = await partitionsOf(stick());
     expect(parts.map((p) => p.type)).toEqual([
       "c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
-      RECOVERY_TYPE,
+      LIFEBOAT_RECOVERY_TYPE,
     ]);
     const vm = await boot({ disks: [stick()], timeoutMs: 600_000, name: "media-alone" });
     try {
@@ -442,7 +336,7 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
   }, 1_500_000);
 
   it("boots the stick with copy 1 attached and resets copy 1's damaged root from the request on the stick", async () => {
-    expect(env).toBeDefined();
+    expect(kit).toBeDefined();
     const copy = copies[0] as string;
     say("step 3: damage copy 1's root, add user files; stick with an unattended request");
     let expectedHome: string;
