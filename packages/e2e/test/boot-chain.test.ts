@@ -6,51 +6,37 @@
  * test-output/qemu/ (named after the step).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, copyFile, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { buildExchangeHelper } from "@lifeboat/btrfs";
-import {
-  type CommandRunner,
-  createExecaRunner,
-  formatError,
-  type LifeboatError,
-} from "@lifeboat/core";
-import { attachPartition, MiB, planRecoveryPartition, readGpt, writeGpt } from "@lifeboat/gpt";
+import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
-import { buildRecoveryEnvironment } from "@lifeboat/recovery-env";
 import {
   boot,
   type FedoraFixture,
   fedoraFixture,
   fixtureFingerprints,
   mountFixture,
-  partitionsOf,
   renderGrubenv,
-  repositoryRoot,
   requireRoot,
   requireTools,
   Scratch,
-  sh,
 } from "@lifeboat/testkit";
-import type { Result } from "neverthrow";
 import { afterAll, describe, expect, it } from "vitest";
+import { cliBundle } from "./support/cli-bundle.js";
+import {
+  buildRecoveryKit,
+  carveRecoveryPartition,
+  installRecoveryKit,
+  provisionFixture,
+  RECOVERY_LABEL,
+  withPartitionMounted,
+} from "./support/recovery.js";
+import { must, stepLogger } from "./support/steps.js";
+import { addUserFiles } from "./support/user-files.js";
 
-const RECOVERY_TYPE = "d999c366-3126-4451-b3c1-be31e091158c";
-const RECOVERY_LABEL = "LIFEBOAT";
 const MARKER = /LIFEBOAT-MARKER root=([0-9a-f]{64}) home=([0-9a-f]{64})/;
 const runner: CommandRunner = createExecaRunner();
-
-const started = Date.now();
-function say(text: string): void {
-  const s = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
-  console.log(`[boot-chain ${s}s] ${text}`);
-}
-
-async function must<T, E extends LifeboatError>(r: Result<T, E> | PromiseLike<Result<T, E>>) {
-  const v = await r;
-  if (v.isErr()) throw new Error(formatError(v.error));
-  return v.value;
-}
+const say = stepLogger("boot-chain");
 
 /** Boot the image normally; return the marker's fingerprints. */
 async function bootToMarker(image: string, name: string) {
@@ -63,26 +49,6 @@ async function bootToMarker(image: string, name: string) {
   } finally {
     await vm.kill();
   }
-}
-
-/** Whether the CLI bundle is missing or older than any source it is built from. */
-async function stale(bundle: string, root: string): Promise<boolean> {
-  const built = await stat(bundle).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  for (const pkg of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset", "cli"]) {
-    const src = path.join(root, "packages", pkg, "src");
-    for (const f of await readdir(src, { recursive: true })) {
-      if ((await stat(path.join(src, f))).mtimeMs > built) return true;
-    }
-  }
-  return false;
-}
-
-/** Run the freshly built CLI bundle on the host. */
-function cli(bundle: string, args: string[]): Promise<string> {
-  return sh("node", [bundle, ...args]);
 }
 
 describe("boot chain: break a real system, boot the recovery entry, reset, boot again", () => {
@@ -112,101 +78,27 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
     say(
       "step 2: provision (recovery partition, factory snapshot, signed image, environment, GRUB)",
     );
-    const root = repositoryRoot();
-    const cliDir = path.join(root, "packages/cli");
-    const bundle = path.join(cliDir, "dist/lifeboat-standalone.js");
-    if (await stale(bundle, root)) {
-      say("  building the CLI bundle (tsup)");
-      await sh("pnpm", ["--dir", cliDir, "exec", "tsup", "--silent"]);
-    }
-
-    const table = await must(readGpt(runner, fx.image));
-    const layout = await must(
-      planRecoveryPartition({ kind: "carve", table, recoveryBytes: 1400n * MiB }),
-    );
-    await must(writeGpt(runner, fx.image, layout.table));
-    {
-      const loop = await must(attachPartition(runner, fx.image, layout.recovery));
-      try {
-        await sh("mkfs.ext4", ["-q", "-L", RECOVERY_LABEL, loop.device]);
-      } finally {
-        await loop.detach();
-      }
-    }
-    const parts = await partitionsOf(fx.image);
-    const rec = parts.find((p) => p.type === RECOVERY_TYPE);
-    if (rec === undefined) throw new Error("the recovery partition is not in the table");
-
-    const keys = scratch.path("keys");
-    await cli(bundle, ["image", "keygen", "--out", keys]);
-    const provisioned = await cli(bundle, [
-      "provision",
-      "--disk",
-      fx.image,
-      "--key",
-      path.join(keys, "private.pem"),
-      "--no-grub",
-      "--product",
-      "Fedora-shaped fixture",
-      "--build",
-      fx.key,
-      "--json",
-    ]);
+    const bundle = await cliBundle(say);
+    const layout = await carveRecoveryPartition(runner, fx.image);
+    const provisioned = await provisionFixture(bundle, fx.image, {
+      build: fx.key,
+      keysDir: scratch.path("keys"),
+    });
     say(`  provision: ${provisioned.trim().slice(0, 300)}`);
-
-    const env = await must(
-      buildRecoveryEnvironment(runner, {
-        cliBundle: bundle,
-        outDir: scratch.path("env"),
-        cliArguments: {
-          interactive: ["recovery", "--disk", "{disk}"],
-          unattended: [
-            "recovery",
-            "--request",
-            "{request}",
-            "--digest",
-            "{digest}",
-            "--disk",
-            "{disk}",
-          ],
-        },
-      }),
-    );
-    say(`  recovery environment: initrd ${(env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
-    const helper = await must(buildExchangeHelper(runner));
-
+    const kit = await buildRecoveryKit(runner, bundle, scratch.path("env"));
+    say(`  recovery environment: initrd ${(kit.env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
     // The recovery partition gets the environment and the exchange helper.
-    const recDev = (
-      await sh("losetup", [
-        "--find",
-        "--show",
-        "--offset",
-        String(rec.offsetBytes),
-        "--sizelimit",
-        String(rec.sizeBytes),
-        fx.image,
-      ])
-    ).trim();
-    scratch.defer(() => sh("losetup", ["-d", recDev]).catch(() => undefined));
-    const recUuid = (await sh("blkid", ["-o", "value", "-s", "UUID", recDev])).trim();
     const recMount = scratch.path("recovery");
-    await mkdir(recMount, { recursive: true });
-    await sh("mount", [recDev, recMount]);
-    await copyFile(env.kernel, path.join(recMount, "vmlinuz"));
-    await copyFile(env.initrd, path.join(recMount, "initrd.img"));
-    await copyFile(helper.path, path.join(recMount, "lifeboat-exch"));
-    await chmod(path.join(recMount, "lifeboat-exch"), 0o755);
-    await mkdir(path.join(recMount, "requests"), { recursive: true });
-    say(`  recovery partition ${recUuid}: ${(await readdir(recMount)).join(", ")}`);
-    await sh("umount", [recMount]);
+    const recUuid = await installRecoveryKit(runner, fx.image, layout.recovery, kit, recMount);
+    say(`  recovery partition ${recUuid}: vmlinuz, initrd.img, lifeboat-exch, requests/`);
 
     /** Write a reset request on the recovery partition and the one-shot GRUB entry that runs it. */
     const scheduleRecovery = async (stamp: string) => {
       const request = `${JSON.stringify({ kind: "reset-keep-home", stamp })}\n`;
       const digest = `sha256:${createHash("sha256").update(request).digest("hex")}`;
-      await sh("mount", [recDev, recMount]);
-      await writeFile(path.join(recMount, "requests/reset.json"), request);
-      await sh("umount", [recMount]);
+      await withPartitionMounted(runner, fx.image, layout.recovery, recMount, () =>
+        writeFile(path.join(recMount, "requests/reset.json"), request),
+      );
       const entry = recoveryMenuEntry({
         partition: { fsUuid: recUuid, label: RECOVERY_LABEL },
         source: { kind: "files", kernel: "/vmlinuz", initrd: "/initrd.img" },
@@ -247,12 +139,7 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
         "usr/bin/ls",
       ])
         await writeFile(path.join(sys, bin), garbage);
-      const home = path.join(m.btrfsTop, "home", fx.user);
-      await mkdir(path.join(home, "Pictures"), { recursive: true });
-      await writeFile(path.join(home, "Documents/after-factory.txt"), "written after OOBE\n");
-      await writeFile(path.join(home, "Pictures/photo.raw"), randomBytes(3 * 1024 * 1024));
-      await sh("chown", ["-R", "1000:1000", home]);
-      expectedHome = (await fixtureFingerprints(m)).home;
+      expectedHome = await addUserFiles(m, fx.user);
       expect(expectedHome).not.toBe(factory.home);
       await m.release();
     }
