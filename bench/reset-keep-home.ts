@@ -3,7 +3,7 @@
  * against an rsync restore of the same tree (`rsync -aHAX --delete`, what
  * Timeshift's rsync mode does), on a 0.5 GiB and a 4 GiB root.
  *
- * Run: pnpm exec tsx bench/reset-keep-home.ts [--runs 3] [--sizes 0.5,4]
+ * Run: pnpm exec tsx bench/reset-keep-home.ts [--runs 3] [--sizes 0.5,4] [--cache cold,warm]
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -31,20 +31,46 @@ function countingRunner(base: CommandRunner, runs: string[]): CommandRunner {
   };
 }
 
+/** How the page cache is set before each timed run (the same for both sides). */
+export type CacheState = "cold" | "warm";
+
+interface Mounted {
+  readonly top: string;
+  readonly dev: string;
+  readonly boot: string;
+  readonly bootDev: string;
+}
+
 /**
  * Treat the page cache the same way for both sides before each timed run:
- * wait for deleted subvolumes to be cleaned, write back what is dirty on
- * the filesystem, then read the metadata of both
- * trees (the factory snapshot and the damaged root) so that both start warm.
- * Warm metadata favours rsync, which must stat every file; the reset reads
- * none of them.
+ * wait for deleted subvolumes to be cleaned and write back what is dirty on
+ * the filesystem; then
+ * - `cold`: unmount and mount again the Btrfs and /boot, which drops their
+ *   cached pages, inodes and trees (and nothing of other jobs, unlike
+ *   `drop_caches`; the Btrfs image is attached with direct I/O, so no copy
+ *   of its blocks stays cached as pages of the image file): the state after
+ *   a reboot into the recovery environment or the live system where a
+ *   restore runs;
+ * - `warm`: read the metadata of both trees (the factory snapshot and the
+ *   damaged root) with `du`, so both start warm. Warm metadata favours
+ *   rsync, which must stat every file; the reset reads none of them.
  */
-async function settle(top: string): Promise<void> {
+async function settle(m: Mounted, cache: CacheState): Promise<void> {
   // The previous run's deleted old root is dropped by Btrfs in the background; wait for that
   // first, so neither side competes with the cleaner.
-  await sh("btrfs", ["subvolume", "sync", top]);
-  await sh("sync", ["-f", top]);
-  await sh("du", ["-s", path.join(top, ".lifeboat/factory/root"), path.join(top, "root")]);
+  await sh("btrfs", ["subvolume", "sync", m.top]);
+  await sh("sync", ["-f", m.top]);
+  if (cache === "cold") {
+    for (const [dev, dir] of [
+      [m.dev, m.top],
+      [m.bootDev, m.boot],
+    ] as const) {
+      await sh("umount", [dir]);
+      await sh("mount", [dev, dir]);
+    }
+  } else {
+    await sh("du", ["-s", path.join(m.top, ".lifeboat/factory/root"), path.join(m.top, "root")]);
+  }
 }
 const GiB = 1024 ** 3;
 
@@ -115,6 +141,7 @@ async function damage(root: string): Promise<void> {
 
 export interface BenchRow {
   readonly sizeGiB: number;
+  readonly cache: CacheState;
   readonly files: number;
   /** inspect + plan + execute, then `sync -f`. */
   readonly resetMs: number[];
@@ -131,7 +158,7 @@ export interface BenchRow {
 export async function runResetBench(
   sizesGiB: readonly number[],
   runs: number,
-  options: { readonly sources?: readonly string[] } = {},
+  options: { readonly sources?: readonly string[]; readonly caches?: readonly CacheState[] } = {},
 ): Promise<BenchRow[]> {
   const work = await (await import("node:fs/promises")).mkdtemp(
     path.join(tmpdir(), "lifeboat-bench-reset-"),
@@ -145,7 +172,10 @@ export async function runResetBench(
       const bootImg = path.join(work, `boot-${size}.img`);
       await sh("truncate", ["-s", String(Math.ceil(size * 2 + 3) * GiB), img]);
       await sh("truncate", ["-s", String(128 * 1024 * 1024), bootImg]);
-      const dev = (await sh("losetup", ["--find", "--show", img])).trim();
+      // Direct I/O: the loop device reads the image file past this kernel's page cache, as a
+      // disk would; otherwise a "cold" remount would still find every block cached a second
+      // time as pages of the image file.
+      const dev = (await sh("losetup", ["--find", "--show", "--direct-io=on", img])).trim();
       loops.push(dev);
       const bootDev = (await sh("losetup", ["--find", "--show", bootImg])).trim();
       loops.push(bootDev);
@@ -171,58 +201,61 @@ export async function runResetBench(
       const p = await provision(runner, { top, boot, product: "bench", build: "1" });
       if (p.isErr()) throw new Error(p.error.message);
       const files = Number((await sh("sh", ["-c", `find ${top}/root | wc -l`])).trim());
-      const resetMs: number[] = [];
-      const executeMs: number[] = [];
-      const rsyncMs: number[] = [];
-      const stepMs: Record<string, number[]> = {};
-      let programs = 0;
-      for (let r = 0; r < runs; r++) {
-        await damage(path.join(top, "root"));
-        await settle(top);
-        const stamp = stampOf(new Date(Date.UTC(2026, 0, 1, 0, 0, r)));
-        const started: string[] = [];
-        const counted = countingRunner(runner, started);
-        resetMs.push(
-          await timed(async () => {
-            const state = (
-              await inspect(counted, { top, boot, disks: [], measureSizes: false })
-            )._unsafeUnwrap();
-            const pl = plan(state, { kind: "reset-keep-home", stamp })._unsafeUnwrap();
-            executeMs.push(
-              await timed(async () => {
-                (
-                  await executeReset({ runner: counted, top, boot }, pl, {
-                    confirm: pl.digest,
-                    onProgress: (e) => {
-                      if (e.type !== "step-finished") return;
-                      const list = stepMs[e.stepId] ?? [];
-                      list.push(e.durationMs);
-                      stepMs[e.stepId] = list;
-                    },
-                  })
-                )._unsafeUnwrap();
-              }),
-            );
-            await sh("sync", ["-f", top]);
-          }),
-        );
-        programs = started.length;
-        await sh("btrfs", ["subvolume", "delete", path.join(top, `root.old-${stamp}`)]);
-        await damage(path.join(top, "root"));
-        await settle(top);
-        rsyncMs.push(
-          await timed(async () => {
-            await sh("rsync", [
-              "-aHAX",
-              "--delete",
-              `${path.join(top, ".lifeboat/factory/root")}/`,
-              `${path.join(top, "root")}/`,
-            ]);
-            await sh("sync", ["-f", top]);
-          }),
-        );
+      const m: Mounted = { top, dev, boot, bootDev };
+      for (const cache of options.caches ?? ["cold", "warm"]) {
+        const resetMs: number[] = [];
+        const executeMs: number[] = [];
+        const rsyncMs: number[] = [];
+        const stepMs: Record<string, number[]> = {};
+        let programs = 0;
+        for (let r = 0; r < runs; r++) {
+          await damage(path.join(top, "root"));
+          await settle(m, cache);
+          const stamp = stampOf(new Date(Date.UTC(2026, 0, 1, 0, cache === "cold" ? 0 : 1, r)));
+          const started: string[] = [];
+          const counted = countingRunner(runner, started);
+          resetMs.push(
+            await timed(async () => {
+              const state = (
+                await inspect(counted, { top, boot, disks: [], measureSizes: false })
+              )._unsafeUnwrap();
+              const pl = plan(state, { kind: "reset-keep-home", stamp })._unsafeUnwrap();
+              executeMs.push(
+                await timed(async () => {
+                  (
+                    await executeReset({ runner: counted, top, boot }, pl, {
+                      confirm: pl.digest,
+                      onProgress: (e) => {
+                        if (e.type !== "step-finished") return;
+                        const list = stepMs[e.stepId] ?? [];
+                        list.push(e.durationMs);
+                        stepMs[e.stepId] = list;
+                      },
+                    })
+                  )._unsafeUnwrap();
+                }),
+              );
+              await sh("sync", ["-f", top]);
+            }),
+          );
+          programs = started.length;
+          await sh("btrfs", ["subvolume", "delete", path.join(top, `root.old-${stamp}`)]);
+          await damage(path.join(top, "root"));
+          await settle(m, cache);
+          rsyncMs.push(
+            await timed(async () => {
+              await sh("rsync", [
+                "-aHAX",
+                "--delete",
+                `${path.join(top, ".lifeboat/factory/root")}/`,
+                `${path.join(top, "root")}/`,
+              ]);
+              await sh("sync", ["-f", top]);
+            }),
+          );
+        }
+        rows.push({ sizeGiB: size, cache, files, resetMs, executeMs, stepMs, programs, rsyncMs });
       }
-      rows.push({ sizeGiB: size, files, resetMs, executeMs, stepMs, programs, rsyncMs });
     }
   } finally {
     for (const m of mounts.reverse()) await runner.run("umount", [m]);
@@ -234,38 +267,41 @@ export async function runResetBench(
 
 function table(rows: readonly BenchRow[], runs: number): string {
   const lines = [
-    `| root | files | reset keeping /home (median of ${runs}) | rsync -aHAX --delete (median of ${runs}) | speedup |`,
-    "|---|---|---|---|---|",
+    `| root | cache | files | reset keeping /home (median of ${runs}) | rsync -aHAX --delete (median of ${runs}) | speedup |`,
+    "|---|---|---|---|---|---|",
   ];
   for (const r of rows) {
     const reset = median(r.resetMs);
     const rsync = median(r.rsyncMs);
     lines.push(
-      `| ${r.sizeGiB} GiB | ${r.files} | ${(reset / 1000).toFixed(2)} s (${r.resetMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / 1000).toFixed(2)} s (${r.rsyncMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / reset).toFixed(1)}x |`,
+      `| ${r.sizeGiB} GiB | ${r.cache} | ${r.files} | ${(reset / 1000).toFixed(2)} s (${r.resetMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / 1000).toFixed(2)} s (${r.rsyncMs.map((x) => (x / 1000).toFixed(2)).join(", ")}) | ${(rsync / reset).toFixed(1)}x |`,
     );
   }
   lines.push(
     "",
-    `| root | execute only (median) | programs run per reset | ${Object.keys(rows[0]?.stepMs ?? {}).join(" | ")} |`,
-    `|---|---|---|${Object.keys(rows[0]?.stepMs ?? {})
+    `| root | cache | execute only (median) | programs run per reset | ${Object.keys(rows[0]?.stepMs ?? {}).join(" | ")} |`,
+    `|---|---|---|---|${Object.keys(rows[0]?.stepMs ?? {})
       .map(() => "---")
       .join("|")}|`,
   );
   for (const r of rows)
     lines.push(
-      `| ${r.sizeGiB} GiB | ${(median(r.executeMs) / 1000).toFixed(3)} s | ${r.programs} | ${Object.values(
+      `| ${r.sizeGiB} GiB | ${r.cache} | ${(median(r.executeMs) / 1000).toFixed(3)} s | ${r.programs} | ${Object.values(
         r.stepMs,
       )
         .map((v) => `${median(v)} ms`)
         .join(" | ")} |`,
     );
-  const small = rows[0];
-  const big = rows.at(-1);
-  if (small && big && small !== big)
-    lines.push(
-      "",
-      `Flatness (reset ${big.sizeGiB} GiB / ${small.sizeGiB} GiB): ${(median(big.resetMs) / median(small.resetMs)).toFixed(2)}x`,
-    );
+  for (const cache of ["cold", "warm"] as const) {
+    const of = rows.filter((r) => r.cache === cache);
+    const small = of[0];
+    const big = of.at(-1);
+    if (small && big && small !== big)
+      lines.push(
+        "",
+        `Flatness, ${cache} (reset ${big.sizeGiB} GiB / ${small.sizeGiB} GiB): ${(median(big.resetMs) / median(small.resetMs)).toFixed(2)}x`,
+      );
+  }
   return lines.join("\n");
 }
 
@@ -276,6 +312,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   };
   const runs = Number(arg("--runs") ?? 3);
   const sizes = (arg("--sizes") ?? "0.5,4").split(",").map(Number);
-  const rows = await runResetBench(sizes, runs);
+  const caches = (arg("--cache") ?? "cold,warm").split(",") as CacheState[];
+  const rows = await runResetBench(sizes, runs, { caches });
   console.log(table(rows, runs));
 }
