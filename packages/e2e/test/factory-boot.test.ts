@@ -54,7 +54,7 @@ const GiB = 1024 * 1024 * 1024;
 
 const say = stepLogger("factory-boot");
 
-/** Disk GUID, partition GUIDs and filesystem UUIDs of an image, in a fixed order. */
+/** Disk GUID, partition GUIDs, filesystem UUIDs, Btrfs device and subvolume UUIDs of an image, in a fixed order. */
 async function identifiers(image: string): Promise<Record<string, string>> {
   const table = JSON.parse(await sh("sfdisk", ["-J", image])) as {
     partitiontable: { id: string; partitions: { node: string; uuid: string }[] };
@@ -82,6 +82,19 @@ async function identifiers(image: string): Promise<Record<string, string>> {
         await sh("blkid", ["-p", "-o", "value", "-s", "UUID", dev]).catch(() => "")
       ).trim();
       if (uuid) ids[`fsuuid${i + 1}`] = uuid.toLowerCase();
+      // Btrfs: the device UUID (UUID_SUB) and every subvolume's UUID (ROOT_ITEMs of the root tree).
+      const sub = (
+        await sh("blkid", ["-p", "-o", "value", "-s", "UUID_SUB", dev]).catch(() => "")
+      ).trim();
+      if (sub) {
+        ids[`devuuid${i + 1}`] = sub.toLowerCase();
+        const tree = await sh("btrfs", ["inspect-internal", "dump-tree", "-t", "root", dev]);
+        for (const m of tree.matchAll(
+          /key \((\d+|FS_TREE) ROOT_ITEM \d+\) itemoff \d+ itemsize \d+\n(?:[^\n]*\n){4}\s*uuid ([0-9a-f-]{36})/g,
+        ))
+          if (m[2] !== "00000000-0000-0000-0000-000000000000")
+            ids[`subvol${i + 1}.${m[1]}`] = m[2]!;
+      }
     } finally {
       await sh("losetup", ["-d", dev]);
     }
