@@ -89,7 +89,9 @@ export interface QemuHandle {
   /**
    * Wait until `pattern` appears in the serial console after the end of the
    * previous successful wait (expect-style: each match consumes the text up
-   * to its end). Resolves with the match. Rejects, and kills QEMU, on timeout
+   * to its end). Resolves with the match; a match that reaches the end of
+   * the output so far is taken only once more output arrives or after 1.5 s
+   * of silence, so `(\S+)` never captures half of a line still arriving. Rejects, and kills QEMU, on timeout
    * or when QEMU exits first; the message carries the log's tail and path.
    */
   waitFor(pattern: RegExp | string, timeoutMs: number): Promise<RegExpExecArray>;
@@ -102,6 +104,9 @@ export interface QemuHandle {
   /** Same as {@link QemuHandle.kill}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
+
+/** How long a match touching the end of the serial output waits for more (see `waitFor`). */
+const SETTLE_MS = 1500;
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -252,7 +257,8 @@ export async function boot(options: BootOptions): Promise<QemuHandle> {
   });
 }
 
-class Handle implements QemuHandle {
+/** The handle {@link boot} returns, around QEMU (or, in tests, any process writing to stdout). */
+export class Handle implements QemuHandle {
   readonly pid: number;
   #text = "";
   #cursor = 0;
@@ -328,25 +334,29 @@ class Handle implements QemuHandle {
             pattern.flags.includes("g") ? pattern.flags : `${pattern.flags}g`,
           );
     return new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        re.lastIndex = this.#cursor;
-        const m = re.exec(this.#text);
-        if (m === null) return false;
-        this.#cursor = m.index + m[0].length;
-        return true;
-      };
+      let settle: NodeJS.Timeout | undefined;
       const finish = (m: RegExpExecArray | Error) => {
         clearTimeout(timer);
+        clearTimeout(settle);
         this.#listeners.delete(listener);
         if (m instanceof Error) reject(m);
         else resolve(m);
       };
+      const accept = (m: RegExpExecArray) => {
+        this.#cursor = m.index + m[0].length;
+        finish(m);
+      };
       const listener = () => {
+        clearTimeout(settle);
+        settle = undefined;
         re.lastIndex = this.#cursor;
         const m = re.exec(this.#text);
         if (m !== null) {
-          this.#cursor = m.index + m[0].length;
-          finish(m);
+          // A match that reaches the end of what has arrived may still grow (`(\S+)` on a
+          // half-arrived line): take it once more output shows where it ends, or after a moment
+          // of silence (a prompt that ends without a newline).
+          if (m.index + m[0].length < this.#text.length || this.#exit !== undefined) accept(m);
+          else settle = setTimeout(() => accept(m), SETTLE_MS);
         } else if (this.#exit !== undefined) {
           finish(
             this.#failure(`QEMU exited (${JSON.stringify(this.#exit)}) before ${re} appeared`),
@@ -354,7 +364,9 @@ class Handle implements QemuHandle {
         }
       };
       const timer = setTimeout(() => {
-        if (check()) return;
+        re.lastIndex = this.#cursor;
+        const m = re.exec(this.#text);
+        if (m !== null) return accept(m);
         killGroup(this.child);
         finish(this.#failure(`timed out after ${timeoutMs} ms waiting for ${re}`));
       }, timeoutMs);
