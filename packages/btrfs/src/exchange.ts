@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import path from "node:path";
 import { type CommandRunner, fsyncDirectory } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
-import { compileHelper, defaultHelperCacheDir, isExecutable } from "./_internal/build-helper.js";
+import { compileHelper, helperPath, isExecutable } from "./_internal/build-helper.js";
 import { fromNode, inside } from "./_internal/common.js";
 import { EXCH_SOURCE } from "./_internal/exch-source.js";
 import type { BtrfsError, BtrfsExchangeUnsupportedError } from "./errors.js";
@@ -18,8 +17,6 @@ import { requireSubvolume } from "./subvolumes.js";
 
 /** The C source of the `lifeboat-exch` helper, e.g. to build it into a recovery initramfs. */
 export const exchangeHelperSource: string = EXCH_SOURCE;
-
-const HELPER_HASH = createHash("sha256").update(EXCH_SOURCE).digest("hex").slice(0, 12);
 
 /** Options naming where the helper lives. */
 export interface ExchangeHelperLocation {
@@ -41,9 +38,10 @@ export interface ExchangeHelperLocation {
  * ```
  */
 export function exchangeHelperPath(options: ExchangeHelperLocation = {}): string {
-  const fixed = process.env.LIFEBOAT_EXCH_HELPER;
-  if (fixed && options.cacheDir === undefined) return fixed;
-  return path.join(options.cacheDir ?? defaultHelperCacheDir(), `lifeboat-exch-${HELPER_HASH}`);
+  return helperPath(
+    { envVar: "LIFEBOAT_EXCH_HELPER", name: "lifeboat-exch", source: EXCH_SOURCE },
+    options.cacheDir,
+  );
 }
 
 /** Options for {@link buildExchangeHelper}. */

@@ -9,6 +9,17 @@
  *
  * @module
  */
+
+export {
+  type AgentDevices,
+  agentHelperPath,
+  agentHelperSource,
+  type BtrfsAgent,
+  buildAgentHelper,
+  type StartAgentOptions,
+  type SubvolumeFacts,
+  startBtrfsAgent,
+} from "./agent.js";
 export type {
   BtrfsError,
   BtrfsExchangeUnsupportedError,

@@ -7,19 +7,15 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import path from "node:path";
 import type { CommandRunner, ParseFailedError } from "@lifeboat/core";
 import { err, errAsync, ok, type Result, type ResultAsync } from "neverthrow";
-import { compileHelper, defaultHelperCacheDir } from "./_internal/build-helper.js";
+import { compileHelper, helperPath } from "./_internal/build-helper.js";
 import { REUUID_SOURCE } from "./_internal/reuuid-source.js";
 import type { BtrfsError, BtrfsReuuidRefusedError } from "./errors.js";
 import type { BuildHelperOptions, ExchangeHelper, ExchangeHelperLocation } from "./exchange.js";
 
 /** The C source of the `lifeboat-btrfs-reuuid` helper, e.g. to build it into an image-factory tool set. */
 export const reuuidHelperSource: string = REUUID_SOURCE;
-
-const HELPER_HASH = createHash("sha256").update(REUUID_SOURCE).digest("hex").slice(0, 12);
 
 /**
  * Where the compiled `lifeboat-btrfs-reuuid` helper is (or will be once built):
@@ -33,11 +29,9 @@ const HELPER_HASH = createHash("sha256").update(REUUID_SOURCE).digest("hex").sli
  * ```
  */
 export function reuuidHelperPath(options: ExchangeHelperLocation = {}): string {
-  const fixed = process.env.LIFEBOAT_REUUID_HELPER;
-  if (fixed && options.cacheDir === undefined) return fixed;
-  return path.join(
-    options.cacheDir ?? defaultHelperCacheDir(),
-    `lifeboat-btrfs-reuuid-${HELPER_HASH}`,
+  return helperPath(
+    { envVar: "LIFEBOAT_REUUID_HELPER", name: "lifeboat-btrfs-reuuid", source: REUUID_SOURCE },
+    options.cacheDir,
   );
 }
 

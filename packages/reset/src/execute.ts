@@ -14,6 +14,7 @@ import {
   writeFileAtomic,
 } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import { withBtrfsAgent } from "./_internal/btrfs.js";
 import { io } from "./_internal/fs.js";
 import { createResetHandlers } from "./handlers.js";
 import { JOURNAL_FILE, LIFEBOAT_DIR, LOCK_FILE } from "./layout.js";
@@ -81,16 +82,18 @@ export function executeReset(
   options: ExecuteResetOptions = {},
 ): ResultAsync<ExecutionSummary, ExecutorError> {
   const paths = resetJournalPaths(env.top);
-  return io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir")
-    .andThen(() => archiveFinishedJournal(env.top))
-    .andThen(() =>
-      execute(plan, createResetHandlers(env), {
-        ...paths,
-        ...(options.confirm === undefined ? {} : { confirm: options.confirm }),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-      }),
-    );
+  return withBtrfsAgent(env.runner, () =>
+    io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir")
+      .andThen(() => archiveFinishedJournal(env.top))
+      .andThen(() =>
+        execute(plan, createResetHandlers(env), {
+          ...paths,
+          ...(options.confirm === undefined ? {} : { confirm: options.confirm }),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      ),
+  );
 }
 
 /**
@@ -110,9 +113,11 @@ export function resumeReset(
   const { journalPath, lockPath } = resetJournalPaths(env.top);
   if (!env.top)
     return errAsync({ code: "INVALID_ARGUMENT", message: "top is required", argument: "top" });
-  return resume(journalPath, createResetHandlers(env), {
-    lockPath,
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  return withBtrfsAgent(env.runner, () =>
+    resume(journalPath, createResetHandlers(env), {
+      lockPath,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    }),
+  );
 }

@@ -1,10 +1,11 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, statfs } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
 import { type CommandRunner, findMountOf, type LifeboatError, readMountinfo } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { kernelDeviceName } from "./_internal/block-device.js";
+import { agentOf, withBtrfsAgent } from "./_internal/btrfs.js";
 import { exists } from "./_internal/fs.js";
 import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
 import { checkpointFields } from "./checkpoint/list.js";
@@ -52,19 +53,39 @@ async function mountMap(): Promise<Map<string, string[]>> {
   return map;
 }
 
+/** The filesystem UUID, devices, subvolumes and default subvolume id: from the agent, else programs. */
+async function btrfsFacts(runner: CommandRunner, top: string) {
+  const agent = agentOf(runner);
+  if (agent) {
+    const [devs, subs, def] = await Promise.all([
+      must(agent.devices(top)),
+      must(agent.listSubvolumes(top)),
+      must(agent.defaultSubvolumeId(top)),
+    ]);
+    return {
+      uuid: devs.fsUuid,
+      devices: devs.devices.map((d) => ({ path: d.path, size: d.totalBytes })),
+      subs,
+      defaultId: def,
+    };
+  }
+  // Three independent programs: started together (a reset's fixed cost, issue 7).
+  const [info, subs, def] = await Promise.all([
+    must(btrfs.filesystemInfo(runner, top)),
+    must(btrfs.listSubvolumes(runner, top)),
+    must(btrfs.getDefaultSubvolume(runner, top)),
+  ]);
+  return { uuid: info.uuid, devices: info.devices, subs, defaultId: def.id };
+}
+
 async function btrfsState(
   runner: CommandRunner,
   top: string,
   disks: readonly DiskState[],
   measure: boolean,
 ): Promise<BtrfsState> {
-  // Four independent programs: started together (a reset's fixed cost, issue 7).
-  const [info, usage, subs, def] = await Promise.all([
-    must(btrfs.filesystemInfo(runner, top)),
-    must(btrfs.filesystemUsage(runner, top)),
-    must(btrfs.listSubvolumes(runner, top)),
-    must(btrfs.getDefaultSubvolume(runner, top)),
-  ]);
+  const [info, space] = await Promise.all([btrfsFacts(runner, top), statfs(top)]);
+  const subs = info.subs;
   const subvolumes: SubvolumeState[] = [];
   for (const s of subs) {
     let bytes: number | undefined;
@@ -91,10 +112,11 @@ async function btrfsState(
   return {
     device,
     fsUuid: info.uuid,
-    sizeBytes: usage.deviceSize,
-    freeBytes: usage.freeEstimated,
+    sizeBytes: info.devices.reduce((sum, d) => sum + d.size, 0),
+    // What df shows: Btrfs's own estimate for new data (profiles and reserves counted).
+    freeBytes: space.bavail * space.bsize,
     subvolumes,
-    defaultSubvolumeId: def.id,
+    defaultSubvolumeId: info.defaultId,
     encryptedOn: container?.device,
   };
 }
@@ -174,39 +196,41 @@ export function inspect(
   runner: CommandRunner,
   options: InspectOptions = {},
 ): ResultAsync<SystemState, LifeboatError> {
-  return effect(async () => {
-    // /boot's mount (findmnt, for its filesystem UUID) is independent of the rest: started first.
-    const bootMount = options.boot ? must(findMountOf(runner, options.boot)) : undefined;
-    bootMount?.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
-    const mounts = await mountMap();
-    const disks = options.disks
-      ? await probeExplicitDisks(runner, options.disks, mounts)
-      : await discoverDisks(runner, mounts);
-    const fs = options.top
-      ? await btrfsState(runner, options.top, disks, options.measureSizes ?? true)
-      : undefined;
-    let boot: SystemState["boot"];
-    if (bootMount) {
-      const m = await bootMount;
-      boot = { device: m.device, fsUuid: m.fsUuid };
-    }
-    const busy =
-      fs && options.top
-        ? [...(mounts.get(fs.device) ?? [])].filter(
-            (t) => t !== options.top && !(options.live && t === "/"),
-          )
-        : [];
-    return {
-      disks,
-      btrfs: fs,
-      boot,
-      rootMount: await rootMountOf(options.boot),
-      factory: fs && options.top ? await factoryState(options.top, fs) : undefined,
-      recovery: options.recovery,
-      otherOses: otherOsesOf(disks),
-      busy,
-      live: options.live ?? false,
-      ...(fs && options.top ? await checkpointFields(options.top, fs.subvolumes) : {}),
-    };
-  }, "inspect");
+  return withBtrfsAgent(runner, () =>
+    effect(async () => {
+      // /boot's mount (findmnt, for its filesystem UUID) is independent of the rest: started first.
+      const bootMount = options.boot ? must(findMountOf(runner, options.boot)) : undefined;
+      bootMount?.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+      const mounts = await mountMap();
+      const disks = options.disks
+        ? await probeExplicitDisks(runner, options.disks, mounts)
+        : await discoverDisks(runner, mounts);
+      const fs = options.top
+        ? await btrfsState(runner, options.top, disks, options.measureSizes ?? true)
+        : undefined;
+      let boot: SystemState["boot"];
+      if (bootMount) {
+        const m = await bootMount;
+        boot = { device: m.device, fsUuid: m.fsUuid };
+      }
+      const busy =
+        fs && options.top
+          ? [...(mounts.get(fs.device) ?? [])].filter(
+              (t) => t !== options.top && !(options.live && t === "/"),
+            )
+          : [];
+      return {
+        disks,
+        btrfs: fs,
+        boot,
+        rootMount: await rootMountOf(options.boot),
+        factory: fs && options.top ? await factoryState(options.top, fs) : undefined,
+        recovery: options.recovery,
+        otherOses: otherOsesOf(disks),
+        busy,
+        live: options.live ?? false,
+        ...(fs && options.top ? await checkpointFields(options.top, fs.subvolumes) : {}),
+      };
+    }, "inspect"),
+  );
 }

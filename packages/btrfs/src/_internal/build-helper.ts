@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { access, chmod, constants, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
@@ -11,6 +12,21 @@ export function defaultHelperCacheDir(): string {
   if (process.env.LIFEBOAT_CACHE_DIR) return process.env.LIFEBOAT_CACHE_DIR;
   if (process.getuid?.() === 0) return "/var/cache/lifeboat";
   return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "lifeboat");
+}
+
+/**
+ * Where a compiled helper is (or will be once built): `$<envVar>` when set
+ * (and no cache directory is given), else `<cacheDir>/<name>-<hash of its
+ * source>`, so a changed source is a new file. Pure.
+ */
+export function helperPath(
+  spec: { readonly envVar: string; readonly name: string; readonly source: string },
+  cacheDir: string | undefined,
+): string {
+  const fixed = process.env[spec.envVar];
+  if (fixed && cacheDir === undefined) return fixed;
+  const hash = createHash("sha256").update(spec.source).digest("hex").slice(0, 12);
+  return path.join(cacheDir ?? defaultHelperCacheDir(), `${spec.name}-${hash}`);
 }
 
 export function isExecutable(p: string): ResultAsync<boolean, never> {

@@ -26,6 +26,57 @@ export interface SubvolumeFacts {
   readonly readOnly: boolean;
 }
 
+interface AgentLease {
+  agent: btrfs.BtrfsAgent | undefined;
+  users: number;
+}
+
+const agents = new WeakMap<CommandRunner, AgentLease>();
+/** Set once this process found it cannot start the agent (no compiler, no build): not tried again. */
+let agentUnavailable = false;
+
+/**
+ * Run `work` with a `lifeboat-btrfs-agent` started for `runner` (one process
+ * answers the work's Btrfs questions and makes its snapshots and exchanges,
+ * instead of one `btrfs` program each). Nested and concurrent uses share one
+ * agent; the last one out closes it. Where the agent cannot be started (no
+ * compiler and no build, or `LIFEBOAT_BTRFS_AGENT=0`) the work runs with
+ * `btrfs` programs as before: same answers, slower.
+ */
+export function withBtrfsAgent<T, E>(
+  runner: CommandRunner,
+  work: () => ResultAsync<T, E>,
+): ResultAsync<T, E> {
+  const run = async () => {
+    let lease = agents.get(runner);
+    if (lease === undefined) {
+      lease = { agent: undefined, users: 0 };
+      agents.set(runner, lease);
+      if (!agentUnavailable && process.env.LIFEBOAT_BTRFS_AGENT !== "0") {
+        const started = await btrfs.startBtrfsAgent(runner);
+        if (started.isOk()) lease.agent = started.value;
+        else agentUnavailable = true;
+      }
+    }
+    lease.users++;
+    try {
+      return await work();
+    } finally {
+      lease.users--;
+      if (lease.users === 0) {
+        agents.delete(runner);
+        await lease.agent?.close();
+      }
+    }
+  };
+  return new ResultAsync(run());
+}
+
+/** The agent started for `runner` by {@link withBtrfsAgent}, if any. */
+export function agentOf(runner: CommandRunner): btrfs.BtrfsAgent | undefined {
+  return agents.get(runner)?.agent;
+}
+
 /** Facts about the subvolume at `rel` under the top level, or undefined when nothing is there. */
 export function subvolumeAt(
   runner: CommandRunner,
@@ -37,6 +88,8 @@ export function subvolumeAt(
     if (st === undefined) return okAsync(undefined);
     if (!st.isDirectory() || st.ino !== 256)
       return errAsync<SubvolumeFacts | undefined, LifeboatError>(notSubvolume(abs));
+    const agent = agentOf(runner);
+    if (agent) return agent.subvolume(abs).map(factsOf);
     return btrfs.showSubvolume(runner, top, rel).map((s) => ({
       id: s.id,
       uuid: s.uuid,
@@ -44,6 +97,10 @@ export function subvolumeAt(
       readOnly: s.readOnly,
     }));
   });
+}
+
+function factsOf(s: btrfs.SubvolumeFacts): SubvolumeFacts {
+  return { id: s.id, uuid: s.uuid, parentUuid: s.parentUuid, readOnly: s.readOnly };
 }
 
 function notSubvolume(abs: string): UnexpectedStateError {
@@ -96,6 +153,15 @@ export function subvolumesAt(
   return ResultAsync.combine(rels.map((rel) => subvolumeExists(top, rel))).andThen((present) => {
     const wanted = rels.filter((_, i) => present[i]);
     if (wanted.length === 0) return okAsync(rels.map(() => undefined));
+    const agent = agentOf(runner);
+    if (agent)
+      return ResultAsync.combine(
+        rels.map((rel, i) =>
+          present[i]
+            ? agent.subvolume(path.join(top, rel)).map(factsOf)
+            : okAsync<SubvolumeFacts | undefined, LifeboatError>(undefined),
+        ),
+      );
     if (wanted.length === 1)
       return subvolumeAt(runner, top, wanted[0]!).map((f) =>
         rels.map((_, i) => (present[i] ? f : undefined)),
@@ -194,15 +260,17 @@ export function snapshot(
           "snapshot",
         ),
       )
-      .andThen((dst) =>
-        runner.run("btrfs", [
+      .andThen((dst): ResultAsync<unknown, LifeboatError> => {
+        const agent = agentOf(runner);
+        if (agent) return agent.snapshot(src, dst, options);
+        return runner.run("btrfs", [
           "subvolume",
           "snapshot",
           ...(options.readOnly ? ["-r"] : []),
           src,
           dst,
-        ]),
-      )
+        ]);
+      })
       .map(() => undefined),
   );
 }
@@ -261,9 +329,28 @@ export function exchange(
   a: string,
   b: string,
 ): ResultAsync<void, LifeboatError> {
+  const agent = agentOf(runner);
+  if (agent)
+    // The same renameat2(RENAME_EXCHANGE) and parent fsyncs, in the agent already running.
+    return ResultAsync.combine([bothSubvolumes(top, a), bothSubvolumes(top, b)]).andThen(
+      ([pa, pb]) => agent.exchange(pa, pb),
+    );
   return exchangeMethod(runner)
     .andThen((method) => btrfs.exchangeSubvolumes(runner, top, a, b, { method }))
     .map(() => undefined);
+}
+
+/** The absolute path of `rel`, which must be a subvolume root (as `exchangeSubvolumes` requires). */
+function bothSubvolumes(top: string, rel: string): ResultAsync<string, LifeboatError> {
+  return resolveInside(top, rel).andThen((abs) =>
+    subvolumeExists(top, rel).andThen((found) =>
+      found ? okAsync(abs) : errAsync<string, LifeboatError>(notFound(rel)),
+    ),
+  );
+}
+
+function notFound(rel: string): btrfs.BtrfsSubvolumeNotFoundError {
+  return { code: "BTRFS_SUBVOLUME_NOT_FOUND", message: `No subvolume at ${rel}.`, subvolume: rel };
 }
 
 const methods = new WeakMap<CommandRunner, btrfs.ExchangeMethod>();
