@@ -124,6 +124,8 @@ async function fillRoot(top: string, bytes: number, sources: readonly string[]):
   }
   await sh("btrfs", ["subvolume", "delete", seed]);
   await mkdir(path.join(root, "etc"), { recursive: true });
+  // Every Fedora root has /var/lib (where the reset writes its marker).
+  await mkdir(path.join(root, "var/lib"), { recursive: true });
   await writeFile(path.join(root, "etc/machine-id"), "0123456789abcdef0123456789abcdef\n");
   await writeFile(path.join(root, "etc/hostname"), "bench\n");
 }

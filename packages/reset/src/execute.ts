@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import {
   type ExecutionSummary,
@@ -11,7 +11,6 @@ import {
   type Plan,
   readJournal,
   resume,
-  writeFileAtomic,
 } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { withBtrfsAgent } from "./_internal/btrfs.js";
@@ -33,7 +32,14 @@ export function resetJournalPaths(top: string): { journalPath: string; lockPath:
   return { journalPath: path.join(top, JOURNAL_FILE), lockPath: path.join(top, LOCK_FILE) };
 }
 
-/** Move a finished journal aside so the next plan starts a fresh one. */
+/**
+ * Move a finished journal aside so the next plan starts a fresh one: its
+ * newest record is written to `.lifeboat/journals/` (fsynced: on Btrfs that
+ * also makes a new file's name durable), then both slots are removed. The
+ * removal needs no fsync of its own: the new run's first journal write
+ * fsyncs the same directory, and until then a power cut only brings the
+ * finished journal back, which is archived again (to the same name).
+ */
 function archiveFinishedJournal(top: string): ResultAsync<void, ExecutorError> {
   const { journalPath } = resetJournalPaths(top);
   return readJournal(journalPath)
@@ -48,12 +54,17 @@ function archiveFinishedJournal(top: string): ResultAsync<void, ExecutorError> {
       );
       return io(
         (async () => {
-          await mkdir(dir, { recursive: true });
-          // The newest record may be in either slot: archive the record, then drop both slots.
-          const archived = await writeFileAtomic(dest, `${JSON.stringify(j, null, 2)}\n`);
-          if (archived.isErr()) throw archived.error;
-          for (const file of journalFiles(journalPath)) await rm(file, { force: true });
-          await fsyncDirectory(path.dirname(journalPath));
+          // The first archive ever creates the directory: its name is made durable once.
+          if ((await mkdir(dir, { recursive: true })) !== undefined)
+            await fsyncDirectory(path.dirname(dir));
+          const file = await open(dest, "w", 0o644);
+          try {
+            await file.writeFile(`${JSON.stringify(j, null, 2)}\n`);
+            await file.sync();
+          } finally {
+            await file.close();
+          }
+          for (const slot of journalFiles(journalPath)) await rm(slot, { force: true });
         })(),
         journalPath,
         "archive the finished journal",
@@ -82,8 +93,8 @@ export function executeReset(
   options: ExecuteResetOptions = {},
 ): ResultAsync<ExecutionSummary, ExecutorError> {
   const paths = resetJournalPaths(env.top);
-  return withBtrfsAgent(env.runner, () =>
-    io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir")
+  return withBtrfsAgent(env.runner, () => {
+    return io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir")
       .andThen(() => archiveFinishedJournal(env.top))
       .andThen(() =>
         execute(plan, createResetHandlers(env), {
@@ -92,8 +103,8 @@ export function executeReset(
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
           ...(options.signal ? { signal: options.signal } : {}),
         }),
-      ),
-  );
+      );
+  });
 }
 
 /**

@@ -1,11 +1,17 @@
-import { readdir, readFile, statfs } from "node:fs/promises";
+import { open, readdir, readFile, realpath, statfs } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
-import { type CommandRunner, findMountOf, type LifeboatError, readMountinfo } from "@lifeboat/core";
+import {
+  type CommandRunner,
+  findMountOf,
+  type LifeboatError,
+  type MountinfoEntry,
+  readMountinfo,
+} from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { kernelDeviceName } from "./_internal/block-device.js";
-import { agentOf, withBtrfsAgent } from "./_internal/btrfs.js";
+import { agentFor, withBtrfsAgent } from "./_internal/btrfs.js";
 import { exists } from "./_internal/fs.js";
 import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
 import { checkpointFields } from "./checkpoint/list.js";
@@ -45,17 +51,53 @@ export interface InspectOptions {
   readonly measureSizes?: boolean;
 }
 
-/** Device -> where it is mounted, from /proc/self/mountinfo (what findmnt reads too; no program). */
-async function mountMap(): Promise<Map<string, string[]>> {
+/** Device -> where it is mounted, from the mount table (what findmnt reads too; no program). */
+function mountMap(table: readonly MountinfoEntry[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
-  for (const m of await must(readMountinfo()))
-    map.set(m.source, [...(map.get(m.source) ?? []), m.mountPoint]);
+  for (const m of table) map.set(m.source, [...(map.get(m.source) ?? []), m.mountPoint]);
   return map;
+}
+
+/**
+ * The UUID of an ext2/3/4 filesystem from its superblock (1024 bytes in:
+ * magic 0xEF53 at 0x38, UUID at 0x68), as blkid reads it; undefined when the
+ * device does not hold one.
+ */
+async function extUuid(device: string): Promise<string | undefined> {
+  const file = await open(device, "r");
+  try {
+    const sb = Buffer.alloc(0x78);
+    const { bytesRead } = await file.read(sb, 0, sb.length, 1024);
+    if (bytesRead < sb.length || sb.readUInt16LE(0x38) !== 0xef53) return undefined;
+    const hex = sb.subarray(0x68, 0x78).toString("hex");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * /boot's device and filesystem UUID: the device from the mount table, the
+ * UUID read from an ext2/3/4 superblock (Fedora's /boot), else findmnt.
+ */
+async function bootMountOf(
+  runner: CommandRunner,
+  boot: string,
+  table: readonly MountinfoEntry[],
+): Promise<SystemState["boot"]> {
+  const real = await realpath(boot);
+  const entry = table.filter((m) => m.mountPoint === real).at(-1);
+  if (entry && /^ext[234]$/.test(entry.fstype) && entry.source.startsWith("/dev/")) {
+    const fsUuid = await extUuid(entry.source).catch(() => undefined);
+    if (fsUuid !== undefined) return { device: entry.source, fsUuid };
+  }
+  const m = await must(findMountOf(runner, boot));
+  return { device: m.device, fsUuid: m.fsUuid };
 }
 
 /** The filesystem UUID, devices, subvolumes and default subvolume id: from the agent, else programs. */
 async function btrfsFacts(runner: CommandRunner, top: string) {
-  const agent = agentOf(runner);
+  const agent = await agentFor(runner).unwrapOr(undefined);
   if (agent) {
     const [devs, subs, def] = await Promise.all([
       must(agent.devices(top)),
@@ -198,21 +240,18 @@ export function inspect(
 ): ResultAsync<SystemState, LifeboatError> {
   return withBtrfsAgent(runner, () =>
     effect(async () => {
-      // /boot's mount (findmnt, for its filesystem UUID) is independent of the rest: started first.
-      const bootMount = options.boot ? must(findMountOf(runner, options.boot)) : undefined;
+      const table = await must(readMountinfo());
+      // /boot's mount is independent of the rest: started first.
+      const bootMount = options.boot ? bootMountOf(runner, options.boot, table) : undefined;
       bootMount?.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
-      const mounts = await mountMap();
+      const mounts = mountMap(table);
       const disks = options.disks
         ? await probeExplicitDisks(runner, options.disks, mounts)
         : await discoverDisks(runner, mounts);
       const fs = options.top
         ? await btrfsState(runner, options.top, disks, options.measureSizes ?? true)
         : undefined;
-      let boot: SystemState["boot"];
-      if (bootMount) {
-        const m = await bootMount;
-        boot = { device: m.device, fsUuid: m.fsUuid };
-      }
+      const boot = await bootMount;
       const busy =
         fs && options.top
           ? [...(mounts.get(fs.device) ?? [])].filter(

@@ -55,6 +55,32 @@ describe("reset keeping /home, end to end on loop devices", () => {
     expect(state.factory?.intact).toBe(true);
     expect(state.rootMount).toEqual({ by: "name", subvolume: "root" });
     expect(state.otherOses.map((o) => o.name)).toEqual(["Windows"]);
+    // What inspect read without programs (agent, superblock, statfs) is what the tools say.
+    const bootDev = state.boot?.device ?? "";
+    expect(state.boot?.fsUuid).toBe(
+      (await sh("blkid", ["-o", "value", "-s", "UUID", bootDev])).trim(),
+    );
+    const btrfsDev = state.btrfs?.device ?? "";
+    expect(state.btrfs?.fsUuid).toBe(
+      (await sh("blkid", ["-o", "value", "-s", "UUID", btrfsDev])).trim(),
+    );
+    const [avail] = (await sh("df", ["--output=avail", "-B1", m.top])).trim().split("\n").slice(1);
+    expect(state.btrfs?.freeBytes).toBe(Number(avail));
+    // The same state without the agent (btrfs programs, as where it cannot be built).
+    process.env.LIFEBOAT_BTRFS_AGENT = "0";
+    try {
+      const byPrograms = (
+        await inspect(runner, {
+          top: m.top,
+          boot: m.boot,
+          disks: [m.disk],
+          recovery: m.recoveryState,
+        })
+      )._unsafeUnwrap();
+      expect(byPrograms).toEqual(state);
+    } finally {
+      delete process.env.LIFEBOAT_BTRFS_AGENT;
+    }
     const p = plan(state, { kind: "reset-keep-home", stamp })._unsafeUnwrap();
     expect(renderPlan(p)).toContain("Windows");
     expect(planDataLoss(p).some((l) => l.kind === "operating-system")).toBe(false);

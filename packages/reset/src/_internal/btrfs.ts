@@ -27,7 +27,8 @@ export interface SubvolumeFacts {
 }
 
 interface AgentLease {
-  agent: btrfs.BtrfsAgent | undefined;
+  /** Settles once the agent runs, or to undefined when it cannot be started. */
+  readonly ready: Promise<btrfs.BtrfsAgent | undefined>;
   users: number;
 }
 
@@ -35,13 +36,22 @@ const agents = new WeakMap<CommandRunner, AgentLease>();
 /** Set once this process found it cannot start the agent (no compiler, no build): not tried again. */
 let agentUnavailable = false;
 
+async function startAgent(runner: CommandRunner): Promise<btrfs.BtrfsAgent | undefined> {
+  if (agentUnavailable || process.env.LIFEBOAT_BTRFS_AGENT === "0") return undefined;
+  const started = await btrfs.startBtrfsAgent(runner);
+  if (started.isOk()) return started.value;
+  agentUnavailable = true;
+  return undefined;
+}
+
 /**
  * Run `work` with a `lifeboat-btrfs-agent` started for `runner` (one process
  * answers the work's Btrfs questions and makes its snapshots and exchanges,
- * instead of one `btrfs` program each). Nested and concurrent uses share one
- * agent; the last one out closes it. Where the agent cannot be started (no
- * compiler and no build, or `LIFEBOAT_BTRFS_AGENT=0`) the work runs with
- * `btrfs` programs as before: same answers, slower.
+ * instead of one `btrfs` program each). The agent starts alongside the work,
+ * whose first Btrfs question waits for it. Nested and concurrent uses share
+ * one agent; the last one out closes it. Where the agent cannot be started
+ * (no compiler and no build, or `LIFEBOAT_BTRFS_AGENT=0`) the work runs with
+ * `btrfs` programs: same answers, slower.
  */
 export function withBtrfsAgent<T, E>(
   runner: CommandRunner,
@@ -50,13 +60,8 @@ export function withBtrfsAgent<T, E>(
   const run = async () => {
     let lease = agents.get(runner);
     if (lease === undefined) {
-      lease = { agent: undefined, users: 0 };
+      lease = { ready: startAgent(runner), users: 0 };
       agents.set(runner, lease);
-      if (!agentUnavailable && process.env.LIFEBOAT_BTRFS_AGENT !== "0") {
-        const started = await btrfs.startBtrfsAgent(runner);
-        if (started.isOk()) lease.agent = started.value;
-        else agentUnavailable = true;
-      }
     }
     lease.users++;
     try {
@@ -65,16 +70,16 @@ export function withBtrfsAgent<T, E>(
       lease.users--;
       if (lease.users === 0) {
         agents.delete(runner);
-        await lease.agent?.close();
+        await (await lease.ready)?.close();
       }
     }
   };
   return new ResultAsync(run());
 }
 
-/** The agent started for `runner` by {@link withBtrfsAgent}, if any. */
-export function agentOf(runner: CommandRunner): btrfs.BtrfsAgent | undefined {
-  return agents.get(runner)?.agent;
+/** The agent started for `runner` by {@link withBtrfsAgent}, once it runs (undefined: use programs). */
+export function agentFor(runner: CommandRunner): ResultAsync<btrfs.BtrfsAgent | undefined, never> {
+  return ResultAsync.fromSafePromise(agents.get(runner)?.ready ?? Promise.resolve(undefined));
 }
 
 /** Facts about the subvolume at `rel` under the top level, or undefined when nothing is there. */
@@ -88,14 +93,16 @@ export function subvolumeAt(
     if (st === undefined) return okAsync(undefined);
     if (!st.isDirectory() || st.ino !== 256)
       return errAsync<SubvolumeFacts | undefined, LifeboatError>(notSubvolume(abs));
-    const agent = agentOf(runner);
-    if (agent) return agent.subvolume(abs).map(factsOf);
-    return btrfs.showSubvolume(runner, top, rel).map((s) => ({
-      id: s.id,
-      uuid: s.uuid,
-      parentUuid: s.parentUuid,
-      readOnly: s.readOnly,
-    }));
+    return agentFor(runner).andThen((agent) =>
+      agent
+        ? agent.subvolume(abs).map(factsOf)
+        : btrfs.showSubvolume(runner, top, rel).map((s) => ({
+            id: s.id,
+            uuid: s.uuid,
+            parentUuid: s.parentUuid,
+            readOnly: s.readOnly,
+          })),
+    );
   });
 }
 
@@ -153,54 +160,66 @@ export function subvolumesAt(
   return ResultAsync.combine(rels.map((rel) => subvolumeExists(top, rel))).andThen((present) => {
     const wanted = rels.filter((_, i) => present[i]);
     if (wanted.length === 0) return okAsync(rels.map(() => undefined));
-    const agent = agentOf(runner);
-    if (agent)
-      return ResultAsync.combine(
-        rels.map((rel, i) =>
-          present[i]
-            ? agent.subvolume(path.join(top, rel)).map(factsOf)
-            : okAsync<SubvolumeFacts | undefined, LifeboatError>(undefined),
-        ),
-      );
-    if (wanted.length === 1)
-      return subvolumeAt(runner, top, wanted[0]!).map((f) =>
-        rels.map((_, i) => (present[i] ? f : undefined)),
-      );
-    return runner
-      .run("btrfs", ["subvolume", "list", "-u", "-q", top])
-      .mapErr((e): LifeboatError => e)
-      .andThen((r) => {
-        const byPath = new Map<
-          string,
-          { id: number; uuid: string; parentUuid: string | undefined }
-        >();
-        for (const line of r.stdout.split("\n")) {
-          const m = LIST_LINE.exec(line.trim());
-          if (m)
-            byPath.set(m[4]!, {
-              id: Number(m[1]),
-              uuid: m[3]!,
-              parentUuid: m[2] === "-" ? undefined : m[2],
-            });
-        }
-        return io(
-          Promise.all(
-            rels.map(async (rel, i): Promise<SubvolumeFacts | undefined> => {
-              if (!present[i]) return undefined;
-              const key = path.normalize(rel).replace(/^\/+|\/+$/g, "");
-              const found = byPath.get(key);
-              if (found === undefined)
-                throw Object.assign(new Error(`btrfs subvolume list does not show ${key}`), {
-                  code: "ENOENT",
-                });
-              return { ...found, readOnly: await isReadOnlySubvolume(path.join(top, rel)) };
-            }),
-          ),
-          top,
-          "read subvolume facts",
-        );
-      });
+    return agentFor(runner).andThen((agent) =>
+      agent
+        ? ResultAsync.combine(
+            rels.map((rel, i) =>
+              present[i]
+                ? agent.subvolume(path.join(top, rel)).map(factsOf)
+                : okAsync<SubvolumeFacts | undefined, LifeboatError>(undefined),
+            ),
+          )
+        : factsByProgram(runner, top, rels, present),
+    );
   });
+}
+
+/** {@link subvolumesAt} without the agent: one `btrfs subvolume list` (or `show` for one). */
+function factsByProgram(
+  runner: CommandRunner,
+  top: string,
+  rels: readonly string[],
+  present: readonly boolean[],
+): ResultAsync<(SubvolumeFacts | undefined)[], LifeboatError> {
+  const wanted = rels.filter((_, i) => present[i]);
+  if (wanted.length === 1)
+    return subvolumeAt(runner, top, wanted[0]!).map((f) =>
+      rels.map((_, i) => (present[i] ? f : undefined)),
+    );
+  return runner
+    .run("btrfs", ["subvolume", "list", "-u", "-q", top])
+    .mapErr((e): LifeboatError => e)
+    .andThen((r) => {
+      const byPath = new Map<
+        string,
+        { id: number; uuid: string; parentUuid: string | undefined }
+      >();
+      for (const line of r.stdout.split("\n")) {
+        const m = LIST_LINE.exec(line.trim());
+        if (m)
+          byPath.set(m[4]!, {
+            id: Number(m[1]),
+            uuid: m[3]!,
+            parentUuid: m[2] === "-" ? undefined : m[2],
+          });
+      }
+      return io(
+        Promise.all(
+          rels.map(async (rel, i): Promise<SubvolumeFacts | undefined> => {
+            if (!present[i]) return undefined;
+            const key = path.normalize(rel).replace(/^\/+|\/+$/g, "");
+            const found = byPath.get(key);
+            if (found === undefined)
+              throw Object.assign(new Error(`btrfs subvolume list does not show ${key}`), {
+                code: "ENOENT",
+              });
+            return { ...found, readOnly: await isReadOnlySubvolume(path.join(top, rel)) };
+          }),
+        ),
+        top,
+        "read subvolume facts",
+      );
+    });
 }
 
 /**
@@ -260,17 +279,20 @@ export function snapshot(
           "snapshot",
         ),
       )
-      .andThen((dst): ResultAsync<unknown, LifeboatError> => {
-        const agent = agentOf(runner);
-        if (agent) return agent.snapshot(src, dst, options);
-        return runner.run("btrfs", [
-          "subvolume",
-          "snapshot",
-          ...(options.readOnly ? ["-r"] : []),
-          src,
-          dst,
-        ]);
-      })
+      .andThen((dst) =>
+        agentFor(runner).andThen(
+          (agent): ResultAsync<unknown, LifeboatError> =>
+            agent
+              ? agent.snapshot(src, dst, options)
+              : runner.run("btrfs", [
+                  "subvolume",
+                  "snapshot",
+                  ...(options.readOnly ? ["-r"] : []),
+                  src,
+                  dst,
+                ]),
+        ),
+      )
       .map(() => undefined),
   );
 }
@@ -329,15 +351,16 @@ export function exchange(
   a: string,
   b: string,
 ): ResultAsync<void, LifeboatError> {
-  const agent = agentOf(runner);
-  if (agent)
-    // The same renameat2(RENAME_EXCHANGE) and parent fsyncs, in the agent already running.
-    return ResultAsync.combine([bothSubvolumes(top, a), bothSubvolumes(top, b)]).andThen(
-      ([pa, pb]) => agent.exchange(pa, pb),
-    );
-  return exchangeMethod(runner)
-    .andThen((method) => btrfs.exchangeSubvolumes(runner, top, a, b, { method }))
-    .map(() => undefined);
+  return agentFor(runner).andThen((agent) =>
+    agent
+      ? // The same renameat2(RENAME_EXCHANGE) and parent fsyncs, in the agent already running.
+        ResultAsync.combine([bothSubvolumes(top, a), bothSubvolumes(top, b)]).andThen(([pa, pb]) =>
+          agent.exchange(pa, pb),
+        )
+      : exchangeMethod(runner)
+          .andThen((method) => btrfs.exchangeSubvolumes(runner, top, a, b, { method }))
+          .map(() => undefined),
+  );
 }
 
 /** The absolute path of `rel`, which must be a subvolume root (as `exchangeSubvolumes` requires). */

@@ -32,7 +32,8 @@ export async function exists(p: string): Promise<boolean> {
 /** SHA-256 of a file, hex. */
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }))
+    hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
 

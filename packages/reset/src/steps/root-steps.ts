@@ -21,7 +21,8 @@ async function clearMachineId(rootDir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-  await fsyncDirectory(path.dirname(file));
+  // Only a new name needs its directory fsynced; emptying a file is the file's own metadata.
+  if (st === undefined || !st.isFile()) await fsyncDirectory(path.dirname(file));
 }
 
 /**
