@@ -75,9 +75,11 @@ async function create(ctx: CliContext, opts: MediaOpts): Promise<ExitCodeValue> 
       if (!kernel || !initrd)
         return usage(ctx, COMMAND, "give --kernel and --initrd of the recovery environment");
       const extraFiles: MediaExtraFile[] = [];
-      const helper = t.recoveryRoot ? path.join(t.recoveryRoot, "lifeboat-exch") : undefined;
-      if (helper && (await exists(helper)))
-        extraFiles.push({ source: helper, path: "lifeboat-exch", mode: 0o755 });
+      for (const name of ["lifeboat-exch", "lifeboat-btrfs-agent"]) {
+        const helper = t.recoveryRoot ? path.join(t.recoveryRoot, name) : undefined;
+        if (helper && (await exists(helper)))
+          extraFiles.push({ source: helper, path: name, mode: 0o755 });
+      }
       if (!ctx.json) say(ctx, `Verifying the image set ${setDir} ...`);
       const imageSet = must(await verifyImageSet(setDir, { trustedKeys, signal: ctx.signal }));
       const options = {

@@ -47,14 +47,21 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /**
- * The recovery environment's own helper for atomic subvolume exchange lives on
- * the recovery partition (the initramfs has no compiler to build it).
+ * The recovery environment's own helpers live on the recovery partition (the
+ * initramfs has no compiler to build them): `lifeboat-exch` for the atomic
+ * subvolume exchange and `lifeboat-btrfs-agent`, which answers the reset's
+ * Btrfs questions in one process (without it, `btrfs` programs do).
  */
 async function useHelperFromRecoveryPartition(): Promise<void> {
   const mount = process.env.LIFEBOAT_RECOVERY_MOUNT;
-  if (process.env.LIFEBOAT_EXCH_HELPER || !mount) return;
-  const helper = path.join(mount, "lifeboat-exch");
-  if (await exists(helper)) process.env.LIFEBOAT_EXCH_HELPER = helper;
+  if (!mount) return;
+  for (const [variable, name] of [
+    ["LIFEBOAT_EXCH_HELPER", "lifeboat-exch"],
+    ["LIFEBOAT_AGENT_HELPER", "lifeboat-btrfs-agent"],
+  ] as const) {
+    const helper = path.join(mount, name);
+    if (!process.env[variable] && (await exists(helper))) process.env[variable] = helper;
+  }
 }
 
 async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> {

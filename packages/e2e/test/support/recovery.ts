@@ -7,7 +7,7 @@
  */
 import { chmod, copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { buildExchangeHelper } from "@lifeboat/btrfs";
+import { buildAgentHelper, buildExchangeHelper } from "@lifeboat/btrfs";
 import type { CommandRunner } from "@lifeboat/core";
 import {
   attachPartition,
@@ -117,11 +117,13 @@ export async function provisionFixture(
   ]);
 }
 
-/** The recovery environment and the `lifeboat-exch` helper, ready to copy. */
+/** The recovery environment and the `lifeboat-exch` and `lifeboat-btrfs-agent` helpers, ready to copy. */
 export interface RecoveryKit {
   readonly env: RecoveryEnvironment;
   /** The compiled exchange helper (the initramfs has no compiler). */
   readonly helper: string;
+  /** The compiled Btrfs agent. */
+  readonly agent: string;
 }
 
 /** Build the recovery environment around `bundle` (with {@link RECOVERY_CLI_ARGUMENTS}) into `outDir`, and the exchange helper. */
@@ -138,12 +140,13 @@ export async function buildRecoveryKit(
     }),
   );
   const helper = await must(buildExchangeHelper(runner));
-  return { env, helper: helper.path };
+  const agent = await must(buildAgentHelper(runner));
+  return { env, helper: helper.path, agent: agent.path };
 }
 
 /**
  * Copy the kit onto the recovery partition (`vmlinuz`, `initrd.img`,
- * `lifeboat-exch`, an empty `requests/`); returns the partition's file
+ * `lifeboat-exch`, `lifeboat-btrfs-agent`, an empty `requests/`); returns the partition's file
  * system UUID.
  */
 export async function installRecoveryKit(
@@ -156,8 +159,13 @@ export async function installRecoveryKit(
   return withPartitionMounted(runner, image, partition, mountpoint, async (device) => {
     await copyFile(kit.env.kernel, path.join(mountpoint, "vmlinuz"));
     await copyFile(kit.env.initrd, path.join(mountpoint, "initrd.img"));
-    await copyFile(kit.helper, path.join(mountpoint, "lifeboat-exch"));
-    await chmod(path.join(mountpoint, "lifeboat-exch"), 0o755);
+    for (const [file, name] of [
+      [kit.helper, "lifeboat-exch"],
+      [kit.agent, "lifeboat-btrfs-agent"],
+    ] as const) {
+      await copyFile(file, path.join(mountpoint, name));
+      await chmod(path.join(mountpoint, name), 0o755);
+    }
     await mkdir(path.join(mountpoint, "requests"), { recursive: true });
     return (await sh("blkid", ["-o", "value", "-s", "UUID", device])).trim();
   });

@@ -96,17 +96,12 @@ export function subvolumeAt(
     return agentFor(runner).andThen((agent) =>
       agent
         ? agent.subvolume(abs).map(factsOf)
-        : btrfs.showSubvolume(runner, top, rel).map((s) => ({
-            id: s.id,
-            uuid: s.uuid,
-            parentUuid: s.parentUuid,
-            readOnly: s.readOnly,
-          })),
+        : btrfs.showSubvolume(runner, top, rel).map(factsOf),
     );
   });
 }
 
-function factsOf(s: btrfs.SubvolumeFacts): SubvolumeFacts {
+function factsOf(s: SubvolumeFacts): SubvolumeFacts {
   return { id: s.id, uuid: s.uuid, parentUuid: s.parentUuid, readOnly: s.readOnly };
 }
 
