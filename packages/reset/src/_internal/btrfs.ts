@@ -49,29 +49,34 @@ async function startAgent(runner: CommandRunner): Promise<btrfs.BtrfsAgent | und
  * answers the work's Btrfs questions and makes its snapshots and exchanges,
  * instead of one `btrfs` program each). The agent starts alongside the work,
  * whose first Btrfs question waits for it. Nested and concurrent uses share
- * one agent; the last one out closes it. Where the agent cannot be started
- * (no compiler and no build, or `LIFEBOAT_BTRFS_AGENT=0`) the work runs with
- * `btrfs` programs: same answers, slower.
+ * one agent. When the last one is out, the agent is closed on the next turn
+ * of the event loop, so work that follows at once on the same runner
+ * (`inspect`, then `plan`, then `executeReset`) keeps it. Where the agent
+ * cannot be started (no compiler and no build, or `LIFEBOAT_BTRFS_AGENT=0`)
+ * the work runs with `btrfs` programs: same answers, slower.
  */
 export function withBtrfsAgent<T, E>(
   runner: CommandRunner,
   work: () => ResultAsync<T, E>,
 ): ResultAsync<T, E> {
+  let lease = agents.get(runner);
+  if (lease === undefined) {
+    lease = { ready: startAgent(runner), users: 0 };
+    agents.set(runner, lease);
+  }
+  const held = lease;
+  held.users++;
   const run = async () => {
-    let lease = agents.get(runner);
-    if (lease === undefined) {
-      lease = { ready: startAgent(runner), users: 0 };
-      agents.set(runner, lease);
-    }
-    lease.users++;
     try {
       return await work();
     } finally {
-      lease.users--;
-      if (lease.users === 0) {
-        agents.delete(runner);
-        await (await lease.ready)?.close();
-      }
+      held.users--;
+      if (held.users === 0)
+        setImmediate(() => {
+          if (held.users > 0 || agents.get(runner) !== held) return;
+          agents.delete(runner);
+          void held.ready.then((agent) => agent?.close());
+        });
     }
   };
   return new ResultAsync(run());

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { LifeboatError } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import {
+  agentFor,
   createSubvolume,
   deleteSubvolume,
   exchange,
@@ -23,7 +24,13 @@ interface ExchangeIntent {
 
 /** `reset.check`: the mounted filesystem and the factory snapshot are the planned ones. */
 export const checkStep: ResetStepBody = (step, _ctx, env) =>
-  io(filesystemHasUuid(env.top, str(step, "fsUuid")), env.top, "read /sys/fs/btrfs")
+  agentFor(env.runner)
+    .andThen((agent) =>
+      // The agent asks the filesystem itself (BTRFS_IOC_FS_INFO); else sysfs and the mount table.
+      agent
+        ? agent.devices(env.top).map((d): boolean | undefined => d.fsUuid === str(step, "fsUuid"))
+        : io(filesystemHasUuid(env.top, str(step, "fsUuid")), env.top, "read /sys/fs/btrfs"),
+    )
     .andThen((known) =>
       known === undefined
         ? env.runner
