@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import path from "node:path";
 import type { CommandRunner, IoFailedError, RunningCommand } from "@lifeboat/core";
@@ -158,6 +159,21 @@ function fields(line: string): Map<string, string[]> {
     out.set(key, [...(out.get(key) ?? []), token.slice(eq + 1)]);
   }
   return out;
+}
+
+/**
+ * `/dev/dm-N` as `/dev/mapper/<name>`, the name btrfs-progs shows (and the
+ * mount table holds) for a device-mapper device; other paths unchanged.
+ */
+async function mapperName(device: string): Promise<string> {
+  const m = /^\/dev\/(dm-\d+)$/.exec(device);
+  if (!m) return device;
+  try {
+    const name = (await readFile(`/sys/block/${m[1]}/dm/name`, "utf8")).trim();
+    return name ? `/dev/mapper/${name}` : device;
+  } catch {
+    return device;
+  }
 }
 
 class Agent implements BtrfsAgent {
@@ -311,20 +327,21 @@ class Agent implements BtrfsAgent {
   }
 
   devices(top: string): ResultAsync<AgentDevices, IoFailedError> {
-    return this.ask("devices", [top], top).map((line) => {
+    return this.ask("devices", [top], top).andThen((line) => {
       const f = fields(line);
-      return {
+      const devices = (f.get("dev") ?? []).map(async (d) => {
+        const [devid, total, used, p] = d.split(",");
+        return {
+          devid: Number(devid),
+          totalBytes: Number(total),
+          bytesUsed: Number(used),
+          path: await mapperName(unhex(p ?? "")),
+        };
+      });
+      return ResultAsync.fromSafePromise(Promise.all(devices)).map((list) => ({
         fsUuid: f.get("fsid")?.[0] ?? "",
-        devices: (f.get("dev") ?? []).map((d) => {
-          const [devid, total, used, p] = d.split(",");
-          return {
-            devid: Number(devid),
-            totalBytes: Number(total),
-            bytesUsed: Number(used),
-            path: unhex(p ?? ""),
-          };
-        }),
-      };
+        devices: list,
+      }));
     });
   }
 
