@@ -44,14 +44,13 @@ describe("reset keeping /home, end to end on loop devices", () => {
     const windows = await deviceDigest(m.devices.windows);
     expect(await freshRootListing(scratch, m)).not.toEqual(factory);
 
-    const state = (
-      await inspect(runner, {
-        top: m.top,
-        boot: m.boot,
-        disks: [m.disk],
-        recovery: m.recoveryState,
-      })
-    )._unsafeUnwrap();
+    const inspectOptions = {
+      top: m.top,
+      boot: m.boot,
+      disks: [m.disk],
+      recovery: m.recoveryState,
+    };
+    const state = (await inspect(runner, inspectOptions))._unsafeUnwrap();
     expect(state.factory?.intact).toBe(true);
     expect(state.rootMount).toEqual({ by: "name", subvolume: "root" });
     expect(state.otherOses.map((o) => o.name)).toEqual(["Windows"]);
@@ -69,14 +68,7 @@ describe("reset keeping /home, end to end on loop devices", () => {
     // The same state without the agent (btrfs programs, as where it cannot be built).
     process.env.LIFEBOAT_BTRFS_AGENT = "0";
     try {
-      const byPrograms = (
-        await inspect(runner, {
-          top: m.top,
-          boot: m.boot,
-          disks: [m.disk],
-          recovery: m.recoveryState,
-        })
-      )._unsafeUnwrap();
+      const byPrograms = (await inspect(runner, inspectOptions))._unsafeUnwrap();
       expect(byPrograms).toEqual(state);
     } finally {
       delete process.env.LIFEBOAT_BTRFS_AGENT;

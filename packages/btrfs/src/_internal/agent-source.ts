@@ -5,6 +5,8 @@
  * standard input, so a caller starts one process instead of one `btrfs`
  * program per question.
  */
+import { SYNC_PARENT_C } from "./exch-source.js";
+
 export const AGENT_SOURCE = `/* lifeboat-btrfs-agent: Btrfs ioctls behind a line protocol. Part of @lifeboat/btrfs.
  * Build: cc -O2 -static -o lifeboat-btrfs-agent lifeboat-btrfs-agent.c
  * Usage: lifeboat-btrfs-agent            (requests on stdin until end of input)
@@ -338,23 +340,7 @@ static int do_snapshot(char *src, char *dir, char *name, char *ro) {
   return 0;
 }
 
-static int sync_parent(const char *p) {
-  char buf[PATH_MAX];
-  size_t n = strlen(p);
-  if (n >= sizeof buf) return -1;
-  memcpy(buf, p, n + 1);
-  while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
-  char *slash = strrchr(buf, '/');
-  const char *dir = ".";
-  if (slash == buf) dir = "/";
-  else if (slash) { *slash = 0; dir = buf; }
-  int fd = open_dir(dir);
-  if (fd < 0) return -1;
-  int r = fsync(fd);
-  close(fd);
-  return r;
-}
-
+${SYNC_PARENT_C}
 static int do_exchange(char *a, char *b) {
   if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0)
     return fail(errno, "renameat2(RENAME_EXCHANGE)");

@@ -1,3 +1,25 @@
+/**
+ * C: fsync the directory holding path `p` (its parent; trailing slashes
+ * ignored). Shared by `lifeboat-exch` and `lifeboat-btrfs-agent`.
+ */
+export const SYNC_PARENT_C = `static int sync_parent(const char *p) {
+  char buf[PATH_MAX];
+  size_t n = strlen(p);
+  if (n >= sizeof buf) return -1;
+  memcpy(buf, p, n + 1);
+  while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
+  char *slash = strrchr(buf, '/');
+  const char *dir = ".";
+  if (slash == buf) dir = "/";
+  else if (slash) { *slash = 0; dir = buf; }
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = fsync(fd);
+  close(fd);
+  return r;
+}
+`;
+
 /** C source of `lifeboat-exch`: swap two names atomically with renameat2(RENAME_EXCHANGE), then fsync both parent directories. */
 export const EXCH_SOURCE = `/* lifeboat-exch: atomically exchange two paths (renameat2 RENAME_EXCHANGE).
  * Part of @lifeboat/btrfs. Build: cc -O2 -static -o lifeboat-exch lifeboat-exch.c
@@ -19,23 +41,7 @@ export const EXCH_SOURCE = `/* lifeboat-exch: atomically exchange two paths (ren
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-static int sync_parent(const char *p) {
-  char buf[PATH_MAX];
-  size_t n = strlen(p);
-  if (n >= sizeof buf) return -1;
-  memcpy(buf, p, n + 1);
-  while (n > 1 && buf[n - 1] == '/') buf[--n] = 0;
-  char *slash = strrchr(buf, '/');
-  const char *dir = ".";
-  if (slash == buf) dir = "/";
-  else if (slash) { *slash = 0; dir = buf; }
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int r = fsync(fd);
-  close(fd);
-  return r;
-}
-
+${SYNC_PARENT_C}
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--version") == 0) {
     puts("lifeboat-exch 1");
