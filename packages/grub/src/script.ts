@@ -138,6 +138,8 @@ function block(commands: readonly GrubCommand[], indent: string): R {
   return ok(out.join("\n"));
 }
 
+const EMPTY_BLOCK = "unset lifeboat_empty_block";
+
 function entry(kind: "menuentry" | "submenu", e: GrubEntryOptions, indent: string): R {
   const opts: GrubWord[] = [];
   for (const c of e.classes ?? []) opts.push("--class", c);
@@ -149,8 +151,9 @@ function entry(kind: "menuentry" | "submenu", e: GrubEntryOptions, indent: strin
   opts.push("--", e.title);
   const head = line(indent, opts, [kind]);
   if (head.isErr()) return head;
+  // GRUB rejects an empty block; `unset` is a core command (never a module), unlike `true`.
   return block(e.body, `${indent}  `).map(
-    (body) => `${head.value} {\n${body === "" ? `${indent}  true` : body}\n${indent}}`,
+    (body) => `${head.value} {\n${body === "" ? `${indent}  ${EMPTY_BLOCK}` : body}\n${indent}}`,
   );
 }
 
@@ -207,12 +210,18 @@ function renderCommand(c: GrubCommand, indent: string): R {
         return err(unrepresentable(k, 0, "invalid-name"));
       const then = block(c.body, `${indent}  `);
       if (then.isErr()) return then;
-      let out = `${indent}if ${cond.value}; then\n${then.value || `${indent}  true`}\n`;
-      if (c.elseBody !== undefined) {
-        const other = block(c.elseBody, `${indent}  `);
-        if (other.isErr()) return other;
-        out += `${indent}else\n${other.value || `${indent}  true`}\n`;
-      }
+      const other = block(c.elseBody ?? [], `${indent}  `);
+      if (other.isErr()) return other;
+      // No `true` for an empty branch: stock GRUB images without true.mod print
+      // "can't find command `true`". An empty branch is left out instead.
+      if (then.value === "")
+        return ok(
+          other.value === ""
+            ? `${indent}${cond.value}`
+            : `${indent}if ! ${cond.value}; then\n${other.value}\n${indent}fi`,
+        );
+      let out = `${indent}if ${cond.value}; then\n${then.value}\n`;
+      if (other.value !== "") out += `${indent}else\n${other.value}\n`;
       return ok(`${out}${indent}fi`);
     }
   }

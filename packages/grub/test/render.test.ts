@@ -45,9 +45,7 @@ describe("renderGrubScript", () => {
       "submenu --class lifeboat --id lifeboat-recovery-menu --hotkey F12 -- 'Recovery options' {
         menuentry --class lifeboat --class recovery --id lifeboat-recovery --unrestricted -- Recovery {
           insmod part_gpt
-          if search --no-floppy --fs-uuid --set=root 1111-2222; then
-            true
-          else
+          if ! search --no-floppy --fs-uuid --set=root 1111-2222; then
             search --no-floppy --label --set=root LIFEBOAT
           fi
           linuxefi /vmlinuz quiet
