@@ -25,6 +25,7 @@ export type {
 } from "./errors.js";
 export { abortedError, formatError, ioError, isLifeboatError, lifeboatError } from "./errors.js";
 export { createExecaRunner, type ExecaRunnerOptions } from "./execa-runner.js";
+export { formatBytes } from "./format.js";
 export { execute, resume } from "./executor.js";
 export type {
   ExecuteOptions,

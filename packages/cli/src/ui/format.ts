@@ -1,16 +1,7 @@
 import { stripVTControlCharacters } from "node:util";
 
-/** Human size: 1536 -> "1.5 KiB". */
-export function formatBytes(bytes: number | bigint): string {
-  let n = Number(bytes);
-  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-  let unit = 0;
-  while (Math.abs(n) >= 1024 && unit < units.length - 1) {
-    n /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[unit]}`;
-}
+/** Human size: 1536 -> "1.5 KiB" (core's, the one formatter). */
+export { formatBytes } from "@lifeboat/core";
 
 /** Human duration: 1234 -> "1.2 s". */
 export function formatDuration(ms: number): string {
