@@ -1,3 +1,4 @@
+export { describeBootPayload, isBootPayloadFile } from "./boot-payload.js";
 export {
   type CheckpointMachine,
   type CreateCheckpointOptions,
@@ -88,7 +89,6 @@ export {
 export { plan } from "./plan.js";
 export { formatBytes } from "./planner/words.js";
 export {
-  describeBootPayload,
   type ProvisionOptions,
   type ProvisionResult,
   provision,

@@ -1,4 +1,4 @@
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, type LifeboatError, writeFileAtomic } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
@@ -9,7 +9,8 @@ import {
   subvolumeAt,
   syncFilesystem,
 } from "./_internal/btrfs.js";
-import { copyFileVerified, exists, io, sha256File } from "./_internal/fs.js";
+import { copyFileVerified, exists, io } from "./_internal/fs.js";
+import { describeBootPayload, kernelVersionsOf, listBootPayload } from "./boot-payload.js";
 import type { NoFactorySnapshotError } from "./errors.js";
 import {
   FACTORY_BOOT,
@@ -25,7 +26,6 @@ import {
   provisionRecovery,
   type RecoveryProvisionOptions,
 } from "./provision-recovery.js";
-import type { BootFile } from "./state.js";
 
 /** Options of {@link provision}. */
 export interface ProvisionOptions {
@@ -55,19 +55,6 @@ export type ProvisionResult = FactoryManifest & {
   /** The recovery image set installed, present when `recovery` was given. */
   readonly recoveryImage?: ProvisionedRecovery;
 };
-
-const KERNEL_FILE = /^(vmlinuz|initramfs|System\.map|config|symvers)-/;
-
-/** The /boot payload: kernels and initramfs at the top of /boot, and the BLS entries. */
-async function bootPayload(boot: string): Promise<string[]> {
-  const files = (await readdir(boot)).filter((n) => KERNEL_FILE.test(n)).sort();
-  const entries = path.join(boot, "loader/entries");
-  if (await exists(entries)) {
-    for (const n of (await readdir(entries)).sort())
-      if (n.endsWith(".conf")) files.push(`loader/entries/${n}`);
-  }
-  return files;
-}
 
 /**
  * The OEM preload step, run on the finished image just before first-boot
@@ -148,7 +135,7 @@ function fresh(
         .andThen(() =>
           io(
             (async () => {
-              for (const f of await bootPayload(boot))
+              for (const f of await listBootPayload(boot))
                 await copyFileVerified(path.join(boot, f), path.join(top, partial, f), undefined);
             })(),
             boot,
@@ -174,9 +161,7 @@ function fresh(
                 path: FACTORY_BOOT,
                 uuid: bootSnap?.uuid ?? "",
                 files,
-                kernelVersions: files
-                  .map((f) => /^vmlinuz-(.+)$/.exec(f.path)?.[1])
-                  .filter((v): v is string => v !== undefined),
+                kernelVersions: kernelVersionsOf(files),
               },
               layout: {
                 btrfsUuid,
@@ -196,30 +181,6 @@ function fresh(
         ),
       ),
     );
-}
-
-/**
- * List a /boot payload directory (kernels, initramfs, BLS entries) with sizes and SHA-256.
- *
- * @example
- * ```ts
- * const files = await describeBootPayload("/boot");
- * ```
- */
-export function describeBootPayload(dir: string): ResultAsync<BootFile[], LifeboatError> {
-  return io(
-    (async () => {
-      const out: BootFile[] = [];
-      for (const f of await bootPayload(dir)) {
-        const abs = path.join(dir, f);
-        const { size } = await (await import("node:fs/promises")).stat(abs);
-        out.push({ path: f, bytes: size, sha256: await sha256File(abs) });
-      }
-      return out;
-    })(),
-    dir,
-    "read the /boot payload",
-  );
 }
 
 function manifestWithoutSnapshot(present: boolean): NoFactorySnapshotError {

@@ -12,9 +12,9 @@ import {
   syncFilesystem,
 } from "../_internal/btrfs.js";
 import { copyFileVerified, exists } from "../_internal/fs.js";
+import { describeBootPayload, kernelVersionsOf } from "../boot-payload.js";
 import type { CheckpointExistsError, UnsupportedLayoutError } from "../errors.js";
 import { ROOT_SUBVOLUME, stampOf } from "../layout.js";
-import { describeBootPayload } from "../provision.js";
 import {
   checkCheckpointName,
   checkpointBoot,
@@ -134,9 +134,7 @@ export function createCheckpoint(
         path: checkpointBoot(id),
         uuid: bootSnap?.uuid ?? "",
         files,
-        kernelVersions: files
-          .map((f) => /^vmlinuz-(.+)$/.exec(f.path)?.[1])
-          .filter((v): v is string => v !== undefined),
+        kernelVersions: kernelVersionsOf(files),
       },
       btrfsUuid: info.uuid,
     };
