@@ -98,6 +98,12 @@ export interface PlanTamperedError extends ErrorBase<"PLAN_TAMPERED"> {
   readonly actual: string;
 }
 
+/** A value cannot be encoded as canonical JSON (a non-finite number, a bigint, `undefined` in an array). */
+export interface PlanEncodingError extends ErrorBase<"PLAN_ENCODING"> {
+  /** Where in the value, e.g. `$.steps[2].params.bytes`. */
+  readonly at: string;
+}
+
 /** A plan names a step kind that the executor has no handler for. */
 export interface UnknownStepError extends ErrorBase<"UNKNOWN_STEP"> {
   readonly stepId: string;
@@ -146,6 +152,7 @@ export type CoreError =
   | ConfirmationRequiredError
   | ConfirmationMismatchError
   | PlanTamperedError
+  | PlanEncodingError
   | UnknownStepError
   | LockHeldError
   | JournalError

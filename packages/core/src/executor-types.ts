@@ -8,6 +8,7 @@ import type {
   JournalError,
   LifeboatError,
   LockHeldError,
+  PlanEncodingError,
   PlanTamperedError,
   StepFailedError,
   UnknownStepError,
@@ -139,6 +140,7 @@ export type ExecutorError =
   | LockHeldError
   | JournalError
   | IoFailedError
+  | PlanEncodingError
   | StepFailedError
   | AbortedError
   | InvalidArgumentError;

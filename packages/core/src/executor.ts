@@ -23,12 +23,10 @@ function checkPlan(
   plan: Plan,
   handlers: StepHandlers,
 ): Result<void, PlanTamperedError | UnknownStepError | InvalidArgumentError> {
-  let actual: string;
-  try {
-    actual = computePlanDigest(plan);
-  } catch (e) {
-    actual = `invalid: ${e instanceof Error ? e.message : String(e)}`;
-  }
+  const actual = computePlanDigest(plan).match(
+    (digest) => digest,
+    (e) => `invalid: ${e.message}`,
+  );
   if (actual !== plan.digest) {
     return err({
       code: "PLAN_TAMPERED",

@@ -17,6 +17,7 @@ export type {
   LockHeldError,
   ParseFailedError,
   PermissionDeniedError,
+  PlanEncodingError,
   PlanTamperedError,
   PreconditionFailedError,
   StepFailedError,

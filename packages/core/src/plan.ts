@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { err, ok, Result } from "neverthrow";
+import type { PlanEncodingError } from "./errors.js";
 
 /** A JSON value: what plan parameters may hold (no `undefined`, no bigint). */
 export type JsonValue =
@@ -74,55 +76,83 @@ export interface Plan extends PlanDraft {
 
 /**
  * Encode a JSON value with sorted keys and no insignificant white space, so
- * the same data always gives the same bytes.
+ * the same data always gives the same bytes. A value JSON cannot hold
+ * exactly (a non-finite number, `undefined` in an array, a bigint, a
+ * function) is a `PLAN_ENCODING` error naming where it is; object members
+ * that are `undefined` are left out, as `JSON.stringify` does.
  *
  * @example
  * ```ts
- * canonicalJson({ b: 1, a: [true, null] }); // '{"a":[true,null],"b":1}'
+ * canonicalJson({ b: 1, a: [true, null] }); // ok('{"a":[true,null],"b":1}')
+ * canonicalJson({ size: Number.NaN }).isErr(); // true: code "PLAN_ENCODING", at "$.size"
  * ```
  */
-export function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): Result<string, PlanEncodingError> {
+  return encode(value, "$");
+}
+
+function encodingError(at: string, what: string): PlanEncodingError {
+  return {
+    code: "PLAN_ENCODING",
+    message: `Cannot encode ${what} at ${at} as canonical JSON.`,
+    at,
+  };
+}
+
+function encode(value: unknown, at: string): Result<string, PlanEncodingError> {
   if (value === null || typeof value === "boolean" || typeof value === "string")
-    return JSON.stringify(value);
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new TypeError("canonicalJson: numbers must be finite");
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+    return ok(JSON.stringify(value));
+  if (typeof value === "number")
+    return Number.isFinite(value)
+      ? ok(JSON.stringify(value))
+      : err(encodingError(at, `the number ${value}`));
+  if (Array.isArray(value))
+    return Result.combine(value.map((v, i) => encode(v, `${at}[${i}]`))).map(
+      (parts) => `[${parts.join(",")}]`,
+    );
   if (typeof value === "object") {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    return Result.combine(
+      entries.map(([k, v]) => encode(v, `${at}.${k}`).map((e) => `${JSON.stringify(k)}:${e}`)),
+    ).map((parts) => `{${parts.join(",")}}`);
   }
-  throw new TypeError(`canonicalJson: cannot encode ${typeof value}`);
+  return err(encodingError(at, `a value of type ${typeof value}`));
 }
 
 /**
- * The digest of a plan's content (everything but `digest` itself).
+ * The digest of a plan's content (everything but `digest` itself); a
+ * `PLAN_ENCODING` error when the content is not plain JSON (e.g. a `NaN`).
  *
  * @example
  * ```ts
- * computePlanDigest(plan) === plan.digest; // true unless the plan was changed
+ * computePlanDigest(plan).isOk() && computePlanDigest(plan).value === plan.digest; // true unless the plan was changed
  * ```
  */
-export function computePlanDigest(plan: PlanDraft & { readonly version?: 1 }): string {
+export function computePlanDigest(
+  plan: PlanDraft & { readonly version?: 1 },
+): Result<string, PlanEncodingError> {
   const { digest: _ignored, ...content } = { ...plan, version: 1 as const, digest: undefined };
-  return `sha256:${createHash("sha256").update(canonicalJson(content)).digest("hex")}`;
+  return canonicalJson(content).map(
+    (text) => `sha256:${createHash("sha256").update(text).digest("hex")}`,
+  );
 }
 
 /**
- * Seal a draft into a {@link Plan} with its digest.
+ * Seal a draft into a {@link Plan} with its digest; a `PLAN_ENCODING` error
+ * when the draft holds something JSON cannot carry exactly (so a planner
+ * returns an error instead of throwing).
  *
  * @example
  * ```ts
  * const plan = createPlan({ kind: "demo", title: "Demo", target: "/mnt", warnings: [], steps: [] });
- * plan.digest; // "sha256:…"
+ * if (plan.isOk()) plan.value.digest; // "sha256:…"
  * ```
  */
-export function createPlan(draft: PlanDraft): Plan {
+export function createPlan(draft: PlanDraft): Result<Plan, PlanEncodingError> {
   const plan = { version: 1 as const, ...draft };
-  return { ...plan, digest: computePlanDigest(plan) };
+  return computePlanDigest(plan).map((digest) => ({ ...plan, digest }));
 }
 
 /** Everything a plan destroys, over all steps. */

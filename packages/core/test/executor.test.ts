@@ -128,7 +128,7 @@ describe("execute", () => {
     const safe = createPlan({
       ...plan,
       steps: plan.steps.map((s) => ({ ...s, destroys: [] })),
-    });
+    })._unsafeUnwrap();
     expect((await execute(safe, makeTestHandlers(logPath), { journalPath })).isOk()).toBe(true);
     expect(log()).toEqual(allDone);
   });
@@ -154,7 +154,7 @@ describe("execute", () => {
     const odd = createPlan({
       ...plan,
       steps: [...plan.steps, { ...plan.steps[0]!, id: "s5", kind: "test.unknown" }],
-    });
+    })._unsafeUnwrap();
     const e = (
       await execute(odd, makeTestHandlers(logPath), { confirm: odd.digest, journalPath })
     )._unsafeUnwrapErr();

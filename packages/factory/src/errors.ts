@@ -8,6 +8,7 @@ import type {
   InvalidArgumentError,
   IoFailedError,
   ParseFailedError,
+  PlanEncodingError,
   PlanTamperedError,
   UnsafePathError,
 } from "@lifeboat/core";
@@ -48,6 +49,7 @@ export type FactoryError =
   | ConfirmationRequiredError
   | ConfirmationMismatchError
   | PlanTamperedError
+  | PlanEncodingError
   | InvalidArgumentError
   | GptError
   | GrubError

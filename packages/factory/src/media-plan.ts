@@ -158,20 +158,20 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
   const sizes: number[] = [];
   for (const f of [options.environment.kernel, options.environment.initrd])
     sizes.push(await fileBytes(f));
-  const ids = derivedIds(
-    canonicalJson({
-      target,
-      current: { kind: current.kind, bytes: current.bytes, loss: current.loss },
-      setId: imageSetId(set),
-      environment: options.environment,
-      sizes,
-      extras: extras.map((e) => ({ ...e })),
-      kernelArgs: options.kernelArgs ?? [],
-      unattended: options.unattended ?? null,
-      label: options.label ?? null,
-      timeout: options.timeoutSeconds ?? null,
-    }),
-  );
+  const inputs = canonicalJson({
+    target,
+    current: { kind: current.kind, bytes: current.bytes, loss: current.loss },
+    setId: imageSetId(set),
+    environment: options.environment,
+    sizes,
+    extras: extras.map((e) => ({ ...e })),
+    kernelArgs: options.kernelArgs ?? [],
+    unattended: options.unattended ?? null,
+    label: options.label ?? null,
+    timeout: options.timeoutSeconds ?? null,
+  });
+  if (inputs.isErr()) throw new Fail(inputs.error);
+  const ids = derivedIds(inputs.value);
   const fsUuid = ids.uuid(0);
   const label = options.label ?? "LIFEBOAT-MEDIA";
   const digest = options.unattended ? requestDigest(options.unattended.request) : undefined;
@@ -211,7 +211,7 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
     reversible: false,
     preconditions: [] as string[],
   });
-  return createPlan({
+  const sealed = createPlan({
     kind: "recovery-media",
     title: `Write recovery media ${layout.setId} to ${target}`,
     target,
@@ -232,4 +232,6 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
       }),
     ],
   });
+  if (sealed.isErr()) throw new Fail(sealed.error);
+  return sealed.value;
 }

@@ -58,10 +58,20 @@ export interface RecoveryMediaSummary {
   readonly durationMs: number;
 }
 
+/** Equal as canonical JSON (values that cannot be encoded are never equal). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const x = canonicalJson(a);
+  const y = canonicalJson(b);
+  return x.isOk() && y.isOk() && x.value === y.value;
+}
+
 const MTOOLS = { env: { MTOOLS_SKIP_CHECK: "1" } };
 
 function confirmError(plan: Plan, confirm: string | undefined): FactoryError | undefined {
-  const actual = computePlanDigest(plan);
+  const actual = computePlanDigest(plan).match(
+    (d) => d,
+    (e) => `invalid: ${e.message}`,
+  );
   if (actual !== plan.digest)
     return {
       code: "PLAN_TAMPERED",
@@ -154,7 +164,7 @@ async function write(
   if (
     now.kind !== layout.targetKind ||
     (now.kind === "device" && now.bytes - (now.bytes % 512) !== layout.diskBytes) ||
-    canonicalJson(now.loss) !== canonicalJson(planned)
+    !sameJson(now.loss, planned)
   ) {
     throw new Fail({
       code: "FACTORY_TARGET_CHANGED",

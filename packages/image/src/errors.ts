@@ -11,6 +11,7 @@ import type {
   ErrorBase,
   InvalidArgumentError,
   IoFailedError,
+  PlanEncodingError,
   UnsafePathError,
 } from "@lifeboat/core";
 
@@ -110,7 +111,8 @@ export type ImageError =
   | AbortedError
   | IoFailedError
   | UnsafePathError
-  | InvalidArgumentError;
+  | InvalidArgumentError
+  | PlanEncodingError;
 
 /** The codes of {@link ImageError} that mean "do not trust this image set". */
 export type ImageRejectionCode =

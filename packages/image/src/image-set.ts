@@ -18,6 +18,7 @@ import {
   type IoFailedError,
   ioError,
   joinInside,
+  type PlanEncodingError,
   type UnsafePathError,
   writeFileAtomic,
 } from "@lifeboat/core";
@@ -90,7 +91,12 @@ export interface CreatedImageSet {
   readonly manifestBytes: Uint8Array;
 }
 
-type CreateError = IoFailedError | AbortedError | UnsafePathError | ImageManifestInvalidError;
+type CreateError =
+  | IoFailedError
+  | AbortedError
+  | UnsafePathError
+  | ImageManifestInvalidError
+  | PlanEncodingError;
 
 const MERKLE_THRESHOLD = 1024 * 1024;
 
@@ -199,7 +205,9 @@ export function createImageSet(
         issues: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`),
       };
     }
-    const manifestBytes = encodeManifest(parsed.data);
+    const encoded = encodeManifest(parsed.data);
+    if (encoded.isErr()) return encoded.error;
+    const manifestBytes = encoded.value;
     const w = await writeFileAtomic(path.join(options.dir, MANIFEST_FILE), manifestBytes);
     if (w.isErr()) return w.error;
     return { dir: options.dir, manifest: parsed.data, manifestBytes };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { canonicalJson } from "@lifeboat/core";
+import { canonicalJson, type PlanEncodingError } from "@lifeboat/core";
 import { err, ok, type Result } from "neverthrow";
 import { z } from "zod";
 import type { ImageManifestInvalidError } from "./errors.js";
@@ -148,11 +148,12 @@ export type Manifest = z.infer<typeof manifestSchema>;
  *
  * @example
  * ```ts
- * await writeFile("set/manifest.json", encodeManifest(manifest));
+ * const bytes = encodeManifest(manifest);
+ * if (bytes.isOk()) await writeFile("set/manifest.json", bytes.value);
  * ```
  */
-export function encodeManifest(manifest: Manifest): Uint8Array {
-  return new TextEncoder().encode(`${canonicalJson(manifest)}\n`);
+export function encodeManifest(manifest: Manifest): Result<Uint8Array, PlanEncodingError> {
+  return canonicalJson(manifest).map((text) => new TextEncoder().encode(`${text}\n`));
 }
 
 /**

@@ -43,7 +43,7 @@ test("keys round-trip through PEM; the key id is the SPKI hash and survives the 
 test("signatures: 88 bytes, bound to the manifest, the key id names the signer", () => {
   const k = generateKeyPair();
   const other = generateKeyPair();
-  const bytes = encodeManifest(manifest);
+  const bytes = encodeManifest(manifest)._unsafeUnwrap();
   const sig = signManifest(bytes, k);
   expect(sig.length).toBe(SIGNATURE_BYTES);
   expect(
@@ -78,19 +78,19 @@ test("signatures: 88 bytes, bound to the manifest, the key id names the signer",
 test("the schema refuses paths that leave the set, duplicates and unknown fields", () => {
   for (const p of ["../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "./a", "manifest.json"]) {
     const m = { ...manifest, files: [{ ...manifest.files[0]!, path: p }] };
-    const r = parseManifest(encodeManifest(m as Manifest));
+    const r = parseManifest(encodeManifest(m as Manifest)._unsafeUnwrap());
     expect([p, r.isErr() && r.error.code]).toEqual([p, "IMAGE_MANIFEST_INVALID"]);
   }
   const dup = { ...manifest, files: [manifest.files[0]!, manifest.files[0]!] };
-  expect(parseManifest(encodeManifest(dup))._unsafeUnwrapErr().issues.join()).toContain(
-    "used twice",
-  );
+  expect(
+    parseManifest(encodeManifest(dup)._unsafeUnwrap())._unsafeUnwrapErr().issues.join(),
+  ).toContain("used twice");
   const extra = new TextEncoder().encode(JSON.stringify({ ...manifest, surprise: 1 }));
   expect(parseManifest(extra).isErr()).toBe(true);
   expect(parseManifest(new Uint8Array([0xff, 0xfe]))._unsafeUnwrapErr().code).toBe(
     "IMAGE_MANIFEST_INVALID",
   );
-  expect(parseManifest(encodeManifest(manifest))._unsafeUnwrap()).toEqual(manifest);
+  expect(parseManifest(encodeManifest(manifest)._unsafeUnwrap())._unsafeUnwrap()).toEqual(manifest);
 });
 
 test("a validly signed manifest naming ../ is refused before any file is opened", async () => {

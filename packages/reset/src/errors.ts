@@ -1,4 +1,4 @@
-import type { ErrorBase, LifeboatError } from "@lifeboat/core";
+import type { ErrorBase, LifeboatError, PlanEncodingError } from "@lifeboat/core";
 
 /** The factory snapshot the plan needs is not there (or not what the manifest says). */
 export interface NoFactorySnapshotError extends ErrorBase<"RESET_NO_FACTORY_SNAPSHOT"> {
@@ -108,7 +108,8 @@ export type ResetPlanError =
   | EncryptedLockedError
   | BadRequestError
   | NoCheckpointError
-  | CheckpointProtectedError;
+  | CheckpointProtectedError
+  | PlanEncodingError;
 
 /** Every error of `@lifeboat/reset`; core and sibling errors pass through as {@link LifeboatError}. */
 export type ResetError =

@@ -9,7 +9,7 @@ const rescueTo = { directory: "/run/media/usb", freeBytes: 64 * 1024 ** 3 };
 function rendered(state: SystemState, request: ResetRequest): string {
   const r = plan(state, request);
   if (r.isErr()) throw new Error(`${r.error.code}: ${r.error.message}`);
-  expect(computePlanDigest(r.value)).toBe(r.value.digest);
+  expect(computePlanDigest(r.value)._unsafeUnwrap()).toBe(r.value.digest);
   return renderPlan(r.value);
 }
 

@@ -52,23 +52,25 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
       }),
     );
     const r = layout.recovery;
-    const plan: Plan = createPlan({
-      kind: "gpt-add-recovery",
-      title: `Add a ${formatBytes(bytes)} recovery partition to ${disk}`,
-      target: disk,
-      warnings: [],
-      steps: [
-        {
-          id: "write-gpt",
-          kind: "gpt.write",
-          title: `Write the partition table with partition ${r.slot} "${r.name}" (LBA ${r.firstLba}-${r.lastLba}) in free space`,
-          params: { disk, before: table.partitions.length, slot: r.slot },
-          destroys: [],
-          reversible: true,
-          preconditions: ["the table on the disk is the one read when planning"],
-        },
-      ],
-    });
+    const plan: Plan = must(
+      createPlan({
+        kind: "gpt-add-recovery",
+        title: `Add a ${formatBytes(bytes)} recovery partition to ${disk}`,
+        target: disk,
+        warnings: [],
+        steps: [
+          {
+            id: "write-gpt",
+            kind: "gpt.write",
+            title: `Write the partition table with partition ${r.slot} "${r.name}" (LBA ${r.firstLba}-${r.lastLba}) in free space`,
+            params: { disk, before: table.partitions.length, slot: r.slot },
+            destroys: [],
+            reversible: true,
+            preconditions: ["the table on the disk is the one read when planning"],
+          },
+        ],
+      }),
+    );
     if (!ctx.json) ctx.stdout.write(`${drawSummary(tableSummary(disk, layout.table))}\n\n`);
     return runPlan(
       ctx,

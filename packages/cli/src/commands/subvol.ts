@@ -105,23 +105,25 @@ async function snap(
 async function del(ctx: CliContext, path: string, opts: TopOpts): Promise<ExitCodeValue> {
   return onTop(ctx, "subvol delete", opts, async (top) => {
     const s = must(await btrfs.showSubvolume(ctx.runner, top, path));
-    const plan = createPlan({
-      kind: "subvolume-delete",
-      title: `Delete subvolume ${s.path}`,
-      target: top,
-      warnings: [],
-      steps: [
-        {
-          id: "delete",
-          kind: "btrfs.delete",
-          title: `Delete subvolume ${s.path}${opts.recursive ? " and everything nested in it" : ""}`,
-          params: { path: s.path, uuid: s.uuid, recursive: opts.recursive ?? false },
-          destroys: [{ kind: "subvolume", what: `subvolume ${s.path} (uuid ${s.uuid})` }],
-          reversible: false,
-          preconditions: [],
-        },
-      ],
-    });
+    const plan = must(
+      createPlan({
+        kind: "subvolume-delete",
+        title: `Delete subvolume ${s.path}`,
+        target: top,
+        warnings: [],
+        steps: [
+          {
+            id: "delete",
+            kind: "btrfs.delete",
+            title: `Delete subvolume ${s.path}${opts.recursive ? " and everything nested in it" : ""}`,
+            params: { path: s.path, uuid: s.uuid, recursive: opts.recursive ?? false },
+            destroys: [{ kind: "subvolume", what: `subvolume ${s.path} (uuid ${s.uuid})` }],
+            reversible: false,
+            preconditions: [],
+          },
+        ],
+      }),
+    );
     return runPlan(
       ctx,
       plan,

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { constants, type FileHandle, open, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { ResultAsync } from "neverthrow";
+import { type Result, ResultAsync } from "neverthrow";
 import { writeFileAtomic } from "../atomic-file.js";
-import { type IoFailedError, ioError } from "../errors.js";
+import { type IoFailedError, ioError, type PlanEncodingError } from "../errors.js";
 import { canonicalJson } from "../plan.js";
 
 /**
@@ -28,15 +28,17 @@ export interface SlotContent {
 }
 
 /** Checksum of a slot's record (its own two fields left out). */
-function checksumOf(value: Record<string, unknown>): string {
+function checksumOf(value: Record<string, unknown>): Result<string, PlanEncodingError> {
   const { journalSeq: _s, journalSha256: _h, ...rest } = value;
-  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
+  return canonicalJson(rest).map((text) => createHash("sha256").update(text).digest("hex"));
 }
 
 /** The slot's text for `record` at sequence number `seq`. */
-export function slotText(record: object, seq: number): string {
+export function slotText(record: object, seq: number): Result<string, PlanEncodingError> {
   const value = { ...(record as Record<string, unknown>), journalSeq: seq };
-  return `${JSON.stringify({ ...value, journalSha256: checksumOf(value) }, null, 2)}\n`;
+  return checksumOf(value).map(
+    (sum) => `${JSON.stringify({ ...value, journalSha256: sum }, null, 2)}\n`,
+  );
 }
 
 /**
@@ -54,7 +56,8 @@ export function parseSlot(text: string): SlotContent | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
   const v = value as Record<string, unknown>;
   if (v.journalSha256 === undefined) return { seq: 0, value: v };
-  if (typeof v.journalSeq !== "number" || v.journalSha256 !== checksumOf(v)) return undefined;
+  if (typeof v.journalSeq !== "number" || v.journalSha256 !== checksumOf(v).unwrapOr(undefined))
+    return undefined;
   return { seq: v.journalSeq, value: v };
 }
 
@@ -98,12 +101,12 @@ async function overwriteInPlace(file: string, text: string): Promise<void> {
 }
 
 class WriteFailed {
-  constructor(readonly error: IoFailedError) {}
+  constructor(readonly error: IoFailedError | PlanEncodingError) {}
 }
 
 /** Writes one run's journal records: see {@link SLOT_B_SUFFIX}. */
 export interface JournalSlotWriter {
-  write(record: object): ResultAsync<void, IoFailedError>;
+  write(record: object): ResultAsync<void, IoFailedError | PlanEncodingError>;
 }
 
 /** A writer for one run of the journal at `journalPath`. */
@@ -111,6 +114,12 @@ export function createSlotWriter(journalPath: string): JournalSlotWriter {
   const slotB = `${journalPath}${SLOT_B_SUFFIX}`;
   let seq: number | undefined;
   let newestInA = true;
+  // A record JSON cannot carry exactly is refused before anything is written.
+  const textOf = (record: object, seq: number): string => {
+    const text = slotText(record, seq);
+    if (text.isErr()) throw new WriteFailed(text.error);
+    return text.value;
+  };
   const writeOnce = async (record: object): Promise<void> => {
     if (seq === undefined) {
       // Continue the numbering of what is on disk, so this run's records outrank older ones.
@@ -121,7 +130,7 @@ export function createSlotWriter(journalPath: string): JournalSlotWriter {
         if (slot && slot.seq > newest) newest = slot.seq;
       }
       seq = newest + 1;
-      const whole = await writeFileAtomic(journalPath, slotText(record, seq));
+      const whole = await writeFileAtomic(journalPath, textOf(record, seq));
       if (whole.isErr()) throw new WriteFailed(whole.error);
       // Slot A now outranks slot B, whatever B holds; dropping B is tidiness, not safety.
       await rm(slotB, { force: true });
@@ -129,7 +138,7 @@ export function createSlotWriter(journalPath: string): JournalSlotWriter {
       return;
     }
     seq += 1;
-    await overwriteInPlace(newestInA ? slotB : journalPath, slotText(record, seq));
+    await overwriteInPlace(newestInA ? slotB : journalPath, textOf(record, seq));
     newestInA = !newestInA;
   };
   return {

@@ -1,5 +1,5 @@
 import { createPlan, type Plan, type PlanStep } from "@lifeboat/core";
-import { err, ok, type Result } from "neverthrow";
+import { err, type Result } from "neverthrow";
 import type { CheckpointProtectedError, ResetPlanError } from "../errors.js";
 import { ROOT_SUBVOLUME } from "../layout.js";
 import { requireBtrfs, step, subvolume } from "../planner/common.js";
@@ -144,7 +144,7 @@ export function planPrune(
         },
       ),
     );
-    const plan = createPlan({
+    return createPlan({
       kind: "prune-checkpoints",
       title: doomed.length
         ? `Delete ${count(doomed.length, "checkpoint")} (${kept.length} kept)`
@@ -161,7 +161,6 @@ export function planPrune(
             ...steps,
           ]
         : [],
-    });
-    return ok({ plan, deleted: doomed.map((c) => c.id), kept });
+    }).map((plan) => ({ plan, deleted: doomed.map((c) => c.id), kept }));
   });
 }

@@ -1,5 +1,5 @@
 import { createPlan, type Plan } from "@lifeboat/core";
-import { err, ok, type Result } from "neverthrow";
+import { err, type Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import type { SystemState } from "../state.js";
 import { requireBtrfs, step } from "./common.js";
@@ -16,32 +16,30 @@ export function planCleanup(state: SystemState): Result<Plan, ResetPlanError> {
         message: "There is nothing to clean up: no old roots are kept.",
         missing: "root.old-*",
       });
-    return ok(
-      createPlan({
-        kind: "cleanup",
-        title: `Delete ${old.length === 1 ? "the old root" : `${old.length} old roots`} kept by earlier resets`,
-        target: `btrfs:${btrfs.fsUuid}`,
-        warnings: [],
-        steps: old.map((s, i) =>
-          step(
-            `drop-${i + 1}`,
-            "reset.delete-subvolume",
-            `Delete ${s.path}`,
-            { path: s.path },
-            {
-              destroys: [
-                {
-                  kind: "subvolume",
-                  what: `subvolume ${s.path} (the system as it was before a reset)`,
-                  ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
-                  detail: "deleted for good",
-                },
-              ],
-              reversible: false,
-            },
-          ),
+    return createPlan({
+      kind: "cleanup",
+      title: `Delete ${old.length === 1 ? "the old root" : `${old.length} old roots`} kept by earlier resets`,
+      target: `btrfs:${btrfs.fsUuid}`,
+      warnings: [],
+      steps: old.map((s, i) =>
+        step(
+          `drop-${i + 1}`,
+          "reset.delete-subvolume",
+          `Delete ${s.path}`,
+          { path: s.path },
+          {
+            destroys: [
+              {
+                kind: "subvolume",
+                what: `subvolume ${s.path} (the system as it was before a reset)`,
+                ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
+                detail: "deleted for good",
+              },
+            ],
+            reversible: false,
+          },
         ),
-      }),
-    );
+      ),
+    });
   });
 }

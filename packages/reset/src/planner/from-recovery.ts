@@ -64,7 +64,7 @@ export function planFromRecovery(
   state: SystemState,
   request: { readonly kind: "reset-from-recovery"; readonly stamp: string },
 ): Result<Plan, ResetPlanError> {
-  return unpackSteps(state, request.stamp).map(({ btrfs, steps }) => {
+  return unpackSteps(state, request.stamp).andThen(({ btrfs, steps }) => {
     const recovery = state.recovery!;
     const warnings = warningsWithFactory(state);
     return createPlan({

@@ -15,7 +15,7 @@ export function planFullRestore(
   request: FullRestoreRequest,
 ): Result<Plan, ResetPlanError> {
   return requireNotBusy(state, ["/home"]).andThen(() =>
-    unpackSteps(state, request.stamp).map(({ btrfs, steps }) => {
+    unpackSteps(state, request.stamp).andThen(({ btrfs, steps }) => {
       const recovery = state.recovery!;
       const stamp = request.stamp;
       const freshHome = newHomeName(stamp);

@@ -1,5 +1,5 @@
 import { createPlan, joinInside, type Plan, type PlanStep } from "@lifeboat/core";
-import { err, ok, type Result } from "neverthrow";
+import { err, type Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import { HOME_SUBVOLUME, rescueSnapshotName } from "../layout.js";
 import type { RescueTarget } from "../requests.js";
@@ -104,14 +104,12 @@ export function planRescue(
     request.paths,
     request.format ?? "tree",
   ).andThen(({ btrfs, steps }) =>
-    ok(
-      createPlan({
-        kind: request.kind,
-        title: `Copy your files to ${request.target.directory}`,
-        target: `btrfs:${btrfs.fsUuid}`,
-        warnings: warningsFor(state, false),
-        steps,
-      }),
-    ),
+    createPlan({
+      kind: request.kind,
+      title: `Copy your files to ${request.target.directory}`,
+      target: `btrfs:${btrfs.fsUuid}`,
+      warnings: warningsFor(state, false),
+      steps,
+    }),
   );
 }

@@ -98,14 +98,14 @@ export function planFromSnapshot(
   state: SystemState,
   stamp: string,
   source: (btrfs: BtrfsState) => Result<RootSource, ResetPlanError>,
-  make: (btrfs: BtrfsState, source: RootSource) => Plan,
+  make: (btrfs: BtrfsState, source: RootSource) => Result<Plan, ResetPlanError>,
 ): Result<Plan, ResetPlanError> {
   return requireStamp(stamp).andThen(() =>
     requireBtrfs(state).andThen((btrfs) =>
       requireSubvolume(btrfs, ROOT_SUBVOLUME).andThen(() =>
         source(btrfs).andThen((src) =>
-          requireSpace("the Btrfs filesystem", SNAPSHOT_HEADROOM_BYTES, btrfs.freeBytes).map(() =>
-            make(btrfs, src),
+          requireSpace("the Btrfs filesystem", SNAPSHOT_HEADROOM_BYTES, btrfs.freeBytes).andThen(
+            () => make(btrfs, src),
           ),
         ),
       ),

@@ -28,7 +28,7 @@ export function planUserData(
       (request.rescueTo
         ? rescueSteps(state, request.stamp, request.rescueTo, undefined, "tree").map((r) => r.steps)
         : ok<PlanStep[], ResetPlanError>([])
-      ).map((rescue) => {
+      ).andThen((rescue) => {
         const fresh = newHomeName(request.stamp);
         return createPlan({
           kind: request.kind,
