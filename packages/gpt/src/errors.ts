@@ -79,7 +79,7 @@ export interface GptTruncatedError extends ErrorBase<"GPT_TRUNCATED"> {
   readonly sectorCount: bigint;
 }
 
-/** The sector size is not one the codec supports (512 or 4096), or the disk size is not a multiple of it. */
+/** The sector size is not one the codec supports (512 or 4096: see `isSectorSize`). */
 export interface GptBadSectorSizeError extends ErrorBase<"GPT_BAD_SECTOR_SIZE"> {
   readonly sectorSize: number;
 }
@@ -89,6 +89,18 @@ export interface GptNoSpaceError extends ErrorBase<"GPT_NO_SPACE"> {
   readonly requestedSectors: bigint;
   /** The largest aligned run of free sectors there is. */
   readonly largestFreeSectors: bigint;
+  /** `requestedSectors` in bytes. */
+  readonly requestedBytes: bigint;
+  /** `largestFreeSectors` in bytes. */
+  readonly largestFreeBytes: bigint;
+}
+
+/** The table already has a Lifeboat recovery partition: a disk gets one. */
+export interface GptRecoveryExistsError extends ErrorBase<"GPT_RECOVERY_EXISTS"> {
+  /** Slot of the recovery partition already there. */
+  readonly slot: number;
+  readonly firstLba: bigint;
+  readonly lastLba: bigint;
 }
 
 /** A start LBA is not on the alignment boundary. */
@@ -150,6 +162,7 @@ export type GptError =
   | GptTruncatedError
   | GptBadSectorSizeError
   | GptNoSpaceError
+  | GptRecoveryExistsError
   | GptMisalignedError
   | GptNoFreeSlotError
   | GptSlotError

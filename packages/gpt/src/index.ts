@@ -36,12 +36,14 @@ export type {
   GptOutOfRangeError,
   GptOverlapError,
   GptPrimaryBackupMismatchError,
+  GptRecoveryExistsError,
   GptRereadUnsupportedError,
   GptSlotError,
   GptTruncatedError,
 } from "./errors.js";
 export { decodeGuid, encodeGuid, isGuid, randomGuid, ZERO_GUID } from "./guid.js";
 export {
+  detectSectorSize,
   type GptIoError,
   openGptSource,
   type ReadGptOptions,

@@ -16,7 +16,7 @@ import {
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { view } from "./_internal/bytes.js";
 import { MAX_ENTRY_ARRAY_BYTES, SIGNATURE } from "./_internal/header.js";
-import type { GptError } from "./errors.js";
+import type { GptBadSectorSizeError, GptError } from "./errors.js";
 import type { GptSource, GptTable, GptWrite, SectorSize } from "./model.js";
 import { type GptRecovery, parseGpt, recoverGpt } from "./parse.js";
 import { serializeGpt } from "./serialize.js";
@@ -27,7 +27,12 @@ export type GptIoError = GptError | IoFailedError | CommandError | ParseFailedEr
 
 /** Options for {@link readGpt} and {@link openGptSource}. */
 export interface ReadGptOptions {
-  /** Logical sector size of an image file (default 512). A block device's own is used. */
+  /**
+   * Logical sector size of an image file: 512 or 4096, anything else is
+   * `GPT_BAD_SECTOR_SIZE`. Default: detected from where a GPT header is
+   * (see {@link detectSectorSize}), 512 when none is found. A block
+   * device's own sector size is always used.
+   */
   readonly sectorSize?: SectorSize;
   readonly signal?: AbortSignal;
 }
@@ -47,8 +52,15 @@ function geometry(
 ): ResultAsync<Geometry, GptIoError> {
   return ResultAsync.fromPromise(stat(path), (e) => ioError(e, path, "stat")).andThen((st) => {
     if (!st.isBlockDevice()) {
-      const sectorSize = options.sectorSize ?? 512;
-      return okAsync({ sectorSize, sectorCount: BigInt(st.size) / BigInt(sectorSize) });
+      const given = options.sectorSize;
+      if (given !== undefined && !isSectorSize(given)) {
+        return errAsync<Geometry, GptIoError>(badSectorSize(given));
+      }
+      const size = given === undefined ? detectSectorSize(path, st.size) : okAsync(given);
+      return size.map((sectorSize) => ({
+        sectorSize,
+        sectorCount: BigInt(st.size) / BigInt(sectorSize),
+      }));
     }
     const runOptions = options.signal ? { signal: options.signal } : {};
     return runner.run("blockdev", ["--getss", "--getsize64", path], runOptions).andThen((r) => {
@@ -65,6 +77,56 @@ function geometry(
       return okAsync({ sectorSize, sectorCount: BigInt(bytes) / BigInt(sectorSize) });
     });
   });
+}
+
+function badSectorSize(sectorSize: number): GptBadSectorSizeError {
+  return {
+    code: "GPT_BAD_SECTOR_SIZE",
+    message: `Sector size ${sectorSize} is not supported: use 512 or 4096.`,
+    sectorSize,
+  };
+}
+
+/**
+ * The sector size of a disk image file, from where its GPT headers are: the
+ * primary header (`EFI PART`) is at byte 512 on a 512-byte-sector disk and at
+ * byte 4096 on a 4Kn one; when neither start has it (a damaged primary), the
+ * backup at the last 512 or 4096 bytes decides. 512 when nothing, or both
+ * sizes, match. Only the signatures are looked at: the parser checks the rest.
+ *
+ * @example
+ * ```ts
+ * const size = await detectSectorSize("disk4k.img"); // Ok(4096) for a 4Kn image
+ * ```
+ */
+export function detectSectorSize(
+  path: string,
+  sizeBytes?: number,
+): ResultAsync<SectorSize, GptIoError> {
+  return ResultAsync.fromPromise(
+    (async (): Promise<SectorSize> => {
+      const fh = await open(path, constants.O_RDONLY);
+      try {
+        const size = sizeBytes ?? (await fh.stat()).size;
+        const signatureAt = async (offset: number) => {
+          if (offset < 0 || offset + 8 > size) return false;
+          const bytes = new Uint8Array(8);
+          const { bytesRead } = await fh.read(bytes, 0, 8, offset);
+          return bytesRead === 8 && view(bytes).getBigUint64(0, true) === SIGNATURE;
+        };
+        const pick = (at512: boolean, at4096: boolean): SectorSize | undefined =>
+          at512 === at4096 ? undefined : at512 ? 512 : 4096;
+        const fromPrimary = pick(await signatureAt(512), await signatureAt(4096));
+        if (fromPrimary !== undefined) return fromPrimary;
+        const end512 = size - (size % 512);
+        const end4096 = size - (size % 4096);
+        return pick(await signatureAt(end512 - 512), await signatureAt(end4096 - 4096)) ?? 512;
+      } finally {
+        await fh.close();
+      }
+    })(),
+    (e) => ioError(e, path, "detect the sector size of"),
+  );
 }
 
 async function readAt(fh: FileHandle, lba: bigint, sectors: number, g: Geometry) {

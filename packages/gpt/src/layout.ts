@@ -3,11 +3,12 @@
  *
  * @module
  */
+import { formatBytes } from "@lifeboat/core";
 import { err, ok, type Result } from "neverthrow";
 import { alignDown, alignUp, ceilDiv } from "./_internal/bytes.js";
 import { freeGaps } from "./_internal/gaps.js";
 import { NAME_UNITS } from "./_internal/name.js";
-import type { GptError } from "./errors.js";
+import type { GptError, GptNoSpaceError } from "./errors.js";
 import { isGuid, randomGuid } from "./guid.js";
 import { mbrKind, protectiveMbr } from "./mbr.js";
 import type { GptPartition, GptTable, SectorSize } from "./model.js";
@@ -221,12 +222,7 @@ function place(
     0n,
   );
   const noSpace = (requested: bigint): Result<never, GptError> =>
-    err({
-      code: "GPT_NO_SPACE",
-      message: `No free space for ${requested} sectors (the largest aligned free run is ${largest} sectors).`,
-      requestedSectors: requested,
-      largestFreeSectors: largest,
-    });
+    err(noSpaceError(table, requested, largest, "No free space for"));
   if (typeof placement === "object") {
     const start = placement.startLba;
     if (start % align !== 0n) {
@@ -331,12 +327,14 @@ export function resizePartition(
     if (change.size !== "max" && change.size <= 0n) return invalid("size", "must be positive");
     const last = change.size === "max" ? limit : p.firstLba + ceilDiv(change.size, ss) - 1n;
     if (last > limit) {
-      return err({
-        code: "GPT_NO_SPACE",
-        message: `Partition ${slot} can grow to at most ${limit - p.firstLba + 1n} sectors.`,
-        requestedSectors: last - p.firstLba + 1n,
-        largestFreeSectors: limit - p.firstLba + 1n,
-      } satisfies GptError);
+      return err(
+        noSpaceError(
+          table,
+          last - p.firstLba + 1n,
+          limit - p.firstLba + 1n,
+          `Partition ${slot} cannot grow to`,
+        ),
+      );
     }
     return ok(replace(table, { ...p, lastLba: last }));
   });
@@ -437,4 +435,23 @@ export function relocateBackup(
         : table.protectiveMbr,
   };
   return validatePartitions(next).map(() => next);
+}
+
+/** `GPT_NO_SPACE` in sectors and in bytes a person reads. */
+function noSpaceError(
+  table: GptTable,
+  requested: bigint,
+  largest: bigint,
+  what: string,
+): GptNoSpaceError {
+  const ss = BigInt(table.sectorSize);
+  const size = (sectors: bigint) => `${sectors} sectors (${formatBytes(sectors * ss)})`;
+  return {
+    code: "GPT_NO_SPACE",
+    message: `${what} ${size(requested)}: the largest aligned free run is ${size(largest)}.`,
+    requestedSectors: requested,
+    largestFreeSectors: largest,
+    requestedBytes: requested * ss,
+    largestFreeBytes: largest * ss,
+  };
 }

@@ -63,6 +63,8 @@ export interface RecoveryLayout {
  * Recovery", attributes no-auto and read-only), either in a freshly planned
  * Fedora layout (ESP 600 MiB, /boot 1 GiB, recovery, Btrfs to the end) or
  * carved out of the free space of an existing disk. Pure: nothing is written.
+ * Carving into a table that already has a Lifeboat recovery partition is
+ * `GPT_RECOVERY_EXISTS`: a disk gets one.
  *
  * @example
  * ```ts
@@ -81,6 +83,18 @@ export function planRecoveryPartition(
     ...(request.uniqueGuid ? { uniqueGuid: request.uniqueGuid } : {}),
   };
   if (request.kind === "carve") {
+    const existing = request.table.partitions.find(
+      (p) => p.typeGuid.toLowerCase() === LIFEBOAT_RECOVERY_TYPE,
+    );
+    if (existing !== undefined) {
+      return err({
+        code: "GPT_RECOVERY_EXISTS",
+        message: `The disk already has a Lifeboat recovery partition (partition ${existing.slot}, LBA ${existing.firstLba}-${existing.lastLba}); a disk gets one.`,
+        slot: existing.slot,
+        firstLba: existing.firstLba,
+        lastLba: existing.lastLba,
+      });
+    }
     return addPartition(request.table, {
       ...recoverySpec,
       placement: request.placement ?? "end",

@@ -40,8 +40,15 @@ export interface GptRecovery {
   readonly table: GptTable;
   /** The copy the table was taken from. */
   readonly from: GptCopy;
-  /** What was wrong; writing `table` back repairs all of it. Empty when nothing was. */
+  /** What was wrong. Empty when nothing was. */
   readonly problems: readonly GptError[];
+  /**
+   * The problems that writing `table` back as it is does NOT repair. Today
+   * that is `GPT_BACKUP_NOT_AT_END`: the table keeps the backup where it was
+   * found, so call `relocateBackup(table, { diskSectors: table.diskSectors })`
+   * before writing. Empty when writing `table` back repairs every problem.
+   */
+  readonly remainAfterWrite: readonly GptError[];
 }
 
 function toSource(input: GptInput, options: ParseOptions): Result<GptSource, GptError> {
@@ -202,12 +209,18 @@ export function inspectGpt(
 /**
  * Rebuild the table from the intact copy, as gdisk does: the primary when it
  * is valid, else the backup. Writing the result (`writeGpt`) restores both
- * copies. Fails with `GPT_NO_VALID_TABLE` when neither copy is usable.
+ * copies where the table puts them; a backup that is not at the disk's end
+ * stays there (listed in `remainAfterWrite`: `relocateBackup` first). Fails
+ * with `GPT_NO_VALID_TABLE` when neither copy is usable.
  *
  * @example
  * ```ts
  * const r = recoverGpt(source);
- * if (r.isOk() && r.value.problems.length > 0) await writeGpt(runner, "/dev/sda", r.value.table);
+ * if (r.isOk() && r.value.problems.length > 0) {
+ *   const { table, remainAfterWrite } = r.value;
+ *   const fixed = remainAfterWrite.length > 0 ? relocateBackup(table, { diskSectors: table.diskSectors }) : ok(table);
+ *   if (fixed.isOk()) await writeGpt(runner, "/dev/sda", fixed.value);
+ * }
  * ```
  */
 export function recoverGpt(
@@ -216,13 +229,33 @@ export function recoverGpt(
 ): Result<GptRecovery, GptError> {
   return toSource(input, options).andThen((source) => {
     const { primary, backup, problems } = examine(source);
+    const last = source.sectorCount - 1n;
+    const recovered = (table: GptTable, from: GptCopy): GptRecovery => ({
+      table,
+      from,
+      problems,
+      remainAfterWrite:
+        table.backupHeaderLba === last
+          ? []
+          : [
+              problems.find((p) => p.code === "GPT_BACKUP_NOT_AT_END") ?? {
+                code: "GPT_BACKUP_NOT_AT_END",
+                message: `The backup GPT header is at LBA ${table.backupHeaderLba}, not at the disk's last LBA ${last}: relocate the backup before writing.`,
+                backupHeaderLba: table.backupHeaderLba,
+                lastLba: last,
+              },
+            ],
+    });
     if (primary.isOk()) {
-      const table = buildTable(source, primary.value, "primary", backup.unwrapOr(undefined));
-      return ok({ table, from: "primary" as const, problems });
+      return ok(
+        recovered(
+          buildTable(source, primary.value, "primary", backup.unwrapOr(undefined)),
+          "primary",
+        ),
+      );
     }
     if (backup.isOk()) {
-      const table = buildTable(source, backup.value, "backup", undefined);
-      return ok({ table, from: "backup" as const, problems });
+      return ok(recovered(buildTable(source, backup.value, "backup", undefined), "backup"));
     }
     return err<GptRecovery, GptError>({
       code: "GPT_NO_VALID_TABLE",

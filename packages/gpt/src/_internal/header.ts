@@ -114,7 +114,17 @@ function checkGeometry(
   if (h.entryCount < 1 || h.entryCount * h.entrySize > MAX_ENTRY_ARRAY_BYTES) {
     return err(bad(copy, "entryCount", h.entryCount, "is out of range"));
   }
-  if (h.alternateLba === h.myLba || h.alternateLba === 0n || h.alternateLba > last) {
+  if (h.alternateLba > last) {
+    // The header is intact but the disk (image) ends before the other copy: cut short.
+    return err({
+      code: "GPT_TRUNCATED",
+      message: `The ${copy} GPT header puts the other copy at LBA ${h.alternateLba}, beyond the end of the disk (${source.sectorCount} sectors): the disk or image was cut short.`,
+      lba: h.alternateLba,
+      sectors: 1,
+      sectorCount: source.sectorCount,
+    });
+  }
+  if (h.alternateLba === h.myLba || h.alternateLba === 0n) {
     return err(
       bad(copy, "alternateLba", h.alternateLba, "does not point to another header on this disk"),
     );
