@@ -1,18 +1,7 @@
-import { mkdtemp, rm, stat } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
-import { mountTopLevel } from "@lifeboat/btrfs";
 import { type CommandRunner, type LifeboatError, lifeboatError } from "@lifeboat/core";
-import {
-  attachPartition,
-  type GptTable,
-  isRecoveryType,
-  LIFEBOAT_RECOVERY_TYPE,
-  readGpt,
-} from "@lifeboat/gpt";
 import { readCurrentImageSet } from "@lifeboat/image";
-import type { ExplicitDisk } from "@lifeboat/reset";
-import { type LuksKeySource, openEncryptedBtrfs } from "./luks-target.js";
+import { type LuksKeySource, type Machine, openMachine } from "@lifeboat/reset";
+import { readPassphrase } from "./ui/passphrase.js";
 
 /** Options every command that works on a machine accepts. */
 export interface TargetOptions {
@@ -28,37 +17,23 @@ export interface TargetOptions {
   readonly luksKeyFile?: string;
 }
 
-/** A machine opened for a command: mounts and loop devices, released by `close()`. */
-export interface OpenedTarget {
-  readonly disk: ExplicitDisk | undefined;
-  readonly table: GptTable | undefined;
-  readonly top: string | undefined;
-  readonly boot: string | undefined;
-  readonly recoveryRoot: string | undefined;
-  /**
-   * Partition devices by role: `btrfs` (the opened mapping when it is in
-   * LUKS), `luks` (its container), `luksLocked` (a container left locked).
-   */
-  readonly devices: Readonly<Record<string, string>>;
-  close(): Promise<void>;
-}
+/** A machine opened for a command (see `openMachine`), released by `close()`. */
+export type OpenedTarget = Machine;
 
-async function blkidType(runner: CommandRunner, device: string): Promise<string | undefined> {
-  const r = await runner.run("blkid", ["-p", "-o", "value", "-s", "TYPE", device], {
-    okExitCodes: [0, 2],
-  });
-  return r.isOk() ? r.value.stdout.trim() || undefined : undefined;
-}
-
-function partitionDevice(disk: string, n: number): string {
-  return `${disk}${/\d$/.test(disk) ? "p" : ""}${n}`;
+/** Ask on the terminal (stdin a TTY), never echoing; nothing when there is no terminal. */
+export function askOnTerminal(container: string, attempt: number): Promise<string | undefined> {
+  if (attempt > 0) process.stderr.write("That key opens no key slot; try again.\n");
+  return readPassphrase(
+    process.stdin,
+    process.stderr,
+    `Passphrase for the encrypted volume ${container}: `,
+  );
 }
 
 /**
- * Open what a command works on. With `--disk` on an image file each partition
- * is attached as its own loop device at its offset (the kernel need not scan
- * the table); on a block device its partition nodes are used. The Btrfs top
- * level, /boot and the recovery partition are mounted on temporary directories.
+ * Open what a command works on: `openMachine` from `@lifeboat/reset` (the
+ * disk locked, each partition attached, the filesystems mounted under
+ * `/run/lifeboat/disks/<disk GUID>/`, or `$LIFEBOAT_RUN_DIR` when set).
  */
 export async function openTarget(
   runner: CommandRunner,
@@ -70,97 +45,18 @@ export async function openTarget(
     readonly askLuksKey?: LuksKeySource["ask"];
   } = {},
 ): Promise<OpenedTarget> {
-  const undo: (() => unknown)[] = [];
-  const close = async () => {
-    for (const fn of undo.reverse()) {
-      try {
-        await fn();
-      } catch {
-        // best effort: keep releasing the rest
-      }
-    }
-    undo.length = 0;
-  };
-  try {
-    let disk: ExplicitDisk | undefined;
-    let table: GptTable | undefined;
-    const devices: Record<string, string> = {};
-    const luks: string[] = [];
-    if (options.disk) {
-      const read = await readGpt(runner, options.disk);
-      if (read.isErr()) throw read.error;
-      table = read.value;
-      const isImage = (await stat(options.disk)).isFile();
-      const parts: { number: number; device: string }[] = [];
-      for (const p of table.partitions) {
-        let device: string;
-        if (isImage) {
-          const att = await attachPartition(runner, options.disk, p, {
-            sectorSize: table.sectorSize,
-          });
-          if (att.isErr()) throw att.error;
-          device = att.value.device;
-          const detach = att.value.detach;
-          undo.push(async () => await detach());
-        } else device = partitionDevice(options.disk, p.slot);
-        parts.push({ number: p.slot, device });
-        const fs = await blkidType(runner, device);
-        const type = p.typeGuid.toLowerCase();
-        if (type === LIFEBOAT_RECOVERY_TYPE) devices.recovery = device;
-        else if (isRecoveryType(type)) devices.windowsRecovery = device;
-        else if (fs === "btrfs" && !devices.btrfs) devices.btrfs = device;
-        else if (fs === "crypto_LUKS") luks.push(device);
-        else if (fs === "vfat") devices.esp = device;
-        else if ((fs === "ext4" || fs === "xfs") && !devices.boot) devices.boot = device;
-      }
-      disk = { device: options.disk, partitions: parts };
-    }
-    let top = options.top;
-    let boot = options.boot;
-    let recoveryRoot = options.recoveryRoot;
-    if (needs.mount !== false && options.disk && !devices.btrfs && !top && luks.length > 0) {
-      const found = await openEncryptedBtrfs(
-        runner,
-        luks,
-        {
-          ...(options.luksKeyFile ? { keyFile: options.luksKeyFile } : {}),
-          ...(needs.askLuksKey ? { ask: needs.askLuksKey } : {}),
-        },
-        undo,
-      );
-      if (found?.btrfs) {
-        devices.btrfs = found.btrfs;
-        devices.luks = found.container;
-      } else if (found) devices.luksLocked = found.container;
-    }
-    if (needs.mount !== false && options.disk) {
-      const mountAt = async (device: string, type: string, readOnly: boolean) => {
-        const dir = await mkdtemp(path.join(os.tmpdir(), "lifeboat-cli-"));
-        undo.push(() => rm(dir, { recursive: true, force: true }));
-        const args = ["-t", type, ...(readOnly ? ["-o", "ro"] : []), device, dir];
-        const m = await runner.run("mount", args);
-        if (m.isErr()) throw m.error;
-        undo.push(async () => await runner.run("umount", [dir]));
-        return dir;
-      };
-      if (!top && devices.btrfs) {
-        const m = await mountTopLevel(runner, devices.btrfs);
-        if (m.isErr()) throw m.error;
-        const unmount = m.value.unmount;
-        undo.push(async () => await unmount());
-        top = m.value.path;
-      }
-      if (!boot && devices.boot) boot = await mountAt(devices.boot, "auto", false);
-      if (!recoveryRoot && devices.recovery) {
-        const fs = await blkidType(runner, devices.recovery);
-        if (fs) recoveryRoot = await mountAt(devices.recovery, fs, !needs.recoveryWritable);
-      }
-    }
-    return { disk, table, top, boot, recoveryRoot, devices, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
+  const runDirectory = process.env.LIFEBOAT_RUN_DIR;
+  const opened = await openMachine(runner, {
+    ...options,
+    ...(needs.mount === false ? { mount: false } : {}),
+    ...(needs.recoveryWritable ? { recoveryWritable: true } : {}),
+    ...(runDirectory ? { runDirectory } : {}),
+    luks: options.luksKeyFile
+      ? { keyFile: options.luksKeyFile }
+      : { ask: needs.askLuksKey ?? askOnTerminal },
+  });
+  if (opened.isErr()) throw opened.error;
+  return opened.value;
 }
 
 /** The directory of the current recovery image set on a mounted recovery partition, if any. */

@@ -26,7 +26,6 @@ export type {
 } from "./errors.js";
 export { abortedError, formatError, ioError, isLifeboatError, lifeboatError } from "./errors.js";
 export { createExecaRunner, type ExecaRunnerOptions } from "./execa-runner.js";
-export { formatBytes } from "./format.js";
 export { execute, resume } from "./executor.js";
 export type {
   ExecuteOptions,
@@ -38,6 +37,7 @@ export type {
   StepHandler,
   StepHandlers,
 } from "./executor-types.js";
+export { type HeldFileLock, lockFile } from "./file-lock.js";
 export {
   FINDMNT_COLUMNS,
   type FindmntOptions,
@@ -46,6 +46,7 @@ export {
   type Mount,
   parseFindmnt,
 } from "./findmnt.js";
+export { formatBytes } from "./format.js";
 export { installHint } from "./install-hints.js";
 export {
   type JournaledError,

@@ -98,6 +98,21 @@ export interface CheckpointProtectedError extends ErrorBase<"RESET_CHECKPOINT_PR
   readonly reason: "factory" | "running-root" | "unfinished-plan";
 }
 
+/**
+ * The disk is in use by something other than Lifeboat: attached as a loop
+ * device, mounted, or held by another program. Nothing was attached or changed.
+ */
+export interface DiskInUseError extends ErrorBase<"RESET_DISK_IN_USE"> {
+  readonly disk: string;
+  /** What uses it, in words (`"/dev/loop3 (whole disk)"`, `"/dev/nvme0n1p3 mounted at /mnt"`). */
+  readonly users: readonly string[];
+}
+
+/** What was given as a disk is neither a disk image file nor a whole-disk block device. */
+export interface NotADiskError extends ErrorBase<"RESET_NOT_A_DISK"> {
+  readonly disk: string;
+}
+
 /** Why `plan()` refused a request. */
 export type ResetPlanError =
   | NoFactorySnapshotError
@@ -121,4 +136,6 @@ export type ResetError =
   | BadCheckpointNameError
   | CheckpointExistsError
   | LuksWrongKeyError
+  | DiskInUseError
+  | NotADiskError
   | LifeboatError;

@@ -31,6 +31,7 @@ export type {
   BadRequestError,
   CheckpointExistsError,
   CheckpointProtectedError,
+  DiskInUseError,
   EncryptedLockedError,
   FaultInjectedError,
   ImageNotVerifiedError,
@@ -39,6 +40,7 @@ export type {
   ManifestInvalidError,
   NoCheckpointError,
   NoFactorySnapshotError,
+  NotADiskError,
   ResetError,
   ResetPlanError,
   TargetBusyError,
@@ -80,6 +82,14 @@ export {
   type UnlockLuksOptions,
   unlockLuks,
 } from "./luks.js";
+export type { LuksKeySource } from "./machine/luks.js";
+export {
+  DEFAULT_RUN_DIRECTORY,
+  type Machine,
+  type MachineDeviceRole,
+  type OpenMachineOptions,
+  openMachine,
+} from "./machine/open.js";
 export {
   type FactoryManifest,
   factoryManifestSchema,
@@ -93,6 +103,11 @@ export {
   type ProvisionResult,
   provision,
 } from "./provision.js";
+export type {
+  GrubIntegration,
+  GrubSkipReason,
+  ProvisionGrubOptions,
+} from "./provision-grub.js";
 export {
   type ProvisionedRecovery,
   type ProvisionProgress,
