@@ -6,7 +6,7 @@
  */
 import type { AbortedError, ErrorBase, InvalidArgumentError, IoFailedError } from "@lifeboat/core";
 
-/** An index file is not a casync blob index (`.caibx`) or is damaged. */
+/** An index file is not a casync blob index (`.caibx`): damaged, SHA-256 ids, or a directory index (`.caidx`). */
 export interface CasyncBadIndexError extends ErrorBase<"CASYNC_BAD_INDEX"> {
   /** Where the index came from (a path, or `"bytes"`). */
   readonly source: string;
@@ -23,6 +23,22 @@ export interface CasyncChunkCorruptError extends ErrorBase<"CASYNC_CHUNK_CORRUPT
   readonly store: string;
   /** How many times it was fetched before giving up. */
   readonly attempts: number;
+}
+
+/**
+ * A chunk's length differs from what the index says (the data does hash to
+ * its id, so the index is wrong), or the index gives one chunk id two
+ * lengths. Writing it would give a wrong image; casync refuses too ("Bad
+ * message").
+ */
+export interface CasyncChunkMismatchError extends ErrorBase<"CASYNC_CHUNK_MISMATCH"> {
+  readonly chunkId: string;
+  /** Image offset of the index entry concerned. */
+  readonly offset: number;
+  /** The length the index entry gives. */
+  readonly expectedSize: number;
+  /** The chunk's real length (or the length another entry with the same id gives). */
+  readonly actualSize: number;
 }
 
 /** No store has the chunk (404 / missing file everywhere). */
@@ -59,6 +75,7 @@ export interface CasyncBadParametersError extends ErrorBase<"CASYNC_BAD_PARAMETE
 export type CasyncOwnError =
   | CasyncBadIndexError
   | CasyncChunkCorruptError
+  | CasyncChunkMismatchError
   | CasyncChunkNotFoundError
   | CasyncFetchFailedError
   | CasyncDecompressFailedError

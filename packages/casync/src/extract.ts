@@ -16,7 +16,7 @@ import { fetchChunk } from "./_internal/fetch-chunk.js";
 import { openFileSource } from "./_internal/reader.js";
 import { scanChunks } from "./_internal/scan.js";
 import { chunkerParams } from "./chunker.js";
-import type { CasyncError } from "./errors.js";
+import type { CasyncChunkMismatchError, CasyncError } from "./errors.js";
 import { type CasyncIndex, parseIndex } from "./index-format.js";
 import type { ChunkStore } from "./store.js";
 
@@ -118,6 +118,7 @@ async function run(
   for (const c of index.chunks) {
     const entry = needed.get(c.id);
     if (entry === undefined) needed.set(c.id, { size: c.size, offsets: [c.offset] });
+    else if (entry.size !== c.size) fail(mismatch(c.id, c.offset, c.size, entry.size, "the index"));
     else entry.offsets.push(c.offset);
   }
   const stats = {
@@ -204,6 +205,10 @@ async function run(
         });
         stats.requests += got.requests;
         stats.bytesDownloaded += got.transferred;
+        if (got.data.length !== entry.size) {
+          stopped = true;
+          fail(mismatch(id, entry.offsets[0] ?? 0, entry.size, got.data.length, "its data"));
+        }
         await writeAll(got.data, entry.offsets);
         stats.bytesFromStores += got.data.length * entry.offsets.length;
         needed.delete(id);
@@ -222,6 +227,23 @@ async function run(
   await rename(partial, output);
   await fsyncDirectory(path.dirname(path.resolve(output)));
   return { size: index.size, ...stats };
+}
+
+function mismatch(
+  chunkId: string,
+  offset: number,
+  expectedSize: number,
+  actualSize: number,
+  from: string,
+): CasyncChunkMismatchError {
+  return {
+    code: "CASYNC_CHUNK_MISMATCH",
+    message: `Chunk ${chunkId} at offset ${offset} is ${actualSize} bytes by ${from}, but the index says ${expectedSize}: the index is wrong (casync: "Bad message"); the output is left untouched.`,
+    chunkId,
+    offset,
+    expectedSize,
+    actualSize,
+  };
 }
 
 /** Keep every chunk of an interrupted run that is already correct in the partial file. */

@@ -23,6 +23,8 @@ const TAIL_SIZE = 40;
 export const FLAG_SHA512_256 = 0x2000000000000000n;
 /** The flags `casync make` writes for a blob index (exclude-nodump, exclude-file, SHA-512/256). */
 export const DEFAULT_INDEX_FLAGS = 0xb000000000000000n;
+/** casync's archive feature bits (uids, times, permissions, xattrs, ...): set only in a directory index (`.caidx`). */
+const ARCHIVE_FEATURES = 0x0fffffffffffffffn;
 
 /** One chunk of an image: where it is and what it hashes to. */
 export interface IndexChunk {
@@ -78,7 +80,9 @@ export function encodeIndex(index: Omit<CasyncIndex, "size"> & { size?: number }
 
 /**
  * Parse a `.caibx` blob index. Checks every magic number, size and that
- * offsets only grow.
+ * offsets only grow. A directory index (`.caidx`: archive feature flags set,
+ * or a `source` named `*.caidx`, as casync itself tells them apart) is
+ * `CASYNC_BAD_INDEX`.
  *
  * @example
  * ```ts
@@ -102,6 +106,10 @@ export function parseIndex(
   const u64 = (at: number) => view.getBigUint64(at, true);
   if (u64(0) !== BigInt(HEADER_SIZE) || u64(8) !== INDEX_TYPE) return bad(0, "bad index header");
   const featureFlags = u64(16);
+  const directory =
+    "a directory index (.caidx) describes a file tree, not an image: only blob indexes (.caibx) are read";
+  if ((featureFlags & ARCHIVE_FEATURES) !== 0n) return bad(16, directory);
+  if (source.endsWith(".caidx")) return bad(0, directory);
   if ((featureFlags & FLAG_SHA512_256) === 0n)
     return bad(16, "chunk ids are SHA-256, only SHA-512/256 is supported");
   const [min, avg, max] = [u64(24), u64(32), u64(40)].map(Number) as [number, number, number];

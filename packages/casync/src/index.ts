@@ -19,6 +19,7 @@ export type {
   CasyncBadIndexError,
   CasyncBadParametersError,
   CasyncChunkCorruptError,
+  CasyncChunkMismatchError,
   CasyncChunkNotFoundError,
   CasyncDecompressFailedError,
   CasyncError,

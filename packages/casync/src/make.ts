@@ -66,9 +66,9 @@ export interface MakeResult {
   readonly indexBytes: Uint8Array;
   /** Distinct chunks in the image. */
   readonly uniqueChunks: number;
-  /** Chunks that were not in the store before and were written. */
+  /** Chunk files of the index that were not in the store before and were written: the same on every run of the same input into the same store. */
   readonly chunksStored: number;
-  /** Compressed bytes of the chunks written. */
+  /** Compressed bytes of those chunk files (their sizes in the store). */
   readonly bytesStored: number;
 }
 
@@ -123,8 +123,20 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   const chunks: IndexChunk[] = [];
   const discarded = new Set<string>(); // chunk files workers wrote for cuts off the true chain
   const mainWrites: Promise<void>[] = [];
+  // Compressed size of every chunk file this run wrote, whoever wrote it (a worker, for a cut on
+  // the true chain or off it, or the main thread). A file that was in the store before the run is
+  // never written, so the new chunks are the index's ids in here: the same set whatever the races.
+  const written = new Map<string, number>();
+  const counted = new Set<string>();
   let chunksStored = 0;
   let bytesStored = 0;
+  const count = (id: string) => {
+    const size = written.get(id);
+    if (size === undefined || counted.has(id)) return;
+    counted.add(id);
+    chunksStored++;
+    bytesStored += size;
+  };
   const overlap = params.max;
 
   const input: BlockSource =
@@ -155,8 +167,7 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     if (await w.has(id)) return;
     const compressed = await compressChunk(data, level);
     await w.put(id, compressed);
-    chunksStored++;
-    bytesStored += compressed.length;
+    written.set(id, compressed.length);
   };
 
   try {
@@ -177,15 +188,19 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       for (let i = 0; i < r.ends.length; i++)
         startAt.set(i === 0 ? base : base + (r.ends[i - 1] as number), i);
       const used = new Uint8Array(r.ends.length);
+      for (let j = 0; j < r.ends.length; j++) {
+        const size = r.stored[j] as number;
+        if (size > 0) written.set(hex(r.ids, j), size);
+      }
       while (t < stop) {
         const i = startAt.get(t);
         if (i !== undefined) {
           for (let j = i; j < r.ends.length; j++) {
             const end = base + (r.ends[j] as number);
-            chunks.push({ offset: t, size: end - t, id: hex(r.ids, j) });
+            const id = hex(r.ids, j);
+            chunks.push({ offset: t, size: end - t, id });
             used[j] = 1;
-            chunksStored += (r.stored[j] as number) > 0 ? 1 : 0;
-            bytesStored += r.stored[j] as number;
+            count(id);
             t = end;
           }
           break;
@@ -209,11 +224,12 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       });
     }
     await Promise.all(mainWrites);
+    const kept = new Set(chunks.map((c) => c.id));
     if (writer !== undefined && discarded.size > 0) {
-      const kept = new Set(chunks.map((c) => c.id));
       for (const id of discarded)
         if (!kept.has(id)) await rm(path.join(writer.root, chunkPath(id)), { force: true });
     }
+    for (const id of kept) count(id); // chunks the main thread wrote, now that their writes are done
     checkAborted(signal, "making an index");
     const index: CasyncIndex = {
       featureFlags: DEFAULT_INDEX_FLAGS,
@@ -229,7 +245,7 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     return {
       index,
       indexBytes,
-      uniqueChunks: new Set(chunks.map((c) => c.id)).size,
+      uniqueChunks: kept.size,
       chunksStored,
       bytesStored,
     };
