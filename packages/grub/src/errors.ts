@@ -53,12 +53,30 @@ export interface GrubEnvInvalidError extends ErrorBase<"GRUB_ENV_INVALID"> {
   readonly reason: "signature" | "truncated" | "name" | "value" | "too-large";
 }
 
+/** A mounted /boot has no Boot Loader Specification entry to take the installed system from. */
+export interface GrubNoBlsEntryError extends ErrorBase<"GRUB_NO_BLS_ENTRY"> {
+  /** The directory looked in, relative to /boot (`loader/entries`). */
+  readonly directory: string;
+  /** `missing`: no such directory; `empty`: no `*.conf` in it. */
+  readonly reason: "missing" | "empty";
+}
+
+/** Kernel arguments given as one string that cannot be used as given. */
+export interface GrubBadKernelArgsError extends ErrorBase<"GRUB_BAD_KERNEL_ARGS"> {
+  readonly value: string;
+  /** UTF-16 index of the offending character. */
+  readonly index: number;
+  readonly reason: "control-character" | "unbalanced-quote";
+}
+
 /** Every error `@lifeboat/grub` returns. */
 export type GrubError =
   | GrubUnrepresentableError
   | GrubScriptInvalidError
   | GrubBlsInvalidError
   | GrubEnvInvalidError
+  | GrubNoBlsEntryError
+  | GrubBadKernelArgsError
   | CommandError
   | IoFailedError
   | UnsafePathError;

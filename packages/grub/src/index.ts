@@ -41,9 +41,11 @@ export {
   recoverySearch,
 } from "./entries.js";
 export type {
+  GrubBadKernelArgsError,
   GrubBlsInvalidError,
   GrubEnvInvalidError,
   GrubError,
+  GrubNoBlsEntryError,
   GrubScriptInvalidError,
   GrubUnrepresentableError,
   UnrepresentableReason,
@@ -73,6 +75,13 @@ export {
   writeBlsEntry,
   writeGrubConfig,
 } from "./install.js";
+export {
+  type InstalledBootEntry,
+  type LifeboatMenuOptions,
+  parseKernelArgsOption,
+  readNewestBlsEntry,
+  renderLifeboatGrubdScript,
+} from "./lifeboat-menu.js";
 export { checkGrubString, findUnrepresentable, quoteGrubWord } from "./quote.js";
 export {
   type GrubCommand,
