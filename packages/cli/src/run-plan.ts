@@ -1,4 +1,5 @@
 import {
+  type ConfirmationMismatchError,
   type ExecutionSummary,
   type ExecutorError,
   type ExecutorEvent,
@@ -28,6 +29,12 @@ export interface RunPlanOptions extends ConfirmFlags {
   readonly journalPath: string;
   /** The word a person types to confirm a destructive plan (default `RESET`). */
   readonly word?: string;
+  /**
+   * Confirm even though no step destroys anything: the plan writes a disk
+   * (a partition table), so a script must still pass `--yes --confirm <digest>`
+   * and a person must still type `word`.
+   */
+  readonly confirmWrites?: boolean;
   /** Only show the plan (`--dry-run`). */
   readonly dryRun?: boolean;
   /** The executor lock file (default: none). */
@@ -41,6 +48,12 @@ export interface RunPlanOptions extends ConfirmFlags {
     readonly onProgress: (event: ExecutorEvent) => void;
     readonly signal: AbortSignal;
   }) => ResultAsync<ExecutionSummary, ExecutorError>;
+  /**
+   * How a person names this machine again (`--disk laptop.img`): the failure
+   * note says how to resume or abandon with it, and where the journal lives for
+   * real (not in a mount directory that is gone when the command ends).
+   */
+  readonly target?: { readonly args: string; readonly journalWhere: string };
   /** Extra fields for the JSON document's `data`. */
   readonly extra?: () => Promise<Record<string, unknown>>;
 }
@@ -73,7 +86,18 @@ export async function runPlan(
       });
     }
     confirm = options.confirm;
-  } else if (isDestructive(plan)) {
+    // The executor checks the digest of destructive plans only; a confirmed write is checked here.
+    if (!isDestructive(plan) && options.confirmWrites && confirm !== plan.digest) {
+      const mismatch: ConfirmationMismatchError = {
+        code: "CONFIRMATION_MISMATCH",
+        message:
+          "The confirmation is not this plan's digest: the plan differs from the one you reviewed.",
+        planDigest: plan.digest,
+        given: confirm,
+      };
+      return fail(ctx, options.command, mismatch);
+    }
+  } else if (isDestructive(plan) || options.confirmWrites) {
     say(ctx);
     const word = options.word ?? "RESET";
     const typed = await confirmByTyping(ctx, word, `run plan ${shortDigest(plan.digest)}`);
@@ -96,12 +120,7 @@ export async function runPlan(
   if (result.isErr()) {
     const code = fail(ctx, options.command, result.error);
     if (code !== ExitCode.NotConfirmed)
-      note(
-        ctx,
-        pc.yellow(
-          `The journal is at ${options.journalPath}; \`lifeboat resume\` finishes or reports the interrupted step.`,
-        ),
-      );
+      note(ctx, pc.yellow(journalNote(options)));
     return code;
   }
   const extra = options.extra ? await options.extra() : {};
@@ -111,6 +130,13 @@ export async function runPlan(
     { plan, executed: true, summary: result.value, durationMs: Date.now() - started, ...extra },
     () => pc.green(`\nDone in ${formatDuration(Date.now() - started)}.`),
   );
+}
+
+function journalNote(options: RunPlanOptions): string {
+  if (options.target === undefined)
+    return `The journal is at ${options.journalPath}; \`lifeboat resume\` finishes or reports the interrupted step.`;
+  const { args, journalWhere } = options.target;
+  return `The run's journal is kept ${journalWhere}. \`lifeboat resume ${args}\` finishes the run; \`lifeboat abandon ${args}\` undoes what it made when it had not yet replaced anything.`;
 }
 
 /**

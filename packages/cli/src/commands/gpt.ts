@@ -1,5 +1,5 @@
 import { createPlan, lifeboatError, type Plan } from "@lifeboat/core";
-import { planRecoveryPartition, readGpt, writeGpt } from "@lifeboat/gpt";
+import { planRecoveryPartition, type ReadGptOptions, readGpt, writeGpt } from "@lifeboat/gpt";
 import type { Command } from "commander";
 import { errAsync, okAsync } from "neverthrow";
 import { type CliContext, succeed } from "../context.js";
@@ -21,14 +21,31 @@ export function parseSize(text: string): bigint | undefined {
   return BigInt(Math.round(Number(m[1]) * mult));
 }
 
-async function show(ctx: CliContext, disk: string): Promise<ExitCodeValue> {
+interface SectorSizeOpts {
+  sectorSize?: string;
+}
+
+/** `--sector-size 512|4096|auto` as read options; `undefined` for anything else. */
+function readOptions(opts: SectorSizeOpts): ReadGptOptions | undefined {
+  const given = opts.sectorSize ?? "auto";
+  if (given === "auto") return {};
+  if (given === "512" || given === "4096") return { sectorSize: Number(given) as 512 | 4096 };
+  return undefined;
+}
+
+const SECTOR_SIZE_USAGE = (given: string | undefined) =>
+  `bad --sector-size: ${given} (512, 4096 or auto)`;
+
+async function show(ctx: CliContext, disk: string, opts: SectorSizeOpts): Promise<ExitCodeValue> {
+  const read = readOptions(opts);
+  if (read === undefined) return usage(ctx, "gpt show", SECTOR_SIZE_USAGE(opts.sectorSize));
   return guarded(ctx, "gpt show", async () => {
-    const table = must(await readGpt(ctx.runner, disk));
+    const table = must(await readGpt(ctx.runner, disk, read));
     return succeed(ctx, "gpt show", tableSummary(disk, table), (d) => drawSummary(d));
   });
 }
 
-interface AddOpts {
+interface AddOpts extends SectorSizeOpts {
   size: string;
   placement?: "first-fit" | "end";
   name?: string;
@@ -40,8 +57,10 @@ interface AddOpts {
 async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promise<ExitCodeValue> {
   const bytes = parseSize(opts.size);
   if (bytes === undefined) return usage(ctx, "gpt add-recovery", `bad size: ${opts.size}`);
+  const read = readOptions(opts);
+  if (read === undefined) return usage(ctx, "gpt add-recovery", SECTOR_SIZE_USAGE(opts.sectorSize));
   return guarded(ctx, "gpt add-recovery", async () => {
-    const table = must(await readGpt(ctx.runner, disk));
+    const table = must(await readGpt(ctx.runner, disk, read));
     const layout = must(
       planRecoveryPartition({
         kind: "carve",
@@ -77,7 +96,7 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
       plan,
       {
         "gpt.write": () =>
-          readGpt(ctx.runner, disk).andThen((now) => {
+          readGpt(ctx.runner, disk, { sectorSize: table.sectorSize }).andThen((now) => {
             if (now.partitions.some((p) => p.slot === r.slot && p.typeGuid === r.typeGuid))
               return okAsync(undefined); // already written (a resumed run)
             if (now.partitions.length !== table.partitions.length)
@@ -95,6 +114,9 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
       },
       {
         command: "gpt add-recovery",
+        // It destroys nothing, but it writes the disk's partition table: confirmed like every write.
+        confirmWrites: true,
+        word: "ADD",
         journalPath: `${disk}.lifeboat-journal.json`,
         ...(opts.yes ? { yes: true } : {}),
         ...(opts.confirm ? { confirm: opts.confirm } : {}),
@@ -107,12 +129,17 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
   });
 }
 
+const SECTOR_SIZE_FLAGS = "--sector-size <bytes>";
+const SECTOR_SIZE_HELP =
+  "sector size of a disk image: 512, 4096 or auto (default: auto, from where the GPT header is); a block device's own is always used";
+
 /** `lifeboat gpt show|add-recovery`. */
 export function registerGpt(program: Command, wrap: Wrap): void {
   const gpt = program.command("gpt").description("GUID partition tables (disks and disk images)");
   gpt
     .command("show <disk>")
     .description("show a disk's partitions, drawn to scale, the recovery partition marked")
+    .option(SECTOR_SIZE_FLAGS, SECTOR_SIZE_HELP)
     .action(wrap(show));
   confirmOptions(
     gpt
@@ -123,6 +150,7 @@ export function registerGpt(program: Command, wrap: Wrap): void {
         "--placement <where>",
         "first-fit or end (default end: the end of the last gap that fits)",
       )
-      .option("--name <name>", 'partition name (default "Lifeboat Recovery")'),
+      .option("--name <name>", 'partition name (default "Lifeboat Recovery")')
+      .option(SECTOR_SIZE_FLAGS, SECTOR_SIZE_HELP),
   ).action(wrap(addRecovery));
 }

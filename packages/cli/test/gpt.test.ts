@@ -1,0 +1,158 @@
+/**
+ * `lifeboat gpt` on disk image files, the real binary (issue #19): a write
+ * needs confirmation, one recovery partition per disk, GPT_NO_SPACE is exit 4
+ * in bytes, 4Kn images, truncated images. sgdisk and sfdisk check every table
+ * we write, and that a refused command wrote nothing.
+ */
+import { readFile, truncate } from "node:fs/promises";
+import { createImageFile, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { diskTableSchema } from "../src/json-schemas.js";
+import { cli, cliJson, cliJsonFailure, ensureBuilt } from "./support.js";
+
+const RECOVERY = "d999c366-3126-4451-b3c1-be31e091158c";
+let scratch: Scratch;
+let disk: string;
+
+beforeAll(async () => {
+  requireTools("sgdisk", "sfdisk");
+  ensureBuilt();
+  scratch = await Scratch.create("lifeboat-cli-gpt-");
+}, 300_000);
+afterAll(async () => {
+  await scratch?.cleanup();
+});
+
+let n = 0;
+beforeEach(async () => {
+  disk = await createImageFile(scratch, `disk${n++}.img`, 64n * 1024n * 1024n);
+  await sh("sgdisk", ["-o", "-n", "1:2048:+8M", "-t", "1:ef00", disk]);
+});
+
+const sfdiskTypes = async (image: string) =>
+  (
+    JSON.parse(await sh("sfdisk", ["-J", image])) as {
+      partitiontable: { partitions: { type: string }[] };
+    }
+  ).partitiontable.partitions.map((p) => p.type.toLowerCase());
+
+/** The plan's digest, from a dry run. */
+const digestOf = (args: readonly string[]) => {
+  const r = cli(["--json", ...args, "--dry-run"]);
+  expect(r.code).toBe(0);
+  return (JSON.parse(r.stdout) as { data: { plan: { digest: string } } }).data.plan.digest;
+};
+
+describe("gpt add-recovery needs confirmation (issue #19: it wrote from a script without --yes)", () => {
+  it("without a terminal and without --yes: CLI_NOT_CONFIRMED, exit 3, the disk unchanged", async () => {
+    const before = await readFile(disk);
+    const { code, doc } = cliJsonFailure(["gpt", "add-recovery", disk, "--size", "16M"]);
+    expect(code).toBe(3);
+    expect(doc.error.code).toBe("CLI_NOT_CONFIRMED");
+    expect((await readFile(disk)).equals(before)).toBe(true);
+    expect(await sfdiskTypes(disk)).not.toContain(RECOVERY);
+  });
+
+  it("--yes with another plan's digest: CONFIRMATION_MISMATCH, exit 3, the disk unchanged", async () => {
+    const before = await readFile(disk);
+    const { code, doc } = cliJsonFailure([
+      "gpt",
+      "add-recovery",
+      disk,
+      "--size",
+      "16M",
+      "--yes",
+      "--confirm",
+      "0".repeat(64),
+    ]);
+    expect(code).toBe(3);
+    expect(doc.error.code).toBe("CONFIRMATION_MISMATCH");
+    expect((await readFile(disk)).equals(before)).toBe(true);
+  });
+
+  it("--yes --confirm <digest> writes it (sgdisk -v, sfdisk -J); a second one is GPT_RECOVERY_EXISTS, exit 4", async () => {
+    const args = ["gpt", "add-recovery", disk, "--size", "16M"];
+    const r = cli(["--json", ...args, "--yes", "--confirm", digestOf(args)]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await sh("sgdisk", ["-v", disk])).toContain("No problems found");
+    expect(await sfdiskTypes(disk)).toEqual(["c12a7328-f81f-11d2-ba4b-00a0c93ec93b", RECOVERY]);
+
+    const before = await readFile(disk);
+    const again = cliJsonFailure([...args, "--dry-run"]);
+    expect(again.code).toBe(4);
+    expect(again.doc.error).toMatchObject({ code: "GPT_RECOVERY_EXISTS", slot: 2 });
+    expect((await readFile(disk)).equals(before)).toBe(true);
+  });
+});
+
+describe("GPT_NO_SPACE (issue #19: exit 1 where docs say 4, and only sectors)", () => {
+  it("exits 4 and says the sizes in bytes", () => {
+    const { code, doc } = cliJsonFailure(["gpt", "add-recovery", disk, "--size", "1G"]);
+    expect(code).toBe(4);
+    expect(doc.error).toMatchObject({
+      code: "GPT_NO_SPACE",
+      requestedBytes: 1024 * 1024 * 1024,
+    });
+    expect(doc.error.message).toContain("(1.0 GiB)");
+    expect(doc.error.message).toMatch(/largest aligned free run is \d+ sectors \(\d+\.\d MiB\)/);
+    const human = cli(["gpt", "add-recovery", disk, "--size", "1G"]);
+    expect(human.code).toBe(4);
+    expect(human.stderr).toContain("GiB");
+  });
+});
+
+describe("4Kn disk images (issue #19: no sector-size option)", () => {
+  it("gpt show reads a 4Kn image made by sgdisk: detected, or with --sector-size 4096; 512 and 1000 are refused", async () => {
+    requireRoot();
+    const image = await createImageFile(scratch, "disk4k.img", 64n * 1024n * 1024n);
+    const device = (
+      await sh("losetup", ["--find", "--show", "--sector-size", "4096", image])
+    ).trim();
+    try {
+      await sh("sgdisk", ["-o", "-n", "1:256:+8M", "-t", "1:ef00", device]);
+    } finally {
+      await sh("losetup", ["-d", device]);
+    }
+    for (const extra of [[], ["--sector-size", "auto"], ["--sector-size", "4096"]]) {
+      const t = cliJson(["gpt", "show", image, ...extra], diskTableSchema);
+      expect(t.sectorSize).toBe(4096);
+      expect(t.partitions.map((p) => [p.firstLba, p.sizeBytes])).toEqual([[256, 8 * 1024 * 1024]]);
+    }
+    expect(cliJsonFailure(["gpt", "show", image, "--sector-size", "512"]).code).not.toBe(0);
+    const bad = cliJsonFailure(["gpt", "show", image, "--sector-size", "1000"]);
+    expect(bad.code).toBe(2);
+    expect(bad.doc.error.code).toBe("CLI_USAGE");
+  });
+
+  it("gpt add-recovery on a 4Kn image writes 4096-byte sectors (sgdisk -v on a 4Kn loop device)", async () => {
+    requireRoot();
+    const image = await createImageFile(scratch, "add4k.img", 128n * 1024n * 1024n);
+    const attach = async () =>
+      (await sh("losetup", ["--find", "--show", "--sector-size", "4096", image])).trim();
+    let device = await attach();
+    try {
+      await sh("sgdisk", ["-o", "-n", "1:256:+8M", "-t", "1:ef00", device]);
+    } finally {
+      await sh("losetup", ["-d", device]);
+    }
+    const args = ["gpt", "add-recovery", image, "--size", "16M"];
+    const r = cli(["--json", ...args, "--yes", "--confirm", digestOf(args)]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    device = await attach();
+    try {
+      expect(await sh("sgdisk", ["-v", device])).toContain("No problems found");
+      expect(await sfdiskTypes(device)).toContain(RECOVERY);
+    } finally {
+      await sh("losetup", ["-d", device]);
+    }
+  });
+});
+
+describe("truncated images (issue #19: GPT_BAD_HEADER where docs promise GPT_TRUNCATED)", () => {
+  it("gpt show on an image cut short is GPT_TRUNCATED", async () => {
+    await truncate(disk, 32 * 1024 * 1024);
+    const { code, doc } = cliJsonFailure(["gpt", "show", disk]);
+    expect(code).toBe(1);
+    expect(doc.error.code).toBe("GPT_TRUNCATED");
+  });
+});
