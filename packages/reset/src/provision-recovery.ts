@@ -51,6 +51,7 @@ export interface ProvisionedRecovery {
 
 /** Progress of {@link provision} and {@link provisionRecovery}, phase by phase. */
 export type ProvisionProgress =
+  | { readonly phase: "grub" }
   | { readonly phase: "snapshot" }
   | { readonly phase: "recovery-check" }
   | { readonly phase: "recovery-build" }

@@ -21,6 +21,11 @@ import {
 } from "./layout.js";
 import { type FactoryManifest, readFactoryManifest } from "./manifest.js";
 import {
+  type GrubIntegration,
+  type ProvisionGrubOptions,
+  provisionGrub,
+} from "./provision-grub.js";
+import {
   type ProvisionedRecovery,
   type ProvisionProgress,
   provisionRecovery,
@@ -46,12 +51,20 @@ export interface ProvisionOptions {
    * {@link provisionRecovery}).
    */
   readonly recovery?: RecoveryProvisionOptions;
+  /**
+   * Install the grub.d script with the recovery menu into the `root`
+   * subvolume (before the factory snapshot, so the snapshot has it). Every
+   * integration done or skipped, with the reason, is in the result's `grub`.
+   */
+  readonly grub?: ProvisionGrubOptions | false;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProvisionProgress) => void;
 }
 
-/** What {@link provision} did: the factory manifest, and the recovery partition when asked. */
+/** What {@link provision} did: the factory manifest, the GRUB integration, and the recovery partition when asked. */
 export type ProvisionResult = FactoryManifest & {
+  /** Every GRUB integration written, kept or skipped (with why). */
+  readonly grub: readonly GrubIntegration[];
   /** The recovery image set installed, present when `recovery` was given. */
   readonly recoveryImage?: ProvisionedRecovery;
 };
@@ -74,22 +87,34 @@ export type ProvisionResult = FactoryManifest & {
  * if (m.isOk()) console.log(m.value.snapshot.uuid);
  * // with the recovery partition (block device, or `root` when mounted):
  * await provision(runner, { top, boot, product, build, recovery: { device: "/dev/nvme0n1p7", key } });
+ * // with the GRUB recovery menu (a serial console on the recovery entry):
+ * const r = await provision(runner, { top, boot, product, build, grub: { recoveryKernelArgs: ["console=ttyS0,115200"] } });
+ * if (r.isOk()) for (const g of r.value.grub) console.log(g.status, g.status === "skipped" ? g.detail : g.path);
  * ```
  */
 export function provision(
   runner: CommandRunner,
   options: ProvisionOptions,
 ): ResultAsync<ProvisionResult, LifeboatError> {
-  options.onProgress?.({ phase: "snapshot" });
-  return provisionFactory(runner, options).andThen((manifest) => {
-    const recovery = options.recovery;
-    if (recovery === undefined) return okAsync<ProvisionResult, LifeboatError>(manifest);
-    return provisionRecovery(runner, {
-      ...recovery,
-      top: options.top,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    }).map((r): ProvisionResult => ({ ...manifest, recoveryImage: r }));
+  if (options.grub) options.onProgress?.({ phase: "grub" });
+  return provisionGrub(runner, {
+    top: options.top,
+    boot: options.boot,
+    grub: options.grub,
+    ...(options.signal ? { signal: options.signal } : {}),
+  }).andThen((grub) => {
+    options.onProgress?.({ phase: "snapshot" });
+    return provisionFactory(runner, options).andThen((manifest) => {
+      const recovery = options.recovery;
+      if (recovery === undefined)
+        return okAsync<ProvisionResult, LifeboatError>({ ...manifest, grub });
+      return provisionRecovery(runner, {
+        ...recovery,
+        top: options.top,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      }).map((r): ProvisionResult => ({ ...manifest, grub, recoveryImage: r }));
+    });
   });
 }
 
