@@ -4,11 +4,13 @@
  * in bytes, 4Kn images, truncated images. sgdisk and sfdisk check every table
  * we write, and that a refused command wrote nothing.
  */
+import { execFileSync } from "node:child_process";
 import { readFile, truncate } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createImageFile, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { diskTableSchema } from "../src/json-schemas.js";
-import { cli, cliJson, cliJsonFailure, ensureBuilt } from "./support.js";
+import { bin, cli, cliJson, cliJsonFailure, ensureBuilt } from "./support.js";
 
 const RECOVERY = "d999c366-3126-4451-b3c1-be31e091158c";
 let scratch: Scratch;
@@ -83,6 +85,49 @@ describe("gpt add-recovery needs confirmation (issue #19: it wrote from a script
     expect(again.doc.error).toMatchObject({ code: "GPT_RECOVERY_EXISTS", slot: 2 });
     expect((await readFile(disk)).equals(before)).toBe(true);
   });
+});
+
+describe("gpt add-recovery on a terminal: the person types ADD", () => {
+  const session = `lifeboat-cli-gpt-${process.pid}`;
+  const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
+  const waitFor = async (pattern: RegExp): Promise<string> => {
+    const until = Date.now() + 60_000;
+    for (;;) {
+      const text = tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", session);
+      if (pattern.test(text)) return text;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}:\n${text}`);
+      await sleep(200);
+    }
+  };
+  const type = (line: string) => {
+    tmux("send-keys", "-t", session, "-l", line);
+    tmux("send-keys", "-t", session, "Enter");
+  };
+
+  it("a wrong word changes nothing (exit 3); ADD writes it (sgdisk -v)", async () => {
+    requireTools("tmux");
+    tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "60", "bash --norc --noprofile");
+    try {
+      const before = await readFile(disk);
+      const run = (marker: string) =>
+        type(
+          `clear; echo ${marker}; node ${bin} gpt add-recovery ${disk} --size 16M; echo EXIT=$?`,
+        );
+      run("RUN-1");
+      await waitFor(/RUN-1\n[\s\S]*Type ADD to run plan/);
+      type("yes");
+      await waitFor(/RUN-1\n[\s\S]*EXIT=3/);
+      expect((await readFile(disk)).equals(before)).toBe(true);
+      run("RUN-2");
+      await waitFor(/RUN-2\n[\s\S]*Type ADD to run plan/);
+      type("ADD");
+      await waitFor(/RUN-2\n[\s\S]*EXIT=0/);
+      expect(await sh("sgdisk", ["-v", disk])).toContain("No problems found");
+      expect(await sfdiskTypes(disk)).toContain(RECOVERY);
+    } finally {
+      tmux("kill-session", "-t", session);
+    }
+  }, 120_000);
 });
 
 describe("GPT_NO_SPACE (issue #19: exit 1 where docs say 4, and only sectors)", () => {
