@@ -214,8 +214,29 @@ export const grubRenderDataSchema = z.object({
   sampleFsUuid: z.string(),
 });
 
-/** `data` of `grub install`. */
-export const grubInstallDataSchema = z.object({ path: z.string(), changed: z.boolean() });
+/** `data` of `grub install`: `path` as written now; `where` names it as it stays (subvolume + path). */
+export const grubInstallDataSchema = z.object({
+  path: z.string(),
+  changed: z.boolean(),
+  where: z.string(),
+});
+
+/** One GRUB integration `provision` wrote, kept or skipped (with why). */
+export const grubIntegrationSchema = z.discriminatedUnion("status", [
+  z.object({
+    kind: z.literal("grub.d"),
+    status: z.enum(["installed", "unchanged"]),
+    subvolume: z.string(),
+    path: z.string(),
+    systemEntry: z.string(),
+  }),
+  z.object({
+    kind: z.literal("grub.d"),
+    status: z.literal("skipped"),
+    reason: z.enum(["not-requested", "no-bls-directory", "no-bls-entries", "no-grub-d"]),
+    detail: z.string(),
+  }),
+]);
 
 /** `data` of `provision`. */
 export const provisionDataSchema = z.object({
@@ -223,8 +244,12 @@ export const provisionDataSchema = z.object({
   build: z.string(),
   snapshotUuid: z.string(),
   kernelVersions: z.array(z.string()),
-  grub: grubInstallDataSchema.nullable(),
+  grub: z.array(grubIntegrationSchema),
   recovery: z.object({ setId: z.string(), device: z.string().nullable() }).nullable(),
+  /** Why no recovery image was written (null when one was). */
+  recoverySkipped: z
+    .object({ reason: z.enum(["no-key", "no-recovery-partition"]), detail: z.string() })
+    .nullable(),
   timingsMs: z.record(z.string(), z.number()),
 });
 

@@ -117,7 +117,13 @@ describe("lifeboat, the real binary", () => {
       provisionDataSchema,
     );
     expect(p.recovery?.setId).toMatch(/^Contoso_Laptop_14-F40_T-[0-9a-f]{12}$/);
-    expect(p.grub?.path).toMatch(/root\/etc\/grub\.d\/41_lifeboat$/);
+    expect(p.grub).toEqual([
+      expect.objectContaining({
+        status: "installed",
+        subvolume: "root",
+        path: "/etc/grub.d/41_lifeboat",
+      }),
+    ]);
     const i = cliJson(
       ["inspect", "--disk", disk, "--trusted-key", keys.publicKey],
       inspectDataSchema,

@@ -1,9 +1,14 @@
 import path from "node:path";
-import { installGrubdScript } from "@lifeboat/grub";
+import {
+  installGrubdScript,
+  type LifeboatMenuOptions,
+  parseKernelArgsOption,
+  readNewestBlsEntry,
+  renderLifeboatGrubdScript,
+} from "@lifeboat/grub";
 import type { Command } from "commander";
 import { type CliContext, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
-import { type GrubEntryInputs, lifeboatGrubdScript, newestBlsEntry } from "../grub-entries.js";
 import { withTarget } from "../target.js";
 import { guarded, must, targetOf, targetOptions, usage } from "./_shared.js";
 import type { Wrap } from "./index.js";
@@ -18,13 +23,17 @@ interface GrubOpts {
   recoveryKernel?: string;
   recoveryInitrd?: string;
   recoveryLabel?: string;
+  recoveryArgs?: string;
   efi?: boolean;
   root?: string;
   directory?: string;
 }
 
-function inputsOf(opts: GrubOpts): GrubEntryInputs {
+function inputsOf(opts: GrubOpts): LifeboatMenuOptions {
   return {
+    ...(opts.recoveryArgs !== undefined
+      ? { recoveryKernelArgs: must(parseKernelArgsOption(opts.recoveryArgs)) }
+      : {}),
     ...(opts.recoveryKernel ? { recoveryKernel: opts.recoveryKernel } : {}),
     ...(opts.recoveryInitrd ? { recoveryInitrd: opts.recoveryInitrd } : {}),
     ...(opts.recoveryLabel ? { recoveryLabel: opts.recoveryLabel } : {}),
@@ -32,29 +41,31 @@ function inputsOf(opts: GrubOpts): GrubEntryInputs {
   };
 }
 
-/** The script for the system on the target (its newest BLS entry) or given by options. */
+/**
+ * The script for the system given by options, or on the target (its newest
+ * BLS entry; a /boot without one is `GRUB_NO_BLS_ENTRY`).
+ */
 async function scriptFor(
   ctx: CliContext,
   command: string,
   opts: GrubOpts,
   boot: string | undefined,
 ) {
-  let system: { kernel: string; initrd: string[]; args: string[] } | undefined;
+  const inputs = inputsOf(opts);
+  let system: { kernel: string; initrd: readonly string[]; args: readonly string[] };
   if (opts.kernel) {
     system = {
       kernel: opts.kernel,
       initrd: opts.initrd ? [opts.initrd] : [],
-      args: (opts.args ?? "").split(/\s+/).filter(Boolean),
+      args: must(parseKernelArgsOption(opts.args ?? "")),
     };
   } else if (boot) {
-    const e = await newestBlsEntry(boot);
-    if (e) system = { kernel: e.kernel, initrd: [...e.initrd], args: e.args };
-  }
-  if (!system) {
+    system = must(await readNewestBlsEntry(boot));
+  } else {
     usage(ctx, command, "give --kernel (and --initrd, --args), or --disk/--boot with BLS entries");
     return undefined;
   }
-  return must(lifeboatGrubdScript(system, inputsOf(opts)));
+  return must(renderLifeboatGrubdScript(system, inputs));
 }
 
 async function render(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> {
@@ -92,10 +103,15 @@ async function install(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> 
       const change = must(
         await installGrubdScript(ctx.runner, script, { directory, signal: ctx.signal }),
       );
-      return succeed(ctx, "grub install", change, (d) =>
+      // A --disk target is mounted only while the command runs: name the file inside the subvolume.
+      const where =
+        opts.directory === undefined && opts.root === undefined && t.top
+          ? `/etc/grub.d/${path.basename(change.path)} in subvolume root of ${opts.disk ?? t.top}`
+          : change.path;
+      return succeed(ctx, "grub install", { ...change, where }, (d) =>
         d.changed
-          ? `installed ${d.path} (checked with grub-script-check); run grub2-mkconfig to update grub.cfg`
-          : `${d.path} is already up to date`,
+          ? `installed ${d.where} (checked with grub-script-check); run grub2-mkconfig in that system to update grub.cfg`
+          : `${d.where} is already up to date`,
       );
     }),
   );
@@ -122,6 +138,10 @@ function grubOptions(cmd: Command): Command {
     .option(
       "--recovery-label <label>",
       "filesystem label of the recovery partition (fallback search)",
+    )
+    .option(
+      "--recovery-args <args>",
+      'kernel arguments of the recovery entry, one quoted string: --recovery-args "console=ttyS0,115200"',
     )
     .option("--efi", "use linuxefi/initrdefi");
 }

@@ -1,11 +1,10 @@
-import path from "node:path";
-import { installGrubdScript } from "@lifeboat/grub";
-import { type ProvisionProgress, provision } from "@lifeboat/reset";
+import { parseKernelArgsOption } from "@lifeboat/grub";
+import { type GrubIntegration, type ProvisionProgress, provision } from "@lifeboat/reset";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { type CliContext, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
-import { lifeboatGrubdScript, newestBlsEntry } from "../grub-entries.js";
+import { unformattedRecovery } from "../recovery-fs.js";
 import { withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
 import { type ByteProgress, startProgress } from "../ui/progress.js";
@@ -22,6 +21,7 @@ interface ProvisionOpts {
   build: string;
   key?: string;
   grub?: boolean;
+  recoveryArgs?: string;
   epoch?: string;
 }
 
@@ -30,34 +30,15 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
   if (!target.disk && !(target.top && target.boot))
     return usage(ctx, "provision", "give --disk <image|device>, or --top and --boot");
   return guarded(ctx, "provision", async () => {
+    const recoveryKernelArgs =
+      opts.recoveryArgs === undefined ? undefined : must(parseKernelArgsOption(opts.recoveryArgs));
     const key = opts.key ? await loadKeyFile(opts.key) : undefined;
     return withTarget(ctx.runner, target, { recoveryWritable: true }, async (t) => {
       if (!t.top || !t.boot) return usage(ctx, "provision", "no Btrfs filesystem or /boot found");
+      if (key && !t.recoveryRoot && t.devices.recovery)
+        throw await unformattedRecovery(t.disk?.device, t.table, t.devices.recovery);
       const step = (text: string) => note(ctx, `${pc.cyan("▶")} ${text}`);
       const timings: Record<string, number> = {};
-      const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-        const s = Date.now();
-        const v = await fn();
-        timings[name] = Date.now() - s;
-        if (!ctx.json) note(ctx, `  ${pc.green("✓")} ${pc.dim(formatDuration(timings[name]))}`);
-        return v;
-      };
-      let grub: { path: string; changed: boolean } | null = null;
-      const system = opts.grub === false ? undefined : await newestBlsEntry(t.boot);
-      if (system) {
-        step(
-          "GRUB: the Recovery options submenu (recovery environment, reset to factory settings)",
-        );
-        grub = await timed("grub", async () => {
-          const script = must(lifeboatGrubdScript(system, {}));
-          return must(
-            await installGrubdScript(ctx.runner, script, {
-              directory: path.join(t.top as string, "root/etc/grub.d"),
-              signal: ctx.signal,
-            }),
-          );
-        });
-      }
       // The SDK does the factory snapshot and, with a key and a recovery
       // partition, builds and installs the signed image set; its phases drive
       // the step lines, timings and the copy bar here.
@@ -78,7 +59,12 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
       };
       let bar: ByteProgress | undefined;
       const onProgress = (e: ProvisionProgress) => {
-        if (e.phase === "snapshot")
+        if (e.phase === "grub")
+          enter(
+            "grub",
+            "GRUB: the Recovery options submenu (recovery environment, reset to factory settings)",
+          );
+        else if (e.phase === "snapshot")
           enter("snapshot", "Factory snapshot of root (read-only) and of the /boot payload");
         else if (e.phase === "recovery-check") finish();
         else if (e.phase === "recovery-build")
@@ -107,6 +93,12 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
               build: opts.build,
               signal: ctx.signal,
               onProgress,
+              grub:
+                opts.grub === false
+                  ? false
+                  : recoveryKernelArgs === undefined
+                    ? {}
+                    : { recoveryKernelArgs },
               ...(key && recoveryRoot
                 ? {
                     recovery: {
@@ -132,8 +124,15 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
           ctx,
           `  recovery image ${installed.setId} already installed from this factory snapshot and verified: kept`,
         );
-      if (key && !recoveryRoot)
-        note(ctx, pc.yellow("No recovery partition found: the recovery image was not built."));
+      const recoverySkipped = installed
+        ? null
+        : key
+          ? {
+              reason: "no-recovery-partition" as const,
+              detail:
+                "the disk has no recovery partition (add one with `lifeboat gpt add-recovery`, then make its filesystem: see docs/oem-guide.md)",
+            }
+          : { reason: "no-key" as const, detail: "no signing key given (--key)" };
       return succeed(
         ctx,
         "provision",
@@ -142,8 +141,9 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
           build: manifest.build,
           snapshotUuid: manifest.snapshot.uuid,
           kernelVersions: manifest.boot.kernelVersions,
-          grub,
+          grub: manifest.grub,
           recovery,
+          recoverySkipped,
           timingsMs: timings,
         },
         (d) =>
@@ -152,14 +152,18 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
             `  factory snapshot ${d.snapshotUuid}, kernels ${d.kernelVersions.join(", ")}`,
             d.recovery
               ? `  recovery image ${d.recovery.setId}`
-              : pc.yellow("  no recovery image (give --key)"),
-            d.grub ? `  GRUB script ${d.grub.path}` : "",
-          ]
-            .filter(Boolean)
-            .join("\n"),
+              : pc.yellow(`  no recovery image: ${d.recoverySkipped?.detail}`),
+            ...d.grub.map(describeGrubIntegration),
+          ].join("\n"),
       );
     });
   });
+}
+
+/** One line per GRUB integration: where it is (subvolume + path in it), or why it was skipped. */
+export function describeGrubIntegration(g: GrubIntegration): string {
+  if (g.status === "skipped") return pc.yellow(`  GRUB ${g.kind} script skipped: ${g.detail}`);
+  return `  GRUB ${g.kind} script ${g.path} in subvolume ${g.subvolume} (${g.status}; from /boot/${g.systemEntry}); grub-mkconfig in the system adds it to grub.cfg`;
 }
 
 /** `lifeboat provision`: the OEM preload step. */
@@ -172,6 +176,10 @@ export function registerProvision(program: Command, wrap: Wrap): void {
     .requiredOption("--build <id>", "factory build id, e.g. F40-2026.11")
     .option("--key <private.pem>", "sign the recovery image with this key (no image without it)")
     .option("--no-grub", "do not install the GRUB script")
+    .option(
+      "--recovery-args <args>",
+      'kernel arguments of the GRUB recovery entry, one quoted string: --recovery-args "console=ttyS0,115200 lifeboat.lang=de_DE"',
+    )
     .option("--epoch <seconds>", "SOURCE_DATE_EPOCH of the image build")
     .action(wrap(run));
 }

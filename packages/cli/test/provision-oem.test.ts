@@ -1,0 +1,181 @@
+/**
+ * The OEM path's defects from issue #16, through the real binary: GRUB
+ * integration on a /boot without BLS entries, configurable recovery kernel
+ * arguments, a recovery partition without a filesystem, and messages that
+ * name paths that still exist after the command.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { createBtrfs, partitionsOf, Scratch, sh } from "@lifeboat/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  grubRenderDataSchema,
+  imageKeygenDataSchema,
+  provisionDataSchema,
+} from "../src/json-schemas.js";
+import { cli, cliJson, cliJsonFailure, ensureBuilt, KVER, smallDisk } from "./support.js";
+
+let scratch: Scratch;
+let top: string;
+
+async function bootDir(name: string, entries: "none" | "empty" | "one"): Promise<string> {
+  const boot = scratch.path(name);
+  await mkdir(boot, { recursive: true });
+  await writeFile(path.join(boot, `vmlinuz-${KVER}`), "kernel\n");
+  await writeFile(path.join(boot, `initramfs-${KVER}.img`), "initramfs\n");
+  if (entries !== "none") await mkdir(path.join(boot, "loader/entries"), { recursive: true });
+  if (entries === "one")
+    await writeFile(
+      path.join(boot, `loader/entries/abc-${KVER}.conf`),
+      `title Fedora\nlinux /vmlinuz-${KVER}\ninitrd /initramfs-${KVER}.img\noptions root=UUID=1 rootflags=subvol=root ro\n`,
+    );
+  return boot;
+}
+
+const provisionArgs = (boot: string, ...more: string[]) => [
+  "provision",
+  "--top",
+  top,
+  "--boot",
+  boot,
+  "--product",
+  "P",
+  "--build",
+  "B",
+  ...more,
+];
+
+beforeAll(async () => {
+  ensureBuilt();
+  scratch = await Scratch.create("lifeboat-cli-oem-");
+  const fs = await createBtrfs(scratch, { bytes: 256 * 1024 ** 2 });
+  top = fs.mountpoint;
+  await sh("btrfs", ["-q", "subvolume", "create", path.join(top, "root")]);
+  await mkdir(path.join(top, "root/etc/grub.d"), { recursive: true });
+}, 300_000);
+afterAll(async () => {
+  await scratch?.cleanup();
+});
+
+describe("provision and grub on a /boot without BLS entries (issue #16)", () => {
+  it("provision on a /boot without loader/entries: the GRUB integration is skipped and says why, in --json and in words", async () => {
+    const boot = await bootDir("boot-none", "none");
+    const p = cliJson(provisionArgs(boot), provisionDataSchema);
+    expect(p.grub).toEqual([
+      expect.objectContaining({ kind: "grub.d", status: "skipped", reason: "no-bls-directory" }),
+    ]);
+    const human = cli(provisionArgs(boot));
+    expect(human.code).toBe(0);
+    expect(human.stdout + human.stderr).toContain(
+      "GRUB grub.d script skipped: /boot has no loader/entries",
+    );
+    expect(human.stdout + human.stderr).not.toMatch(/ENOENT|scandir/);
+  });
+
+  it("provision on an empty loader/entries: skipped with the reason, never silently", async () => {
+    const boot = await bootDir("boot-empty", "empty");
+    const p = cliJson(provisionArgs(boot), provisionDataSchema);
+    expect(p.grub).toEqual([
+      expect.objectContaining({ status: "skipped", reason: "no-bls-entries" }),
+    ]);
+    const human = cli(provisionArgs(boot));
+    expect(human.stdout + human.stderr).toContain("/boot/loader/entries holds no *.conf entry");
+  });
+
+  it("grub render on a /boot without loader/entries: GRUB_NO_BLS_ENTRY, no raw ENOENT", async () => {
+    const boot = await bootDir("boot-none-render", "none");
+    const r = cliJsonFailure(["grub", "render", "--boot", boot]);
+    expect(r.code).toBe(1);
+    expect(r.doc.error.code).toBe("GRUB_NO_BLS_ENTRY");
+    expect(JSON.stringify(r.doc)).not.toMatch(/ENOENT|scandir/);
+  });
+});
+
+describe("recovery entry kernel arguments (issue #16)", () => {
+  it("provision --recovery-args puts them on the recovery entry; the message names the script inside the subvolume", async () => {
+    const boot = await bootDir("boot-one", "one");
+    const args = provisionArgs(boot, "--recovery-args", "console=ttyS0,115200 lifeboat.lang=de_DE");
+    const p = cliJson(args, provisionDataSchema);
+    expect(p.grub).toEqual([
+      {
+        kind: "grub.d",
+        status: expect.stringMatching(/^(installed|unchanged)$/),
+        subvolume: "root",
+        path: "/etc/grub.d/41_lifeboat",
+        systemEntry: `loader/entries/abc-${KVER}.conf`,
+      },
+    ]);
+    const script = await readFile(path.join(top, "root/etc/grub.d/41_lifeboat"), "utf8");
+    expect(script).toContain("linux /current/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE");
+    const human = cli(args);
+    expect(human.stdout).toContain("GRUB grub.d script /etc/grub.d/41_lifeboat in subvolume root");
+  });
+
+  it("grub render --recovery-args: rendered, and the output passes grub-script-check", () => {
+    const g = cliJson(
+      ["grub", "render", "--kernel", "/vmlinuz-6.8", "--recovery-args", "console=ttyS0,115200"],
+      grubRenderDataSchema,
+    );
+    expect(g.sampleOutput).toContain("linux /current/vmlinuz console=ttyS0,115200");
+    execFileSync("grub-script-check", [], { input: g.sampleOutput });
+  });
+
+  it("a tab or line break in --recovery-args is GRUB_BAD_KERNEL_ARGS, nothing written", async () => {
+    const boot = await bootDir("boot-bad-args", "one");
+    for (const bad of ["console=ttyS0\tquiet", "quiet\nsingle"]) {
+      const r = cliJsonFailure(provisionArgs(boot, "--recovery-args", bad));
+      expect(r.doc.error.code).toBe("GRUB_BAD_KERNEL_ARGS");
+    }
+  });
+});
+
+describe("a recovery partition without a filesystem (issue #16)", () => {
+  it("provision --key says exactly what to run; after running it, provision installs the image", async () => {
+    const disk = await smallDisk(scratch, "unformatted.img");
+    const keys = cliJson(["image", "keygen", "--out", scratch.path("keys")], imageKeygenDataSchema);
+    const rec = (await partitionsOf(disk)).find(
+      (p) => p.type === "d999c366-3126-4451-b3c1-be31e091158c",
+    );
+    if (!rec) throw new Error("no recovery partition in the test disk");
+    // Wipe the recovery filesystem: a partition as `gpt add-recovery` leaves it.
+    const loop = (
+      await sh("losetup", [
+        "--find",
+        "--show",
+        "--offset",
+        String(rec.offsetBytes),
+        "--sizelimit",
+        String(rec.sizeBytes),
+        disk,
+      ])
+    ).trim();
+    try {
+      await sh("wipefs", ["-q", "-a", loop]);
+    } finally {
+      await sh("losetup", ["-d", loop]);
+    }
+    const args = [
+      "provision",
+      "--disk",
+      disk,
+      "--product",
+      "P",
+      "--build",
+      "B",
+      "--key",
+      keys.privateKey,
+    ];
+
+    const r = cliJsonFailure(args);
+    expect(r.doc.error.code).toBe("CLI_RECOVERY_UNFORMATTED");
+    const fix = (r.doc.error as { fix?: string }).fix ?? "";
+    expect(fix).toContain(`--offset ${rec.offsetBytes} --sizelimit ${rec.sizeBytes}`);
+    expect(r.doc.error.message).not.toContain("give --key");
+    execFileSync("sh", ["-c", fix]);
+
+    const p = cliJson(args, provisionDataSchema);
+    expect(p.recovery?.setId).toMatch(/^P-B-[0-9a-f]{12}$/);
+    expect(p.recoverySkipped).toBeNull();
+  }, 600_000);
+});
