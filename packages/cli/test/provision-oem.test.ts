@@ -177,5 +177,40 @@ describe("a recovery partition without a filesystem (issue #16)", () => {
     const p = cliJson(args, provisionDataSchema);
     expect(p.recovery?.setId).toMatch(/^P-B-[0-9a-f]{12}$/);
     expect(p.recoverySkipped).toBeNull();
+
+    // Messages name files as they stay: the partition and the path in it, not a mount directory.
+    // The test disk's largest partition is its Btrfs.
+    const last = (await partitionsOf(disk)).sort((a, b) => Number(b.sizeBytes - a.sizeBytes))[0];
+    if (!last) throw new Error("no partitions in the test disk");
+    const btrfsLoop = (
+      await sh("losetup", [
+        "--find",
+        "--show",
+        "--offset",
+        String(last.offsetBytes),
+        "--sizelimit",
+        String(last.sizeBytes),
+        disk,
+      ])
+    ).trim();
+    const mnt = scratch.path("btrfs-top");
+    await mkdir(mnt, { recursive: true });
+    try {
+      await sh("mount", ["-o", "subvolid=5", btrfsLoop, mnt]);
+      try {
+        await writeFile(path.join(mnt, ".lifeboat/factory/manifest.json"), "{ not json");
+      } finally {
+        await sh("umount", [mnt]);
+      }
+    } finally {
+      await sh("losetup", ["-d", btrfsLoop]);
+    }
+    const bad = cliJsonFailure(args);
+    expect(bad.doc.error.code).toBe("RESET_MANIFEST_INVALID");
+    const text = JSON.stringify(bad.doc.error).replaceAll(disk, "<disk>");
+    expect(text).not.toMatch(/\/run\/lifeboat|\/tmp\/lifeboat/);
+    expect((bad.doc.error as { path?: string }).path).toBe(
+      `[Btrfs of ${disk}]/.lifeboat/factory/manifest.json`,
+    );
   }, 600_000);
 });

@@ -9,6 +9,7 @@ import {
 import type { Command } from "commander";
 import { type CliContext, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
+import { withNamedPaths } from "../mounted-paths.js";
 import { withTarget } from "../target.js";
 import { guarded, must, targetOf, targetOptions, usage } from "./_shared.js";
 import type { Wrap } from "./index.js";
@@ -70,50 +71,54 @@ async function scriptFor(
 
 async function render(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> {
   return guarded(ctx, "grub render", () =>
-    withTarget(ctx.runner, targetOf(opts), {}, async (t) => {
-      const script = await scriptFor(ctx, "grub render", opts, t.boot);
-      if (!script) return 2;
-      return succeed(
-        ctx,
-        "grub render",
-        {
-          script: script.script,
-          sampleOutput: script.sampleOutput,
-          sampleFsUuid: script.sampleFsUuid,
-        },
-        (d) => d.script,
-      );
-    }),
+    withTarget(ctx.runner, targetOf(opts), {}, (t) =>
+      withNamedPaths({ disk: t.disk?.device, top: t.top, boot: t.boot }, async () => {
+        const script = await scriptFor(ctx, "grub render", opts, t.boot);
+        if (!script) return 2;
+        return succeed(
+          ctx,
+          "grub render",
+          {
+            script: script.script,
+            sampleOutput: script.sampleOutput,
+            sampleFsUuid: script.sampleFsUuid,
+          },
+          (d) => d.script,
+        );
+      }),
+    ),
   );
 }
 
 async function install(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> {
   const target = targetOf(opts);
   return guarded(ctx, "grub install", () =>
-    withTarget(ctx.runner, target, {}, async (t) => {
-      const script = await scriptFor(ctx, "grub install", opts, t.boot);
-      if (!script) return 2;
-      const directory =
-        opts.directory ??
-        (opts.root
-          ? path.join(opts.root, "etc/grub.d")
-          : t.top
-            ? path.join(t.top, "root/etc/grub.d")
-            : "/etc/grub.d");
-      const change = must(
-        await installGrubdScript(ctx.runner, script, { directory, signal: ctx.signal }),
-      );
-      // A --disk target is mounted only while the command runs: name the file inside the subvolume.
-      const where =
-        opts.directory === undefined && opts.root === undefined && t.top
-          ? `/etc/grub.d/${path.basename(change.path)} in subvolume root of ${opts.disk ?? t.top}`
-          : change.path;
-      return succeed(ctx, "grub install", { ...change, where }, (d) =>
-        d.changed
-          ? `installed ${d.where} (checked with grub-script-check); run grub2-mkconfig in that system to update grub.cfg`
-          : `${d.where} is already up to date`,
-      );
-    }),
+    withTarget(ctx.runner, target, {}, (t) =>
+      withNamedPaths({ disk: t.disk?.device, top: t.top, boot: t.boot }, async () => {
+        const script = await scriptFor(ctx, "grub install", opts, t.boot);
+        if (!script) return 2;
+        const directory =
+          opts.directory ??
+          (opts.root
+            ? path.join(opts.root, "etc/grub.d")
+            : t.top
+              ? path.join(t.top, "root/etc/grub.d")
+              : "/etc/grub.d");
+        const change = must(
+          await installGrubdScript(ctx.runner, script, { directory, signal: ctx.signal }),
+        );
+        // A --disk target is mounted only while the command runs: name the file inside the subvolume.
+        const where =
+          opts.directory === undefined && opts.root === undefined && t.top
+            ? `/etc/grub.d/${path.basename(change.path)} in subvolume root of ${opts.disk ?? t.top}`
+            : change.path;
+        return succeed(ctx, "grub install", { ...change, where }, (d) =>
+          d.changed
+            ? `installed ${d.where} (checked with grub-script-check); run grub2-mkconfig in that system to update grub.cfg`
+            : `${d.where} is already up to date`,
+        );
+      }),
+    ),
   );
 }
 

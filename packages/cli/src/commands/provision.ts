@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { type CliContext, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
+import { withNamedPaths } from "../mounted-paths.js";
 import { unformattedRecovery } from "../recovery-fs.js";
 import { withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
@@ -34,128 +35,136 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
       opts.recoveryArgs === undefined ? undefined : must(parseKernelArgsOption(opts.recoveryArgs));
     const key = opts.key ? await loadKeyFile(opts.key) : undefined;
     return withTarget(ctx.runner, target, { recoveryWritable: true }, async (t) => {
-      if (!t.top || !t.boot) return usage(ctx, "provision", "no Btrfs filesystem or /boot found");
-      if (key && !t.recoveryRoot && t.devices.recovery)
-        throw await unformattedRecovery(t.disk?.device, t.table, t.devices.recovery);
-      const step = (text: string) => note(ctx, `${pc.cyan("▶")} ${text}`);
-      const timings: Record<string, number> = {};
-      // The SDK does the factory snapshot and, with a key and a recovery
-      // partition, builds and installs the signed image set; its phases drive
-      // the step lines, timings and the copy bar here.
-      let phase: string | undefined;
-      let phaseStart = 0;
-      const finish = () => {
-        if (phase === undefined) return;
-        const ms = Date.now() - phaseStart;
-        timings[phase] = ms;
-        if (!ctx.json) note(ctx, `  ${pc.green("✓")} ${pc.dim(formatDuration(ms))}`);
-        phase = undefined;
+      const mounts = {
+        disk: t.disk?.device,
+        top: t.top,
+        boot: t.boot,
+        recoveryRoot: t.recoveryRoot,
       };
-      const enter = (name: string, text: string) => {
-        finish();
-        step(text);
-        phase = name;
-        phaseStart = Date.now();
-      };
-      let bar: ByteProgress | undefined;
-      const onProgress = (e: ProvisionProgress) => {
-        if (e.phase === "grub")
-          enter(
-            "grub",
-            "GRUB: the Recovery options submenu (recovery environment, reset to factory settings)",
-          );
-        else if (e.phase === "snapshot")
-          enter("snapshot", "Factory snapshot of root (read-only) and of the /boot payload");
-        else if (e.phase === "recovery-check") finish();
-        else if (e.phase === "recovery-build")
-          enter(
-            "build",
-            "Recovery image: squashfs of the factory snapshot, hash trees, Ed25519 signature",
-          );
-        else if (e.install === undefined)
-          enter(
-            "install",
-            "Install the signed image on the recovery partition (verified after copying)",
-          );
-        else if (e.install.phase === "copy") {
-          bar ??= startProgress(ctx, "  copying", e.install.bytesTotal);
-          bar.update(e.install.bytesDone, e.install.bytesTotal);
-        }
-      };
-      const recoveryRoot = key ? t.recoveryRoot : undefined;
-      const manifest = await (async () => {
-        try {
-          return must(
-            await provision(ctx.runner, {
-              top: t.top as string,
-              boot: t.boot as string,
-              product: opts.product,
-              build: opts.build,
-              signal: ctx.signal,
-              onProgress,
-              grub:
-                opts.grub === false
-                  ? false
-                  : recoveryKernelArgs === undefined
-                    ? {}
-                    : { recoveryKernelArgs },
-              ...(key && recoveryRoot
-                ? {
-                    recovery: {
-                      root: recoveryRoot,
-                      key,
-                      sourceDateEpoch: Number(opts.epoch ?? 1767225600),
-                    },
-                  }
-                : {}),
-            }),
-          );
-        } finally {
-          bar?.stop();
+      return withNamedPaths(mounts, async () => {
+        if (!t.top || !t.boot) return usage(ctx, "provision", "no Btrfs filesystem or /boot found");
+        if (key && !t.recoveryRoot && t.devices.recovery)
+          throw await unformattedRecovery(t.disk?.device, t.table, t.devices.recovery);
+        const step = (text: string) => note(ctx, `${pc.cyan("▶")} ${text}`);
+        const timings: Record<string, number> = {};
+        // The SDK does the factory snapshot and, with a key and a recovery
+        // partition, builds and installs the signed image set; its phases drive
+        // the step lines, timings and the copy bar here.
+        let phase: string | undefined;
+        let phaseStart = 0;
+        const finish = () => {
+          if (phase === undefined) return;
+          const ms = Date.now() - phaseStart;
+          timings[phase] = ms;
+          if (!ctx.json) note(ctx, `  ${pc.green("✓")} ${pc.dim(formatDuration(ms))}`);
+          phase = undefined;
+        };
+        const enter = (name: string, text: string) => {
           finish();
-        }
-      })();
-      const installed = manifest.recoveryImage;
-      const recovery = installed
-        ? { setId: installed.setId, device: t.devices.recovery ?? null }
-        : null;
-      if (installed && !installed.changed)
-        note(
+          step(text);
+          phase = name;
+          phaseStart = Date.now();
+        };
+        let bar: ByteProgress | undefined;
+        const onProgress = (e: ProvisionProgress) => {
+          if (e.phase === "grub")
+            enter(
+              "grub",
+              "GRUB: the Recovery options submenu (recovery environment, reset to factory settings)",
+            );
+          else if (e.phase === "snapshot")
+            enter("snapshot", "Factory snapshot of root (read-only) and of the /boot payload");
+          else if (e.phase === "recovery-check") finish();
+          else if (e.phase === "recovery-build")
+            enter(
+              "build",
+              "Recovery image: squashfs of the factory snapshot, hash trees, Ed25519 signature",
+            );
+          else if (e.install === undefined)
+            enter(
+              "install",
+              "Install the signed image on the recovery partition (verified after copying)",
+            );
+          else if (e.install.phase === "copy") {
+            bar ??= startProgress(ctx, "  copying", e.install.bytesTotal);
+            bar.update(e.install.bytesDone, e.install.bytesTotal);
+          }
+        };
+        const recoveryRoot = key ? t.recoveryRoot : undefined;
+        const manifest = await (async () => {
+          try {
+            return must(
+              await provision(ctx.runner, {
+                top: t.top as string,
+                boot: t.boot as string,
+                product: opts.product,
+                build: opts.build,
+                signal: ctx.signal,
+                onProgress,
+                grub:
+                  opts.grub === false
+                    ? false
+                    : recoveryKernelArgs === undefined
+                      ? {}
+                      : { recoveryKernelArgs },
+                ...(key && recoveryRoot
+                  ? {
+                      recovery: {
+                        root: recoveryRoot,
+                        key,
+                        sourceDateEpoch: Number(opts.epoch ?? 1767225600),
+                      },
+                    }
+                  : {}),
+              }),
+            );
+          } finally {
+            bar?.stop();
+            finish();
+          }
+        })();
+        const installed = manifest.recoveryImage;
+        const recovery = installed
+          ? { setId: installed.setId, device: t.devices.recovery ?? null }
+          : null;
+        if (installed && !installed.changed)
+          note(
+            ctx,
+            `  recovery image ${installed.setId} already installed from this factory snapshot and verified: kept`,
+          );
+        const recoverySkipped = installed
+          ? null
+          : key
+            ? {
+                reason: "no-recovery-partition" as const,
+                detail:
+                  "the disk has no recovery partition (add one with `lifeboat gpt add-recovery`, then make its filesystem: see docs/oem-guide.md)",
+              }
+            : { reason: "no-key" as const, detail: "no signing key given (--key)" };
+        return succeed(
           ctx,
-          `  recovery image ${installed.setId} already installed from this factory snapshot and verified: kept`,
+          "provision",
+          {
+            product: manifest.product,
+            build: manifest.build,
+            snapshotUuid: manifest.snapshot.uuid,
+            kernelVersions: manifest.boot.kernelVersions,
+            grub: manifest.grub,
+            recovery,
+            recoverySkipped,
+            timingsMs: timings,
+          },
+          (d) =>
+            [
+              pc.green(`\nProvisioned ${d.product} ${d.build}.`),
+              `  factory snapshot ${d.snapshotUuid}, kernels ${d.kernelVersions.join(", ")}`,
+              d.recovery
+                ? `  recovery image ${d.recovery.setId}`
+                : pc.yellow(`  no recovery image: ${d.recoverySkipped?.detail}`),
+              ...d.grub.map(describeGrubIntegration),
+            ].join("\n"),
         );
-      const recoverySkipped = installed
-        ? null
-        : key
-          ? {
-              reason: "no-recovery-partition" as const,
-              detail:
-                "the disk has no recovery partition (add one with `lifeboat gpt add-recovery`, then make its filesystem: see docs/oem-guide.md)",
-            }
-          : { reason: "no-key" as const, detail: "no signing key given (--key)" };
-      return succeed(
-        ctx,
-        "provision",
-        {
-          product: manifest.product,
-          build: manifest.build,
-          snapshotUuid: manifest.snapshot.uuid,
-          kernelVersions: manifest.boot.kernelVersions,
-          grub: manifest.grub,
-          recovery,
-          recoverySkipped,
-          timingsMs: timings,
-        },
-        (d) =>
-          [
-            pc.green(`\nProvisioned ${d.product} ${d.build}.`),
-            `  factory snapshot ${d.snapshotUuid}, kernels ${d.kernelVersions.join(", ")}`,
-            d.recovery
-              ? `  recovery image ${d.recovery.setId}`
-              : pc.yellow(`  no recovery image: ${d.recoverySkipped?.detail}`),
-            ...d.grub.map(describeGrubIntegration),
-          ].join("\n"),
-      );
+      });
     });
   });
 }
