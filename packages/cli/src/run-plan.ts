@@ -5,6 +5,7 @@ import {
   type ExecutorEvent,
   execute,
   isDestructive,
+  type LifeboatError,
   type Plan,
   type StepHandlers,
 } from "@lifeboat/core";
@@ -47,7 +48,7 @@ export interface RunPlanOptions extends ConfirmFlags {
     readonly confirm: string | undefined;
     readonly onProgress: (event: ExecutorEvent) => void;
     readonly signal: AbortSignal;
-  }) => ResultAsync<ExecutionSummary, ExecutorError>;
+  }) => ResultAsync<ExecutionSummary, ExecutorError | LifeboatError>;
   /** Extra fields for the JSON document's `data`. */
   readonly extra?: () => Promise<Record<string, unknown>>;
 }

@@ -1,4 +1,4 @@
-import type { ErrorBase, LifeboatError, PlanEncodingError } from "@lifeboat/core";
+import type { ErrorBase, LifeboatError, PlanEncodingError, UnknownStepError } from "@lifeboat/core";
 
 /** The factory snapshot the plan needs is not there (or not what the manifest says). */
 export interface NoFactorySnapshotError extends ErrorBase<"RESET_NO_FACTORY_SNAPSHOT"> {
@@ -113,6 +113,41 @@ export interface NotADiskError extends ErrorBase<"RESET_NOT_A_DISK"> {
   readonly disk: string;
 }
 
+/** A step's parameters do not fit its kind's schema (a hand-edited or foreign plan). */
+export interface BadStepParamsError extends ErrorBase<"RESET_BAD_STEP_PARAMS"> {
+  readonly stepId: string;
+  readonly kind: string;
+  /** The schema's complaints, `path: message` each. */
+  readonly issues: readonly string[];
+}
+
+/**
+ * What a plan says about a step (title, data loss, reversibility,
+ * preconditions) is not what the step's parameters give: the plan was
+ * edited (and perhaps re-sealed) so that its words no longer tell what it does.
+ */
+export interface PlanTextMismatchError extends ErrorBase<"RESET_PLAN_TEXT_MISMATCH"> {
+  readonly stepId: string;
+  readonly kind: string;
+  /** The fields that differ: `"title"`, `"destroys"`, `"reversible"`, `"preconditions"`. */
+  readonly fields: readonly string[];
+  /** The title the parameters give. */
+  readonly expectedTitle: string;
+  /** The title the plan shows. */
+  readonly planTitle: string;
+}
+
+/** The recovery image set at hand is not the one the plan was made for. */
+export interface ImageChangedError extends ErrorBase<"RESET_IMAGE_CHANGED"> {
+  /** The set the plan names (`sha256:` of its signed manifest). */
+  readonly expected: string;
+  /** The set at hand. */
+  readonly actual: string;
+}
+
+/** Why `checkPlanText` refused a plan. */
+export type PlanTextError = BadStepParamsError | PlanTextMismatchError | UnknownStepError;
+
 /** Why `plan()` refused a request. */
 export type ResetPlanError =
   | NoFactorySnapshotError
@@ -136,6 +171,9 @@ export type ResetError =
   | BadCheckpointNameError
   | CheckpointExistsError
   | LuksWrongKeyError
+  | BadStepParamsError
+  | PlanTextMismatchError
+  | ImageChangedError
   | DiskInUseError
   | NotADiskError
   | LifeboatError;

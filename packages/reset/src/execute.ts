@@ -13,10 +13,12 @@ import {
   resume,
 } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import type { PlanTextError } from "./errors.js";
 import { withBtrfsAgent } from "./_internal/btrfs.js";
 import { io } from "./_internal/fs.js";
 import { createResetHandlers } from "./handlers.js";
 import { JOURNAL_FILE, LIFEBOAT_DIR, LOCK_FILE } from "./layout.js";
+import { checkPlanText } from "./plan-text.js";
 import type { ResetEnvironment } from "./steps/context.js";
 
 /** Options of {@link executeReset}. */
@@ -77,7 +79,9 @@ function archiveFinishedJournal(top: string): ResultAsync<void, ExecutorError> {
  * (`.lifeboat/journal.json` in the top level) under an executor lock. A
  * destructive plan needs `confirm` equal to its digest. A finished journal
  * of an earlier plan is archived first; an unfinished one must be resumed
- * first (`JOURNAL_PLAN_MISMATCH`).
+ * first (`JOURNAL_PLAN_MISMATCH`). A plan whose words are not what its
+ * parameters give, or whose parameters do not fit their kinds (see
+ * {@link checkPlanText}), is refused before anything is written.
  *
  * @example
  * ```ts
@@ -91,7 +95,9 @@ export function executeReset(
   env: ResetEnvironment,
   plan: Plan,
   options: ExecuteResetOptions = {},
-): ResultAsync<ExecutionSummary, ExecutorError> {
+): ResultAsync<ExecutionSummary, ExecutorError | PlanTextError> {
+  const checked = checkPlanText(plan);
+  if (checked.isErr()) return errAsync(checked.error);
   const paths = resetJournalPaths(env.top);
   return withBtrfsAgent(env.runner, () => {
     return io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir")
@@ -110,7 +116,9 @@ export function executeReset(
 /**
  * Finish an interrupted reset (crash, power loss, kill) from its journal on
  * the target Btrfs: finished steps are skipped, the interrupted one re-runs
- * and decides from the disk what is already done.
+ * and decides from the disk what is already done. The journal's plan is
+ * checked like {@link executeReset}'s first ({@link checkPlanText}); one that
+ * fails is not run and the journal is left as it is.
  *
  * @example
  * ```ts
@@ -120,15 +128,22 @@ export function executeReset(
 export function resumeReset(
   env: ResetEnvironment,
   options: Omit<ExecuteResetOptions, "confirm"> = {},
-): ResultAsync<ExecutionSummary, ExecutorError> {
+): ResultAsync<ExecutionSummary, ExecutorError | PlanTextError> {
   const { journalPath, lockPath } = resetJournalPaths(env.top);
   if (!env.top)
     return errAsync({ code: "INVALID_ARGUMENT", message: "top is required", argument: "top" });
-  return withBtrfsAgent(env.runner, () =>
-    resume(journalPath, createResetHandlers(env), {
-      lockPath,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    }),
-  );
+  return readJournal(journalPath)
+    .andThen((journal): ResultAsync<void, PlanTextError> => {
+      const checked = checkPlanText(journal.plan);
+      return checked.isErr() ? errAsync(checked.error) : okAsync(undefined);
+    })
+    .andThen(() =>
+      withBtrfsAgent(env.runner, () =>
+        resume(journalPath, createResetHandlers(env), {
+          lockPath,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+        }),
+      ),
+    );
 }

@@ -1,42 +1,12 @@
 import type { StepHandler, StepHandlers } from "@lifeboat/core";
 import { errAsync, okAsync } from "neverthrow";
 import type { FaultInjectedError } from "./errors.js";
-import { installBootStep, stageBootStep } from "./steps/boot-steps.js";
-import { dropCheckpointStep } from "./steps/checkpoint-steps.js";
-import type { ResetEnvironment, ResetStepBody } from "./steps/context.js";
-import { unpackStep, verifyImageStep } from "./steps/image-steps.js";
-import { removePartitionsStep } from "./steps/partition-steps.js";
-import { rescueCopyStep, rescueVerifyStep } from "./steps/rescue-steps.js";
-import { prepareRootStep } from "./steps/root-steps.js";
-import {
-  checkStep,
-  createSubvolumeStep,
-  deleteSubvolumeStep,
-  exchangeStep,
-  renameStep,
-  snapshotStep,
-} from "./steps/subvolume-steps.js";
-
-const BODIES: Readonly<Record<string, ResetStepBody>> = {
-  "reset.check": checkStep,
-  "reset.snapshot": snapshotStep,
-  "reset.create-subvolume": createSubvolumeStep,
-  "reset.exchange": exchangeStep,
-  "reset.rename": renameStep,
-  "reset.delete-subvolume": deleteSubvolumeStep,
-  "reset.prepare-root": prepareRootStep,
-  "reset.stage-boot": stageBootStep,
-  "reset.install-boot": installBootStep,
-  "reset.verify-image": verifyImageStep,
-  "reset.unpack": unpackStep,
-  "reset.rescue-copy": rescueCopyStep,
-  "reset.rescue-verify": rescueVerifyStep,
-  "reset.remove-partitions": removePartitionsStep,
-  "reset.drop-checkpoint": dropCheckpointStep,
-};
+import { parseStep, STEP_CATALOGUE, STEP_KINDS, type StepKind } from "./steps/catalogue.js";
+import type { ResetEnvironment } from "./steps/context.js";
+import type { StepDefinition } from "./steps/define.js";
 
 /** The step kinds the reset's plans use. */
-export const RESET_STEP_KINDS: readonly string[] = Object.keys(BODIES);
+export const RESET_STEP_KINDS: readonly string[] = STEP_KINDS;
 
 function fault(stepId: string, at: "before" | "after"): FaultInjectedError {
   return {
@@ -47,9 +17,30 @@ function fault(stepId: string, at: "before" | "after"): FaultInjectedError {
   };
 }
 
+/** The handler of one kind: parse the parameters with its schema, then run the body. */
+function handlerOf(
+  definition: StepDefinition<string, unknown>,
+  env: ResetEnvironment,
+): StepHandler {
+  return (step, ctx) => {
+    if (env.faultHook?.(step.id, "before")) return errAsync(fault(step.id, "before"));
+    const parsed = parseStep(step, definition);
+    if (parsed.isErr()) return errAsync(parsed.error);
+    return parsed.value
+      .run(step, ctx, env)
+      .andThen(() =>
+        env.faultHook?.(step.id, "after")
+          ? errAsync(fault(step.id, "after"))
+          : okAsync<void, FaultInjectedError>(undefined),
+      );
+  };
+}
+
 /**
  * The step handlers for core's `execute`/`resume`, bound to an environment
  * (runner, mounted Btrfs top level, mounted /boot, recovery image access).
+ * One per kind of the step catalogue; each parses its step's parameters with
+ * the kind's schema before it acts (`RESET_BAD_STEP_PARAMS` otherwise).
  * Every handler is idempotent and decides "already done" from the disk.
  *
  * @example
@@ -60,16 +51,22 @@ function fault(stepId: string, at: "before" | "after"): FaultInjectedError {
  * ```
  */
 export function createResetHandlers(env: ResetEnvironment): StepHandlers {
-  const handlers: Record<string, StepHandler> = {};
-  for (const [kind, body] of Object.entries(BODIES)) {
-    handlers[kind] = (step, ctx) => {
-      if (env.faultHook?.(step.id, "before")) return errAsync(fault(step.id, "before"));
-      return body(step, ctx, env).andThen(() =>
-        env.faultHook?.(step.id, "after")
-          ? errAsync(fault(step.id, "after"))
-          : okAsync<void, FaultInjectedError>(undefined),
-      );
-    };
-  }
+  const handlers: { [K in StepKind]: StepHandler } = {
+    "reset.check": handlerOf(STEP_CATALOGUE["reset.check"], env),
+    "reset.snapshot": handlerOf(STEP_CATALOGUE["reset.snapshot"], env),
+    "reset.create-subvolume": handlerOf(STEP_CATALOGUE["reset.create-subvolume"], env),
+    "reset.exchange": handlerOf(STEP_CATALOGUE["reset.exchange"], env),
+    "reset.rename": handlerOf(STEP_CATALOGUE["reset.rename"], env),
+    "reset.delete-subvolume": handlerOf(STEP_CATALOGUE["reset.delete-subvolume"], env),
+    "reset.prepare-root": handlerOf(STEP_CATALOGUE["reset.prepare-root"], env),
+    "reset.stage-boot": handlerOf(STEP_CATALOGUE["reset.stage-boot"], env),
+    "reset.install-boot": handlerOf(STEP_CATALOGUE["reset.install-boot"], env),
+    "reset.verify-image": handlerOf(STEP_CATALOGUE["reset.verify-image"], env),
+    "reset.unpack": handlerOf(STEP_CATALOGUE["reset.unpack"], env),
+    "reset.rescue-copy": handlerOf(STEP_CATALOGUE["reset.rescue-copy"], env),
+    "reset.rescue-verify": handlerOf(STEP_CATALOGUE["reset.rescue-verify"], env),
+    "reset.remove-partitions": handlerOf(STEP_CATALOGUE["reset.remove-partitions"], env),
+    "reset.drop-checkpoint": handlerOf(STEP_CATALOGUE["reset.drop-checkpoint"], env),
+  };
   return handlers;
 }

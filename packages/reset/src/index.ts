@@ -29,11 +29,13 @@ export {
 export type {
   BadCheckpointNameError,
   BadRequestError,
+  BadStepParamsError,
   CheckpointExistsError,
   CheckpointProtectedError,
   DiskInUseError,
   EncryptedLockedError,
   FaultInjectedError,
+  ImageChangedError,
   ImageNotVerifiedError,
   InsufficientSpaceError,
   LuksWrongKeyError,
@@ -41,6 +43,8 @@ export type {
   NoCheckpointError,
   NoFactorySnapshotError,
   NotADiskError,
+  PlanTextError,
+  PlanTextMismatchError,
   ResetError,
   ResetPlanError,
   TargetBusyError,
@@ -97,6 +101,7 @@ export {
   readFactoryManifest,
 } from "./manifest.js";
 export { plan } from "./plan.js";
+export { checkPlanText } from "./plan-text.js";
 export { formatBytes } from "./planner/words.js";
 export {
   type ProvisionOptions,
@@ -118,9 +123,11 @@ export {
 export {
   type BuildRecoveryOptions,
   buildRecoveryImageSet,
+  imageSetDigest,
   type OpenRecoveryOptions,
   openRecoveryImageSet,
   RECOVERY_FILES,
+  type RecoveryAccessOptions,
   recoveryAccess,
 } from "./recovery.js";
 export { renderPlan } from "./render.js";

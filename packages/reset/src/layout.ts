@@ -23,6 +23,9 @@ export const RESET_MARKER = "var/lib/lifeboat/reset.json";
 export const ROOT_SUBVOLUME = "root";
 export const HOME_SUBVOLUME = "home";
 
+/** Metadata headroom a snapshot-based reset (or an unpack) needs on the Btrfs. */
+export const SNAPSHOT_HEADROOM_BYTES = 256 * 1024 ** 2;
+
 /** The name of the new root while it is prepared. */
 export const newRootName = (stamp: string): string => `root.new-${stamp}`;
 /** The name the replaced root is kept under until `cleanup`. */

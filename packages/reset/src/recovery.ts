@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CommandRunner, LifeboatError } from "@lifeboat/core";
@@ -7,10 +8,12 @@ import {
   type PrivateKey,
   type PublicKey,
   signImageSet,
+  type VerifiedImageSet,
   verifyImageSet,
 } from "@lifeboat/image";
-import { okAsync, type ResultAsync } from "neverthrow";
+import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
+import type { ImageChangedError } from "./errors.js";
 import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
 import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
 import type { RecoveryState } from "./state.js";
@@ -127,13 +130,11 @@ export function openRecoveryImageSet(
   runner: CommandRunner,
   options: OpenRecoveryOptions,
 ): ResultAsync<{ state: RecoveryState; access: RecoveryImageAccess }, LifeboatError> {
-  const access = recoveryAccess(runner, options.trustedKeys);
   const signal = options.signal ?? new AbortController().signal;
-  return access
-    .verify(options.dir, signal)
-    .map(() => undefined as string | undefined)
-    .orElse((e) => okAsync(e.message))
-    .andThen((problem) =>
+  return verifyImageSet(options.dir, { trustedKeys: options.trustedKeys, signal, threads: 1 })
+    .map((set) => ({ digest: imageSetDigest(set), problem: undefined }))
+    .orElse((e) => okAsync({ digest: undefined, problem: e.message }))
+    .andThen(({ digest, problem }) =>
       effect(async () => {
         let factory: FactoryManifest | undefined;
         if (problem === undefined) {
@@ -143,6 +144,7 @@ export function openRecoveryImageSet(
         const state: RecoveryState = {
           device: options.device ?? "",
           imageDir: options.dir,
+          digest,
           product: factory?.product,
           build: factory?.build,
           rootBytes: factory?.snapshot.bytes,
@@ -150,22 +152,74 @@ export function openRecoveryImageSet(
           verified: problem === undefined,
           problem,
         };
+        const access = recoveryAccess(runner, {
+          dir: options.dir,
+          trustedKeys: options.trustedKeys,
+          ...(digest === undefined ? {} : { digest }),
+        });
         return { state, access };
       }, "read the recovery image set"),
     );
 }
 
-/** The reset's access to image sets signed by one of `trustedKeys`. */
+/**
+ * The identity of a verified image set: `sha256:` and the hex SHA-256 of
+ * its signed manifest bytes. Where the set is mounted does not change it.
+ *
+ * @example
+ * ```ts
+ * const set = (await verifyImageSet(dir, { trustedKeys }))._unsafeUnwrap();
+ * imageSetDigest(set); // "sha256:3f1c…"
+ * ```
+ */
+export function imageSetDigest(set: VerifiedImageSet): string {
+  return `sha256:${createHash("sha256").update(set.manifestBytes).digest("hex")}`;
+}
+
+/** Options of {@link recoveryAccess}. */
+export interface RecoveryAccessOptions {
+  /** The image set directory. */
+  readonly dir: string;
+  readonly trustedKeys: readonly PublicKey[];
+  /**
+   * The identity the set had when it was opened: a plan naming another set
+   * is refused even before the set is read again. Without it, only the
+   * identity the set has when it is used is checked against the plan's.
+   */
+  readonly digest?: string;
+}
+
+/**
+ * The reset's access to the image set in `dir`, signed by one of
+ * `trustedKeys`. Each use verifies the set again and refuses with
+ * `RESET_IMAGE_CHANGED` when its identity is not the one the plan names
+ * (or, with `digest`, the one it had when it was opened).
+ *
+ * @example
+ * ```ts
+ * const access = recoveryAccess(runner, { dir: "/run/recovery/sets/current", trustedKeys: [pub] });
+ * await executeReset({ runner, top, boot, recovery: access }, plan, { confirm: plan.digest });
+ * ```
+ */
 export function recoveryAccess(
   runner: CommandRunner,
-  trustedKeys: readonly PublicKey[],
+  options: RecoveryAccessOptions,
 ): RecoveryImageAccess {
-  const verify = (dir: string, signal: AbortSignal) =>
-    verifyImageSet(dir, { trustedKeys, signal, threads: 1 }).map(() => undefined);
+  const { dir, trustedKeys } = options;
+  const verified = (expected: string, signal: AbortSignal) => {
+    if (options.digest !== undefined && options.digest !== expected)
+      return errAsync<VerifiedImageSet, LifeboatError>(imageChanged(expected, options.digest));
+    return verifyImageSet(dir, { trustedKeys, signal, threads: 1 }).andThen((set) => {
+      const actual = imageSetDigest(set);
+      return actual === expected
+        ? okAsync<VerifiedImageSet, LifeboatError>(set)
+        : errAsync<VerifiedImageSet, LifeboatError>(imageChanged(expected, actual));
+    });
+  };
   return {
-    verify,
-    unpack: (dir, into, progress, signal) =>
-      verifyImageSet(dir, { trustedKeys, signal, threads: 1 }).andThen((set) => {
+    verify: (setDigest, signal) => verified(setDigest, signal).map(() => undefined),
+    unpack: (setDigest, into, progress, signal) =>
+      verified(setDigest, signal).andThen((set) => {
         const root = set.files.get(RECOVERY_FILES.root) ?? path.join(dir, RECOVERY_FILES.root);
         const boot = set.files.get(RECOVERY_FILES.boot) ?? path.join(dir, RECOVERY_FILES.boot);
         return runner
@@ -175,5 +229,14 @@ export function recoveryAccess(
           )
           .map(() => progress(set.manifest.files.reduce((s, f) => s + f.size, 0)));
       }),
+  };
+}
+
+function imageChanged(expected: string, actual: string): ImageChangedError {
+  return {
+    code: "RESET_IMAGE_CHANGED",
+    message: `The recovery image set is not the one this plan was made for (${actual.slice(0, 19)}…, the plan names ${expected.slice(0, 19)}…); it changed since. Make a new plan.`,
+    expected,
+    actual,
   };
 }

@@ -147,8 +147,16 @@ export interface UnfinishedPlanState {
 /** The recovery partition's signed image set. */
 export interface RecoveryState {
   readonly device: string;
-  /** Path where the image set is readable (mounted recovery partition). */
+  /**
+   * Path where the image set was readable when it was opened (a mount of
+   * the recovery partition): information only, never put in a plan.
+   */
   readonly imageDir: string | undefined;
+  /**
+   * The set's identity: `sha256:` and the hex SHA-256 of its signed
+   * manifest, when it was verified. Plans name the set by it.
+   */
+  readonly digest?: string | undefined;
   readonly product: string | undefined;
   readonly build: string | undefined;
   /** Bytes the unpacked root needs. */

@@ -88,7 +88,7 @@ describe("rollback plans", () => {
       target: btrfs:2b0f6a7e-0000-4000-8000-000000000001
 
       WARNINGS:
-        ! Windows (/dev/nvme0n1p3, /dev/nvme0n1p2, /dev/nvme0n1p4) is on this disk; this reset does not touch it.
+        ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
         - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (kept as root.old-20261126T000000Z until you run cleanup, so files can still be copied from it)

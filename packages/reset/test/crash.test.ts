@@ -327,6 +327,7 @@ describe.concurrent("crash safety", () => {
             JSON.stringify({
               top: x.m.top,
               boot: x.m.boot,
+              recoveryDir: x.m.recoveryDir,
               publicKeyPem: pem,
               plan: x.p,
               mode: k === 0 ? "execute" : "resume",

@@ -55,6 +55,7 @@ export function laptop(overrides: Partial<SystemState> = {}): SystemState {
     recovery: {
       device: "/dev/nvme0n1p7",
       imageDir: "/run/lifeboat/recovery",
+      digest: `sha256:${"5e7".padEnd(64, "0")}`,
       product: "Contoso Laptop 14",
       build: "F40-2026.11",
       rootBytes: 9 * GiB,
@@ -89,7 +90,7 @@ function part(
     device: `/dev/nvme0n1p${number}`,
     number,
     typeGuid,
-    partUuid: undefined,
+    partUuid: `9a7d0000-0000-4000-8000-${String(number).padStart(12, "0")}`,
     name: undefined,
     sizeBytes,
     role,

@@ -20,7 +20,7 @@ describe("plan: rendered plans", () => {
       target: btrfs:2b0f6a7e-0000-4000-8000-000000000001
 
       WARNINGS:
-        ! Windows (/dev/nvme0n1p3, /dev/nvme0n1p2, /dev/nvme0n1p4) is on this disk; this reset does not touch it.
+        ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
         - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (kept as root.old-20261125T200000Z until you run cleanup, so files can still be copied from it)
@@ -42,7 +42,7 @@ describe("plan: rendered plans", () => {
       target: btrfs:2b0f6a7e-0000-4000-8000-000000000001
 
       WARNINGS:
-        ! Windows (/dev/nvme0n1p3, /dev/nvme0n1p2, /dev/nvme0n1p4) is on this disk; this reset does not touch it.
+        ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
         - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (kept as root.old-20261125T200000Z until you run cleanup, so files can still be copied from it)
@@ -67,14 +67,14 @@ describe("plan: rendered plans", () => {
 
       WARNINGS:
         ! Every user's files in /home will be erased (37 GiB). Copy what you need first (rescue).
-        ! Windows on /dev/nvme0n1p3 WILL BE ERASED (201 GiB on /dev/nvme0n1p3, /dev/nvme0n1p2, /dev/nvme0n1p4).
+        ! Windows WILL BE ERASED (201 GiB on partitions 3, 2, 4).
 
       This destroys:
         - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (deleted for good)
         - kernels and boot entries in /boot that did not come from the factory (their modules are no longer in the new root)
         - subvolume home (every user's files), 39 GiB (deleted for good, with 1 subvolume inside it (home/.snapshots))
         - snapshot snapshots/pre-update, 13 GiB (deleted for good)
-        !! Windows on /dev/nvme0n1p3, 201 GiB (partitions /dev/nvme0n1p3, /dev/nvme0n1p2, /dev/nvme0n1p4 are removed from the partition table)
+        !! Windows (partitions 3, 2, 4), 201 GiB (removed from the partition table: partition 3 (PARTUUID 9a7d0000-0000-4000-8000-000000000003), partition 2 (PARTUUID 9a7d0000-0000-4000-8000-000000000002), partition 4 (PARTUUID 9a7d0000-0000-4000-8000-000000000004))
 
       Steps:
         1. Check that the filesystem is the one planned for
@@ -90,7 +90,7 @@ describe("plan: rendered plans", () => {
         11. Delete the old home (now named home.new-20261125T200000Z)
         12. Delete snapshots/pre-update  [destroys]
         13. Remove the unpacked copy of the /boot payload
-        14. Remove Windows on /dev/nvme0n1p3 from the partition table  [destroys]"
+        14. Remove Windows (partitions 3, 2, 4) from the partition table  [destroys]"
     `);
   });
   it("reset user data after a rescue copy", () => {
@@ -99,14 +99,14 @@ describe("plan: rendered plans", () => {
       target: btrfs:2b0f6a7e-0000-4000-8000-000000000001
 
       WARNINGS:
-        ! Windows (/dev/nvme0n1p3, /dev/nvme0n1p2, /dev/nvme0n1p4) is on this disk; this reset does not touch it.
+        ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
         - subvolume home (every user's files), 39 GiB (deleted for good, with 1 subvolume inside it (home/.snapshots))
 
       Steps:
         1. Check that the filesystem is the one planned for
-        2. Freeze home in a read-only snapshot so the copy is consistent
+        2. Freeze home in a read-only snapshot (.lifeboat/rescue-20261125T200000Z) so the copy is consistent
         3. Copy all of home (up to 37 GiB) to /run/media/usb/lifeboat-rescue-20261125T200000Z
         4. Read the copy back and compare it with home, file by file
         5. Remove the read-only snapshot of home
@@ -123,12 +123,12 @@ describe("plan: rendered plans", () => {
       target: btrfs:2b0f6a7e-0000-4000-8000-000000000001
 
       WARNINGS:
-        ! Windows (/dev/nvme0n1p3, /dev/nvme0n1p2, /dev/nvme0n1p4) is on this disk; this reset does not touch it.
+        ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys nothing.
 
       Steps:
-        1. Freeze home in a read-only snapshot so the copy is consistent
+        1. Freeze home in a read-only snapshot (.lifeboat/rescue-20261125T200000Z) so the copy is consistent
         2. Copy alice/Documents (up to 37 GiB) to /run/media/usb/lifeboat-rescue-20261125T200000Z
         3. Read the copy back and compare it with home, file by file
         4. Remove the read-only snapshot of home"
@@ -167,7 +167,6 @@ describe("plan: rendered plans", () => {
 });
 
 describe("plan: other operating systems", () => {
-  const windowsParts = ["/dev/nvme0n1p2", "/dev/nvme0n1p3", "/dev/nvme0n1p4"];
   const kinds: ResetRequest[] = [
     { kind: "reset-keep-home", stamp },
     { kind: "reset-from-recovery", stamp },
@@ -183,11 +182,15 @@ describe("plan: other operating systems", () => {
     const p = plan(laptop(), { kind: "full-restore", stamp })._unsafeUnwrap();
     const os = planDataLoss(p).filter((l) => l.kind === "operating-system");
     expect(os).toEqual([
-      expect.objectContaining({ what: "Windows on /dev/nvme0n1p3", loud: true }),
+      expect.objectContaining({ what: "Windows (partitions 3, 2, 4)", loud: true }),
     ]);
     const removal = p.steps.find((s) => s.kind === "reset.remove-partitions");
-    expect(JSON.stringify(removal?.params)).toContain(windowsParts[1]);
-    expect(p.warnings.join("\n")).toMatch(/Windows on \/dev\/nvme0n1p3 WILL BE ERASED/);
+    // Partitions by number and unique GUID; no device node anywhere in the plan.
+    expect(JSON.stringify(removal?.params)).toContain("9a7d0000-0000-4000-8000-000000000003");
+    expect(JSON.stringify(p)).not.toMatch(/\/dev\//);
+    expect(p.warnings.join("\n")).toMatch(
+      /Windows WILL BE ERASED \(201 GiB on partitions 3, 2, 4\)/,
+    );
   });
 });
 

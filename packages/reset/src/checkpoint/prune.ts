@@ -2,9 +2,10 @@ import { createPlan, type Plan, type PlanStep } from "@lifeboat/core";
 import { err, type Result } from "neverthrow";
 import type { CheckpointProtectedError, ResetPlanError } from "../errors.js";
 import { ROOT_SUBVOLUME } from "../layout.js";
-import { requireBtrfs, step, subvolume } from "../planner/common.js";
+import { requireBtrfs, subvolume } from "../planner/common.js";
 import { count } from "../planner/words.js";
 import type { CheckpointState, SystemState } from "../state.js";
+import { makeStep } from "../steps/catalogue.js";
 import { checkpointDir, FACTORY_CHECKPOINT_ID } from "./layout.js";
 
 /** Options of {@link planPrune}: keep the newest `keepLast`, or delete the named `ids`. */
@@ -120,29 +121,16 @@ export function planPrune(
       doomed = doomed.reverse();
     }
     const steps: PlanStep[] = doomed.map((cp) =>
-      step(
-        `drop-${cp.id}`,
-        "reset.drop-checkpoint",
-        `Delete checkpoint ${cp.id} (${cp.createdAt})`,
-        {
-          id: cp.id,
-          dir: checkpointDir(cp.id),
-          root: cp.rootPath,
-          rootUuid: cp.rootUuid,
-          boot: cp.bootPath,
-        },
-        {
-          destroys: [
-            {
-              kind: "snapshot",
-              what: `checkpoint ${cp.id} (${cp.reason || "no reason given"}, ${cp.createdAt})`,
-              ...(cp.bytes === undefined ? {} : { bytes: cp.bytes }),
-              detail: "its root snapshot and /boot payload are deleted for good",
-            },
-          ],
-          reversible: false,
-        },
-      ),
+      makeStep(`drop-${cp.id}`, "reset.drop-checkpoint", {
+        id: cp.id,
+        dir: checkpointDir(cp.id),
+        root: cp.rootPath,
+        rootUuid: cp.rootUuid,
+        boot: cp.bootPath,
+        createdAt: cp.createdAt,
+        reason: cp.reason,
+        ...(cp.bytes === undefined ? {} : { bytes: cp.bytes }),
+      }),
     );
     return createPlan({
       kind: "prune-checkpoints",
@@ -154,12 +142,7 @@ export function planPrune(
         .filter((k) => k.reason !== "recent")
         .map((k) => `Checkpoint ${k.id} is kept: ${WHY[k.reason]}.`),
       steps: steps.length
-        ? [
-            step("check", "reset.check", "Check that the filesystem is the one planned for", {
-              fsUuid: btrfs.fsUuid,
-            }),
-            ...steps,
-          ]
+        ? [makeStep("check", "reset.check", { fsUuid: btrfs.fsUuid }), ...steps]
         : [],
     }).map((plan) => ({ plan, deleted: doomed.map((c) => c.id), kept }));
   });

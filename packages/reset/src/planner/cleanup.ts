@@ -2,7 +2,8 @@ import { createPlan, type Plan } from "@lifeboat/core";
 import { err, type Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import type { SystemState } from "../state.js";
-import { requireBtrfs, step } from "./common.js";
+import { makeStep } from "../steps/catalogue.js";
+import { requireBtrfs } from "./common.js";
 
 const LEFTOVER = /^(root\.old|home\.old)-[0-9]{8}T[0-9]{6}Z$/;
 
@@ -22,23 +23,12 @@ export function planCleanup(state: SystemState): Result<Plan, ResetPlanError> {
       target: `btrfs:${btrfs.fsUuid}`,
       warnings: [],
       steps: old.map((s, i) =>
-        step(
-          `drop-${i + 1}`,
-          "reset.delete-subvolume",
-          `Delete ${s.path}`,
-          { path: s.path },
-          {
-            destroys: [
-              {
-                kind: "subvolume",
-                what: `subvolume ${s.path} (the system as it was before a reset)`,
-                ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
-                detail: "deleted for good",
-              },
-            ],
-            reversible: false,
-          },
-        ),
+        makeStep(`drop-${i + 1}`, "reset.delete-subvolume", {
+          role: "data",
+          path: s.path,
+          readOnly: s.readOnly,
+          ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
+        }),
       ),
     });
   });

@@ -1,35 +1,11 @@
-import type { DataLoss, JsonValue, PlanStep } from "@lifeboat/core";
 import { err, ok, type Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
-import { FACTORY_ROOT, HOME_SUBVOLUME, isValidStamp, ROOT_SUBVOLUME } from "../layout.js";
-import type { BtrfsState, OtherOs, SubvolumeState, SystemState } from "../state.js";
-import { count, formatBytes } from "./words.js";
+import { FACTORY_ROOT, HOME_SUBVOLUME, isValidStamp } from "../layout.js";
+import type { BtrfsState, OtherOs, PartitionState, SubvolumeState, SystemState } from "../state.js";
+import { partitionNumbers, partitionWords } from "../steps/words.js";
+import { formatBytes } from "./words.js";
 
-/** Build a plan step. */
-export function step(
-  id: string,
-  kind: string,
-  title: string,
-  params: { readonly [key: string]: JsonValue },
-  options: {
-    readonly destroys?: readonly DataLoss[];
-    readonly reversible?: boolean;
-    readonly preconditions?: readonly string[];
-  } = {},
-): PlanStep {
-  return {
-    id,
-    kind,
-    title,
-    params,
-    destroys: options.destroys ?? [],
-    reversible: options.reversible ?? true,
-    preconditions: options.preconditions ?? [],
-  };
-}
-
-/** Metadata headroom a snapshot-based reset needs on the Btrfs. */
-export const SNAPSHOT_HEADROOM_BYTES = 256 * 1024 ** 2;
+export { SNAPSHOT_HEADROOM_BYTES } from "../layout.js";
 
 /** The Btrfs, open (not a locked LUKS container). */
 export function requireBtrfs(state: SystemState): Result<BtrfsState, ResetPlanError> {
@@ -143,76 +119,79 @@ export function requireFactory(
   return ok(snap);
 }
 
-/** The recovery image set, verified in this session. */
+/** The recovery image set, verified in this session: its identity and the root's size. */
 export function requireVerifiedImage(
   state: SystemState,
-): Result<{ imageDir: string; rootBytes: number }, ResetPlanError> {
+): Result<{ imageSet: string; rootBytes: number }, ResetPlanError> {
   const r = state.recovery;
-  if (r === undefined || r.imageDir === undefined) {
+  if (r === undefined || (r.digest === undefined && r.imageDir === undefined)) {
     return err({
       code: "RESET_IMAGE_NOT_VERIFIED",
       message: "No recovery image set was found on this machine.",
       reason: "missing",
     });
   }
-  if (!r.verified) {
+  if (!r.verified || r.digest === undefined) {
     return err({
       code: "RESET_IMAGE_NOT_VERIFIED",
       message: `The recovery image set was not verified: ${r.problem ?? "verify it first"}.`,
       reason: r.problem ?? "not verified",
     });
   }
-  return ok({ imageDir: r.imageDir, rootBytes: r.rootBytes ?? 0 });
+  return ok({ imageSet: r.digest, rootBytes: r.rootBytes ?? 0 });
 }
 
-/** Loud warnings for other operating systems and encrypted volumes. */
+/** Loud warnings for other operating systems and encrypted volumes (partitions by number and GUID, never by device node). */
 export function warningsFor(state: SystemState, destroysOtherOses: boolean): string[] {
   const warnings: string[] = [];
   for (const os of state.otherOses) {
+    const where = partitionNumbers(osPartitions(state, os));
     warnings.push(
       destroysOtherOses
-        ? `${osLabel(os)} WILL BE ERASED (${formatBytes(os.bytes)} on ${os.devices.join(", ")}).`
-        : `${os.name} (${os.devices.join(", ")}) is on this disk; this reset does not touch it.`,
+        ? `${os.name} WILL BE ERASED (${formatBytes(os.bytes)} on ${where}).`
+        : `${os.name} (${where}) is on this disk; this reset does not touch it.`,
     );
   }
   for (const p of state.disks.flatMap((d) => d.partitions)) {
     if (p.luks === undefined) continue;
     warnings.push(
-      `${p.device} is an encrypted volume (LUKS${p.luks.version}, ${p.luks.openAs ? `open as ${p.luks.openAs}` : "locked"}); the reset works inside it and keeps the encryption.`,
+      `${capitalised(partitionWords(identityOf(p)))} is an encrypted volume (LUKS${p.luks.version}, ${p.luks.openAs ? "open" : "locked"}); the reset works inside it and keeps the encryption.`,
     );
   }
   return warnings;
 }
 
-/** "Windows on /dev/nvme0n1p3". */
-export function osLabel(os: OtherOs): string {
-  return `${os.name} on ${os.devices[0] ?? "?"}`;
+function capitalised(text: string): string {
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 
-/** What the root subvolume holds, as a loss a person can weigh. */
-export function rootLoss(btrfs: BtrfsState, keptAs: string | undefined): DataLoss {
-  const root = subvolume(btrfs, ROOT_SUBVOLUME);
+/** A partition's identity for words and plans: number, GPT name, unique GUID. */
+export function identityOf(p: PartitionState): {
+  number: number;
+  partUuid: string;
+  name?: string;
+} {
   return {
-    kind: "subvolume",
-    what: "subvolume root (the installed system: programs, settings in /etc, data in /var)",
-    ...(root?.bytes === undefined ? {} : { bytes: root.bytes }),
-    detail: keptAs
-      ? `kept as ${keptAs} until you run cleanup, so files can still be copied from it`
-      : "deleted for good",
+    number: p.number,
+    partUuid: p.partUuid ?? "unknown",
+    ...(p.name ? { name: p.name } : {}),
   };
 }
 
-/** What home holds. */
-export function homeLoss(btrfs: BtrfsState): DataLoss {
+/** The partitions another operating system lives on, in its order. */
+export function osPartitions(state: SystemState, os: OtherOs): PartitionState[] {
+  const all = state.disks.flatMap((d) => d.partitions);
+  return os.devices.flatMap((dev) => all.filter((p) => p.device === dev));
+}
+
+/** What home holds, for the exchange that takes it out of use: its size and nested subvolumes. */
+export function homeContents(btrfs: BtrfsState): {
+  bytes?: number;
+  nested: { path: string; bytes?: number }[];
+} {
   const home = subvolume(btrfs, HOME_SUBVOLUME);
-  const nested = btrfs.subvolumes.filter((s) => s.path.startsWith(`${HOME_SUBVOLUME}/`));
-  const nestedBytes = nested.reduce((sum, s) => sum + (s.bytes ?? 0), 0);
-  return {
-    kind: "subvolume",
-    what: "subvolume home (every user's files)",
-    ...(home?.bytes === undefined ? {} : { bytes: home.bytes + nestedBytes }),
-    detail: nested.length
-      ? `deleted for good, with ${count(nested.length, "subvolume")} inside it (${nested.map((s) => s.path).join(", ")})`
-      : "deleted for good",
-  };
+  const nested = btrfs.subvolumes
+    .filter((s) => s.path.startsWith(`${HOME_SUBVOLUME}/`))
+    .map((s) => ({ path: s.path, ...(s.bytes === undefined ? {} : { bytes: s.bytes }) }));
+  return { ...(home?.bytes === undefined ? {} : { bytes: home.bytes }), nested };
 }

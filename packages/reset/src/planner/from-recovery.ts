@@ -1,19 +1,18 @@
-import { createPlan, type DataLoss, type Plan, type PlanStep } from "@lifeboat/core";
+import { createPlan, type Plan, type PlanStep } from "@lifeboat/core";
 import type { Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import { LIFEBOAT_DIR, newRootName, partialRootName } from "../layout.js";
 import type { BtrfsState, SystemState } from "../state.js";
+import { makeStep } from "../steps/catalogue.js";
+import { unpackNeededBytes } from "../steps/image-steps.js";
 import {
   requireBtrfs,
   requireSpace,
   requireStamp,
   requireVerifiedImage,
-  SNAPSHOT_HEADROOM_BYTES,
-  step,
   warningsFor,
 } from "./common.js";
 import { swapRootSteps } from "./system-steps.js";
-import { formatBytes } from "./words.js";
 
 /** Where the recovered /boot payload is unpacked before it is staged. */
 export const recoveredBootDir = (stamp: string): string => `${LIFEBOAT_DIR}/boot-${stamp}`;
@@ -25,36 +24,24 @@ export function unpackSteps(
 ): Result<{ btrfs: BtrfsState; steps: PlanStep[] }, ResetPlanError> {
   return requireStamp(stamp).andThen(() =>
     requireBtrfs(state).andThen((btrfs) =>
-      requireVerifiedImage(state).andThen(({ imageDir, rootBytes }) => {
-        const needed = Math.ceil(rootBytes * 1.1) + SNAPSHOT_HEADROOM_BYTES;
-        return requireSpace("the Btrfs filesystem", needed, btrfs.freeBytes).map(() => ({
-          btrfs,
-          steps: [
-            step("check", "reset.check", "Check that the filesystem is the one planned for", {
-              fsUuid: btrfs.fsUuid,
-            }),
-            step(
-              "verify-image",
-              "reset.verify-image",
-              "Verify the recovery image set again (signature and digests) just before using it",
-              { imageDir },
-            ),
-            step(
-              "unpack",
-              "reset.unpack",
-              `Unpack the factory system (${formatBytes(rootBytes)}) from the recovery image into ${newRootName(stamp)}`,
-              {
-                imageDir,
+      requireVerifiedImage(state).andThen(({ imageSet, rootBytes }) =>
+        requireSpace("the Btrfs filesystem", unpackNeededBytes(rootBytes), btrfs.freeBytes).map(
+          () => ({
+            btrfs,
+            steps: [
+              makeStep("check", "reset.check", { fsUuid: btrfs.fsUuid }),
+              makeStep("verify-image", "reset.verify-image", { imageSet }),
+              makeStep("unpack", "reset.unpack", {
+                imageSet,
                 partial: partialRootName(stamp),
                 target: newRootName(stamp),
                 bootDir: recoveredBootDir(stamp),
                 rootBytes,
-              },
-              { preconditions: [`${formatBytes(needed)} free on the Btrfs filesystem`] },
-            ),
-          ],
-        }));
-      }),
+              }),
+            ],
+          }),
+        ),
+      ),
     ),
   );
 }
@@ -81,12 +68,10 @@ export function planFromRecovery(
           { sourceDir: recoveredBootDir(request.stamp), files: recovery.bootFiles },
           { keepOld: true },
         ),
-        step(
-          "drop-recovered-boot",
-          "reset.delete-subvolume",
-          "Remove the unpacked copy of the /boot payload",
-          { path: recoveredBootDir(request.stamp) },
-        ),
+        makeStep("drop-recovered-boot", "reset.delete-subvolume", {
+          role: "scratch",
+          path: recoveredBootDir(request.stamp),
+        }),
       ],
     });
   });
@@ -97,19 +82,4 @@ function warningsWithFactory(state: SystemState): string[] {
   if (state.factory !== undefined && !state.factory.intact)
     out.push("The factory snapshot is damaged; the recovery image is used instead.");
   return [...out, ...warningsFor(state, false)];
-}
-
-/** Losses of subvolumes a full restore deletes besides root and home. */
-export function extraSubvolumeLosses(
-  btrfs: BtrfsState,
-  keep: (path: string) => boolean,
-): DataLoss[] {
-  return btrfs.subvolumes
-    .filter((s) => !keep(s.path))
-    .map((s) => ({
-      kind: s.readOnly ? ("snapshot" as const) : ("subvolume" as const),
-      what: `${s.readOnly ? "snapshot" : "subvolume"} ${s.path}`,
-      ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
-      detail: "deleted for good",
-    }));
 }

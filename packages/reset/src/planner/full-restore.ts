@@ -1,13 +1,41 @@
-import { createPlan, type DataLoss, type Plan } from "@lifeboat/core";
-import type { Result } from "neverthrow";
+import { createPlan, type Plan, type PlanStep } from "@lifeboat/core";
+import { err, ok, type Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import { HOME_SUBVOLUME, LIFEBOAT_DIR, newHomeName, ROOT_SUBVOLUME } from "../layout.js";
 import type { FullRestoreRequest } from "../requests.js";
 import type { SystemState } from "../state.js";
-import { homeLoss, osLabel, requireNotBusy, step, warningsFor } from "./common.js";
-import { extraSubvolumeLosses, recoveredBootDir, unpackSteps } from "./from-recovery.js";
+import { makeStep } from "../steps/catalogue.js";
+import { homeContents, osPartitions, requireNotBusy, warningsFor } from "./common.js";
+import { recoveredBootDir, unpackSteps } from "./from-recovery.js";
 import { swapRootSteps } from "./system-steps.js";
 import { formatBytes } from "./words.js";
+
+/** The step removing other operating systems, by partition identity (none when there are none). */
+function removeOtherOsSteps(state: SystemState): Result<PlanStep[], ResetPlanError> {
+  if (state.otherOses.length === 0) return ok([]);
+  const systems = [];
+  for (const os of state.otherOses) {
+    const partitions = [];
+    for (const p of osPartitions(state, os)) {
+      if (p.partUuid === undefined)
+        return err({
+          code: "RESET_UNSUPPORTED_LAYOUT",
+          message: `Partition ${p.number} of ${os.name} has no unique GUID (not a GPT disk?); it cannot be removed safely.`,
+          missing: `the unique GUID of partition ${p.number}`,
+        });
+      partitions.push({
+        number: p.number,
+        partUuid: p.partUuid,
+        typeGuid: p.typeGuid,
+        ...(p.name ? { name: p.name } : {}),
+      });
+    }
+    if (partitions.length > 0) systems.push({ name: os.name, bytes: os.bytes, partitions });
+  }
+  return ok(
+    systems.length ? [makeStep("remove-other-os", "reset.remove-partitions", { systems })] : [],
+  );
+}
 
 /** Plan the full factory restore: everything but the ESP and the recovery partition is rebuilt. */
 export function planFullRestore(
@@ -15,97 +43,64 @@ export function planFullRestore(
   request: FullRestoreRequest,
 ): Result<Plan, ResetPlanError> {
   return requireNotBusy(state, ["/home"]).andThen(() =>
-    unpackSteps(state, request.stamp).andThen(({ btrfs, steps }) => {
-      const recovery = state.recovery!;
-      const stamp = request.stamp;
-      const freshHome = newHomeName(stamp);
-      const extra = btrfs.subvolumes
-        .filter((s) => !keepInFullRestore(s.path))
-        .map((s) => s.path)
-        .sort((a, b) => b.split("/").length - a.split("/").length || a.localeCompare(b));
-      const osLosses: DataLoss[] = state.otherOses.map((os) => ({
-        kind: "operating-system",
-        what: osLabel(os),
-        bytes: os.bytes,
-        detail: `partitions ${os.devices.join(", ")} are removed from the partition table`,
-        loud: true,
-      }));
-      const osPartitions = state.otherOses.flatMap((os) => os.devices);
-      const otherSteps = osPartitions.length
-        ? [
-            step(
-              "remove-other-os",
-              "reset.remove-partitions",
-              `Remove ${state.otherOses.map(osLabel).join(", ")} from the partition table`,
-              {
-                partitions: state.disks.flatMap((d) =>
-                  d.partitions
-                    .filter((p) => osPartitions.includes(p.device))
-                    .map((p) => ({
-                      disk: d.device,
-                      number: p.number,
-                      device: p.device,
-                      typeGuid: p.typeGuid,
-                    })),
-                ),
-              },
-              { destroys: osLosses, reversible: false },
+    unpackSteps(state, request.stamp).andThen(({ btrfs, steps }) =>
+      removeOtherOsSteps(state).andThen((otherSteps) => {
+        const recovery = state.recovery!;
+        const stamp = request.stamp;
+        const freshHome = newHomeName(stamp);
+        const extra = btrfs.subvolumes
+          .filter((s) => !keepInFullRestore(s.path))
+          .sort(
+            (a, b) =>
+              b.path.split("/").length - a.path.split("/").length || a.path.localeCompare(b.path),
+          );
+        return createPlan({
+          kind: request.kind,
+          title: `Full factory restore (${recovery.product ?? "?"} ${recovery.build ?? "?"}): ALL user data will be erased`,
+          target: `btrfs:${btrfs.fsUuid}`,
+          warnings: [
+            `Every user's files in /home will be erased${homeBytes(state)}. Copy what you need first (rescue).`,
+            ...warningsFor(state, true),
+          ],
+          steps: [
+            ...steps,
+            makeStep("new-home", "reset.create-subvolume", { path: freshHome }),
+            ...swapRootSteps(
+              btrfs,
+              stamp,
+              request.kind,
+              { sourceDir: recoveredBootDir(stamp), files: recovery.bootFiles },
+              { keepOld: false },
             ),
-          ]
-        : [];
-      return createPlan({
-        kind: request.kind,
-        title: `Full factory restore (${recovery.product ?? "?"} ${recovery.build ?? "?"}): ALL user data will be erased`,
-        target: `btrfs:${btrfs.fsUuid}`,
-        warnings: [
-          `Every user's files in /home will be erased${homeBytes(state)}. Copy what you need first (rescue).`,
-          ...warningsFor(state, true),
-        ],
-        steps: [
-          ...steps,
-          step("new-home", "reset.create-subvolume", `Create an empty ${freshHome}`, {
-            path: freshHome,
-          }),
-          ...swapRootSteps(
-            btrfs,
-            stamp,
-            request.kind,
-            { sourceDir: recoveredBootDir(stamp), files: recovery.bootFiles },
-            { keepOld: false },
-          ),
-          step(
-            "swap-home",
-            "reset.exchange",
-            `Swap ${HOME_SUBVOLUME} and ${freshHome} in one atomic rename`,
-            { a: HOME_SUBVOLUME, b: freshHome, stamp, marker: "" },
-            { destroys: [homeLoss(btrfs)] },
-          ),
-          step(
-            "drop-old-home",
-            "reset.delete-subvolume",
-            `Delete the old home (now named ${freshHome})`,
-            { path: freshHome, oldOf: "swap-home" },
-            { reversible: false },
-          ),
-          ...extra.map((path, i) =>
-            step(
-              `drop-extra-${i + 1}`,
-              "reset.delete-subvolume",
-              `Delete ${path}`,
-              { path },
-              { destroys: extraSubvolumeLosses(btrfs, (p) => p !== path), reversible: false },
+            makeStep("swap-home", "reset.exchange", {
+              a: HOME_SUBVOLUME,
+              b: freshHome,
+              stamp,
+              marker: "",
+              ...homeContents(btrfs),
+            }),
+            makeStep("drop-old-home", "reset.delete-subvolume", {
+              role: "swapped-out",
+              path: freshHome,
+              oldOf: "swap-home",
+            }),
+            ...extra.map((s, i) =>
+              makeStep(`drop-extra-${i + 1}`, "reset.delete-subvolume", {
+                role: "data",
+                path: s.path,
+                readOnly: s.readOnly,
+                ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
+              }),
             ),
-          ),
-          step(
-            "drop-recovered-boot",
-            "reset.delete-subvolume",
-            "Remove the unpacked copy of the /boot payload",
-            { path: recoveredBootDir(stamp) },
-          ),
-          ...otherSteps,
-        ],
-      });
-    }),
+            makeStep("drop-recovered-boot", "reset.delete-subvolume", {
+              role: "scratch",
+              path: recoveredBootDir(stamp),
+            }),
+            ...otherSteps,
+          ],
+        });
+      }),
+    ),
   );
 }
 

@@ -4,15 +4,14 @@ import type { ResetPlanError } from "../errors.js";
 import { HOME_SUBVOLUME, rescueSnapshotName } from "../layout.js";
 import type { RescueTarget } from "../requests.js";
 import type { BtrfsState, SystemState } from "../state.js";
+import { makeStep } from "../steps/catalogue.js";
 import {
   requireBtrfs,
   requireSpace,
   requireStamp,
   requireSubvolume,
-  step,
   warningsFor,
 } from "./common.js";
-import { formatBytes } from "./words.js";
 
 /** The name of a rescue copy on the target. */
 export const rescueCopyName = (stamp: string, format: "tree" | "send-stream"): string =>
@@ -47,37 +46,29 @@ export function rescueSteps(
         const bytes = home.bytes ?? 0;
         return requireSpace("the rescue target", bytes, target.freeBytes).map(() => {
           const snapshot = rescueSnapshotName(stamp);
-          const copy = rescueCopyName(stamp, format);
-          const what = chosen.length ? chosen.join(", ") : "all of home";
+          const copy = {
+            snapshot,
+            directory: target.directory,
+            name: rescueCopyName(stamp, format),
+            paths: [...chosen],
+            format,
+          };
           return {
             btrfs,
             bytes,
             steps: [
-              step(
-                "rescue-snapshot",
-                "reset.snapshot",
-                "Freeze home in a read-only snapshot so the copy is consistent",
-                { source: HOME_SUBVOLUME, target: snapshot, readOnly: true, stamp },
-              ),
-              step(
-                "rescue-copy",
-                "reset.rescue-copy",
-                `Copy ${what} (up to ${formatBytes(bytes)}) to ${target.directory}/${copy}`,
-                { snapshot, directory: target.directory, name: copy, paths: [...chosen], format },
-                { preconditions: [`${formatBytes(bytes)} free at ${target.directory}`] },
-              ),
-              step(
-                "rescue-verify",
-                "reset.rescue-verify",
-                "Read the copy back and compare it with home, file by file",
-                { snapshot, directory: target.directory, name: copy, paths: [...chosen], format },
-              ),
-              step(
-                "rescue-release",
-                "reset.delete-subvolume",
-                "Remove the read-only snapshot of home",
-                { path: snapshot },
-              ),
+              makeStep("rescue-snapshot", "reset.snapshot", {
+                source: HOME_SUBVOLUME,
+                target: snapshot,
+                readOnly: true,
+                stamp,
+              }),
+              makeStep("rescue-copy", "reset.rescue-copy", { ...copy, bytes }),
+              makeStep("rescue-verify", "reset.rescue-verify", copy),
+              makeStep("rescue-release", "reset.delete-subvolume", {
+                role: "scratch",
+                path: snapshot,
+              }),
             ],
           };
         });

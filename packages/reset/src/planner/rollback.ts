@@ -2,8 +2,15 @@ import { createPlan, type Plan } from "@lifeboat/core";
 import { err, ok, type Result } from "neverthrow";
 import { FACTORY_CHECKPOINT_ID } from "../checkpoint/layout.js";
 import type { ResetPlanError } from "../errors.js";
-import { FACTORY_BOOT, FACTORY_ROOT, newRootName, ROOT_SUBVOLUME } from "../layout.js";
+import {
+  FACTORY_BOOT,
+  FACTORY_ROOT,
+  newRootName,
+  RESET_MARKER,
+  ROOT_SUBVOLUME,
+} from "../layout.js";
 import type { BootFile, BtrfsState, SystemState } from "../state.js";
+import { makeStep } from "../steps/catalogue.js";
 import {
   requireBtrfs,
   requireFactory,
@@ -11,7 +18,6 @@ import {
   requireStamp,
   requireSubvolume,
   SNAPSHOT_HEADROOM_BYTES,
-  step,
   subvolume,
   warningsFor,
 } from "./common.js";
@@ -55,40 +61,24 @@ export function rootFromSnapshotSteps(
 ) {
   const fresh = newRootName(stamp);
   return [
-    step(
-      "check",
-      "reset.check",
-      `Check that the filesystem and ${source.noun} are the ones planned for`,
-      { fsUuid: btrfs.fsUuid, factory: source.rootPath, factoryUuid: source.rootUuid },
-    ),
-    step(
-      "snapshot",
-      "reset.snapshot",
-      `Make ${fresh} as a writable snapshot of ${source.noun} (copy-on-write, no copying)`,
-      {
-        source: source.rootPath,
-        sourceUuid: source.rootUuid,
-        target: fresh,
-        stamp,
-        marker: "var/lib/lifeboat/reset.json",
-      },
-    ),
+    makeStep("check", "reset.check", {
+      fsUuid: btrfs.fsUuid,
+      factory: source.rootPath,
+      factoryUuid: source.rootUuid,
+    }),
+    makeStep("snapshot", "reset.snapshot", {
+      source: source.rootPath,
+      sourceUuid: source.rootUuid,
+      target: fresh,
+      stamp,
+      marker: RESET_MARKER,
+    }),
     ...swapRootSteps(
       btrfs,
       stamp,
       kind,
       { sourceDir: source.bootPath, files: source.bootFiles },
-      source.factory
-        ? { keepOld: true }
-        : {
-            keepOld: true,
-            firstBoot: false,
-            origin: {
-              payload: `the /boot payload of ${source.noun}`,
-              kernels: `the kernels, initramfs and boot entries of ${source.noun}`,
-              from: source.noun,
-            },
-          },
+      source.factory ? { keepOld: true } : { keepOld: true, firstBoot: false },
     ),
   ];
 }

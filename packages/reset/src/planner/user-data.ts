@@ -4,13 +4,13 @@ import type { ResetPlanError } from "../errors.js";
 import { HOME_SUBVOLUME, newHomeName } from "../layout.js";
 import type { ResetUserDataRequest } from "../requests.js";
 import type { SystemState } from "../state.js";
+import { makeStep } from "../steps/catalogue.js";
 import {
-  homeLoss,
+  homeContents,
   requireBtrfs,
   requireNotBusy,
   requireStamp,
   requireSubvolume,
-  step,
   warningsFor,
 } from "./common.js";
 import { rescueSteps } from "./rescue.js";
@@ -38,27 +38,21 @@ export function planUserData(
           target: `btrfs:${btrfs.fsUuid}`,
           warnings: warningsFor(state, false),
           steps: [
-            step("check", "reset.check", "Check that the filesystem is the one planned for", {
-              fsUuid: btrfs.fsUuid,
-            }),
+            makeStep("check", "reset.check", { fsUuid: btrfs.fsUuid }),
             ...rescue,
-            step("new-home", "reset.create-subvolume", `Create an empty ${fresh}`, {
-              path: fresh,
+            makeStep("new-home", "reset.create-subvolume", { path: fresh }),
+            makeStep("swap-home", "reset.exchange", {
+              a: HOME_SUBVOLUME,
+              b: fresh,
+              stamp: request.stamp,
+              marker: "",
+              ...homeContents(btrfs),
             }),
-            step(
-              "swap-home",
-              "reset.exchange",
-              `Swap ${HOME_SUBVOLUME} and ${fresh} in one atomic rename`,
-              { a: HOME_SUBVOLUME, b: fresh, stamp: request.stamp, marker: "" },
-              { destroys: [homeLoss(btrfs)] },
-            ),
-            step(
-              "drop-old-home",
-              "reset.delete-subvolume",
-              `Delete the old home (now named ${fresh})`,
-              { path: fresh, oldOf: "swap-home" },
-              { reversible: false },
-            ),
+            makeStep("drop-old-home", "reset.delete-subvolume", {
+              role: "swapped-out",
+              path: fresh,
+              oldOf: "swap-home",
+            }),
           ],
         });
       }),

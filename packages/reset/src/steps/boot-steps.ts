@@ -2,18 +2,21 @@ import { lstat, readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { fsyncDirectory, joinInside, type LifeboatError, type PlanStep } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import { z } from "zod";
 import { copyFileVerified, exists, io, sha256File } from "../_internal/fs.js";
-import { arr, type ResetEnvironment, type ResetStepBody, str, unexpected } from "./context.js";
+import { count } from "../planner/words.js";
+import { type ResetEnvironment, unexpected } from "./context.js";
+import { adds, bytesSchema, defineStep, relativePath } from "./define.js";
+import { originOf } from "./words.js";
 
-interface PayloadFile {
-  readonly path: string;
-  readonly bytes: number;
-  readonly sha256: string;
-}
+const payloadFileSchema = z.strictObject({
+  /** Path relative to /boot. */
+  path: relativePath,
+  bytes: bytesSchema,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
 
-function files(step: PlanStep): PayloadFile[] {
-  return arr(step, "files") as unknown as PayloadFile[];
-}
+type PayloadFile = z.infer<typeof payloadFileSchema>;
 
 function bootDir(step: PlanStep, env: ResetEnvironment): ResultAsync<string, LifeboatError> {
   return env.boot
@@ -96,24 +99,43 @@ function under(dir: string, f: PayloadFile): string {
  * `reset.stage-boot`: copy the factory /boot payload into a staging
  * directory on /boot, checking each file's SHA-256. Only adds files.
  */
-export const stageBootStep: ResetStepBody = (step, _ctx, env) =>
-  bootDir(step, env).andThen((boot) => {
-    const source = path.join(env.top, str(step, "sourceDir"));
-    const staging = path.join(boot, str(step, "staging"));
-    const memo = memoOf(env);
-    return io(
-      (async () => {
-        for (const f of files(step)) {
-          const final = under(boot, f);
-          const staged = under(staging, f);
-          if ((await holds(staged, f, memo)) || (await holds(final, f, memo))) continue;
-          await remember(staged, await copyFileVerified(under(source, f), staged, f.sha256), memo);
-        }
-      })(),
-      staging,
-      "stage the /boot payload",
-    );
-  });
+export const stageBootStep = defineStep({
+  kind: "reset.stage-boot",
+  schema: z.strictObject({
+    /** Where the payload comes from, on the Btrfs top level (it also names the origin). */
+    sourceDir: relativePath,
+    /** The staging directory in /boot. */
+    staging: relativePath,
+    files: z.array(payloadFileSchema),
+  }),
+  describe: (p) =>
+    adds(
+      `Stage ${originOf(p.sourceDir).payload} (${count(p.files.length, "file")}) beside the current one`,
+      ["/boot is mounted and has room for the payload"],
+    ),
+  run: (p, step, _ctx, env) =>
+    bootDir(step, env).andThen((boot) => {
+      const source = path.join(env.top, p.sourceDir);
+      const staging = path.join(boot, p.staging);
+      const memo = memoOf(env);
+      return io(
+        (async () => {
+          for (const f of p.files) {
+            const final = under(boot, f);
+            const staged = under(staging, f);
+            if ((await holds(staged, f, memo)) || (await holds(final, f, memo))) continue;
+            await remember(
+              staged,
+              await copyFileVerified(under(source, f), staged, f.sha256),
+              memo,
+            );
+          }
+        })(),
+        staging,
+        "stage the /boot payload",
+      );
+    }),
+});
 
 const KERNEL_FILE = /^(vmlinuz|initramfs|System\.map|config|symvers)-/;
 
@@ -123,47 +145,71 @@ const KERNEL_FILE = /^(vmlinuz|initramfs|System\.map|config|symvers)-/;
  * entries that are not the factory's, then the staging directory. The old
  * files stay until the new ones are in place.
  */
-export const installBootStep: ResetStepBody = (step, _ctx, env) =>
-  bootDir(step, env).andThen((boot) => {
-    const staging = path.join(boot, str(step, "staging"));
-    const payload = files(step);
-    const memo = memoOf(env);
-    return io(
-      (async () => {
-        // Every rename first, then one fsync per directory, all before anything is removed.
-        const moved = new Set<string>();
-        for (const f of payload) {
-          const final = under(boot, f);
-          if (await holds(final, f, memo)) continue;
-          const staged = under(staging, f);
-          if (!(await holds(staged, f, memo)))
-            throw new Error(`staged ${f.path} is missing or differs`);
-          await rename(staged, final);
-          moved.add(path.dirname(final));
-        }
-        for (const dir of moved) await fsyncDirectory(dir);
-        const keep = new Set(payload.map((f) => f.path));
-        const entries = path.join(boot, "loader/entries");
-        if (await exists(entries)) {
-          for (const name of await readdir(entries)) {
-            // Lifeboat's own entries (factory reset, recovery) are not the old system's.
-            if (
-              name.endsWith(".conf") &&
-              !name.startsWith("lifeboat-") &&
-              !keep.has(`loader/entries/${name}`)
-            )
-              await rm(path.join(entries, name), { force: true });
+export const installBootStep = defineStep({
+  kind: "reset.install-boot",
+  schema: z.strictObject({
+    staging: relativePath,
+    files: z.array(payloadFileSchema),
+    /** Where the payload came from, on the Btrfs top level (names the origin in words). */
+    sourceDir: relativePath,
+  }),
+  describe: (p) => {
+    const origin = originOf(p.sourceDir);
+    return {
+      title: `Bring /boot back to ${origin.kernels}`,
+      destroys: [
+        {
+          kind: "boot-entry",
+          what: `kernels and boot entries in /boot that did not come from ${origin.from}`,
+          detail: "their modules are no longer in the new root",
+        },
+      ],
+      reversible: false,
+      preconditions: [],
+    };
+  },
+  run: (p, step, _ctx, env) =>
+    bootDir(step, env).andThen((boot) => {
+      const staging = path.join(boot, p.staging);
+      const payload = p.files;
+      const memo = memoOf(env);
+      return io(
+        (async () => {
+          // Every rename first, then one fsync per directory, all before anything is removed.
+          const moved = new Set<string>();
+          for (const f of payload) {
+            const final = under(boot, f);
+            if (await holds(final, f, memo)) continue;
+            const staged = under(staging, f);
+            if (!(await holds(staged, f, memo)))
+              throw new Error(`staged ${f.path} is missing or differs`);
+            await rename(staged, final);
+            moved.add(path.dirname(final));
           }
-          await fsyncDirectory(entries);
-        }
-        for (const name of await readdir(boot)) {
-          if (KERNEL_FILE.test(name) && !keep.has(name))
-            await rm(path.join(boot, name), { force: true });
-        }
-        await rm(staging, { recursive: true, force: true });
-        await fsyncDirectory(boot);
-      })(),
-      boot,
-      "install the /boot payload",
-    );
-  });
+          for (const dir of moved) await fsyncDirectory(dir);
+          const keep = new Set(payload.map((f) => f.path));
+          const entries = path.join(boot, "loader/entries");
+          if (await exists(entries)) {
+            for (const name of await readdir(entries)) {
+              // Lifeboat's own entries (factory reset, recovery) are not the old system's.
+              if (
+                name.endsWith(".conf") &&
+                !name.startsWith("lifeboat-") &&
+                !keep.has(`loader/entries/${name}`)
+              )
+                await rm(path.join(entries, name), { force: true });
+            }
+            await fsyncDirectory(entries);
+          }
+          for (const name of await readdir(boot)) {
+            if (KERNEL_FILE.test(name) && !keep.has(name))
+              await rm(path.join(boot, name), { force: true });
+          }
+          await rm(staging, { recursive: true, force: true });
+          await fsyncDirectory(boot);
+        })(),
+        boot,
+        "install the /boot payload",
+      );
+    }),
+});

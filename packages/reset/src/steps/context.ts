@@ -11,16 +11,21 @@ import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { io, mkdirDurable, readJsonMaybe } from "../_internal/fs.js";
 import type { UnexpectedStateError } from "../errors.js";
 
-/** A verified recovery image set, unpacked on request (provided by the caller). */
+/**
+ * Access to one recovery image set, bound to it when it was opened. A plan
+ * names the set by its identity (the digest of its signed manifest, see
+ * `RecoveryState.digest`), never by where it is mounted; both methods refuse
+ * with `RESET_IMAGE_CHANGED` when the set they hold is not that one.
+ */
 export interface RecoveryImageAccess {
-  /** Check the signature and digests again; fails when anything is off. */
-  verify(imageDir: string, signal: AbortSignal): ResultAsync<void, LifeboatError>;
+  /** Check the signature and digests again; fails when anything is off or the set is another. */
+  verify(setDigest: string, signal: AbortSignal): ResultAsync<void, LifeboatError>;
   /**
    * Write the root tree into `rootDir` and the /boot payload into `bootDir`
    * (both existing, empty directories), reporting bytes.
    */
   unpack(
-    imageDir: string,
+    setDigest: string,
     into: { readonly rootDir: string; readonly bootDir: string },
     progress: (done: number, total?: number) => void,
     signal: AbortSignal,
@@ -37,30 +42,17 @@ export interface ResetEnvironment {
   /** Access to the recovery image set (needed by plans that unpack it). */
   readonly recovery?: RecoveryImageAccess;
   /**
+   * The disks (block devices or disk image files) searched for the
+   * partitions a plan removes, which it names by their unique GUID. Default:
+   * every whole disk the kernel lists in /sys/block.
+   */
+  readonly disks?: readonly string[];
+  /**
    * TEST ONLY: called at each step boundary; returning true fails the step
    * with `RESET_FAULT_INJECTED` there (before it acts, or after it acted but
    * before the journal records it).
    */
   readonly faultHook?: (stepId: string, at: "before" | "after") => boolean;
-}
-
-/** A handler body: the step, the executor's context, and the environment. */
-export type ResetStepBody = (
-  step: PlanStep,
-  ctx: StepContext,
-  env: ResetEnvironment,
-) => ResultAsync<void, LifeboatError>;
-
-/** A string parameter of a step. */
-export function str(step: PlanStep, name: string): string {
-  const v = step.params[name];
-  return typeof v === "string" ? v : "";
-}
-
-/** An array parameter of a step. */
-export function arr(step: PlanStep, name: string): readonly JsonValue[] {
-  const v = step.params[name];
-  return Array.isArray(v) ? (v as readonly JsonValue[]) : [];
 }
 
 /** The unexpected-state error. */

@@ -4,21 +4,56 @@ import { rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fsyncDirectory, type LifeboatError } from "@lifeboat/core";
+import { fsyncDirectory, type LifeboatError, type StepContext } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import { z } from "zod";
 import { exists, io, listTree, sha256File } from "../_internal/fs.js";
 import type { VerifyFailedError } from "../errors.js";
-import { arr, type ResetStepBody, str } from "./context.js";
+import { formatBytes } from "../planner/words.js";
+import type { ResetEnvironment } from "./context.js";
+import { absolutePath, adds, bytesSchema, defineStep, relativePath } from "./define.js";
+
+const copySchema = z.strictObject({
+  /** The read-only snapshot of home copied from, on the Btrfs top level. */
+  snapshot: relativePath,
+  /** Where the copy goes (the mounted rescue medium). */
+  directory: absolutePath,
+  /** The copy's name in `directory`. */
+  name: z
+    .string()
+    .min(1)
+    .refine((n) => !n.includes("/") && n !== "." && n !== "..", { message: "a plain name" }),
+  /** Paths inside home to copy (empty: all of home). */
+  paths: z.array(relativePath),
+  format: z.enum(["tree", "send-stream"]),
+});
+
+type CopyParams = z.infer<typeof copySchema>;
 
 /** `reset.rescue-copy`: copy home (or chosen paths) out; the copy is published by a rename. */
-export const rescueCopyStep: ResetStepBody = (step, ctx, env) => {
-  const snapshot = path.join(env.top, str(step, "snapshot"));
-  const final = path.join(str(step, "directory"), str(step, "name"));
+export const rescueCopyStep = defineStep({
+  kind: "reset.rescue-copy",
+  schema: copySchema.extend({ bytes: bytesSchema }),
+  describe: (p) =>
+    adds(
+      `Copy ${p.paths.length ? p.paths.join(", ") : "all of home"} (up to ${formatBytes(p.bytes)}) to ${p.directory}/${p.name}`,
+      [`${formatBytes(p.bytes)} free at ${p.directory}`],
+    ),
+  run: (p, _step, ctx, env) => rescueCopy(p, ctx, env),
+});
+
+function rescueCopy(
+  p: CopyParams,
+  ctx: StepContext,
+  env: ResetEnvironment,
+): ResultAsync<void, LifeboatError> {
+  const snapshot = path.join(env.top, p.snapshot);
+  const final = path.join(p.directory, p.name);
   const partial = `${final}.partial`;
-  const paths = arr(step, "paths") as string[];
+  const paths = p.paths;
   return io(exists(final), final, "stat").andThen((done) => {
     if (done) return okAsync(undefined);
-    if (str(step, "format") === "send-stream") {
+    if (p.format === "send-stream") {
       const hash = createHash("sha256");
       let bytes = 0;
       const child = env.runner.spawn("btrfs", ["send", "-q", snapshot], { signal: ctx.signal });
@@ -73,14 +108,21 @@ export const rescueCopyStep: ResetStepBody = (step, ctx, env) => {
       ),
     );
   });
-};
+}
 
 /** `reset.rescue-verify`: read the copy back and compare it with the snapshot. */
-export const rescueVerifyStep: ResetStepBody = (step, _ctx, env) => {
-  const snapshot = path.join(env.top, str(step, "snapshot"));
-  const final = path.join(str(step, "directory"), str(step, "name"));
-  const paths = arr(step, "paths") as string[];
-  if (str(step, "format") === "send-stream") {
+export const rescueVerifyStep = defineStep({
+  kind: "reset.rescue-verify",
+  schema: copySchema,
+  describe: () => adds("Read the copy back and compare it with home, file by file"),
+  run: (p, _step, _ctx, env) => rescueVerify(p, env),
+});
+
+function rescueVerify(p: CopyParams, env: ResetEnvironment): ResultAsync<void, LifeboatError> {
+  const snapshot = path.join(env.top, p.snapshot);
+  const final = path.join(p.directory, p.name);
+  const paths = p.paths;
+  if (p.format === "send-stream") {
     return io(
       (async () => {
         const recorded = (await import("node:fs/promises")).readFile(`${final}.sha256`, "utf8");
@@ -119,7 +161,7 @@ export const rescueVerifyStep: ResetStepBody = (step, _ctx, env) => {
       };
       return errAsync<void, LifeboatError>(e);
     });
-};
+}
 
 function verifyFailed(file: string, expected: string, actual: string): VerifyFailedError {
   return {

@@ -1,6 +1,7 @@
 import path from "node:path";
-import type { LifeboatError } from "@lifeboat/core";
+import type { DataLoss, LifeboatError, PlanStep, StepContext } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import { z } from "zod";
 import {
   agentFor,
   createSubvolume,
@@ -14,7 +15,19 @@ import {
   subvolumesAt,
 } from "../_internal/btrfs.js";
 import { io, readJsonMaybe } from "../_internal/fs.js";
-import { ensure, type ResetStepBody, readIntent, str, unexpected, writeIntent } from "./context.js";
+import { HOME_SUBVOLUME, LIFEBOAT_DIR, ROOT_SUBVOLUME } from "../layout.js";
+import { count } from "../planner/words.js";
+import { ensure, readIntent, unexpected, writeIntent } from "./context.js";
+import {
+  adds,
+  bytesSchema,
+  defineStep,
+  relativePath,
+  stampSchema,
+  subvolumeUuidSchema,
+  uuidSchema,
+} from "./define.js";
+import { isRecoveredBootDir, snapshotNoun } from "./words.js";
 
 /** The UUIDs an exchange recorded before it acted. */
 interface ExchangeIntent {
@@ -22,105 +35,192 @@ interface ExchangeIntent {
   readonly oldUuid: string;
 }
 
-/** `reset.check`: the mounted filesystem and the factory snapshot are the planned ones. */
-export const checkStep: ResetStepBody = (step, _ctx, env) =>
-  agentFor(env.runner)
-    .andThen((agent) =>
-      // The agent asks the filesystem itself (BTRFS_IOC_FS_INFO); else sysfs and the mount table.
-      agent
-        ? agent.devices(env.top).map((d): boolean | undefined => d.fsUuid === str(step, "fsUuid"))
-        : io(filesystemHasUuid(env.top, str(step, "fsUuid")), env.top, "read /sys/fs/btrfs"),
-    )
-    .andThen((known) =>
-      known === undefined
-        ? env.runner
-            .run("btrfs", ["filesystem", "show", env.top])
-            .map((r) => r.stdout.includes(str(step, "fsUuid")))
-        : okAsync(known),
-    )
-    .andThen((same) =>
-      ensure(same, step, `the filesystem at ${env.top} is not ${str(step, "fsUuid")}`),
-    )
-    .andThen(() => {
-      const factory = str(step, "factory");
-      if (!factory) return okAsync(undefined);
-      return subvolumeAt(env.runner, env.top, factory).andThen((facts) =>
-        ensure(
-          facts !== undefined && facts.uuid === str(step, "factoryUuid") && facts.readOnly,
-          step,
-          `the factory snapshot ${factory} is missing or changed`,
-        ),
-      );
-    });
+/** `reset.check`: the mounted filesystem and the snapshot a plan starts from are the planned ones. */
+export const checkStep = defineStep({
+  kind: "reset.check",
+  schema: z
+    .strictObject({
+      fsUuid: uuidSchema,
+      /** The read-only root snapshot the plan starts from, and its UUID. */
+      factory: relativePath.optional(),
+      factoryUuid: subvolumeUuidSchema.optional(),
+    })
+    .refine((p) => (p.factory === undefined) === (p.factoryUuid === undefined), {
+      message: "factory and factoryUuid go together",
+    }),
+  describe: (p) =>
+    adds(
+      p.factory === undefined
+        ? "Check that the filesystem is the one planned for"
+        : `Check that the filesystem and ${snapshotNoun(p.factory)} are the ones planned for`,
+    ),
+  run: (p, step, _ctx, env) =>
+    agentFor(env.runner)
+      .andThen((agent) =>
+        // The agent asks the filesystem itself (BTRFS_IOC_FS_INFO); else sysfs and the mount table.
+        agent
+          ? agent.devices(env.top).map((d): boolean | undefined => d.fsUuid === p.fsUuid)
+          : io(filesystemHasUuid(env.top, p.fsUuid), env.top, "read /sys/fs/btrfs"),
+      )
+      .andThen((known) =>
+        known === undefined
+          ? env.runner
+              .run("btrfs", ["filesystem", "show", env.top])
+              .map((r) => r.stdout.includes(p.fsUuid))
+          : okAsync(known),
+      )
+      .andThen((same) => ensure(same, step, `the filesystem at ${env.top} is not ${p.fsUuid}`))
+      .andThen(() => {
+        const factory = p.factory;
+        if (factory === undefined) return okAsync(undefined);
+        return subvolumeAt(env.runner, env.top, factory).andThen((facts) =>
+          ensure(
+            facts !== undefined && facts.uuid === p.factoryUuid && facts.readOnly,
+            step,
+            `the snapshot ${factory} is missing or changed`,
+          ),
+        );
+      }),
+});
 
 /** `reset.snapshot`: snapshot `source` to `target`; done when `target` is a snapshot of `source`. */
-export const snapshotStep: ResetStepBody = (step, _ctx, env) => {
-  const source = str(step, "source");
-  const target = str(step, "target");
-  const readOnly = step.params.readOnly === true;
-  // Facts of both with one program run; the snapshot itself commits.
-  return subvolumesAt(env.runner, env.top, [source, target]).andThen(([src, dst]) => {
-    if (src === undefined) return errAsync(unexpected(step, `${source} is missing`));
-    const expected = str(step, "sourceUuid");
-    if (expected && src.uuid !== expected)
-      return errAsync(unexpected(step, `${source} is not the planned snapshot`));
-    if (dst === undefined) return snapshot(env.runner, env.top, source, target, { readOnly });
-    return ensure(dst.parentUuid === src.uuid, step, `${target} exists but is not from ${source}`);
-  });
-};
+export const snapshotStep = defineStep({
+  kind: "reset.snapshot",
+  schema: z.strictObject({
+    source: relativePath,
+    /** When given, `source` must still have this UUID. */
+    sourceUuid: subvolumeUuidSchema.optional(),
+    target: relativePath,
+    stamp: stampSchema,
+    marker: relativePath.optional(),
+    readOnly: z.boolean().optional(),
+  }),
+  describe: (p) =>
+    adds(
+      p.readOnly === true
+        ? `Freeze ${p.source} in a read-only snapshot (${p.target}) so the copy is consistent`
+        : `Make ${p.target} as a writable snapshot of ${snapshotNoun(p.source)} (copy-on-write, no copying)`,
+    ),
+  run: (p, step, _ctx, env) =>
+    // Facts of both with one program run; the snapshot itself commits.
+    subvolumesAt(env.runner, env.top, [p.source, p.target]).andThen(([src, dst]) => {
+      if (src === undefined) return errAsync(unexpected(step, `${p.source} is missing`));
+      if (p.sourceUuid !== undefined && src.uuid !== p.sourceUuid)
+        return errAsync(unexpected(step, `${p.source} is not the planned snapshot`));
+      if (dst === undefined)
+        return snapshot(env.runner, env.top, p.source, p.target, {
+          readOnly: p.readOnly === true,
+        });
+      return ensure(
+        dst.parentUuid === src.uuid,
+        step,
+        `${p.target} exists but is not from ${p.source}`,
+      );
+    }),
+});
 
 /** `reset.create-subvolume`: an empty subvolume; done when it exists. */
-export const createSubvolumeStep: ResetStepBody = (step, _ctx, env) => {
-  const target = str(step, "path");
-  return subvolumeAt(env.runner, env.top, target).andThen((found) =>
-    found === undefined ? createSubvolume(env.runner, env.top, target) : okAsync(undefined),
-  );
-};
+export const createSubvolumeStep = defineStep({
+  kind: "reset.create-subvolume",
+  schema: z.strictObject({ path: relativePath }),
+  describe: (p) => adds(`Create an empty ${p.path}`),
+  run: (p, _step, _ctx, env) =>
+    subvolumeAt(env.runner, env.top, p.path).andThen((found) =>
+      found === undefined ? createSubvolume(env.runner, env.top, p.path) : okAsync(undefined),
+    ),
+});
+
+const nestedSchema = z.strictObject({ path: relativePath, bytes: bytesSchema.optional() });
+
+/** What an exchange takes out of use: the subvolume `a` and what is nested in it. */
+const exchangeSchema = z.strictObject({
+  a: relativePath,
+  b: relativePath,
+  stamp: stampSchema,
+  /** A file `b` must carry with this reset's stamp (empty: none). */
+  marker: z.union([relativePath, z.literal("")]),
+  /** Bytes `a` references, when measured. */
+  bytes: bytesSchema.optional(),
+  /** Subvolumes nested in `a` (they go with it). */
+  nested: z.array(nestedSchema).optional(),
+  /** Where `a` is kept after the swap (until cleanup); absent when it is deleted. */
+  keptAs: relativePath.optional(),
+});
+
+function exchangeLoss(p: z.infer<typeof exchangeSchema>): DataLoss {
+  const nested = p.nested ?? [];
+  const bytes =
+    p.bytes === undefined ? undefined : p.bytes + nested.reduce((n, s) => n + (s.bytes ?? 0), 0);
+  const fate = p.keptAs
+    ? `kept as ${p.keptAs} until you run cleanup, so files can still be copied from it`
+    : "deleted for good";
+  const what =
+    p.a === ROOT_SUBVOLUME
+      ? "subvolume root (the installed system: programs, settings in /etc, data in /var)"
+      : p.a === HOME_SUBVOLUME
+        ? "subvolume home (every user's files)"
+        : `subvolume ${p.a}`;
+  return {
+    kind: "subvolume",
+    what,
+    ...(bytes === undefined ? {} : { bytes }),
+    detail: nested.length
+      ? `${fate}, with ${count(nested.length, "subvolume")} inside it (${nested.map((s) => s.path).join(", ")})`
+      : fate,
+  };
+}
 
 /**
  * `reset.exchange`: swap `a` and `b` with one renameat2(RENAME_EXCHANGE).
  * Before acting it records both UUIDs beside the journal, so a re-run knows
  * from the disk whether the swap happened.
  */
-export const exchangeStep: ResetStepBody = (step, ctx, env) => {
-  const a = str(step, "a");
-  const b = str(step, "b");
-  const marker = str(step, "marker");
-  const stamp = str(step, "stamp");
-  return readIntent<ExchangeIntent>(ctx, step.id).andThen((intent) =>
-    subvolumesAt(env.runner, env.top, [a, b]).andThen(([sa, sb]) => {
-      if (sa === undefined || sb === undefined)
-        return errAsync<void, LifeboatError>(unexpected(step, `${a} or ${b} is missing`));
-      if (intent !== undefined) {
-        if (sa.uuid === intent.newUuid && sb.uuid === intent.oldUuid) return okAsync(undefined);
-        if (sa.uuid !== intent.oldUuid || sb.uuid !== intent.newUuid)
-          return errAsync<void, LifeboatError>(
-            unexpected(step, `${a} and ${b} are not the planned pair`),
-          );
-        return exchange(env.runner, env.top, a, b);
-      }
-      const checkMarker = marker
-        ? io(readJsonMaybe(path.join(env.top, b, marker)), b, "read").andThen((m) =>
-            ensure(
-              typeof m === "object" && m !== null && (m as { stamp?: unknown }).stamp === stamp,
-              step,
-              `${b} does not carry this reset's marker`,
-            ),
-          )
-        : okAsync<void, LifeboatError>(undefined);
-      return checkMarker
-        .andThen(() => writeIntent(ctx, step.id, { newUuid: sb.uuid, oldUuid: sa.uuid }))
-        .andThen(() => exchange(env.runner, env.top, a, b));
-    }),
-  );
-};
+export const exchangeStep = defineStep({
+  kind: "reset.exchange",
+  schema: exchangeSchema,
+  describe: (p) => ({
+    title: `Swap ${p.a} and ${p.b} in one atomic rename`,
+    destroys: [exchangeLoss(p)],
+    reversible: true,
+    preconditions: p.marker ? [`${p.b} carries this reset's marker`] : [],
+  }),
+  run: (p, step, ctx, env) => {
+    const { a, b, marker, stamp } = p;
+    return readIntent<ExchangeIntent>(ctx, step.id).andThen((intent) =>
+      subvolumesAt(env.runner, env.top, [a, b]).andThen(([sa, sb]) => {
+        if (sa === undefined || sb === undefined)
+          return errAsync<void, LifeboatError>(unexpected(step, `${a} or ${b} is missing`));
+        if (intent !== undefined) {
+          if (sa.uuid === intent.newUuid && sb.uuid === intent.oldUuid) return okAsync(undefined);
+          if (sa.uuid !== intent.oldUuid || sb.uuid !== intent.newUuid)
+            return errAsync<void, LifeboatError>(
+              unexpected(step, `${a} and ${b} are not the planned pair`),
+            );
+          return exchange(env.runner, env.top, a, b);
+        }
+        const checkMarker = marker
+          ? io(readJsonMaybe(path.join(env.top, b, marker)), b, "read").andThen((m) =>
+              ensure(
+                typeof m === "object" && m !== null && (m as { stamp?: unknown }).stamp === stamp,
+                step,
+                `${b} does not carry this reset's marker`,
+              ),
+            )
+          : okAsync<void, LifeboatError>(undefined);
+        return checkMarker
+          .andThen(() => writeIntent(ctx, step.id, { newUuid: sb.uuid, oldUuid: sa.uuid }))
+          .andThen(() => exchange(env.runner, env.top, a, b));
+      }),
+    );
+  },
+});
 
 /** The subvolume an earlier exchange swapped out, by UUID. */
 function oldOf(
-  ctx: Parameters<ResetStepBody>[1],
-  step: Parameters<ResetStepBody>[0],
+  ctx: StepContext,
+  step: PlanStep,
+  from: string | undefined,
 ): ResultAsync<string | undefined, LifeboatError> {
-  const from = str(step, "oldOf");
   if (!from) return okAsync(undefined);
   return readIntent<ExchangeIntent>(ctx, from).andThen((intent) =>
     intent === undefined
@@ -129,40 +229,125 @@ function oldOf(
   );
 }
 
+/** `"root"` for `root.new-…`/`root.old-…`, `"home"` for `home.…`, else `"subvolume"`. */
+function familyOf(name: string): string {
+  const family = /^(root|home)\./.exec(name)?.[1];
+  return family ?? "subvolume";
+}
+
 /** `reset.rename`: rename `from` to `to`; done when `from` is gone and `to` exists. */
-export const renameStep: ResetStepBody = (step, ctx, env) => {
-  const from = str(step, "from");
-  const to = str(step, "to");
-  // Existence by stat; only `from` needs its UUID read (one program run).
-  return oldOf(ctx, step).andThen((oldUuid) =>
-    ResultAsync.combine([subvolumeExists(env.top, from), subvolumeExists(env.top, to)]).andThen(
-      ([hasFrom, hasTo]) => {
-        if (!hasFrom && hasTo) return okAsync(undefined);
-        if (!hasFrom) return errAsync<void, LifeboatError>(unexpected(step, `${from} is missing`));
-        if (hasTo) return errAsync<void, LifeboatError>(unexpected(step, `${to} exists already`));
-        return subvolumeAt(env.runner, env.top, from).andThen((sf) =>
-          sf !== undefined && oldUuid !== undefined && sf.uuid !== oldUuid
-            ? errAsync<void, LifeboatError>(
-                unexpected(step, `${from} is not the swapped-out subvolume`),
-              )
-            : renameDurable(env.runner, env.top, from, to),
-        );
-      },
+export const renameStep = defineStep({
+  kind: "reset.rename",
+  schema: z.strictObject({
+    from: relativePath,
+    to: relativePath,
+    /** The exchange step whose swapped-out subvolume `from` must be (by UUID). */
+    oldOf: z.string().min(1).optional(),
+  }),
+  describe: (p) =>
+    adds(
+      p.oldOf === undefined
+        ? `Rename ${p.from} to ${p.to}`
+        : `Keep the old ${familyOf(p.to)} as ${p.to}`,
     ),
-  );
-};
+  run: (p, step, ctx, env) => {
+    const { from, to } = p;
+    // Existence by stat; only `from` needs its UUID read (one program run).
+    return oldOf(ctx, step, p.oldOf).andThen((oldUuid) =>
+      ResultAsync.combine([subvolumeExists(env.top, from), subvolumeExists(env.top, to)]).andThen(
+        ([hasFrom, hasTo]) => {
+          if (!hasFrom && hasTo) return okAsync(undefined);
+          if (!hasFrom)
+            return errAsync<void, LifeboatError>(unexpected(step, `${from} is missing`));
+          if (hasTo) return errAsync<void, LifeboatError>(unexpected(step, `${to} exists already`));
+          return subvolumeAt(env.runner, env.top, from).andThen((sf) =>
+            sf !== undefined && oldUuid !== undefined && sf.uuid !== oldUuid
+              ? errAsync<void, LifeboatError>(
+                  unexpected(step, `${from} is not the swapped-out subvolume`),
+                )
+              : renameDurable(env.runner, env.top, from, to),
+          );
+        },
+      ),
+    );
+  },
+});
+
+const RESCUE_SNAPSHOT = new RegExp(`^\\${LIFEBOAT_DIR}/rescue-[0-9]{8}T[0-9]{6}Z$`);
+const LEFTOVER = /^(root\.old|home\.old)-[0-9]{8}T[0-9]{6}Z$/;
+
+/**
+ * What a deletion removes, which decides its words:
+ * - `swapped-out`: what the exchange `oldOf` swapped out (checked by UUID);
+ *   its loss is counted at that exchange.
+ * - `scratch`: a subvolume this plan made for itself (the unpacked /boot
+ *   payload, a rescue snapshot); only those names are accepted.
+ * - `data`: anything else; it is listed as lost, with its size.
+ */
+const deleteSchema = z.discriminatedUnion("role", [
+  z.strictObject({
+    role: z.literal("swapped-out"),
+    path: relativePath,
+    oldOf: z.string().min(1),
+  }),
+  z.strictObject({
+    role: z.literal("scratch"),
+    path: relativePath.refine((p) => isRecoveredBootDir(p) || RESCUE_SNAPSHOT.test(p), {
+      message: "a scratch subvolume is the unpacked /boot payload or a rescue snapshot",
+    }),
+  }),
+  z.strictObject({
+    role: z.literal("data"),
+    path: relativePath,
+    readOnly: z.boolean(),
+    bytes: bytesSchema.optional(),
+  }),
+]);
+
+function describeDelete(p: z.infer<typeof deleteSchema>) {
+  switch (p.role) {
+    case "swapped-out":
+      return {
+        title: `Delete the old ${familyOf(p.path)} (now named ${p.path})`,
+        destroys: [],
+        reversible: false,
+        preconditions: [],
+      };
+    case "scratch":
+      return adds(
+        isRecoveredBootDir(p.path)
+          ? "Remove the unpacked copy of the /boot payload"
+          : "Remove the read-only snapshot of home",
+      );
+    case "data": {
+      const noun = p.readOnly ? "snapshot" : "subvolume";
+      const loss: DataLoss = {
+        kind: noun,
+        what: `${noun} ${p.path}${LEFTOVER.test(p.path) ? " (the system as it was before a reset)" : ""}`,
+        ...(p.bytes === undefined ? {} : { bytes: p.bytes }),
+        detail: "deleted for good",
+      };
+      return { title: `Delete ${p.path}`, destroys: [loss], reversible: false, preconditions: [] };
+    }
+  }
+}
 
 /** `reset.delete-subvolume`: delete (with nested subvolumes); done when it is gone. */
-export const deleteSubvolumeStep: ResetStepBody = (step, ctx, env) => {
-  const target = str(step, "path");
-  return oldOf(ctx, step).andThen((oldUuid) =>
-    subvolumeAt(env.runner, env.top, target).andThen((found) => {
-      if (found === undefined) return okAsync(undefined);
-      if (oldUuid !== undefined && found.uuid !== oldUuid)
-        return errAsync<void, LifeboatError>(
-          unexpected(step, `${target} is not the swapped-out subvolume`),
-        );
-      return deleteSubvolume(env.runner, env.top, target);
-    }),
-  );
-};
+export const deleteSubvolumeStep = defineStep({
+  kind: "reset.delete-subvolume",
+  schema: deleteSchema,
+  describe: describeDelete,
+  run: (p, step, ctx, env) => {
+    const target = p.path;
+    return oldOf(ctx, step, p.role === "swapped-out" ? p.oldOf : undefined).andThen((oldUuid) =>
+      subvolumeAt(env.runner, env.top, target).andThen((found) => {
+        if (found === undefined) return okAsync(undefined);
+        if (oldUuid !== undefined && found.uuid !== oldUuid)
+          return errAsync<void, LifeboatError>(
+            unexpected(step, `${target} is not the swapped-out subvolume`),
+          );
+        return deleteSubvolume(env.runner, env.top, target);
+      }),
+    );
+  },
+});

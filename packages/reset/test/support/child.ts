@@ -8,13 +8,19 @@ import { executeReset, recoveryAccess, resumeReset } from "../../src/index.js";
 const config = JSON.parse(await readFile(process.argv[2] ?? "", "utf8")) as {
   top: string;
   boot: string;
+  recoveryDir: string;
   publicKeyPem: string;
   plan: Plan;
   mode: "execute" | "resume";
 };
 const runner = createExecaRunner();
 const key = loadPublicKey(config.publicKeyPem)._unsafeUnwrap();
-const env = { runner, top: config.top, boot: config.boot, recovery: recoveryAccess(runner, [key]) };
+const env = {
+  runner,
+  top: config.top,
+  boot: config.boot,
+  recovery: recoveryAccess(runner, { dir: config.recoveryDir, trustedKeys: [key] }),
+};
 const onProgress = (e: unknown) => process.stdout.write(`${JSON.stringify(e)}\n`);
 const r =
   config.mode === "execute"
