@@ -225,7 +225,7 @@ export const grubInstallDataSchema = z.object({
 export const grubIntegrationSchema = z.discriminatedUnion("status", [
   z.object({
     kind: z.literal("grub.d"),
-    status: z.enum(["installed", "unchanged"]),
+    status: z.union([z.literal("installed"), z.literal("unchanged")]),
     subvolume: z.string(),
     path: z.string(),
     systemEntry: z.string(),
@@ -233,7 +233,12 @@ export const grubIntegrationSchema = z.discriminatedUnion("status", [
   z.object({
     kind: z.literal("grub.d"),
     status: z.literal("skipped"),
-    reason: z.enum(["not-requested", "no-bls-directory", "no-bls-entries", "no-grub-d"]),
+    reason: z.union([
+      z.literal("not-requested"),
+      z.literal("no-bls-directory"),
+      z.literal("no-bls-entries"),
+      z.literal("no-grub-d"),
+    ]),
     detail: z.string(),
   }),
 ]);
@@ -248,7 +253,10 @@ export const provisionDataSchema = z.object({
   recovery: z.object({ setId: z.string(), device: z.string().nullable() }).nullable(),
   /** Why no recovery image was written (null when one was). */
   recoverySkipped: z
-    .object({ reason: z.enum(["no-key", "no-recovery-partition"]), detail: z.string() })
+    .object({
+      reason: z.union([z.literal("no-key"), z.literal("no-recovery-partition")]),
+      detail: z.string(),
+    })
     .nullable(),
   timingsMs: z.record(z.string(), z.number()),
 });

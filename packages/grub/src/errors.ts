@@ -63,9 +63,11 @@ export interface GrubNoBlsEntryError extends ErrorBase<"GRUB_NO_BLS_ENTRY"> {
 
 /** Kernel arguments given as one string that cannot be used as given. */
 export interface GrubBadKernelArgsError extends ErrorBase<"GRUB_BAD_KERNEL_ARGS"> {
+  /** The arguments as given. */
   readonly value: string;
   /** UTF-16 index of the offending character. */
   readonly index: number;
+  /** `control-character`: a tab, line break or other control character; `unbalanced-quote`: an odd `"`. */
   readonly reason: "control-character" | "unbalanced-quote";
 }
 

@@ -24,7 +24,9 @@ export interface InstalledBootEntry {
   readonly file: string;
   /** Kernel as GRUB sees it on /boot, e.g. `/vmlinuz-6.8.5-301.fc40.x86_64`. */
   readonly kernel: string;
+  /** Its initrd lines, as GRUB sees them on /boot. */
   readonly initrd: readonly string[];
+  /** Its kernel arguments (`options`), split. */
   readonly args: readonly string[];
 }
 

@@ -33,6 +33,7 @@ export type GrubSkipReason =
  */
 export type GrubIntegration =
   | {
+      /** A script in /etc/grub.d, run by grub-mkconfig. */
       readonly kind: "grub.d";
       /** `installed`: written now; `unchanged`: already this script. */
       readonly status: "installed" | "unchanged";
@@ -44,8 +45,11 @@ export type GrubIntegration =
       readonly systemEntry: string;
     }
   | {
+      /** A script in /etc/grub.d, run by grub-mkconfig. */
       readonly kind: "grub.d";
+      /** Not written. */
       readonly status: "skipped";
+      /** Why. */
       readonly reason: GrubSkipReason;
       /** A sentence saying why, and what to do about it. */
       readonly detail: string;
