@@ -120,7 +120,12 @@ export const inspectDataSchema = z.object({
       })
       .optional(),
     recovery: z
-      .object({ device: z.string(), imageDir: z.string(), verified: z.boolean() })
+      .object({
+        device: z.string(),
+        imageDir: z.string(),
+        digest: z.string().optional(),
+        verified: z.boolean(),
+      })
       .optional(),
     otherOses: z.array(
       z.object({ kind: z.string(), name: z.string(), devices: z.array(z.string()) }),

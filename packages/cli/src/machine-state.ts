@@ -46,6 +46,7 @@ export async function machineState(
     recoveryState = {
       device: target.devices.recovery ?? "",
       imageDir: recoveryDir,
+      digest: undefined, // not verified: a plan cannot name it
       product: undefined,
       build: undefined,
       rootBytes: undefined,

@@ -2,6 +2,7 @@ import { readFile, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Plan } from "@lifeboat/core";
 import {
+  checkPlanText,
   executeReset,
   plan as makePlan,
   RESET_REQUEST_KINDS,
@@ -132,7 +133,8 @@ async function applyCommand(
       const fresh = await planOn(ctx, t, opts, mode);
       let plan: Plan = fresh.plan;
       if (planFile) {
-        plan = JSON.parse(await readFile(planFile, "utf8")) as Plan;
+        // Shown with the words its parameters give; a file whose words say otherwise is refused.
+        plan = must(checkPlanText(JSON.parse(await readFile(planFile, "utf8")) as Plan));
       }
       const env = {
         runner: ctx.runner,
