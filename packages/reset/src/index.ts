@@ -61,6 +61,11 @@ export {
 export { createResetHandlers, RESET_STEP_KINDS } from "./handlers.js";
 export { type ExplicitDisk, type InspectOptions, inspect } from "./inspect.js";
 export {
+  type InspectedMachine,
+  type InspectMachineOptions,
+  inspectMachine,
+} from "./inspect-machine.js";
+export {
   bootStagingDir,
   FACTORY_BOOT,
   FACTORY_MANIFEST,
@@ -131,6 +136,7 @@ export {
   recoveryAccess,
 } from "./recovery.js";
 export { renderPlan } from "./render.js";
+export { describeRescueTarget } from "./rescue-target.js";
 export type {
   CleanupRequest,
   FullRestoreRequest,
