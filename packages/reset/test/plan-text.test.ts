@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -15,6 +15,7 @@ import {
   plan,
   RESET_REQUEST_KINDS,
   type ResetRequest,
+  resumeReset,
   type SystemState,
 } from "../src/index.js";
 import { laptop } from "./fixtures.js";
@@ -222,6 +223,43 @@ describe("executeReset and resumeReset refuse such a plan before writing anythin
       const r = await executeReset({ runner, top }, forged, { confirm: forged.digest });
       expect(r._unsafeUnwrapErr().code).toBe("RESET_PLAN_TEXT_MISMATCH");
       expect(await readdir(top)).toEqual([]);
+      expect(runner.calls).toEqual([]);
+    } finally {
+      await rm(top, { recursive: true, force: true });
+    }
+  });
+
+  it("resume: a journal holding such a plan is left as it is, nothing runs", async () => {
+    const top = await mkdtemp(path.join(tmpdir(), "lifeboat-plan-text-"));
+    try {
+      const p = planFor(machine(), "full-restore");
+      const i = p.steps.findIndex((s) => s.id === "drop-old-home");
+      const step = p.steps[i]!;
+      const forged = resealed(p, i, { ...step, params: { ...step.params, path: "root" } });
+      await mkdir(path.join(top, ".lifeboat"));
+      const journal = path.join(top, ".lifeboat/journal.json");
+      const text = `${JSON.stringify({
+        version: 1,
+        plan: forged,
+        planDigest: forged.digest,
+        status: "running",
+        completedStepIds: ["check", "verify-image"],
+        currentStepId: "unpack",
+        attempt: 1,
+        startedAt: "2026-11-25T20:00:00.000Z",
+        updatedAt: "2026-11-25T20:01:00.000Z",
+        finishedAt: null,
+        lastError: null,
+      })}\n`;
+      await writeFile(journal, text);
+      const runner = createRecordingRunner();
+      const r = await resumeReset({ runner, top });
+      expect(r._unsafeUnwrapErr()).toMatchObject({
+        code: "RESET_PLAN_TEXT_MISMATCH",
+        stepId: "drop-old-home",
+      });
+      expect(await readFile(journal, "utf8")).toBe(text);
+      expect(await readdir(path.join(top, ".lifeboat"))).toEqual(["journal.json"]);
       expect(runner.calls).toEqual([]);
     } finally {
       await rm(top, { recursive: true, force: true });
