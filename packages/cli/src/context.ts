@@ -19,6 +19,8 @@ export interface CliContext {
   readonly interactive: boolean;
   /** Cancelled on Ctrl-C. */
   readonly signal: AbortSignal;
+  /** `--progress=json`: executor events as JSON lines on stderr (one object a line). */
+  readonly progressJson?: boolean;
 }
 
 /** The success document of `--json` output. */
@@ -41,8 +43,13 @@ export interface JsonFailure {
 }
 
 /** Make the context for a real run. */
-export function createContext(options: { json: boolean; signal: AbortSignal }): CliContext {
+export function createContext(options: {
+  json: boolean;
+  signal: AbortSignal;
+  progressJson?: boolean;
+}): CliContext {
   return {
+    progressJson: options.progressJson ?? false,
     runner: createExecaRunner(),
     json: options.json,
     stdout: process.stdout,

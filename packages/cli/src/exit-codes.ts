@@ -40,7 +40,9 @@ export function exitCodeFor(code: string): ExitCodeValue {
     code === "LOCK_HELD" ||
     code === "GPT_NO_SPACE" ||
     code === "GPT_RECOVERY_EXISTS" ||
-    /^RESET_(NO_|INSUFFICIENT|IMAGE_NOT|TARGET_BUSY)/.test(code)
+    /^RESET_(NO_|INSUFFICIENT|IMAGE_NOT|TARGET_BUSY|DISK_IN_USE|WRONG_TARGET|CANNOT_ABANDON)/.test(
+      code,
+    )
   ) {
     return ExitCode.Precondition;
   }

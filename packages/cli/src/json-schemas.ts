@@ -272,6 +272,13 @@ export const resumeDataSchema = z.object({
   durationMs: z.number(),
 });
 
+/** `data` of `abandon`. */
+export const abandonDataSchema = z.object({
+  planDigest: z.string().optional(),
+  removed: z.array(z.string()),
+  archivedAs: z.string().optional(),
+});
+
 /** `data` of `update`. */
 export const updateDataSchema = z.object({
   output: z.string(),
@@ -405,6 +412,7 @@ export const commandDataSchemas = {
   plan: planDataSchema,
   apply: planRunDataSchema,
   resume: resumeDataSchema,
+  abandon: abandonDataSchema,
   rescue: planRunDataSchema,
   update: updateDataSchema,
   doctor: doctorDataSchema,

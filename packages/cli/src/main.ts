@@ -27,6 +27,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       "Lifeboat: recovery partition, factory snapshot and a reset that survives power loss.",
     )
     .option("--json", "print one JSON document on stdout (for scripts)")
+    .option(
+      "--progress <mode>",
+      "json: a run's progress events as JSON lines on stderr (for scripts and UIs)",
+    )
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -34,8 +38,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   const wrap =
     (action: Action) =>
     async (...args: unknown[]) => {
-      const json = Boolean(program.opts<{ json?: boolean }>().json);
-      const ctx = createContext({ json, signal: abort.signal });
+      const globals = program.opts<{ json?: boolean; progress?: string }>();
+      const json = Boolean(globals.json);
+      const ctx = createContext({
+        json,
+        signal: abort.signal,
+        progressJson: globals.progress === "json",
+      });
       exitCode = await (action as (ctx: CliContext, ...a: unknown[]) => Promise<ExitCodeValue>)(
         ctx,
         ...args,

@@ -49,6 +49,12 @@ export interface RunPlanOptions extends ConfirmFlags {
     readonly onProgress: (event: ExecutorEvent) => void;
     readonly signal: AbortSignal;
   }) => ResultAsync<ExecutionSummary, ExecutorError | LifeboatError>;
+  /**
+   * How a person names this machine again (`--disk laptop.img`): the failure
+   * note says how to resume or abandon with it, and where the journal lives for
+   * real (not in a mount directory that is gone when the command ends).
+   */
+  readonly target?: { readonly args: string; readonly journalWhere: string };
   /** Extra fields for the JSON document's `data`. */
   readonly extra?: () => Promise<Record<string, unknown>>;
 }
@@ -114,13 +120,7 @@ export async function runPlan(
   progress.stop();
   if (result.isErr()) {
     const code = fail(ctx, options.command, result.error);
-    if (code !== ExitCode.NotConfirmed)
-      note(
-        ctx,
-        pc.yellow(
-          `The journal is at ${options.journalPath}; \`lifeboat resume\` finishes or reports the interrupted step.`,
-        ),
-      );
+    if (code !== ExitCode.NotConfirmed) note(ctx, pc.yellow(journalNote(options)));
     return code;
   }
   const extra = options.extra ? await options.extra() : {};
@@ -130,6 +130,13 @@ export async function runPlan(
     { plan, executed: true, summary: result.value, durationMs: Date.now() - started, ...extra },
     () => pc.green(`\nDone in ${formatDuration(Date.now() - started)}.`),
   );
+}
+
+function journalNote(options: RunPlanOptions): string {
+  if (options.target === undefined)
+    return `The journal is at ${options.journalPath}; \`lifeboat resume\` finishes or reports the interrupted step.`;
+  const { args, journalWhere } = options.target;
+  return `The run's journal is kept ${journalWhere}. \`lifeboat resume ${args}\` finishes the run; \`lifeboat abandon ${args}\` undoes what it made when it had not yet replaced anything.`;
 }
 
 /**
@@ -142,6 +149,7 @@ export function executorProgress(ctx: CliContext): {
 } {
   const bars = new Map<string, ByteProgress>();
   const onProgress = (event: ExecutorEvent): void => {
+    if (ctx.progressJson) ctx.stderr.write(`${JSON.stringify(event)}\n`);
     if (ctx.json) return;
     switch (event.type) {
       case "step-started":

@@ -3,7 +3,7 @@
  * rebuilt when older than src), spawned; and small Fedora-shaped disk images
  * built with the preload example's functions.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,4 +83,60 @@ export async function smallDisk(scratch: Scratch, name = "disk.img"): Promise<st
   await layOutDisk(runner, image, { diskMiB: 800, recoveryMiB: 160 });
   await installSystem(runner, image, { sources: ["/usr/share/zoneinfo"], kernelVersion: KVER });
   return image;
+}
+
+/** `lifeboat --json …` with extra environment; the parsed success document's data. */
+export function json<T>(env: Record<string, string>, args: readonly string[]): T {
+  const out = execFileSync(process.execPath, [bin, "--json", ...args], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    input: "",
+  });
+  const doc = JSON.parse(out) as { ok: boolean; data: T };
+  if (!doc.ok) throw new Error(`lifeboat ${args.join(" ")}: ${out}`);
+  return doc.data;
+}
+
+/**
+ * Start `apply` and SIGKILL it as soon as it reports that `stepId` started.
+ * Resolves to whether the kill landed before the run finished.
+ */
+export function applyAndKill(
+  env: Record<string, string>,
+  args: readonly string[],
+  stepId: (e: { stepId: string; kind: string }) => boolean,
+): Promise<"killed" | "finished"> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, "--json", "--progress", "json", ...args], {
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let buffered = "";
+    let killed = false;
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      buffered += c.toString();
+      for (;;) {
+        const nl = buffered.indexOf("\n");
+        if (nl < 0) break;
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!line.startsWith("{")) continue;
+        const e = JSON.parse(line) as { type: string; stepId: string; kind: string };
+        if (!killed && e.type === "step-started" && stepId(e)) {
+          killed = true;
+          child.kill("SIGKILL");
+        }
+      }
+    });
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (signal === "SIGKILL") resolve("killed");
+      else if (code === 0) resolve("finished");
+      else reject(new Error(`apply ${args.join(" ")} exited ${code}: ${out}`));
+    });
+  });
 }

@@ -108,6 +108,18 @@ export interface DiskInUseError extends ErrorBase<"RESET_DISK_IN_USE"> {
   readonly users: readonly string[];
 }
 
+/** A plan made for another machine's Btrfs was given to this one; nothing was written. */
+export interface WrongTargetError extends ErrorBase<"RESET_WRONG_TARGET"> {
+  /** The filesystem UUID the plan was made for. */
+  readonly planned: string;
+}
+
+/** A run cannot be abandoned: it is past the point where the old system can come back. */
+export interface CannotAbandonError extends ErrorBase<"RESET_CANNOT_ABANDON"> {
+  /** The step that made the change for good. */
+  readonly stepId: string;
+}
+
 /** What was given as a disk is neither a disk image file nor a whole-disk block device. */
 export interface NotADiskError extends ErrorBase<"RESET_NOT_A_DISK"> {
   readonly disk: string;
@@ -176,4 +188,6 @@ export type ResetError =
   | ImageChangedError
   | DiskInUseError
   | NotADiskError
+  | WrongTargetError
+  | CannotAbandonError
   | LifeboatError;

@@ -1,21 +1,23 @@
-import { mkdir, open, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import {
   type ExecutionSummary,
   type ExecutorError,
   type ExecutorEvent,
   execute,
-  fsyncDirectory,
+  type IoFailedError,
+  ioError,
   type JournalRecord,
-  journalFiles,
   type Plan,
   readJournal,
   resume,
 } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
-import type { PlanTextError } from "./errors.js";
 import { withBtrfsAgent } from "./_internal/btrfs.js";
 import { io } from "./_internal/fs.js";
+import { isFilesystem } from "./_internal/fs-identity.js";
+import { archiveJournal } from "./_internal/journal-archive.js";
+import type { PlanTextError, WrongTargetError } from "./errors.js";
 import { createResetHandlers } from "./handlers.js";
 import { JOURNAL_FILE, LIFEBOAT_DIR, LOCK_FILE } from "./layout.js";
 import { checkPlanText } from "./plan-text.js";
@@ -35,43 +37,38 @@ export function resetJournalPaths(top: string): { journalPath: string; lockPath:
 }
 
 /**
- * Move a finished journal aside so the next plan starts a fresh one: its
- * newest record is written to `.lifeboat/journals/` (fsynced: on Btrfs that
- * also makes a new file's name durable), then both slots are removed. The
- * removal needs no fsync of its own: the new run's first journal write
- * fsyncs the same directory, and until then a power cut only brings the
- * finished journal back, which is archived again (to the same name).
+ * The plan is for the Btrfs mounted at `top` (its `target` is `btrfs:<uuid>`):
+ * checked before any journal is written, so a plan for another disk leaves nothing.
  */
+function checkTarget(
+  env: ResetEnvironment,
+  plan: Plan,
+): ResultAsync<void, WrongTargetError | IoFailedError> {
+  const uuid = /^btrfs:([0-9a-f-]{36})$/i.exec(plan.target)?.[1];
+  if (uuid === undefined) return okAsync(undefined);
+  return isFilesystem(env.runner, env.top, uuid)
+    .mapErr((e) => ioError(e, env.top, "tell which filesystem is mounted"))
+    .andThen((same) =>
+      same
+        ? okAsync<void, WrongTargetError>(undefined)
+        : errAsync<void, WrongTargetError>({
+            code: "RESET_WRONG_TARGET",
+            message: `This plan is for the Btrfs filesystem ${uuid}, not the one of this machine; make a new plan here. Nothing was changed.`,
+            planned: uuid,
+          }),
+    );
+}
+
+/** Archive a finished journal of an earlier plan, so that it never blocks the next one. */
 function archiveFinishedJournal(top: string): ResultAsync<void, ExecutorError> {
-  const { journalPath } = resetJournalPaths(top);
-  return readJournal(journalPath)
+  return readJournal(resetJournalPaths(top).journalPath)
     .map((j): JournalRecord | undefined => j)
     .orElse(() => okAsync<JournalRecord | undefined, ExecutorError>(undefined))
-    .andThen((j) => {
-      if (j === undefined || j.status !== "done") return okAsync(undefined);
-      const dir = path.join(top, LIFEBOAT_DIR, "journals");
-      const dest = path.join(
-        dir,
-        `${(j.finishedAt ?? "").replace(/[-:.]/g, "")}-${j.planDigest.slice(7, 19)}.json`,
-      );
-      return io(
-        (async () => {
-          // The first archive ever creates the directory: its name is made durable once.
-          if ((await mkdir(dir, { recursive: true })) !== undefined)
-            await fsyncDirectory(path.dirname(dir));
-          const file = await open(dest, "w", 0o644);
-          try {
-            await file.writeFile(`${JSON.stringify(j, null, 2)}\n`);
-            await file.sync();
-          } finally {
-            await file.close();
-          }
-          for (const slot of journalFiles(journalPath)) await rm(slot, { force: true });
-        })(),
-        journalPath,
-        "archive the finished journal",
-      );
-    });
+    .andThen((j) =>
+      j === undefined || j.status !== "done"
+        ? okAsync(undefined)
+        : archiveJournal(top, j).map(() => undefined),
+    );
 }
 
 /**
@@ -95,12 +92,15 @@ export function executeReset(
   env: ResetEnvironment,
   plan: Plan,
   options: ExecuteResetOptions = {},
-): ResultAsync<ExecutionSummary, ExecutorError | PlanTextError> {
+): ResultAsync<ExecutionSummary, ExecutorError | PlanTextError | WrongTargetError> {
   const checked = checkPlanText(plan);
   if (checked.isErr()) return errAsync(checked.error);
   const paths = resetJournalPaths(env.top);
   return withBtrfsAgent(env.runner, () => {
-    return io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir")
+    return checkTarget(env, plan)
+      .andThen(() =>
+        io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir"),
+      )
       .andThen(() => archiveFinishedJournal(env.top))
       .andThen(() =>
         execute(plan, createResetHandlers(env), {

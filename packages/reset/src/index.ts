@@ -1,3 +1,4 @@
+export { type AbandonSummary, abandonReset } from "./abandon.js";
 export { describeBootPayload, isBootPayloadFile } from "./boot-payload.js";
 export {
   type CheckpointMachine,
@@ -30,6 +31,7 @@ export type {
   BadCheckpointNameError,
   BadRequestError,
   BadStepParamsError,
+  CannotAbandonError,
   CheckpointExistsError,
   CheckpointProtectedError,
   DiskInUseError,
@@ -51,6 +53,7 @@ export type {
   UnexpectedStateError,
   UnsupportedLayoutError,
   VerifyFailedError,
+  WrongTargetError,
 } from "./errors.js";
 export {
   type ExecuteResetOptions,
@@ -136,7 +139,6 @@ export {
   recoveryAccess,
 } from "./recovery.js";
 export { renderPlan } from "./render.js";
-export { describeRescueTarget } from "./rescue-target.js";
 export type {
   CleanupRequest,
   FullRestoreRequest,
@@ -149,6 +151,7 @@ export type {
   RollbackRequest,
 } from "./requests.js";
 export { RESET_REQUEST_KINDS } from "./requests.js";
+export { describeRescueTarget } from "./rescue-target.js";
 export {
   RESET_BLS_ENTRY,
   RESET_ENTRY_ID,

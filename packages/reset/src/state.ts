@@ -140,6 +140,14 @@ export interface CheckpointState {
 export interface UnfinishedPlanState {
   readonly digest: string;
   readonly kind: string;
+  /** The plan's title. */
+  readonly title: string;
+  /** `"running"`: interrupted (crash, power loss, kill); `"failed"`: a step failed. */
+  readonly status: "running" | "failed";
+  /** The step that was running when it stopped, if any. */
+  readonly stoppedAt: string | null;
+  /** Why the last attempt stopped, when a step failed. */
+  readonly lastError: string | undefined;
   /** Every path the plan's steps name (subvolumes, directories), to protect them. */
   readonly paths: readonly string[];
 }

@@ -165,6 +165,10 @@ describe("retention", () => {
       unfinishedPlan: {
         digest: "sha256:x",
         kind: "rollback",
+        title: "Roll back to checkpoint b",
+        status: "running",
+        stoppedAt: "swap-root",
+        lastError: undefined,
         paths: [".lifeboat/checkpoints/b/root", "root"],
       },
     });

@@ -42,6 +42,26 @@ export function targetOf(opts: TargetOptions): TargetOptions {
   };
 }
 
+/**
+ * How the failure note of a run names this machine again, and where its
+ * journal lives for real (on the disk, not in a mount directory of this run).
+ */
+export function journalTarget(opts: TargetOptions): {
+  readonly args: string;
+  readonly journalWhere: string;
+} {
+  if (opts.disk)
+    return {
+      args: `--disk ${opts.disk}`,
+      journalWhere: `on ${opts.disk} itself (.lifeboat/journal.json in the top level of its Btrfs)`,
+    };
+  const top = opts.top ?? "<top>";
+  return {
+    args: `--top ${top}${opts.boot ? ` --boot ${opts.boot}` : ""}`,
+    journalWhere: `at ${top}/.lifeboat/journal.json`,
+  };
+}
+
 /** A usage error: nothing was done. */
 export function usage(ctx: CliContext, command: string, message: string): ExitCodeValue {
   return fail(ctx, command, { code: "CLI_USAGE", message });

@@ -1,4 +1,13 @@
-import { createPlan, lifeboatError, type Plan } from "@lifeboat/core";
+import { mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import {
+  createPlan,
+  journalFiles,
+  lifeboatError,
+  lockFile,
+  type Plan,
+  readJournal,
+} from "@lifeboat/core";
 import { planRecoveryPartition, type ReadGptOptions, readGpt, writeGpt } from "@lifeboat/gpt";
 import type { Command } from "commander";
 import { errAsync, okAsync } from "neverthrow";
@@ -91,43 +100,67 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
       }),
     );
     if (!ctx.json) ctx.stdout.write(`${drawSummary(tableSummary(disk, layout.table))}\n\n`);
-    return runPlan(
-      ctx,
-      plan,
-      {
-        "gpt.write": () =>
-          readGpt(ctx.runner, disk, { sectorSize: table.sectorSize }).andThen((now) => {
-            if (now.partitions.some((p) => p.slot === r.slot && p.typeGuid === r.typeGuid))
-              return okAsync(undefined); // already written (a resumed run)
-            if (now.partitions.length !== table.partitions.length)
-              return errAsync(
-                lifeboatError(
-                  "PRECONDITION_FAILED",
-                  "The partition table changed since planning.",
-                  {},
-                ),
+    // One process at a time writes a disk's table (the same lock as every machine command).
+    const lock = must(await lockFile(ctx.runner, disk));
+    try {
+      return await runPlan(
+        ctx,
+        plan,
+        {
+          "gpt.write": () =>
+            readGpt(ctx.runner, disk, { sectorSize: table.sectorSize }).andThen((now) => {
+              if (now.partitions.some((p) => p.slot === r.slot && p.typeGuid === r.typeGuid))
+                return okAsync(undefined); // already written (a resumed run)
+              if (now.partitions.length !== table.partitions.length)
+                return errAsync(
+                  lifeboatError(
+                    "PRECONDITION_FAILED",
+                    "The partition table changed since planning.",
+                    {},
+                  ),
+                );
+              return writeGpt(ctx.runner, disk, layout.table, { signal: ctx.signal }).map(
+                () => undefined,
               );
-            return writeGpt(ctx.runner, disk, layout.table, { signal: ctx.signal }).map(
-              () => undefined,
-            );
+            }),
+        },
+        {
+          command: "gpt add-recovery",
+          // It destroys nothing, but it writes the disk's partition table: confirmed like every write.
+          confirmWrites: true,
+          word: "ADD",
+          journalPath: await gptJournal(table.diskGuid),
+          ...(opts.yes ? { yes: true } : {}),
+          ...(opts.confirm ? { confirm: opts.confirm } : {}),
+          ...(opts.dryRun ? { dryRun: true } : {}),
+          extra: async () => ({
+            recovery: tableSummary(disk, layout.table).partitions.find((p) => p.number === r.slot),
           }),
-      },
-      {
-        command: "gpt add-recovery",
-        // It destroys nothing, but it writes the disk's partition table: confirmed like every write.
-        confirmWrites: true,
-        word: "ADD",
-        journalPath: `${disk}.lifeboat-journal.json`,
-        ...(opts.yes ? { yes: true } : {}),
-        ...(opts.confirm ? { confirm: opts.confirm } : {}),
-        ...(opts.dryRun ? { dryRun: true } : {}),
-        extra: async () => ({
-          recovery: tableSummary(disk, layout.table).partitions.find((p) => p.number === r.slot),
-        }),
-      },
-    );
+        },
+      );
+    } finally {
+      await lock.release();
+    }
   });
 }
+
+/**
+ * The journal of a partition-table write: in a persistent directory keyed by
+ * the disk's GUID (never beside the disk: for a device that is /dev, gone at
+ * reboot). A finished journal is removed so it never blocks the next write.
+ */
+async function gptJournal(diskGuid: string): Promise<string> {
+  const dir = path.join(GPT_JOURNAL_DIR, diskGuid.toLowerCase());
+  await mkdir(dir, { recursive: true });
+  const journalPath = path.join(dir, "gpt-journal.json");
+  const j = await readJournal(journalPath);
+  if (j.isOk() && j.value.status === "done")
+    for (const slot of journalFiles(journalPath)) await rm(slot, { force: true });
+  return journalPath;
+}
+
+/** Where partition-table writes keep their journals. */
+export const GPT_JOURNAL_DIR = "/var/lib/lifeboat/journals";
 
 const SECTOR_SIZE_FLAGS = "--sector-size <bytes>";
 const SECTOR_SIZE_HELP =

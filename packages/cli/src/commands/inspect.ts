@@ -23,6 +23,15 @@ interface InspectOpts {
 /** The human view of a system state. */
 export function renderState(state: SystemState, drawing: string | undefined): string {
   const out: string[] = [];
+  const u = state.unfinishedPlan;
+  if (u)
+    out.push(
+      pc.bold(pc.yellow(`Unfinished: ${u.title}`)),
+      `  plan ${u.digest}, ${u.status === "failed" ? `failed${u.stoppedAt ? ` at step ${u.stoppedAt}` : ""}: ${u.lastError ?? "?"}` : `interrupted${u.stoppedAt ? ` in step ${u.stoppedAt}` : ""}`}`,
+      "  Finish it first: `lifeboat resume` with the same --disk (or --top/--boot);",
+      "  or, when it had not yet replaced anything, undo it: `lifeboat abandon`.",
+      "",
+    );
   if (drawing) out.push(pc.bold("Disk"), drawing, "");
   if (state.btrfs) {
     out.push(

@@ -2,6 +2,7 @@ import { readFile, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Plan } from "@lifeboat/core";
 import {
+  abandonReset,
   checkPlanText,
   executeReset,
   plan as makePlan,
@@ -24,6 +25,7 @@ import {
   collect,
   confirmOptions,
   guarded,
+  journalTarget,
   loadTrustedKeys,
   must,
   targetOf,
@@ -44,6 +46,7 @@ interface ResetOpts {
   out?: string;
   trustedKey?: string[];
   to?: string;
+  checkpoint?: string;
   path?: string[];
   format?: "tree" | "send-stream";
   yes?: boolean;
@@ -54,6 +57,7 @@ interface ResetOpts {
 async function requestOf(opts: ResetOpts, mode: Mode): Promise<ResetRequest> {
   const stamp = opts.stamp ?? stampOf(new Date());
   if (mode === "cleanup") return { kind: "cleanup" };
+  if (mode === "rollback") return { kind: "rollback", stamp, checkpoint: opts.checkpoint ?? "" };
   if (mode === "rescue" || (mode === "reset-user-data" && opts.to)) {
     const dir = path.resolve(opts.to ?? "");
     const st = await statfs(dir);
@@ -151,6 +155,7 @@ async function applyCommand(
           command: "apply",
           journalPath: resetJournalPaths(env.top).journalPath,
           word,
+          target: journalTarget(opts),
           ...(opts.yes ? { yes: true } : {}),
           ...(opts.confirm ? { confirm: opts.confirm } : {}),
           ...(opts.dryRun ? { dryRun: true } : {}),
@@ -196,6 +201,33 @@ async function resumeCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCode
   });
 }
 
+async function abandonCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
+  const missing = needsTarget(ctx, "abandon", opts);
+  if (missing !== undefined) return missing;
+  return guarded(ctx, "abandon", () =>
+    withTarget(ctx.runner, targetOf(opts), {}, async (t) => {
+      if (!t.top) return usage(ctx, "abandon", "no Btrfs filesystem found");
+      const r = await abandonReset({
+        runner: ctx.runner,
+        top: t.top,
+        ...(t.boot ? { boot: t.boot } : {}),
+      });
+      if (r.isErr()) return fail(ctx, "abandon", r.error);
+      return succeed(ctx, "abandon", r.value, (d) =>
+        d.planDigest === undefined
+          ? "Nothing to abandon: no run was left unfinished."
+          : [
+              `Abandoned plan ${d.planDigest}.`,
+              d.removed.length ? `Removed what it had made: ${d.removed.join(", ")}.` : "",
+              `Its journal is kept as ${d.archivedAs} on the disk's Btrfs. A new plan can run now.`,
+            ]
+              .filter(Boolean)
+              .join("\n"),
+      );
+    }),
+  );
+}
+
 async function rescueCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
   if (!opts.to) return usage(ctx, "rescue", "give --to <dir> (a mounted external disk)");
   return applyCommand(ctx, undefined, { ...opts, mode: "rescue" });
@@ -213,7 +245,8 @@ function modeOptions(cmd: Command): Command {
       "public key the recovery image must be signed with (repeatable)",
       collect,
     )
-    .option("--to <dir>", "rescue target: a mounted directory on external media");
+    .option("--to <dir>", "rescue target: a mounted directory on external media")
+    .option("--checkpoint <id>", "rollback: the checkpoint to go back to (see `checkpoint list`)");
 }
 
 /** `lifeboat plan|apply|resume|rescue`. */
@@ -229,6 +262,11 @@ export function registerReset(program: Command, wrap: Wrap): void {
     .description("finish an interrupted reset from its journal")
     .option("--trusted-key <pem>", "public key of the recovery image (repeatable)", collect)
     .action(wrap(resumeCommand));
+  targetOptions(program.command("abandon"))
+    .description(
+      "undo an unfinished run that had not yet replaced anything (e.g. a failed rescue), so a new plan can run",
+    )
+    .action(wrap(abandonCommand));
   confirmOptions(targetOptions(program.command("rescue")))
     .description("copy user data (home) out to external media")
     .requiredOption("--to <dir>", "a mounted directory on the external disk")

@@ -120,7 +120,15 @@ export async function readUnfinishedPlan(top: string): Promise<UnfinishedPlanSta
   if (j.isErr() || j.value.status === "done") return undefined;
   const paths = new Set<string>();
   for (const s of j.value.plan.steps) stringsIn(s.params, paths);
-  return { digest: j.value.planDigest, kind: j.value.plan.kind, paths: [...paths].sort() };
+  return {
+    digest: j.value.planDigest,
+    kind: j.value.plan.kind,
+    title: j.value.plan.title,
+    status: j.value.status,
+    stoppedAt: j.value.currentStepId,
+    lastError: j.value.lastError?.message,
+    paths: [...paths].sort(),
+  };
 }
 
 /** The checkpoint part of a SystemState (for `inspect`). */

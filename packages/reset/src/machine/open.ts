@@ -90,6 +90,8 @@ interface Attachments {
   disk: string;
   loops: string[];
   mappings: string[];
+  /** Mount points, recorded before each mount is made. */
+  mounts: string[];
 }
 
 const RECORD = "attached.json";
@@ -206,16 +208,21 @@ async function open(
 
   const table = await must(readGpt(runner, disk));
   const diskGuid = table.diskGuid.toLowerCase();
+  // The record of what is attached, and the lock that lets one opener at a time use it,
+  // live in one place per disk GUID whatever `runDirectory` is: two disks with one GUID
+  // (copies of one image) are opened one at a time, and any opener finds what a killed
+  // one left, wherever that one mounted.
+  const stateDirectory = path.join(DEFAULT_RUN_DIRECTORY, "disks", diskGuid);
   const runDirectory = path.join(options.runDirectory ?? DEFAULT_RUN_DIRECTORY, "disks", diskGuid);
+  await mkdir(stateDirectory, { recursive: true, mode: 0o700 });
   await mkdir(runDirectory, { recursive: true, mode: 0o700 });
-  // Two disks with one GUID (copies of one image) would share the directory: one at a time.
-  const owner = await must(acquireLock(path.join(runDirectory, "owner.lock")));
+  const owner = await must(acquireLock(path.join(stateDirectory, "owner.lock")));
   undo.push(async () => await owner.release());
 
-  await clearLeftovers(runner, disk, isImage, table, runDirectory);
+  const recordFile = path.join(stateDirectory, RECORD);
+  await clearLeftovers(runner, disk, isImage, table, [stateDirectory, runDirectory], recordFile);
 
-  const record: Attachments = { pid: process.pid, disk, loops: [], mappings: [] };
-  const recordFile = path.join(runDirectory, RECORD);
+  const record: Attachments = { pid: process.pid, disk, loops: [], mappings: [], mounts: [] };
   const save = () => writeFile(recordFile, `${JSON.stringify(record)}\n`, { mode: 0o600 });
   await save();
   undo.push(() => rm(recordFile, { force: true }));
@@ -261,6 +268,8 @@ async function open(
     const mountAt = async (name: string, device: string, args: string[]) => {
       const dir = path.join(runDirectory, name);
       await mkdir(dir, { recursive: true });
+      record.mounts.push(dir);
+      await save();
       await must(runner.run("mount", [...args, device, dir]));
       undo.push(async () => await runner.run("umount", [dir]));
       return dir;
@@ -302,17 +311,23 @@ async function clearLeftovers(
   disk: string,
   isImage: boolean,
   table: GptTable,
-  runDirectory: string,
+  directories: readonly string[],
+  recordFile: string,
 ): Promise<void> {
   let record: Partial<Attachments> = {};
   try {
-    record = JSON.parse(await readFile(path.join(runDirectory, RECORD), "utf8")) as Attachments;
+    record = JSON.parse(await readFile(recordFile, "utf8")) as Attachments;
   } catch {
     record = {};
   }
   const mounts = await must(readMountinfo());
+  const recordedMounts = new Set(record.mounts ?? []);
   const ours = mounts
-    .filter((m) => m.mountPoint.startsWith(`${runDirectory}/`))
+    .filter(
+      (m) =>
+        recordedMounts.has(m.mountPoint) ||
+        directories.some((d) => m.mountPoint.startsWith(`${d}/`)),
+    )
     .map((m) => m.mountPoint)
     .reverse();
   for (const dir of ours) {

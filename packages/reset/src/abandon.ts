@@ -1,0 +1,138 @@
+import { rm } from "node:fs/promises";
+import {
+  acquireLock,
+  type JournalRecord,
+  type LifeboatError,
+  type PlanStep,
+  readJournal,
+  resolveInside,
+} from "@lifeboat/core";
+import type { ResultAsync } from "neverthrow";
+import { effect, must } from "./_internal/await.js";
+import { deleteSubvolume, withBtrfsAgent } from "./_internal/btrfs.js";
+import { archiveJournal } from "./_internal/journal-archive.js";
+import type { CannotAbandonError } from "./errors.js";
+import { resetJournalPaths } from "./execute.js";
+import type { ResetEnvironment } from "./steps/context.js";
+
+/** What {@link abandonReset} did. */
+export interface AbandonSummary {
+  /** The abandoned plan's digest, or `undefined` when there was no unfinished run. */
+  readonly planDigest: string | undefined;
+  /** What the run had made and was removed (subvolumes and directories, relative to their filesystem). */
+  readonly removed: readonly string[];
+  /** Where the journal was archived, relative to the Btrfs top level. */
+  readonly archivedAs: string | undefined;
+}
+
+/** Step kinds after which the old system cannot simply come back: such a run must be resumed. */
+const POINT_OF_NO_RETURN = new Set([
+  "reset.exchange",
+  "reset.rename",
+  "reset.install-boot",
+  "reset.remove-partitions",
+]);
+
+function text(step: PlanStep, name: string): string | undefined {
+  const v = step.params[name];
+  return typeof v === "string" && v.length > 0 ? v : undefined;
+}
+
+/** The subvolumes (on the Btrfs) and /boot directories a step makes. */
+function madeBy(step: PlanStep): { subvolumes: string[]; bootDirs: string[] } {
+  const pick = (...names: string[]) =>
+    names.map((n) => text(step, n)).filter((v): v is string => v !== undefined);
+  switch (step.kind) {
+    case "reset.snapshot":
+      return { subvolumes: pick("target"), bootDirs: [] };
+    case "reset.create-subvolume":
+      return { subvolumes: pick("path"), bootDirs: [] };
+    case "reset.unpack":
+      return { subvolumes: pick("partial", "target", "bootDir"), bootDirs: [] };
+    case "reset.stage-boot":
+      return { subvolumes: [], bootDirs: pick("staging") };
+    default:
+      return { subvolumes: [], bootDirs: [] };
+  }
+}
+
+function cannotAbandon(step: PlanStep): CannotAbandonError {
+  return {
+    code: "RESET_CANNOT_ABANDON",
+    message: `The interrupted run is past step ${step.id} (${step.title}): the machine is already changing over, so it can only go forward. Finish it with resume.`,
+    stepId: step.id,
+  };
+}
+
+/**
+ * Give up an unfinished run (a failed rescue, a reset that failed before the
+ * new system was swapped in) and bring the machine back to how it was before
+ * it: everything the run had made (snapshots, unpacked trees, staged /boot
+ * files) is removed, and its journal is archived as abandoned
+ * (`.lifeboat/journals/<time>-<digest>-abandoned.json`), so a new plan applies.
+ *
+ * A run that had passed its point of no return (the root swapped, /boot
+ * replaced, partitions removed) is refused with `RESET_CANNOT_ABANDON`: there
+ * the old system cannot simply come back, and `resumeReset` finishes it. No
+ * unfinished run gives an empty summary. A finished journal is archived.
+ *
+ * @example
+ * ```ts
+ * const r = await abandonReset({ runner, top: machine.top, boot: machine.boot });
+ * if (r.isErr() && r.error.code === "RESET_CANNOT_ABANDON") await resumeReset(env);
+ * ```
+ */
+export function abandonReset(
+  env: ResetEnvironment,
+): ResultAsync<AbandonSummary, CannotAbandonError | LifeboatError> {
+  const { journalPath, lockPath } = resetJournalPaths(env.top);
+  return acquireLock(lockPath).andThen((lock) =>
+    withBtrfsAgent(env.runner, () =>
+      effect(async () => {
+        try {
+          return await abandonLocked(env, journalPath);
+        } finally {
+          await lock.release();
+        }
+      }, "abandon the unfinished run"),
+    ),
+  );
+}
+
+async function abandonLocked(env: ResetEnvironment, journalPath: string): Promise<AbandonSummary> {
+  const read = await readJournal(journalPath);
+  if (read.isErr()) {
+    if (read.error.code === "JOURNAL_NOT_FOUND")
+      return { planDigest: undefined, removed: [], archivedAs: undefined };
+    throw read.error;
+  }
+  const journal: JournalRecord = read.value;
+  if (journal.status === "done") {
+    const archivedAs = await must(archiveJournal(env.top, journal));
+    return { planDigest: undefined, removed: [], archivedAs };
+  }
+  const touched = journal.plan.steps.filter(
+    (s) => journal.completedStepIds.includes(s.id) || journal.currentStepId === s.id,
+  );
+  const past = touched.find(
+    (s) => POINT_OF_NO_RETURN.has(s.kind) || s.destroys.length > 0 || !s.reversible,
+  );
+  if (past !== undefined) throw cannotAbandon(past);
+  const removed: string[] = [];
+  for (const step of [...touched].reverse()) {
+    const made = madeBy(step);
+    for (const subvolume of made.subvolumes) {
+      await must(resolveInside(env.top, subvolume));
+      await must(deleteSubvolume(env.runner, env.top, subvolume));
+      removed.push(subvolume);
+    }
+    for (const dir of made.bootDirs) {
+      if (env.boot === undefined) continue;
+      const abs = await must(resolveInside(env.boot, dir));
+      await rm(abs, { recursive: true, force: true });
+      removed.push(`/boot/${dir}`);
+    }
+  }
+  const archivedAs = await must(archiveJournal(env.top, journal, "abandoned"));
+  return { planDigest: journal.planDigest, removed, archivedAs };
+}
