@@ -1,4 +1,4 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "tsup";
@@ -12,6 +12,18 @@ for (const dir of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset", "
     alias[`@lifeboat/${dir}`] = path.join(packages, dir, "src/index.ts");
 }
 
+// The btrfs helpers' C files (packages/btrfs/c), embedded: read from beside
+// @lifeboat/btrfs when it is installed, but a bundle (one file in the recovery
+// environment) has no c/ directory next to it.
+const btrfsC = path.join(packages, "btrfs", "c");
+const define = {
+  __LIFEBOAT_BTRFS_C__: JSON.stringify(
+    Object.fromEntries(
+      readdirSync(btrfsC).map((f) => [f, readFileSync(path.join(btrfsC, f), "utf8")]),
+    ),
+  ),
+};
+
 export default defineConfig([
   {
     entry: ["src/index.ts", "src/bin.ts"],
@@ -23,6 +35,7 @@ export default defineConfig([
     noExternal: [/^@lifeboat\//],
     external: ["@mongodb-js/zstd"],
     platform: "node",
+    define,
     esbuildOptions(options) {
       options.alias = alias;
     },
@@ -42,6 +55,7 @@ export default defineConfig([
     target: "node20",
     outDir: "dist",
     splitting: false,
+    define,
     esbuildOptions(options) {
       options.alias = alias;
     },

@@ -14,19 +14,20 @@ import { constants } from "node:os";
 import path from "node:path";
 import type { CommandRunner, IoFailedError, RunningCommand } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
-import { AGENT_SOURCE } from "./_internal/agent-source.js";
-import { compileHelper, helperPath, isExecutable } from "./_internal/build-helper.js";
+import {
+  compileHelper,
+  type HelperSpec,
+  helperPath,
+  isExecutable,
+} from "./_internal/build-helper.js";
 import type { BtrfsError } from "./errors.js";
 import type { BuildHelperOptions, ExchangeHelper, ExchangeHelperLocation } from "./exchange.js";
 import type { Subvolume } from "./parse-subvolume.js";
 
-/** The C source of `lifeboat-btrfs-agent`, e.g. to build it into a recovery image. */
-export const agentHelperSource: string = AGENT_SOURCE;
-
-const SPEC = {
-  envVar: "LIFEBOAT_AGENT_HELPER",
+const SPEC: HelperSpec = {
   name: "lifeboat-btrfs-agent",
-  source: AGENT_SOURCE,
+  main: "lifeboat-btrfs-agent.c",
+  envVar: "LIFEBOAT_AGENT_HELPER",
 };
 
 /**
@@ -58,9 +59,8 @@ export function buildAgentHelper(
   options: BuildHelperOptions = {},
 ): ResultAsync<ExchangeHelper, BtrfsError> {
   return compileHelper(runner, {
+    ...SPEC,
     target: agentHelperPath(options),
-    source: AGENT_SOURCE,
-    name: SPEC.name,
     ...(options.compiler === undefined ? {} : { compiler: options.compiler }),
     ...(options.force === undefined ? {} : { force: options.force }),
   });

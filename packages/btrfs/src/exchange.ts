@@ -9,14 +9,21 @@
 import path from "node:path";
 import { type CommandRunner, fsyncDirectory } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
-import { compileHelper, helperPath, isExecutable } from "./_internal/build-helper.js";
+import {
+  compileHelper,
+  type HelperSpec,
+  helperPath,
+  isExecutable,
+} from "./_internal/build-helper.js";
 import { fromNode, inside } from "./_internal/common.js";
-import { EXCH_SOURCE } from "./_internal/exch-source.js";
 import type { BtrfsError, BtrfsExchangeUnsupportedError } from "./errors.js";
 import { requireSubvolume } from "./subvolumes.js";
 
-/** The C source of the `lifeboat-exch` helper, e.g. to build it into a recovery initramfs. */
-export const exchangeHelperSource: string = EXCH_SOURCE;
+const SPEC: HelperSpec = {
+  name: "lifeboat-exch",
+  main: "lifeboat-exch.c",
+  envVar: "LIFEBOAT_EXCH_HELPER",
+};
 
 /** Options naming where the helper lives. */
 export interface ExchangeHelperLocation {
@@ -38,10 +45,7 @@ export interface ExchangeHelperLocation {
  * ```
  */
 export function exchangeHelperPath(options: ExchangeHelperLocation = {}): string {
-  return helperPath(
-    { envVar: "LIFEBOAT_EXCH_HELPER", name: "lifeboat-exch", source: EXCH_SOURCE },
-    options.cacheDir,
-  );
+  return helperPath(SPEC, options.cacheDir);
 }
 
 /** Options for {@link buildExchangeHelper}. */
@@ -75,9 +79,8 @@ export function buildExchangeHelper(
   options: BuildHelperOptions = {},
 ): ResultAsync<ExchangeHelper, BtrfsError> {
   return compileHelper(runner, {
+    ...SPEC,
     target: exchangeHelperPath(options),
-    source: EXCH_SOURCE,
-    name: "lifeboat-exch",
     ...(options.compiler === undefined ? {} : { compiler: options.compiler }),
     ...(options.force === undefined ? {} : { force: options.force }),
   });

@@ -13,7 +13,6 @@
 export {
   type AgentDevices,
   agentHelperPath,
-  agentHelperSource,
   type BtrfsAgent,
   buildAgentHelper,
   type StartAgentOptions,
@@ -46,7 +45,6 @@ export {
   type ExchangeMethod,
   type ExchangeOptions,
   exchangeHelperPath,
-  exchangeHelperSource,
   exchangeSubvolumes,
   type FindExchangeOptions,
   findExchangeMethod,
@@ -101,7 +99,6 @@ export {
   type ReissueOptions,
   reissueUuids,
   reuuidHelperPath,
-  reuuidHelperSource,
 } from "./reuuid.js";
 export { isSeed, makeSeed, removeSeed, type SproutOptions, sprout } from "./seed.js";
 export {

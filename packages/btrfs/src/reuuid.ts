@@ -9,13 +9,15 @@
  */
 import type { CommandRunner, ParseFailedError } from "@lifeboat/core";
 import { err, errAsync, ok, type Result, type ResultAsync } from "neverthrow";
-import { compileHelper, helperPath } from "./_internal/build-helper.js";
-import { REUUID_SOURCE } from "./_internal/reuuid-source.js";
+import { compileHelper, type HelperSpec, helperPath } from "./_internal/build-helper.js";
 import type { BtrfsError, BtrfsReuuidRefusedError } from "./errors.js";
 import type { BuildHelperOptions, ExchangeHelper, ExchangeHelperLocation } from "./exchange.js";
 
-/** The C source of the `lifeboat-btrfs-reuuid` helper, e.g. to build it into an image-factory tool set. */
-export const reuuidHelperSource: string = REUUID_SOURCE;
+const SPEC: HelperSpec = {
+  name: "lifeboat-btrfs-reuuid",
+  main: "lifeboat-btrfs-reuuid.c",
+  envVar: "LIFEBOAT_REUUID_HELPER",
+};
 
 /**
  * Where the compiled `lifeboat-btrfs-reuuid` helper is (or will be once built):
@@ -29,10 +31,7 @@ export const reuuidHelperSource: string = REUUID_SOURCE;
  * ```
  */
 export function reuuidHelperPath(options: ExchangeHelperLocation = {}): string {
-  return helperPath(
-    { envVar: "LIFEBOAT_REUUID_HELPER", name: "lifeboat-btrfs-reuuid", source: REUUID_SOURCE },
-    options.cacheDir,
-  );
+  return helperPath(SPEC, options.cacheDir);
 }
 
 /**
@@ -50,9 +49,8 @@ export function buildReuuidHelper(
   options: BuildHelperOptions = {},
 ): ResultAsync<ExchangeHelper, BtrfsError> {
   return compileHelper(runner, {
+    ...SPEC,
     target: reuuidHelperPath(options),
-    source: REUUID_SOURCE,
-    name: "lifeboat-btrfs-reuuid",
     ...(options.compiler === undefined ? {} : { compiler: options.compiler }),
     ...(options.force === undefined ? {} : { force: options.force }),
   });

@@ -5,6 +5,7 @@ import path from "node:path";
 import type { CommandRunner } from "@lifeboat/core";
 import { okAsync, type Result, ResultAsync } from "neverthrow";
 import type { BtrfsError } from "../errors.js";
+import { cProgram, HELPER_CFLAGS } from "./c-sources.js";
 import { fromNode } from "./common-io.js";
 
 /** The default cache directory of compiled helpers (`exchangeHelperPath`, `reuuidHelperPath`). */
@@ -14,19 +15,25 @@ export function defaultHelperCacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), ".cache"), "lifeboat");
 }
 
+/** One C helper: its program name, its main file in the package's `c/`, the variable naming a prebuilt one. */
+export interface HelperSpec {
+  readonly name: string;
+  readonly main: string;
+  readonly envVar: string;
+}
+
 /**
  * Where a compiled helper is (or will be once built): `$<envVar>` when set
  * (and no cache directory is given), else `<cacheDir>/<name>-<hash of its
- * source>`, so a changed source is a new file. Pure.
+ * C files>`, so a changed source is a new file. Builds and checks nothing.
  */
-export function helperPath(
-  spec: { readonly envVar: string; readonly name: string; readonly source: string },
-  cacheDir: string | undefined,
-): string {
+export function helperPath(spec: HelperSpec, cacheDir: string | undefined): string {
   const fixed = process.env[spec.envVar];
   if (fixed && cacheDir === undefined) return fixed;
-  const hash = createHash("sha256").update(spec.source).digest("hex").slice(0, 12);
-  return path.join(cacheDir ?? defaultHelperCacheDir(), `${spec.name}-${hash}`);
+  const hash = createHash("sha256");
+  for (const [name, text] of cProgram(spec.main).files) hash.update(`${name}\0${text}\0`);
+  const digest = hash.digest("hex").slice(0, 12);
+  return path.join(cacheDir ?? defaultHelperCacheDir(), `${spec.name}-${digest}`);
 }
 
 export function isExecutable(p: string): ResultAsync<boolean, never> {
@@ -39,29 +46,33 @@ export function isExecutable(p: string): ResultAsync<boolean, never> {
 }
 
 /**
- * Compile a C helper to `target` (statically when `-static` links, else
- * dynamically), through a temporary name renamed into place. Keeps an
+ * Compile a C helper (its main file and headers, copied from the package's
+ * `c/`) to `target` (statically when `-static` links, else dynamically), through a temporary name renamed into place. Keeps an
  * existing build unless `force`.
  */
 export function compileHelper(
   runner: CommandRunner,
-  spec: { target: string; source: string; name: string; compiler?: string; force?: boolean },
+  spec: HelperSpec & { target: string; compiler?: string; force?: boolean },
 ): ResultAsync<{ path: string; static: boolean | undefined }, BtrfsError> {
   const { target } = spec;
+  const program = cProgram(spec.main);
   const dir = path.dirname(target);
   return isExecutable(target).andThen((exists) => {
     if (exists && !spec.force) return okAsync({ path: target, static: undefined });
     return fromNode(mkdir(dir, { recursive: true }), dir, "create")
       .andThen(() => fromNode(mkdtemp(path.join(dir, ".build-")), dir, "create"))
       .andThen((work) => {
-        const source = path.join(work, `${spec.name}.c`);
+        const source = path.join(work, program.main);
         const out = path.join(work, spec.name);
         const cc = spec.compiler ?? "cc";
         const compile = (isStatic: boolean) =>
           runner
-            .run(cc, ["-O2", "-Wall", ...(isStatic ? ["-static"] : []), "-o", out, source])
+            .run(cc, [...HELPER_CFLAGS, ...(isStatic ? ["-static"] : []), "-o", out, source])
             .map(() => isStatic);
-        const built = fromNode(writeFile(source, spec.source), source, "write")
+        const written = [...program.files].map(([name, text]) =>
+          fromNode(writeFile(path.join(work, name), text), path.join(work, name), "write"),
+        );
+        const built = ResultAsync.combine(written)
           .andThen(() => compile(true).orElse(() => compile(false)))
           .andThen((isStatic) =>
             fromNode(chmod(out, 0o755), out, "chmod")

@@ -35,7 +35,7 @@ export async function bundleSources(root: string): Promise<string[]> {
   return [...seen].sort();
 }
 
-/** Whether `bundle` is missing or older than a file under a bundled package's `src/` or the CLI's build config. */
+/** Whether `bundle` is missing or older than a file under a bundled package's `src/` (or `c/`) or the CLI's build config. */
 export async function bundleIsStale(bundle: string, root: string): Promise<boolean> {
   const built = await stat(bundle).then(
     (s) => s.mtimeMs,
@@ -46,8 +46,12 @@ export async function bundleIsStale(bundle: string, root: string): Promise<boole
     path.join(root, "packages/cli/package.json"),
   ];
   for (const pkg of await bundleSources(root)) {
-    const src = path.join(root, "packages", pkg, "src");
-    for (const f of await readdir(src, { recursive: true })) files.push(path.join(src, f));
+    // src/, and c/ where a package ships C the bundle embeds (btrfs).
+    for (const dir of ["src", "c"]) {
+      const base = path.join(root, "packages", pkg, dir);
+      const names = await readdir(base, { recursive: true }).catch(() => []);
+      for (const f of names) files.push(path.join(base, f));
+    }
   }
   for (const f of files) if ((await stat(f)).mtimeMs > built) return true;
   return false;

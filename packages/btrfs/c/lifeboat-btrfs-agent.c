@@ -1,13 +1,4 @@
-/**
- * C source of `lifeboat-btrfs-agent`: answers Btrfs questions (subvolume
- * facts, the subvolume list, the default subvolume, the devices) and makes
- * snapshots and exchanges with the kernel's ioctls, one request per line on
- * standard input, so a caller starts one process instead of one `btrfs`
- * program per question.
- */
-import { SYNC_PARENT_C } from "./exch-source.js";
-
-export const AGENT_SOURCE = `/* lifeboat-btrfs-agent: Btrfs ioctls behind a line protocol. Part of @lifeboat/btrfs.
+/* lifeboat-btrfs-agent: Btrfs ioctls behind a line protocol. Part of @lifeboat/btrfs.
  * Build: cc -O2 -static -o lifeboat-btrfs-agent lifeboat-btrfs-agent.c
  * Usage: lifeboat-btrfs-agent            (requests on stdin until end of input)
  *        lifeboat-btrfs-agent --version
@@ -40,6 +31,8 @@ export const AGENT_SOURCE = `/* lifeboat-btrfs-agent: Btrfs ioctls behind a line
 #include <linux/btrfs.h>
 #include <linux/btrfs_tree.h>
 
+#include "sync_parent.h"
+
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
@@ -67,7 +60,7 @@ static int fail(int e, const char *what) {
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(e));
   printf("err %d ", e);
   put_hex((const unsigned char *)msg, strlen(msg));
-  putchar('\\n');
+  putchar('\n');
   return -1;
 }
 
@@ -108,7 +101,7 @@ static int do_info(char *path) {
   put_uuid("uuid", a.uuid);
   put_uuid("puuid", a.parent_uuid);
   put_uuid("ruuid", a.received_uuid);
-  putchar('\\n');
+  putchar('\n');
   return 0;
 }
 
@@ -241,7 +234,7 @@ static int do_list(char *path) {
     if (!s->has_item || !s->has_ref) continue;
     printf(" sub=%llu,%llu,%llu,%llu,%llu,", (unsigned long long)s->id,
            (unsigned long long)s->parent, (unsigned long long)s->gen,
-           (unsigned long long)s->cgen, (unsigned long long)(s->flags & BTRFS_ROOT_SUBVOL_RDONLY ? 1 : 0));
+           (unsigned long long)s->cgen, (unsigned long long)((s->flags & BTRFS_ROOT_SUBVOL_RDONLY) ? 1 : 0));
     put_hex((const unsigned char *)s->dir, strlen(s->dir));
     putchar(',');
     put_hex((const unsigned char *)s->name, strlen(s->name));
@@ -249,7 +242,7 @@ static int do_list(char *path) {
     put_uuid("p", s->puuid);
     put_uuid("r", s->ruuid);
   }
-  putchar('\\n');
+  putchar('\n');
   free(c.subs);
   close(fd);
   return 0;
@@ -282,7 +275,7 @@ static int do_default(char *path) {
   close(fd);
   if (r < 0) return fail(-r, "BTRFS_IOC_TREE_SEARCH");
   if (id == 0) return fail(ENOENT, "no default subvolume entry");
-  printf("ok id=%llu\\n", (unsigned long long)id);
+  printf("ok id=%llu\n", (unsigned long long)id);
   return 0;
 }
 
@@ -315,7 +308,7 @@ static int do_devices(char *path) {
     put_hex(devs[i].path, strnlen((const char *)devs[i].path, sizeof devs[i].path));
   }
   free(devs);
-  putchar('\\n');
+  putchar('\n');
   close(fd);
   return 0;
 }
@@ -336,29 +329,28 @@ static int do_snapshot(char *src, char *dir, char *name, char *ro) {
   int e = errno;
   close(sfd); close(dfd);
   if (r < 0) return fail(e, "BTRFS_IOC_SNAP_CREATE_V2");
-  printf("ok\\n");
+  printf("ok\n");
   return 0;
 }
 
-${SYNC_PARENT_C}
 static int do_exchange(char *a, char *b) {
   if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0)
     return fail(errno, "renameat2(RENAME_EXCHANGE)");
   if (sync_parent(a) != 0 || sync_parent(b) != 0)
     return fail(errno, "swapped, but fsync of a parent directory failed");
-  printf("ok\\n");
+  printf("ok\n");
   return 0;
 }
 
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--version") == 0) { puts("lifeboat-btrfs-agent 1"); return 0; }
-  if (argc != 1) { fputs("usage: lifeboat-btrfs-agent  (requests on standard input)\\n", stderr); return 2; }
+  if (argc != 1) { fputs("usage: lifeboat-btrfs-agent  (requests on standard input)\n", stderr); return 2; }
   char *line = NULL;
   size_t cap = 0;
   ssize_t n;
   while ((n = getline(&line, &cap, stdin)) >= 0) {
-    if (n > 0 && line[n - 1] == '\\n') line[--n] = 0;
-    char *argv2[MAX_ARGS + 1];
+    if (n > 0 && line[n - 1] == '\n') line[--n] = 0;
+    char *argv2[MAX_ARGS + 1] = { NULL };
     int c = 0;
     for (char *save = NULL, *t = strtok_r(line, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
       if (c == MAX_ARGS + 1) { c = -1; break; }
@@ -380,4 +372,3 @@ int main(int argc, char **argv) {
   free(line);
   return 0;
 }
-`;

@@ -1,7 +1,6 @@
-/** C source of `lifeboat-btrfs-reuuid`: new device UUID and subvolume UUIDs for an unmounted single-device Btrfs, edited in place. */
-export const REUUID_SOURCE = `/* lifeboat-btrfs-reuuid: give an UNMOUNTED single-device Btrfs a new device
+/* lifeboat-btrfs-reuuid: give an UNMOUNTED single-device Btrfs a new device
  * UUID (blkid UUID_SUB) and new subvolume UUIDs, in place.
- * Part of @lifeboat/btrfs. Build: cc -O2 -static -o lifeboat-btrfs-reuuid reuuid.c
+ * Part of @lifeboat/btrfs. Build: cc -O2 -static -o lifeboat-btrfs-reuuid lifeboat-btrfs-reuuid.c
  *
  * Usage: lifeboat-btrfs-reuuid [--dry-run] DEVICE
  *        lifeboat-btrfs-reuuid --version
@@ -133,7 +132,7 @@ static void die(int code, const char *fmt, ...) {
   va_start(ap, fmt);
   fputs("lifeboat-btrfs-reuuid: ", stderr);
   vfprintf(stderr, fmt, ap);
-  fputc('\\n', stderr);
+  fputc('\n', stderr);
   va_end(ap);
   exit(writing ? EX_TORN : code);
 }
@@ -298,7 +297,7 @@ static unsigned char *leaf_item(unsigned char *b, uint32_t i, uint64_t *objectid
   return b + HDR_SIZE + off;
 }
 
-/* Read a whole tree (depth first), keeping every block in \`blocks\`. */
+/* Read a whole tree (depth first), keeping every block in `blocks`. */
 static void read_tree(uint64_t logical, int level, uint64_t owner, int depth) {
   if (depth > 8) die(EX_INCONSISTENT, "tree deeper than 8 levels");
   size_t idx = read_block(logical, level, owner) - blocks;
@@ -371,7 +370,7 @@ static const char *loop_backing(const char *real) {
     FILE *f = fopen(p, "r");
     if (!f) continue;
     if (fgets(back, sizeof back, f)) {
-      back[strcspn(back, "\\n")] = 0;
+      back[strcspn(back, "\n")] = 0;
       if (strcmp(back, real) == 0) { snprintf(name, sizeof name, "/dev/%s", e->d_name); hit = name; }
     }
     fclose(f);
@@ -385,10 +384,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--version")) { puts("lifeboat-btrfs-reuuid 1"); return 0; }
     else if (!strcmp(argv[i], "--dry-run")) dry_run = 1;
-    else if (argv[i][0] == '-' || dev) { fputs("usage: lifeboat-btrfs-reuuid [--dry-run] DEVICE\\n", stderr); return EX_USAGE; }
+    else if (argv[i][0] == '-' || dev) { fputs("usage: lifeboat-btrfs-reuuid [--dry-run] DEVICE\n", stderr); return EX_USAGE; }
     else dev = argv[i];
   }
-  if (!dev) { fputs("usage: lifeboat-btrfs-reuuid [--dry-run] DEVICE\\n", stderr); return EX_USAGE; }
+  if (!dev) { fputs("usage: lifeboat-btrfs-reuuid [--dry-run] DEVICE\n", stderr); return EX_USAGE; }
   crc_init();
 
   struct stat st;
@@ -482,7 +481,7 @@ int main(int argc, char **argv) {
         char a[40], c[40];
         if (!is_zero(d + RI_UUID)) {
           const unsigned char *to = lookup(subvols, nsub, d + RI_UUID);
-          printf("subvolume %llu %s %s\\n", (unsigned long long)oid, fmt_uuid(d + RI_UUID, a), fmt_uuid(to, c));
+          printf("subvolume %llu %s %s\n", (unsigned long long)oid, fmt_uuid(d + RI_UUID, a), fmt_uuid(to, c));
           memcpy(d + RI_UUID, to, 16);
           blocks[b].dirty = 1;
         }
@@ -490,14 +489,14 @@ int main(int argc, char **argv) {
           const unsigned char *to = lookup(subvols, nsub, d + RI_PARENT_UUID);
           if (!to) to = lookup(dangling, ndang, d + RI_PARENT_UUID);
           if (!to) to = add_pair(&dangling, &ndang, &capdang, d + RI_PARENT_UUID);
-          printf("parent %llu %s %s\\n", (unsigned long long)oid, fmt_uuid(d + RI_PARENT_UUID, a), fmt_uuid(to, c));
+          printf("parent %llu %s %s\n", (unsigned long long)oid, fmt_uuid(d + RI_PARENT_UUID, a), fmt_uuid(to, c));
           memcpy(d + RI_PARENT_UUID, to, 16);
           blocks[b].dirty = 1;
         }
         if (!is_zero(d + RI_RECEIVED_UUID)) {
           const unsigned char *to = lookup(subvols, nsub, d + RI_RECEIVED_UUID);
           if (to) {
-            printf("received %llu %s %s\\n", (unsigned long long)oid, fmt_uuid(d + RI_RECEIVED_UUID, a), fmt_uuid(to, c));
+            printf("received %llu %s %s\n", (unsigned long long)oid, fmt_uuid(d + RI_RECEIVED_UUID, a), fmt_uuid(to, c));
             memcpy(d + RI_RECEIVED_UUID, to, 16);
             blocks[b].dirty = 1;
           }
@@ -508,7 +507,7 @@ int main(int argc, char **argv) {
   put64(sb + SB_UUID_TREE_GEN, 0);
   {
     char a[40], c[40];
-    printf("device %llu %s %s\\n", (unsigned long long)devid, fmt_uuid(old_dev_uuid, a), fmt_uuid(new_dev_uuid, c));
+    printf("device %llu %s %s\n", (unsigned long long)devid, fmt_uuid(old_dev_uuid, a), fmt_uuid(new_dev_uuid, c));
   }
   fflush(stdout);
 
@@ -533,4 +532,3 @@ int main(int argc, char **argv) {
   if (close(fd) != 0) die(EX_TORN, "close: %s", strerror(errno));
   return 0;
 }
-`;
