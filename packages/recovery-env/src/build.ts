@@ -75,6 +75,8 @@ export const DEFAULT_TOOLS: readonly string[] = [
   "mount",
   "umount",
   "losetup",
+  // util-linux's: openMachine holds the disk lock with `flock -E` (busybox's has no -E).
+  "flock",
   // util-linux's: busybox's blockdev takes one option per call (@lifeboat/gpt passes two).
   "blockdev",
   "sfdisk",

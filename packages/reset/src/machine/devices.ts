@@ -61,10 +61,14 @@ export async function loopsOf(runner: CommandRunner, disk: string): Promise<Loop
   }));
 }
 
-/** Where a block device is mounted (mount sources naming it, or its real path). */
+/**
+ * Where a block device is mounted (mount sources naming it, or its real
+ * path); with `writableOnly`, only where its filesystem is mounted writable.
+ */
 export async function mountsOfDevice(
   device: string,
   mounts: readonly MountinfoEntry[],
+  options: { readonly writableOnly?: boolean } = {},
 ): Promise<string[]> {
   const names = new Set([device]);
   try {
@@ -72,5 +76,8 @@ export async function mountsOfDevice(
   } catch {
     // a device that is gone is mounted nowhere
   }
-  return mounts.filter((m) => names.has(m.source)).map((m) => m.mountPoint);
+  return mounts
+    .filter((m) => names.has(m.source))
+    .filter((m) => !options.writableOnly || !m.superOptions.split(",").includes("ro"))
+    .map((m) => m.mountPoint);
 }

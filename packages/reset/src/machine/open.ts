@@ -361,10 +361,14 @@ async function clearLeftovers(
     );
   }
   if (!isImage) {
+    // The kernel's own partition nodes: a second mount of one of them shares the
+    // filesystem's superblock (unlike a second loop device over the same bytes), so a
+    // read-only mount elsewhere (the recovery environment's of the recovery partition)
+    // is harmless; a writable one means someone else is using the disk.
     const nodes = [disk, ...table.partitions.map((p) => partitionNode(disk, p.slot))];
     for (const node of nodes) {
-      const at = await mountsOfDevice(node, after);
-      if (at.length) users.push(`${node} mounted at ${at.join(", ")}`);
+      const at = await mountsOfDevice(node, after, { writableOnly: true });
+      if (at.length) users.push(`${node} mounted writable at ${at.join(", ")}`);
     }
     const real = path.basename(await realpath(disk));
     const holders = await listDir(`/sys/class/block/${real}/holders`);
