@@ -1,3 +1,4 @@
+import path from "node:path";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
 import { runSteps } from "./_internal/run-steps.js";
 import type {
@@ -142,7 +143,7 @@ export function execute(
       if (journal.planDigest !== plan.digest || journal.plan.digest !== plan.digest) {
         return err({
           code: "JOURNAL_PLAN_MISMATCH",
-          message: `The journal ${journalPath} belongs to another plan (${journal.planDigest}); finish or remove that run first.`,
+          message: `Another plan's run (${journal.planDigest}, ${journal.status}) is journaled on this target (${path.basename(path.dirname(journalPath))}/${path.basename(journalPath)}); finish it first (resume), or give it up (abandon) when it had not yet replaced anything.`,
           journalPath,
         });
       }
