@@ -91,15 +91,22 @@ describe("home: rescue, reset user data; refusals", () => {
     expect(
       (await executeReset(env, p, { confirm: `sha256:${"0".repeat(64)}` }))._unsafeUnwrapErr().code,
     ).toBe("CONFIRMATION_MISMATCH");
-    const changed = {
+    const edited = (name: string, value: string) => ({
       ...p,
       steps: p.steps.map((s, i) =>
-        i === 1 ? { ...s, params: { ...s.params, target: "home" } } : s,
+        i === 1 ? { ...s, params: { ...s.params, [name]: value } } : s,
       ),
-    };
-    expect((await executeReset(env, changed, { confirm: p.digest }))._unsafeUnwrapErr().code).toBe(
-      "PLAN_TAMPERED",
-    );
+    });
+    // An edit its words would show is refused by the plan-text check, one they would not by the digest.
+    expect(
+      (await executeReset(env, edited("target", "home"), { confirm: p.digest }))._unsafeUnwrapErr()
+        .code,
+    ).toBe("RESET_PLAN_TEXT_MISMATCH");
+    expect(
+      (
+        await executeReset(env, edited("sourceUuid", "0000"), { confirm: p.digest })
+      )._unsafeUnwrapErr().code,
+    ).toBe("PLAN_TAMPERED");
     // stale: the factory snapshot changed after planning; the check step stops before anything is touched
     await sh("btrfs", ["subvolume", "delete", path.join(m.top, FACTORY_ROOT)]);
     await sh("btrfs", [
