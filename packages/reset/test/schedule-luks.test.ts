@@ -183,8 +183,10 @@ describe("LUKS: detection and planning on real LUKS headers", () => {
     const text = renderPlan(
       plan(opened, { kind: "reset-keep-home", stamp: "20261125T200000Z" })._unsafeUnwrap(),
     );
+    // Named by number and unique GUID (the plan's digest must not depend on device nodes).
     expect(text).toContain(
-      `${dev} is an encrypted volume (LUKS2, open as /dev/mapper/luks-x); the reset works inside it and keeps the encryption.`,
+      `${luks?.name ? `Partition 3 "${luks.name}"` : "Partition 3"} (PARTUUID ${luks?.partUuid}) is an encrypted volume (LUKS2, open); the reset works inside it and keeps the encryption.`,
     );
+    expect(text).not.toContain("/dev/");
   });
 });
