@@ -12,6 +12,8 @@ echo "[test] API reference (typedoc; an undocumented export fails)" >&2
 pnpm -s docs --treatValidationWarningsAsErrors >/dev/null
 echo "[test] package contract (publint, attw)" >&2
 pnpm -s check:package >/dev/null
+echo "[test] C helpers (-Werror, cppcheck, their tests under ASan and UBSan)" >&2
+bash scripts/check-c.sh
 mkdir -p test-output
 echo "[test] tests" >&2
 set +e
