@@ -254,6 +254,8 @@ function env(x: Prepared, hook?: ResetEnvironment["faultHook"]): ResetEnvironmen
     top: x.m.top,
     boot: x.m.boot,
     recovery: x.m.recovery,
+    // Where full restore finds the partitions it removes (by PARTUUID): the disk image.
+    disks: [x.m.disk.device],
     ...(hook ? { faultHook: hook } : {}),
   };
 }
@@ -328,6 +330,7 @@ describe.concurrent("crash safety", () => {
               top: x.m.top,
               boot: x.m.boot,
               recoveryDir: x.m.recoveryDir,
+              disks: [x.m.disk.device],
               publicKeyPem: pem,
               plan: x.p,
               mode: k === 0 ? "execute" : "resume",

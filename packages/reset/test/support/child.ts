@@ -9,6 +9,7 @@ const config = JSON.parse(await readFile(process.argv[2] ?? "", "utf8")) as {
   top: string;
   boot: string;
   recoveryDir: string;
+  disks: string[];
   publicKeyPem: string;
   plan: Plan;
   mode: "execute" | "resume";
@@ -20,6 +21,7 @@ const env = {
   top: config.top,
   boot: config.boot,
   recovery: recoveryAccess(runner, { dir: config.recoveryDir, trustedKeys: [key] }),
+  disks: config.disks,
 };
 const onProgress = (e: unknown) => process.stdout.write(`${JSON.stringify(e)}\n`);
 const r =
