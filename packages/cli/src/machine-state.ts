@@ -5,6 +5,7 @@ import {
   inspect,
   openRecoveryImageSet,
   type RecoveryImageAccess,
+  type ResetEnvironment,
   type SystemState,
 } from "@lifeboat/reset";
 import { currentSetDir, type OpenedTarget } from "./target.js";
@@ -64,6 +65,25 @@ export async function machineState(
   });
   if (r.isErr()) throw r.error;
   return { state: r.value, recovery, recoveryDir };
+}
+
+/**
+ * The environment the reset's steps run in on an opened target: its mounts,
+ * the recovery image access, and the disk (where partitions a plan names by
+ * number and PARTUUID are found).
+ */
+export function resetEnvironment(
+  runner: CommandRunner,
+  target: OpenedTarget & { readonly top: string },
+  recovery: RecoveryImageAccess | undefined,
+): ResetEnvironment {
+  return {
+    runner,
+    top: target.top,
+    ...(target.boot ? { boot: target.boot } : {}),
+    ...(recovery ? { recovery } : {}),
+    ...(target.disk ? { disks: [target.disk.device] } : {}),
+  };
 }
 
 /** The partitions of a table as the disk drawing and JSON show them. */

@@ -16,7 +16,7 @@ import pc from "picocolors";
 import { z } from "zod";
 import { type CliContext, fail, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
-import { machineState } from "../machine-state.js";
+import { machineState, resetEnvironment } from "../machine-state.js";
 import { executorProgress } from "../run-plan.js";
 import { withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
@@ -96,12 +96,7 @@ async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> 
       }
       if (!t.top) return usage(ctx, "recovery", "no Btrfs filesystem found on the disk");
       const m = await machineState(ctx.runner, t, { trustedKeys, signal: ctx.signal });
-      const env = {
-        runner: ctx.runner,
-        top: t.top,
-        ...(t.boot ? { boot: t.boot } : {}),
-        ...(m.recovery ? { recovery: m.recovery } : {}),
-      };
+      const env = resetEnvironment(ctx.runner, { ...t, top: t.top }, m.recovery);
       const started = Date.now();
       const progress = executorProgress(ctx);
       const { journalPath } = resetJournalPaths(t.top);

@@ -16,7 +16,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { type CliContext, fail, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
-import { machineState } from "../machine-state.js";
+import { machineState, resetEnvironment } from "../machine-state.js";
 import { executorProgress, runPlan } from "../run-plan.js";
 import { type OpenedTarget, withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
@@ -140,12 +140,11 @@ async function applyCommand(
         // Shown with the words its parameters give; a file whose words say otherwise is refused.
         plan = must(checkPlanText(JSON.parse(await readFile(planFile, "utf8")) as Plan));
       }
-      const env = {
-        runner: ctx.runner,
-        top: t.top as string,
-        ...(t.boot ? { boot: t.boot } : {}),
-        ...(fresh.machine.recovery ? { recovery: fresh.machine.recovery } : {}),
-      };
+      const env = resetEnvironment(
+        ctx.runner,
+        { ...t, top: t.top as string },
+        fresh.machine.recovery,
+      );
       const word = plan.kind === "full-restore" ? "ERASE" : "RESET";
       return runPlan(
         ctx,
@@ -181,15 +180,10 @@ async function resumeCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCode
       const m = await machineState(ctx.runner, t, { trustedKeys, measureSizes: false });
       const progress = executorProgress(ctx);
       const started = Date.now();
-      const r = await resumeReset(
-        {
-          runner: ctx.runner,
-          top: t.top,
-          ...(t.boot ? { boot: t.boot } : {}),
-          ...(m.recovery ? { recovery: m.recovery } : {}),
-        },
-        { onProgress: progress.onProgress, signal: ctx.signal },
-      );
+      const r = await resumeReset(resetEnvironment(ctx.runner, { ...t, top: t.top }, m.recovery), {
+        onProgress: progress.onProgress,
+        signal: ctx.signal,
+      });
       progress.stop();
       if (r.isErr()) return fail(ctx, "resume", r.error);
       return succeed(ctx, "resume", { summary: r.value, durationMs: Date.now() - started }, (d) =>
@@ -207,11 +201,7 @@ async function abandonCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCod
   return guarded(ctx, "abandon", () =>
     withTarget(ctx.runner, targetOf(opts), {}, async (t) => {
       if (!t.top) return usage(ctx, "abandon", "no Btrfs filesystem found");
-      const r = await abandonReset({
-        runner: ctx.runner,
-        top: t.top,
-        ...(t.boot ? { boot: t.boot } : {}),
-      });
+      const r = await abandonReset(resetEnvironment(ctx.runner, { ...t, top: t.top }, undefined));
       if (r.isErr()) return fail(ctx, "abandon", r.error);
       return succeed(ctx, "abandon", r.value, (d) =>
         d.planDigest === undefined
