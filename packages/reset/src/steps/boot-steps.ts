@@ -4,6 +4,7 @@ import { fsyncDirectory, joinInside, type LifeboatError, type PlanStep } from "@
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { z } from "zod";
 import { copyFileVerified, exists, io, sha256File } from "../_internal/fs.js";
+import { isBootPayloadFile } from "../boot-payload.js";
 import { count } from "../planner/words.js";
 import { type ResetEnvironment, unexpected } from "./context.js";
 import { adds, bytesSchema, defineStep, relativePath } from "./define.js";
@@ -137,8 +138,6 @@ export const stageBootStep = defineStep({
     }),
 });
 
-const KERNEL_FILE = /^(vmlinuz|initramfs|System\.map|config|symvers)-/;
-
 /**
  * `reset.install-boot`: move each staged file over its place in /boot (one
  * atomic rename each, BLS entries included), then remove kernels and BLS
@@ -202,7 +201,7 @@ export const installBootStep = defineStep({
             await fsyncDirectory(entries);
           }
           for (const name of await readdir(boot)) {
-            if (KERNEL_FILE.test(name) && !keep.has(name))
+            if (isBootPayloadFile(name) && !keep.has(name))
               await rm(path.join(boot, name), { force: true });
           }
           await rm(staging, { recursive: true, force: true });
