@@ -95,7 +95,7 @@ export interface RecoveryCliArguments {
 /** The default {@link RecoveryCliArguments}. */
 export const DEFAULT_CLI_ARGUMENTS: RecoveryCliArguments = {
   interactive: ["recovery", "--disk", "{disk}"],
-  unattended: ["reset", "--request", "{request}", "--confirm", "{digest}", "--disk", "{disk}"],
+  unattended: ["recovery", "--request", "{request}", "--digest", "{digest}", "--disk", "{disk}"],
 };
 
 /** Progress of {@link buildRecoveryEnvironment}. */

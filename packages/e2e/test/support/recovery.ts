@@ -20,7 +20,6 @@ import {
 } from "@lifeboat/gpt";
 import {
   buildRecoveryEnvironment,
-  type RecoveryCliArguments,
   type RecoveryEnvironment,
 } from "@lifeboat/recovery-env";
 import { sh } from "@lifeboat/testkit";
@@ -29,12 +28,6 @@ import { must } from "./steps.js";
 
 /** The recovery file system's label (the GRUB entry's fallback search). */
 export const RECOVERY_LABEL = "LIFEBOAT";
-
-/** `lifeboat recovery` in both modes of the environment's /init. */
-export const RECOVERY_CLI_ARGUMENTS: RecoveryCliArguments = {
-  interactive: ["recovery", "--disk", "{disk}"],
-  unattended: ["recovery", "--request", "{request}", "--digest", "{digest}", "--disk", "{disk}"],
-};
 
 /**
  * Carve a recovery partition of `recoveryBytes` (default 1400 MiB) from the
@@ -126,7 +119,7 @@ export interface RecoveryKit {
   readonly agent: string;
 }
 
-/** Build the recovery environment around `bundle` (with {@link RECOVERY_CLI_ARGUMENTS}) into `outDir`, and the exchange helper. */
+/** Build the recovery environment around `bundle` (with its default commands, the CLI's real ones) into `outDir`, and the exchange helper. */
 export async function buildRecoveryKit(
   runner: CommandRunner,
   bundle: string,
@@ -136,7 +129,6 @@ export async function buildRecoveryKit(
     buildRecoveryEnvironment(runner, {
       cliBundle: bundle,
       outDir,
-      cliArguments: RECOVERY_CLI_ARGUMENTS,
     }),
   );
   const helper = await must(buildExchangeHelper(runner));
