@@ -1,0 +1,20 @@
+/**
+ * The guided recovery front end: a full-screen, keyboard-only terminal UI
+ * (Ink) that leads a person from a diagnosis of the machine to a confirmed,
+ * journaled reset. Built only on the public API of `@lifeboat/reset` and
+ * `@lifeboat/core`.
+ *
+ * @module
+ */
+export { type HostAction, RecoveryApp, type RecoveryAppProps } from "./app.js";
+export {
+  type AskPassphrase,
+  type MachineBackendOptions,
+  machineBackend,
+  type OnProgress,
+  type RecoveryBackend,
+  type RecoveryMachine,
+} from "./backend.js";
+export type { ChoiceId, ChoiceText, Messages } from "./messages/catalog.js";
+export { LOCALES, type Locale, localeFromCmdline } from "./messages/index.js";
+export { type RunRecoveryUiOptions, runRecoveryUi } from "./run.js";

@@ -1,0 +1,69 @@
+import { formatBytes, type Plan, planDataLoss } from "@lifeboat/core";
+import { Box, Text } from "ink";
+import { useState } from "react";
+import { useUi } from "../ui.js";
+import { Frame, Toned } from "../widgets/frame.js";
+import { TextInput } from "../widgets/text-input.js";
+
+/**
+ * A plan before it runs: its steps, what it destroys (sizes, loud items
+ * first), its warnings; the person types the localized word. What is
+ * confirmed is the plan's digest, handed back with `onConfirm`.
+ */
+export function ConfirmScreen(props: {
+  plan: Plan;
+  onConfirm: (digest: string) => void;
+  onBack: () => void;
+}) {
+  const { t } = useUi();
+  const [wrong, setWrong] = useState(false);
+  const losses = [...planDataLoss(props.plan)].sort((a, b) => Number(!!b.loud) - Number(!!a.loud));
+  const word = losses.length > 0 ? t.confirmWordErase : t.confirmWordGo;
+  return (
+    <Frame title={t.confirmTitle(props.plan.title)}>
+      <Text bold>{t.confirmSteps}</Text>
+      {props.plan.steps.map((s, i) => (
+        <Text key={s.id}>{`  ${i + 1}. ${s.title}`}</Text>
+      ))}
+      <Box flexDirection="column" marginTop={1}>
+        {losses.length === 0 ? (
+          <Toned tone="ok">{t.confirmNoLoss}</Toned>
+        ) : (
+          <>
+            <Text bold>{t.confirmLosses}</Text>
+            {losses.map((l) => (
+              <Toned key={`${l.kind}:${l.what}`} tone={l.loud ? "bad" : "warn"}>
+                {l.what}
+                {l.bytes === undefined ? "" : ` (${formatBytes(l.bytes)})`}
+                {l.detail ? `: ${l.detail}` : ""}
+              </Toned>
+            ))}
+          </>
+        )}
+      </Box>
+      {props.plan.warnings.length > 0 ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text bold>{t.confirmWarnings}</Text>
+          {props.plan.warnings.map((w) => (
+            <Toned key={w} tone="warn">
+              {w}
+            </Toned>
+          ))}
+        </Box>
+      ) : null}
+      <Box flexDirection="column" marginTop={1}>
+        <Text dimColor>{t.confirmDigest(props.plan.digest)}</Text>
+        {wrong ? <Toned tone="bad">{t.confirmWrongWord(word)}</Toned> : null}
+        <Text>{t.confirmPrompt(word)}</Text>
+        <TextInput
+          onSubmit={(typed) => {
+            if (typed.trim().toUpperCase() === word.toUpperCase())
+              props.onConfirm(props.plan.digest);
+            else setWrong(true);
+          }}
+          onCancel={props.onBack}
+        />
+      </Box>
+    </Frame>
+  );
+}

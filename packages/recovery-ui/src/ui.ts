@@ -1,0 +1,51 @@
+import { createContext, useContext } from "react";
+import type { Messages } from "./messages/catalog.js";
+import { en } from "./messages/en.js";
+
+/** Glyphs for consoles with and without box drawing and symbols. */
+export interface Glyphs {
+  readonly border: "single" | "classic";
+  readonly pointer: string;
+  readonly tone: {
+    readonly ok: string;
+    readonly info: string;
+    readonly warn: string;
+    readonly bad: string;
+  };
+  readonly barDone: string;
+  readonly barTodo: string;
+}
+
+const UNICODE: Glyphs = {
+  border: "single",
+  pointer: "›",
+  tone: { ok: "✓", info: "·", warn: "!", bad: "✗" },
+  barDone: "█",
+  barTodo: "░",
+};
+
+const ASCII: Glyphs = {
+  border: "classic",
+  pointer: ">",
+  tone: { ok: "+", info: "-", warn: "!", bad: "x" },
+  barDone: "#",
+  barTodo: ".",
+};
+
+/** What every screen reads: the language, the glyphs, whether colour is used. */
+export interface UiSettings {
+  readonly t: Messages;
+  readonly glyphs: Glyphs;
+  readonly color: boolean;
+}
+
+/** The settings for a language, an ASCII-only console, and colour on or off. */
+export function uiSettings(t: Messages, options: { ascii: boolean; color: boolean }): UiSettings {
+  return { t, glyphs: options.ascii ? ASCII : UNICODE, color: options.color };
+}
+
+/** The settings context every screen reads. */
+export const UiContext = createContext<UiSettings>(uiSettings(en, { ascii: false, color: true }));
+
+/** The current settings. */
+export const useUi = (): UiSettings => useContext(UiContext);

@@ -1,0 +1,50 @@
+import { render } from "ink-testing-library";
+import { createElement } from "react";
+import { describe, expect, it } from "vitest";
+import { en } from "../src/messages/en.js";
+import { ProgressScreen } from "../src/screens/progress.js";
+import { UiContext, uiSettings } from "../src/ui.js";
+
+function frame(progress: Parameters<typeof ProgressScreen>[0]["progress"], ascii: boolean) {
+  const app = render(
+    createElement(
+      UiContext.Provider,
+      { value: uiSettings(en, { ascii, color: false }) },
+      createElement(ProgressScreen, { progress }),
+    ),
+  );
+  const text = app.lastFrame() ?? "";
+  app.unmount();
+  return text;
+}
+
+describe("progress screen", () => {
+  it("step n of m, a bytes bar, and that it is still safe to stop", () => {
+    const text = frame(
+      {
+        title: "Restore from the recovery image",
+        stepIndex: 2,
+        totalSteps: 9,
+        stepTitle: "Unpack the system",
+        bytesDone: 512 * 1024 ** 2,
+        bytesTotal: 1024 ** 3,
+        safeToStop: true,
+      },
+      true,
+    );
+    expect(text).toContain("Working: Restore from the recovery image");
+    expect(text).toContain("Step 3 of 9: Unpack the system");
+    expect(text).toContain(`[${"#".repeat(20)}${".".repeat(20)}] 512 MiB of 1.0 GiB`);
+    expect(text).toContain("It is still safe to stop");
+  });
+
+  it("past the point of no return it says so; resuming (safety unknown) says neither", () => {
+    const base = { title: "t", stepIndex: 5, totalSteps: 9, stepTitle: "Exchange" };
+    expect(frame({ ...base, safeToStop: false }, false)).toContain(
+      "Do not turn the computer off now.",
+    );
+    const unknown = frame(base, false);
+    expect(unknown).not.toContain("safe to stop");
+    expect(unknown).not.toContain("Do not turn");
+  });
+});
