@@ -10,12 +10,18 @@ import { Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   checkpointCreateDataSchema,
-  imageKeygenDataSchema,
   inspectDataSchema,
-  provisionDataSchema,
   resumeDataSchema,
 } from "../src/json-schemas.js";
-import { applyAndKill, cliJson, ensureBuilt, json, smallDisk } from "./support.js";
+import {
+  applyAndKill,
+  cliJson,
+  ensureBuilt,
+  json,
+  keygen,
+  provisionSmall,
+  smallDisk,
+} from "./support.js";
 
 let scratch: Scratch;
 let disk: string;
@@ -39,12 +45,9 @@ beforeAll(async () => {
   ensureBuilt();
   scratch = await Scratch.create("lifeboat-across-");
   disk = await smallDisk(scratch);
-  const keys = cliJson(["image", "keygen", "--out", scratch.path("keys")], imageKeygenDataSchema);
+  const keys = keygen(scratch);
   publicKey = keys.publicKey;
-  cliJson(
-    ["provision", "--disk", disk, "--product", "P", "--build", "B", "--key", keys.privateKey],
-    provisionDataSchema,
-  );
+  provisionSmall(disk, keys.privateKey);
   usb = scratch.path("usb");
   mkdirSync(usb, { recursive: true });
   cliJson(

@@ -10,8 +10,15 @@ import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { imageKeygenDataSchema, provisionDataSchema } from "../src/json-schemas.js";
-import { applyAndKill, cliJson, cliJsonFailure, ensureBuilt, json, smallDisk } from "./support.js";
+import {
+  applyAndKill,
+  cliJsonFailure,
+  ensureBuilt,
+  json,
+  keygen,
+  provisionSmall,
+  smallDisk,
+} from "./support.js";
 
 let scratch: Scratch;
 let disk: string;
@@ -34,14 +41,10 @@ const apply = (d: string, digest: string, ...args: string[]) =>
 beforeAll(async () => {
   ensureBuilt();
   scratch = await Scratch.create("lifeboat-stranded-");
-  const keys = cliJson(["image", "keygen", "--out", scratch.path("keys")], imageKeygenDataSchema);
+  const keys = keygen(scratch);
   disk = await smallDisk(scratch, "disk.img");
   other = await smallDisk(scratch, "other.img");
-  for (const d of [disk, other])
-    cliJson(
-      ["provision", "--disk", d, "--product", "P", "--build", "B", "--key", keys.privateKey],
-      provisionDataSchema,
-    );
+  for (const d of [disk, other]) provisionSmall(d, keys.privateKey);
 }, 600_000);
 afterAll(async () => {
   await scratch?.cleanup();

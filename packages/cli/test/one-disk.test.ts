@@ -9,13 +9,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { readGpt } from "@lifeboat/gpt";
 import { Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  imageKeygenDataSchema,
-  planDataSchema,
-  provisionDataSchema,
-  subvolListDataSchema,
-} from "../src/json-schemas.js";
-import { bin, cliJson, ensureBuilt, runner, smallDisk } from "./support.js";
+import { planDataSchema, subvolListDataSchema } from "../src/json-schemas.js";
+import { bin, cliJson, ensureBuilt, keygen, provisionSmall, runner, smallDisk } from "./support.js";
 
 /** Run a program to its end; its standard output (exit codes in `ok` count as success). */
 function sh(command: string, args: readonly string[], ok: readonly number[] = [0]): string {
@@ -105,18 +100,12 @@ function expectResetsOnDisk(target: string, stamps: readonly string[]): void {
 
 let scratch: Scratch;
 let disk: string;
-let publicKey: string;
 
 beforeAll(async () => {
   ensureBuilt();
   scratch = await Scratch.create("lifeboat-one-disk-");
   disk = await smallDisk(scratch);
-  const keys = cliJson(["image", "keygen", "--out", scratch.path("keys")], imageKeygenDataSchema);
-  publicKey = keys.publicKey;
-  cliJson(
-    ["provision", "--disk", disk, "--product", "P", "--build", "B", "--key", keys.privateKey],
-    provisionDataSchema,
-  );
+  provisionSmall(disk, keygen(scratch).privateKey);
 }, 600_000);
 afterAll(async () => {
   await scratch?.cleanup();

@@ -11,7 +11,12 @@ import { createExecaRunner } from "@lifeboat/core";
 import { requireRoot, requireTools, type Scratch } from "@lifeboat/testkit";
 import type { z } from "zod";
 import { installSystem, layOutDisk } from "../../../examples/preload-factory-image.js";
-import { jsonFailureSchema, jsonSuccessSchema } from "../src/json-schemas.js";
+import {
+  imageKeygenDataSchema,
+  jsonFailureSchema,
+  jsonSuccessSchema,
+  provisionDataSchema,
+} from "../src/json-schemas.js";
 
 export const cliDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const repoRoot = path.resolve(cliDir, "../..");
@@ -83,6 +88,19 @@ export async function smallDisk(scratch: Scratch, name = "disk.img"): Promise<st
   await layOutDisk(runner, image, { diskMiB: 800, recoveryMiB: 160 });
   await installSystem(runner, image, { sources: ["/usr/share/zoneinfo"], kernelVersion: KVER });
   return image;
+}
+
+/** Keys made with `image keygen` in `scratch/keys`. */
+export function keygen(scratch: Scratch): { privateKey: string; publicKey: string } {
+  return cliJson(["image", "keygen", "--out", scratch.path("keys")], imageKeygenDataSchema);
+}
+
+/** `lifeboat provision` of a {@link smallDisk} with `privateKey` (product P, build B). */
+export function provisionSmall(disk: string, privateKey: string): void {
+  cliJson(
+    ["provision", "--disk", disk, "--product", "P", "--build", "B", "--key", privateKey],
+    provisionDataSchema,
+  );
 }
 
 /** `lifeboat --json …` with extra environment; the parsed success document's data. */
