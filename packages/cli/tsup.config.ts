@@ -2,12 +2,23 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "tsup";
+import { noInkDevtools } from "./no-ink-devtools.js";
 
 // The workspace packages are bundled from their sources, so the binary never
 // depends on another package's dist being built (or being rebuilt) at the time.
 const packages = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const alias: Record<string, string> = {};
-for (const dir of ["core", "gpt", "btrfs", "grub", "image", "casync", "reset", "factory"]) {
+for (const dir of [
+  "core",
+  "gpt",
+  "btrfs",
+  "grub",
+  "image",
+  "casync",
+  "reset",
+  "factory",
+  "recovery-ui",
+]) {
   if (readdirSync(path.join(packages, dir)).includes("src"))
     alias[`@lifeboat/${dir}`] = path.join(packages, dir, "src/index.ts");
 }
@@ -36,6 +47,7 @@ export default defineConfig([
     external: ["@mongodb-js/zstd"],
     platform: "node",
     define,
+    esbuildPlugins: [noInkDevtools],
     esbuildOptions(options) {
       options.alias = alias;
     },
@@ -56,6 +68,7 @@ export default defineConfig([
     outDir: "dist",
     splitting: false,
     define,
+    esbuildPlugins: [noInkDevtools],
     esbuildOptions(options) {
       options.alias = alias;
     },

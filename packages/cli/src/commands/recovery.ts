@@ -22,6 +22,7 @@ import { withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
 import { guarded, loadTrustedKeys, must, targetOf, targetOptions, usage } from "./_shared.js";
 import type { Wrap } from "./index.js";
+import { runRecoveryFrontEnd } from "./recovery-ui.js";
 
 interface RecoveryOpts {
   disk?: string;
@@ -31,6 +32,8 @@ interface RecoveryOpts {
   request?: string;
   digest?: string;
   trustedKey?: string[];
+  lang?: string;
+  ascii?: boolean;
 }
 
 /** A reset request written beforehand (by the running system or an OEM tool) for an unattended boot. */
@@ -67,8 +70,23 @@ async function useHelperFromRecoveryPartition(): Promise<void> {
 async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> {
   const target = targetOf(opts);
   if (!target.disk && !target.top) return usage(ctx, "recovery", "give --disk <device|image>");
+  if (!opts.request && !opts.digest && target.disk && ctx.interactive && !ctx.json) {
+    const disk = target.disk;
+    return guarded(ctx, "recovery", () =>
+      runRecoveryFrontEnd(ctx, {
+        disk,
+        ...(opts.trustedKey ? { trustedKey: opts.trustedKey } : {}),
+        ...(opts.lang ? { lang: opts.lang } : {}),
+        ...(opts.ascii ? { ascii: true } : {}),
+      }),
+    );
+  }
   if (!opts.request || !opts.digest)
-    return usage(ctx, "recovery", "give --request <file> and --digest sha256:<hex>");
+    return usage(
+      ctx,
+      "recovery",
+      "give --request <file> and --digest sha256:<hex> (or run it on a terminal with --disk for the guided front end)",
+    );
   const requestFile = opts.request;
   const expected = opts.digest;
   return guarded(ctx, "recovery", async () => {
@@ -137,7 +155,7 @@ async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> 
 export function registerRecovery(program: Command, wrap: Wrap): void {
   targetOptions(program.command("recovery"))
     .description(
-      "run a reset request written beforehand (checked against its digest), or resume an interrupted one",
+      "on a terminal with only --disk: the guided recovery front end; otherwise run a reset request written beforehand (checked against its digest), or resume an interrupted one",
     )
     .option("--request <file>", 'the request: {"kind":"reset-keep-home","stamp":"…"}')
     .option(
@@ -149,5 +167,10 @@ export function registerRecovery(program: Command, wrap: Wrap): void {
       "public key of the recovery image (repeatable)",
       (v: string, p: string[] = []) => [...p, v],
     )
+    .option(
+      "--lang <code>",
+      "front end language (en, de); default lifeboat.lang= or a first screen",
+    )
+    .option("--ascii", "front end with ASCII-only borders (default on TERM=linux)")
     .action(wrap(run));
 }

@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import type { CliContext } from "../context.js";
+import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
+import { loadTrustedKeys } from "./_shared.js";
+
+/** Options of the interactive `lifeboat recovery` (no `--request`). */
+export interface RecoveryUiOpts {
+  readonly disk: string;
+  readonly trustedKey?: string[];
+  readonly lang?: string;
+  readonly ascii?: boolean;
+}
+
+async function cmdline(): Promise<string> {
+  return readFile("/proc/cmdline", "utf8").catch(() => "");
+}
+
+function shell(): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(process.env.SHELL ?? "/bin/sh", [], { stdio: "inherit" });
+    child.on("exit", () => resolve());
+    child.on("error", () => resolve());
+  });
+}
+
+/**
+ * The guided front end (`@lifeboat/recovery-ui`, loaded only here). Restart
+ * and power off act on the machine only in the recovery environment
+ * (`LIFEBOAT_MODE` set by its init); elsewhere they are reported and the
+ * command exits. The expert shell returns to the front end when it exits.
+ */
+export async function runRecoveryFrontEnd(
+  ctx: CliContext,
+  opts: RecoveryUiOpts,
+): Promise<ExitCodeValue> {
+  const ui = await import("@lifeboat/recovery-ui");
+  const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
+  const runDirectory = process.env.LIFEBOAT_RUN_DIR;
+  const requested = opts.lang ?? "";
+  const locale =
+    requested in ui.LOCALES
+      ? (requested as keyof typeof ui.LOCALES)
+      : ui.localeFromCmdline(await cmdline());
+  const backend = ui.machineBackend(ctx.runner, {
+    disk: opts.disk,
+    trustedKeys,
+    ...(runDirectory ? { runDirectory } : {}),
+  });
+  for (;;) {
+    const action = await ui.runRecoveryUi({
+      backend,
+      ...(locale ? { locale } : {}),
+      ...(opts.ascii ? { ascii: true } : {}),
+    });
+    if (action === "shell") {
+      ctx.stderr.write("Expert shell: type 'exit' to return to the recovery menu.\n");
+      await shell();
+      continue;
+    }
+    const program = action === "restart" ? "reboot" : "poweroff";
+    if (process.env.LIFEBOAT_MODE) {
+      await ctx.runner.run("sync", []);
+      await ctx.runner.run(program, ["-f"]);
+    } else
+      ctx.stdout.write(
+        `LIFEBOAT-RECOVERY ${action} chosen (not in the recovery environment: nothing else done).\n`,
+      );
+    return ExitCode.Ok;
+  }
+}

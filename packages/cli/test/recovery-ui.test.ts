@@ -1,0 +1,133 @@
+/**
+ * The guided recovery front end on a real terminal: `lifeboat recovery --disk
+ * <image>` (the built binary) in a tmux session against a loop-backed,
+ * provisioned disk image; keystrokes in, screen text asserted, for a reset
+ * that keeps my files. Afterwards the disk is opened again (the SDK): the file
+ * in /home is still there, the one added to the system is gone.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { openMachine } from "@lifeboat/reset";
+import { requireTools, Scratch } from "@lifeboat/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bin, cli, ensureBuilt, runner, smallDisk } from "./support.js";
+
+const session = `lifeboat-ui-${process.pid}`;
+let scratch: Scratch;
+let disk: string;
+
+const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
+const screen = () => tmux("capture-pane", "-p", "-t", session);
+const captures: Record<string, string> = {};
+
+/** Wait for `pattern` on the screen, then a moment for the new screen to listen for keys. */
+async function see(pattern: RegExp, name?: string, timeoutMs = 120_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const text = screen();
+    if (pattern.test(text)) {
+      await sleep(400);
+      if (name) captures[name] = screen();
+      return text;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
+    await sleep(200);
+  }
+}
+
+async function keys(...k: string[]): Promise<void> {
+  for (const key of k) {
+    if (key === "Enter" || key === "Down" || key === "Up" || key === "Escape")
+      tmux("send-keys", "-t", session, key);
+    else tmux("send-keys", "-t", session, "-l", key);
+    await sleep(150);
+  }
+}
+
+/** With the disk opened by the SDK (locked, mounted), then closed again. */
+async function withTop<T>(body: (top: string) => Promise<T>): Promise<T> {
+  const m = (await openMachine(runner, { disk }))._unsafeUnwrap();
+  try {
+    if (!m.top) throw new Error("no Btrfs top level");
+    return await body(m.top);
+  } finally {
+    await m.close();
+  }
+}
+
+beforeAll(async () => {
+  requireTools("tmux");
+  ensureBuilt();
+  scratch = await Scratch.create("lifeboat-cli-ui-");
+  disk = await smallDisk(scratch, "ui.img");
+  const p = cli(["provision", "--disk", disk, "--product", "Contoso", "--build", "T1"]);
+  if (p.code !== 0) throw new Error(p.stderr);
+  await withTop(async (top) => {
+    await mkdir(path.join(top, "home/alice"), { recursive: true });
+    await writeFile(path.join(top, "home/alice/thesis.txt"), "chapter one\n");
+    await writeFile(path.join(top, "root/etc/added-after-factory"), "x\n");
+  });
+  tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "40", "bash --norc --noprofile");
+  scratch.defer(async () => {
+    tmux("kill-session", "-t", session);
+    // A front end killed with the session leaves its mounts; the next opener clears them.
+    await sleep(500);
+    const m = await openMachine(runner, { disk, mount: false });
+    if (m.isOk()) await m.value.close();
+  });
+}, 300_000);
+
+afterAll(async () => {
+  if (process.env.LIFEBOAT_UI_CAPTURES) {
+    await mkdir(process.env.LIFEBOAT_UI_CAPTURES, { recursive: true });
+    for (const [name, text] of Object.entries(captures))
+      await writeFile(path.join(process.env.LIFEBOAT_UI_CAPTURES, `${name}.txt`), text);
+  }
+  await scratch?.cleanup();
+});
+
+describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => {
+  it("reset keeping my files, end to end by keystrokes", async () => {
+    tmux(
+      "send-keys",
+      "-t",
+      session,
+      "-l",
+      `NO_COLOR=1 TERM=linux ${process.execPath} ${bin} recovery --disk ${disk}; echo "exit=$?"`,
+    );
+    await keys("Enter");
+    await see(/Choose your language:/, "language");
+    expect(screen()).toContain("2. Deutsch");
+    expect(screen()).toMatch(/^\+-+\+$/m); // ASCII borders on TERM=linux
+    await keys("Enter");
+    const diagnosis = await see(/Free space:/, "diagnosis");
+    expect(diagnosis).toContain('The system is there (Btrfs subvolume "root").');
+    expect(diagnosis).toContain("The factory state is intact (Contoso T1).");
+    await keys("Enter");
+    const choices = await see(/What would you like to do\?/, "choices");
+    expect(choices).toContain("1. Reset the system, keep my files");
+    expect(choices).toContain("Keeps: your files and settings in /home");
+    await keys("Enter");
+    const confirm = await see(/and press Enter to start/, "confirm");
+    expect(confirm).toContain("Please check:");
+    expect(confirm).toMatch(/Plan sha256:[0-9a-f]{16}/);
+    const word = /Type (\w+) and press Enter/.exec(confirm)?.[1] ?? "";
+    expect(["YES", "ERASE"]).toContain(word);
+    await keys("nope", "Enter");
+    await see(new RegExp(`That is not ${word}\\. Nothing was done\\.`));
+    await keys(word.toLowerCase(), "Enter");
+    const done = await see(/Everything went well|It did not work/, "done", 240_000);
+    expect(done).toContain("Everything went well. Restart the computer to use it.");
+    await keys("Enter");
+    await see(/exit=\d+/);
+    expect(screen()).toContain("LIFEBOAT-RECOVERY restart chosen");
+    expect(screen()).toContain("exit=0");
+
+    await withTop(async (top) => {
+      expect(await readFile(path.join(top, "home/alice/thesis.txt"), "utf8")).toBe("chapter one\n");
+      await expect(stat(path.join(top, "root/etc/added-after-factory"))).rejects.toThrow();
+    });
+  });
+});
