@@ -76,41 +76,26 @@ describe("examples", () => {
     }
   });
 
-  it("custom-reset-ui: plan shown, digest accepted, progress events, reset done", async () => {
-    const disk = await attachDisk(runner, image);
-    const top = await mountDevice(runner, disk.btrfs, "btrfs");
-    const boot = await mountDevice(runner, disk.boot, "ext4");
-    try {
-      const seen: string[] = [];
-      const shown: string[] = [];
-      const cancelled = await resetWithUi(
-        runner,
-        { top: top.dir, boot: boot.dir },
-        {
-          confirm: async () => undefined,
-          progress: () => {},
-        },
-      );
-      expect(cancelled).toEqual({ done: false, error: "cancelled" });
-      const r = await resetWithUi(
-        runner,
-        { top: top.dir, boot: boot.dir },
-        {
-          confirm: async (p, lines) => {
-            shown.push(...lines);
-            return p.digest;
-          },
-          progress: (e) => seen.push(e.type),
-        },
-      );
-      expect(r).toMatchObject({ done: true, steps: 7 });
-      expect(shown.some((l) => l.startsWith("DESTROYS subvolume root"))).toBe(true);
-      expect(seen.filter((t) => t === "step-finished")).toHaveLength(7);
-    } finally {
-      await boot.unmount();
-      await top.unmount();
-      await disk.detach();
-    }
+  it("custom-reset-ui: the disk opened, plan shown, digest accepted, progress events, reset done", async () => {
+    const seen: string[] = [];
+    const shown: string[] = [];
+    const cancelled = await resetWithUi(runner, image, {
+      confirm: async () => undefined,
+      progress: () => {},
+    });
+    expect(cancelled).toEqual({ done: false, error: "cancelled" });
+    const r = await resetWithUi(runner, image, {
+      confirm: async (p, lines) => {
+        shown.push(...lines);
+        return p.digest;
+      },
+      progress: (e) => seen.push(e.type),
+    });
+    expect(r).toMatchObject({ done: true, steps: 7 });
+    expect(shown.some((l) => l.startsWith("DESTROYS subvolume root"))).toBe(true);
+    expect(seen.filter((t) => t === "step-finished")).toHaveLength(7);
+    // Everything the machine attached and mounted is released.
+    expect((await sh("losetup", ["-j", image])).trim()).toBe("");
   });
 
   it("add-recovery-partition: carves a recovery partition from free space", async () => {

@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
+import { btrfsCDefine } from "../../scripts/bundle-defines.js";
 
 export default defineConfig({
   entry: ["src/index.ts"],
@@ -7,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // The C files inside the build too, for bundlers that take dist/ without c/.
+  define: btrfsCDefine(),
 });

@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
+import { workerDefines } from "../../scripts/bundle-defines.js";
 
 export default defineConfig({
   entry: ["src/index.ts"],
@@ -7,4 +8,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // The worker thread's module, bundled into the code that starts it.
+  define: workerDefines(["__LIFEBOAT_CHUNK_WORKER__"]),
 });

@@ -1,7 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "tsup";
+import { bundleDefines } from "../../scripts/bundle-defines.js";
 import { noInkDevtools } from "./no-ink-devtools.js";
 
 // The workspace packages are bundled from their sources, so the binary never
@@ -23,17 +24,10 @@ for (const dir of [
     alias[`@lifeboat/${dir}`] = path.join(packages, dir, "src/index.ts");
 }
 
-// The btrfs helpers' C files (packages/btrfs/c), embedded: read from beside
-// @lifeboat/btrfs when it is installed, but a bundle (one file in the recovery
-// environment) has no c/ directory next to it.
-const btrfsC = path.join(packages, "btrfs", "c");
-const define = {
-  __LIFEBOAT_BTRFS_C__: JSON.stringify(
-    Object.fromEntries(
-      readdirSync(btrfsC).map((f) => [f, readFileSync(path.join(btrfsC, f), "utf8")]),
-    ),
-  ),
-};
+// Carried inside the bundles: the worker threads' modules and the btrfs
+// helpers' C files (a bundle, one file in the recovery environment, has
+// nothing beside it).
+const define = bundleDefines();
 
 export default defineConfig([
   {

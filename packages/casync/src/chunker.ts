@@ -6,7 +6,7 @@
  * @module
  */
 import { err, ok, type Result } from "neverthrow";
-import { cut } from "./_internal/chunker-source.js";
+import { cut } from "./_internal/cut.js";
 import type { CasyncBadParametersError } from "./errors.js";
 
 /** Chunk size limits in bytes. */

@@ -15,6 +15,7 @@ import {
   sh,
 } from "@lifeboat/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { bundleDefineArgs } from "../../../scripts/bundle-defines.js";
 import {
   createImageSet,
   exportPublicKeyPem,
@@ -75,6 +76,8 @@ beforeAll(async () => {
     `--alias:@lifeboat/core=${path.join(repo, "packages/core/src/index.ts")}`,
     `--outfile=${scratch.path("install-child.mjs")}`,
     "--log-level=warning",
+    // The hash pool's worker module, carried inside the bundle as in the builds.
+    ...bundleDefineArgs(),
   ]);
 });
 afterAll(() => scratch?.cleanup());

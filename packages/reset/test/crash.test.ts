@@ -6,6 +6,7 @@ import { type Plan, readJournal } from "@lifeboat/core";
 import { exportPublicKeyPem } from "@lifeboat/image";
 import { mountTemp, Scratch, sh, unmount } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleDefineArgs } from "../../../scripts/bundle-defines.js";
 import {
   checkpointRoot,
   createCheckpoint,
@@ -53,6 +54,8 @@ beforeAll(async () => {
     `--outfile=${childScript}`,
     "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
     ...alias,
+    // The btrfs helpers' C files and the hash pool's worker, carried inside the bundle.
+    ...bundleDefineArgs(),
   ]);
 }, 600_000);
 afterAll(async () => {

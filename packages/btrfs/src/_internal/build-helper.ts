@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { access, chmod, constants, mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import path from "node:path";
-import type { CommandRunner } from "@lifeboat/core";
-import { okAsync, type Result, ResultAsync } from "neverthrow";
+import { type CommandRunner, ioError } from "@lifeboat/core";
+import { errAsync, okAsync, type Result, ResultAsync } from "neverthrow";
 import type { BtrfsError } from "../errors.js";
 import { cProgram, HELPER_CFLAGS } from "./c-sources.js";
 import { fromNode } from "./common-io.js";
@@ -30,9 +30,14 @@ export interface HelperSpec {
 export function helperPath(spec: HelperSpec, cacheDir: string | undefined): string {
   const fixed = process.env[spec.envVar];
   if (fixed && cacheDir === undefined) return fixed;
-  const hash = createHash("sha256");
-  for (const [name, text] of cProgram(spec.main).files) hash.update(`${name}\0${text}\0`);
-  const digest = hash.digest("hex").slice(0, 12);
+  const program = cProgram(spec.main);
+  // Without its C files the helper cannot be built: a name no build ever has.
+  let digest = "nosource";
+  if (program) {
+    const hash = createHash("sha256");
+    for (const [name, text] of program.files) hash.update(`${name}\0${text}\0`);
+    digest = hash.digest("hex").slice(0, 12);
+  }
   return path.join(cacheDir ?? defaultHelperCacheDir(), `${spec.name}-${digest}`);
 }
 
@@ -55,10 +60,18 @@ export function compileHelper(
   spec: HelperSpec & { target: string; compiler?: string; force?: boolean },
 ): ResultAsync<{ path: string; static: boolean | undefined }, BtrfsError> {
   const { target } = spec;
-  const program = cProgram(spec.main);
   const dir = path.dirname(target);
   return isExecutable(target).andThen((exists) => {
     if (exists && !spec.force) return okAsync({ path: target, static: undefined });
+    const program = cProgram(spec.main);
+    if (!program)
+      return errAsync(
+        ioError(
+          new Error("the C files are not in this installation (the package's c/ directory)"),
+          spec.main,
+          "read",
+        ),
+      );
     return fromNode(mkdir(dir, { recursive: true }), dir, "create")
       .andThen(() => fromNode(mkdtemp(path.join(dir, ".build-")), dir, "create"))
       .andThen((work) => {

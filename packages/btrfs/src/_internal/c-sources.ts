@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
 
 /**
- * The C files of `c/`, name to text, when a bundler embedded them (the CLI's
- * tsup `define`): a single-file bundle has no `c/` beside it.
+ * The C files of `c/`, name to text, when the build embedded them (tsup
+ * `define`, see scripts/bundle-defines.ts): a bundle, one file in the
+ * recovery environment or inside someone's application, has no `c/` beside it.
  */
 declare const __LIFEBOAT_BTRFS_C__: Readonly<Record<string, string>> | undefined;
 
-// `c/` from dist/index.js (the built package), then from src/_internal/*.ts (tests, tsx).
+// Else `c/` from dist/index.js (the built package), then from src/_internal/*.ts (tests, tsx).
 const C_DIRS = ["../c/", "../../c/"];
 
 /** A helper's C program: its main file and every header it includes with `#include "..."`. */
@@ -17,7 +18,7 @@ export interface CProgram {
   readonly files: ReadonlyMap<string, string>;
 }
 
-function readCFile(name: string): string {
+function readCFile(name: string): string | undefined {
   if (typeof __LIFEBOAT_BTRFS_C__ !== "undefined") {
     const embedded = __LIFEBOAT_BTRFS_C__[name];
     if (embedded !== undefined) return embedded;
@@ -29,27 +30,29 @@ function readCFile(name: string): string {
       // not in this layout; try the next
     }
   }
-  throw new Error(
-    `@lifeboat/btrfs: the C file ${name} is missing from the package's c/ directory (an incomplete installation or a bundle that did not embed it)`,
-  );
+  return undefined;
 }
 
 const LOCAL_INCLUDE = /^#include "([^"/]+)"/gm;
-const programs = new Map<string, CProgram>();
+const programs = new Map<string, CProgram | undefined>();
 
-/** The C program `main` (a file of the package's `c/`) with its local headers, read once. */
-export function cProgram(main: string): CProgram {
-  const cached = programs.get(main);
-  if (cached) return cached;
+/**
+ * The C program `main` (a file of the package's `c/`) with its local
+ * headers, read once; `undefined` when a file is missing (a bundle that
+ * neither embedded them nor sits beside `c/`): the helper cannot be built.
+ */
+export function cProgram(main: string): CProgram | undefined {
+  if (programs.has(main)) return programs.get(main);
   const files = new Map<string, string>();
-  const add = (name: string) => {
-    if (files.has(name)) return;
+  const add = (name: string): boolean => {
+    if (files.has(name)) return true;
     const text = readCFile(name);
+    if (text === undefined) return false;
     files.set(name, text);
-    for (const m of text.matchAll(LOCAL_INCLUDE)) if (m[1]) add(m[1]);
+    for (const m of text.matchAll(LOCAL_INCLUDE)) if (m[1] && !add(m[1])) return false;
+    return true;
   };
-  add(main);
-  const program = { main, files };
+  const program = add(main) ? { main, files } : undefined;
   programs.set(main, program);
   return program;
 }

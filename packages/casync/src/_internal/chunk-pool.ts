@@ -1,70 +1,34 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { ChunkerParams } from "../chunker.js";
-import { CHUNKER_SOURCE } from "./chunker-source.js";
+import type { ChunkJob, ChunkReply, ChunkWorkerData } from "./chunk-worker.js";
 
-// Plain JavaScript evaluated from a string, so it runs the same from the TypeScript
-// sources (tests) and from the built package, and shares the chunker's source.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const { createHash, randomBytes } = require("node:crypto");
-const fsp = require("node:fs/promises");
-const path = require("node:path");
-const cut = (function () {${CHUNKER_SOURCE}})();
-const zstd = require(workerData.zstdPath);
-const { store, level, min, avg, max, discriminator } = workerData;
-const seen = new Set();
-const dirs = new Set();
-async function put(hex, data) {
-  const dir = path.join(store, hex.slice(0, 4));
-  const target = path.join(dir, hex + ".cacnk");
-  try { await fsp.stat(target); return 0; } catch {}
-  const compressed = await zstd.compress(data, level);
-  if (!dirs.has(dir)) { await fsp.mkdir(dir, { recursive: true }); dirs.add(dir); }
-  const temp = path.join(dir, "." + hex + "." + randomBytes(4).toString("hex") + ".tmp");
-  try {
-    await fsp.writeFile(temp, compressed);
-    await fsp.rename(temp, target);
-  } catch (e) {
-    await fsp.rm(temp, { force: true });
-    throw e;
+// chunk-worker.ts bundled to one script, put here by the build (tsup `define`,
+// see scripts/bundle-defines.ts); run from the TypeScript sources (vitest,
+// tsx), it is bundled the same way on first use.
+declare const __LIFEBOAT_CHUNK_WORKER__: string | undefined;
+let workerScript: string | undefined =
+  typeof __LIFEBOAT_CHUNK_WORKER__ === "string" ? __LIFEBOAT_CHUNK_WORKER__ : undefined;
+
+function bundledWorker(): string {
+  if (workerScript === undefined) {
+    // Only from the sources, in the repository: esbuild is a development tool.
+    const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+    const entry = fileURLToPath(new URL("./chunk-worker.ts", import.meta.url));
+    const built = esbuild.buildSync({
+      entryPoints: [entry],
+      bundle: true,
+      platform: "node",
+      format: "iife",
+      target: "node20",
+      write: false,
+    });
+    workerScript = built.outputFiles[0]?.text ?? "";
   }
-  return compressed.length;
+  return workerScript;
 }
-parentPort.on("message", async ({ seq, shared, dataEnd, segEnd, atEnd }) => {
-  try {
-    const bytes = new Uint8Array(shared);
-    const ends = [];
-    let pos = 0;
-    while (pos < segEnd) {
-      const n = cut(bytes, pos, dataEnd, min, avg, max, discriminator, atEnd);
-      if (n <= 0) break;
-      pos += n;
-      ends.push(pos);
-    }
-    const ids = Buffer.allocUnsafe(32 * ends.length);
-    const stored = new Int32Array(ends.length);
-    const writes = [];
-    for (let i = 0, start = 0; i < ends.length; start = ends[i], i++) {
-      const data = Buffer.from(shared, start, ends[i] - start);
-      const digest = createHash("sha512-256").update(data).digest();
-      digest.copy(ids, 32 * i);
-      if (store !== undefined) {
-        const hex = digest.toString("hex");
-        if (!seen.has(hex)) {
-          seen.add(hex);
-          writes.push(put(hex, data).then((size) => { stored[i] = size; }));
-        }
-      }
-    }
-    await Promise.all(writes);
-    parentPort.postMessage({ seq, ends: Int32Array.from(ends), ids, stored });
-  } catch (e) {
-    parentPort.postMessage({ seq, error: { message: String(e && e.message), code: e && e.code, path: e && e.path } });
-  }
-});
-`;
 
 /** One segment's chain of chunks, cut from the segment's first byte. */
 export interface SegmentResult {
@@ -81,14 +45,6 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-interface WorkerReply {
-  seq: number;
-  ends?: Int32Array;
-  ids?: Uint8Array;
-  stored?: Int32Array;
-  error?: { message: string; code?: string; path?: string };
-}
-
 /** Worker threads that chunk segments, hash chunks and, with a store, compress and write them. */
 export class ChunkPool {
   readonly #workers: Worker[];
@@ -102,15 +58,15 @@ export class ChunkPool {
     size = Math.min(4, availableParallelism()),
   ) {
     const zstdPath = createRequire(import.meta.url).resolve("@mongodb-js/zstd");
-    const workerData = { store, level, zstdPath, ...params };
+    const workerData: ChunkWorkerData = { store, level, zstdPath, ...params };
     this.#workers = Array.from({ length: Math.max(1, size) }, () => {
-      const worker = new Worker(WORKER_SOURCE, {
+      const worker = new Worker(bundledWorker(), {
         eval: true,
         workerData,
-        // The source is a CommonJS script, whatever `--input-type` the parent ran with.
+        // The bundle is a classic script, whatever `--input-type` the parent ran with.
         execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
       });
-      worker.on("message", (m: WorkerReply) => {
+      worker.on("message", (m: ChunkReply) => {
         const p = this.#pending.get(m.seq);
         if (p === undefined) return;
         this.#pending.delete(m.seq);
@@ -145,7 +101,8 @@ export class ChunkPool {
     const worker = this.#workers[seq % this.#workers.length] as Worker;
     return new Promise<SegmentResult>((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject });
-      worker.postMessage({ seq, shared, dataEnd, segEnd, atEnd });
+      const job: ChunkJob = { seq, shared, dataEnd, segEnd, atEnd };
+      worker.postMessage(job);
     });
   }
 

@@ -44,6 +44,7 @@ export async function bundleIsStale(bundle: string, root: string): Promise<boole
   const files = [
     path.join(root, "packages/cli/tsup.config.ts"),
     path.join(root, "packages/cli/package.json"),
+    path.join(root, "scripts/bundle-defines.ts"),
   ];
   for (const pkg of await bundleSources(root)) {
     // src/, and c/ where a package ships C the bundle embeds (btrfs).

@@ -1,82 +1,36 @@
 // A small pool of worker threads that read file ranges themselves and hash
 // 4 KiB blocks as SHA-256(salt || block). Workers read (no data crosses threads),
 // so both cores hash while the main thread only schedules and compares.
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import type { HashWorkerJob, HashWorkerReply } from "./hash-worker.js";
 
-// Plain JS (eval worker): works from TypeScript sources, tsx, vitest and the tsup bundle alike.
-// Dynamic imports inside an async function: valid whether the worker's eval code is
-// run as CommonJS (default) or as a module (a parent started with --input-type=module).
-const WORKER_SOURCE = `
-(async () => {
-const { parentPort } = await import("node:worker_threads");
-const fs = await import("node:fs");
-const crypto = await import("node:crypto");
-const oneShot = typeof crypto.hash === "function";
-// Blocks are read (readv) straight behind a copy of the salt: slot i = salt || block i,
-// so each digest is one call over a contiguous slot and nothing is copied.
-let layout = { saltHex: "", blockSize: 0, blocks: 0, big: null, iov: [] };
-function layoutFor(salt, blockSize, blocks) {
-  const hexSalt = salt.toString("hex");
-  if (layout.saltHex === hexSalt && layout.blockSize === blockSize && layout.blocks >= blocks) return layout;
-  const stride = salt.length + blockSize;
-  const big = Buffer.allocUnsafe(stride * blocks);
-  const iov = [];
-  for (let i = 0; i < blocks; i++) {
-    salt.copy(big, i * stride);
-    iov.push(big.subarray(i * stride + salt.length, (i + 1) * stride));
+// hash-worker.ts bundled to one script, put here by the build (tsup `define`,
+// see scripts/bundle-defines.ts); run from the TypeScript sources (vitest,
+// tsx), it is bundled the same way on first use.
+declare const __LIFEBOAT_HASH_WORKER__: string | undefined;
+let workerScript: string | undefined =
+  typeof __LIFEBOAT_HASH_WORKER__ === "string" ? __LIFEBOAT_HASH_WORKER__ : undefined;
+
+function bundledWorker(): string {
+  if (workerScript === undefined) {
+    // Only from the sources, in the repository: esbuild is a development tool.
+    const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
+    const entry = fileURLToPath(new URL("./hash-worker.ts", import.meta.url));
+    const built = esbuild.buildSync({
+      entryPoints: [entry],
+      bundle: true,
+      platform: "node",
+      format: "iife",
+      target: "node20",
+      write: false,
+    });
+    workerScript = built.outputFiles[0]?.text ?? "";
   }
-  layout = { saltHex: hexSalt, blockSize, blocks, big, iov, stride, saltLen: salt.length };
-  return layout;
+  return workerScript;
 }
-parentPort.on("message", (job) => {
-  try {
-    const { id, path, offset, blocks, blockSize, expected } = job;
-    const salt = Buffer.from(job.salt);
-    const L = layoutFor(salt, blockSize, blocks);
-    const need = blocks * blockSize;
-    const iov = blocks === L.iov.length ? L.iov : L.iov.slice(0, blocks);
-    let got = 0;
-    const fd = fs.openSync(path, "r");
-    try {
-      got = fs.readvSync(fd, iov, offset);
-      while (got < need) {
-        // Short read: finish block by block (end of file, or a signal).
-        const b = Math.floor(got / blockSize);
-        const n = fs.readSync(fd, L.iov[b], got - b * blockSize, blockSize - (got - b * blockSize), offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-    } finally { fs.closeSync(fd); }
-    if (got < need) {
-      const b = Math.floor(got / blockSize);
-      L.iov[b].fill(0, got - b * blockSize);
-      for (let i = b + 1; i < blocks; i++) L.iov[i].fill(0);
-    }
-    // Digests as 32-char latin1 strings: cheaper to make than Buffers (measured ~20%),
-    // compared in place with startsWith, written into the output with one call each.
-    const exp = expected ? Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength).toString("latin1") : null;
-    const out = exp ? null : Buffer.allocUnsafe(blocks * 32);
-    const stride = L.stride;
-    const big = L.big;
-    for (let i = 0; i < blocks; i++) {
-      const slot = big.subarray(i * stride, (i + 1) * stride);
-      const d = oneShot ? crypto.hash("sha256", slot, "latin1") : crypto.createHash("sha256").update(slot).digest("latin1");
-      if (exp !== null) {
-        if (!exp.startsWith(d, i * 32)) {
-          parentPort.postMessage({ id, bad: i, actual: Buffer.from(d, "latin1").toString("hex"), bytesRead: got });
-          return;
-        }
-      } else out.latin1Write(d, i * 32, 32);
-    }
-    if (out) parentPort.postMessage({ id, digests: out, bytesRead: got }, [out.buffer]);
-    else parentPort.postMessage({ id, bad: -1, bytesRead: got });
-  } catch (e) {
-    parentPort.postMessage({ id: job.id, error: String(e && e.message || e), errno: e && e.code });
-  }
-});
-})();
-`;
 
 export interface HashJob {
   readonly path: string;
@@ -112,9 +66,13 @@ class HashPool {
 
   #slot(): Slot {
     if (this.#slots.length < this.size) {
-      const worker = new Worker(WORKER_SOURCE, { eval: true });
+      const worker = new Worker(bundledWorker(), {
+        eval: true,
+        // The bundle is a classic script, whatever `--input-type` the parent ran with.
+        execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
+      });
       const slot: Slot = { worker, pending: new Map() };
-      worker.on("message", (m: { id: number } & Record<string, unknown>) => {
+      worker.on("message", (m: HashWorkerReply) => {
         const p = slot.pending.get(m.id);
         if (!p) return;
         slot.pending.delete(m.id);
@@ -123,7 +81,7 @@ class HashPool {
           const e = Object.assign(new Error(m.error), { code: m.errno });
           p.reject(e);
         } else if (m.digests) {
-          const d = m.digests as Uint8Array;
+          const d = m.digests;
           p.resolve({
             kind: "digests",
             digests: Buffer.from(d.buffer, d.byteOffset, d.byteLength),
@@ -155,7 +113,7 @@ class HashPool {
     return new Promise<HashResult>((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
       slot.worker.ref();
-      slot.worker.postMessage({
+      const message: HashWorkerJob = {
         id,
         path: job.path,
         offset: job.offset,
@@ -163,7 +121,8 @@ class HashPool {
         blockSize: job.blockSize,
         salt: job.salt,
         expected: job.expected,
-      });
+      };
+      slot.worker.postMessage(message);
     });
   }
 }

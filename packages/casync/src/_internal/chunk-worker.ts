@@ -1,0 +1,120 @@
+// A chunking worker thread of `ChunkPool`: cuts a shared segment into chunks,
+// hashes each and, with a store, compresses and writes the chunk files it has
+// not seen. Bundled into the package's build (see chunk-pool.ts).
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { parentPort, workerData } from "node:worker_threads";
+import { cut } from "./cut.js";
+
+/** What a chunk worker is started with. */
+export interface ChunkWorkerData {
+  readonly store: string | undefined;
+  readonly level: number;
+  /** Resolved by the parent: an eval'd worker cannot resolve packages itself. */
+  readonly zstdPath: string;
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+  readonly discriminator: number;
+}
+
+/** One segment to chunk: `[0, segEnd)` of `shared`, which holds `dataEnd` valid bytes. */
+export interface ChunkJob {
+  readonly seq: number;
+  readonly shared: SharedArrayBuffer;
+  readonly dataEnd: number;
+  readonly segEnd: number;
+  readonly atEnd: boolean;
+}
+
+/** A segment's chunks, or why it failed. */
+export interface ChunkReply {
+  readonly seq: number;
+  readonly ends?: Int32Array;
+  readonly ids?: Uint8Array;
+  readonly stored?: Int32Array;
+  readonly error?: { readonly message: string; readonly code?: string; readonly path?: string };
+}
+
+interface Zstd {
+  compress(data: Buffer, level: number): Promise<Buffer>;
+}
+
+const port = parentPort;
+const data = workerData as ChunkWorkerData;
+const zstd = createRequire(data.zstdPath)(data.zstdPath) as Zstd;
+const { store, level, min, avg, max, discriminator } = data;
+const seen = new Set<string>();
+const dirs = new Set<string>();
+
+async function put(storeDir: string, hex: string, chunk: Buffer): Promise<number> {
+  const dir = path.join(storeDir, hex.slice(0, 4));
+  const target = path.join(dir, `${hex}.cacnk`);
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    return 0;
+  const compressed = await zstd.compress(chunk, level);
+  if (!dirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    dirs.add(dir);
+  }
+  const temp = path.join(dir, `.${hex}.${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    await writeFile(temp, compressed);
+    await rename(temp, target);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+  return compressed.length;
+}
+
+async function chunk({ seq, shared, dataEnd, segEnd, atEnd }: ChunkJob): Promise<ChunkReply> {
+  const bytes = new Uint8Array(shared);
+  const ends: number[] = [];
+  let pos = 0;
+  while (pos < segEnd) {
+    const n = cut(bytes, pos, dataEnd, min, avg, max, discriminator, atEnd);
+    if (n <= 0) break;
+    pos += n;
+    ends.push(pos);
+  }
+  const ids = Buffer.allocUnsafe(32 * ends.length);
+  const stored = new Int32Array(ends.length);
+  const writes: Promise<void>[] = [];
+  for (let i = 0, start = 0; i < ends.length; start = ends[i] as number, i++) {
+    const part = Buffer.from(shared, start, (ends[i] as number) - start);
+    const digest = createHash("sha512-256").update(part).digest();
+    digest.copy(ids, 32 * i);
+    if (store !== undefined) {
+      const hex = digest.toString("hex");
+      if (!seen.has(hex)) {
+        seen.add(hex);
+        writes.push(
+          put(store, hex, part).then((size) => {
+            stored[i] = size;
+          }),
+        );
+      }
+    }
+  }
+  await Promise.all(writes);
+  return { seq, ends: Int32Array.from(ends), ids, stored };
+}
+
+port?.on("message", (job: ChunkJob) => {
+  chunk(job).then(
+    (reply) => port.postMessage(reply),
+    (e: NodeJS.ErrnoException) =>
+      port.postMessage({
+        seq: job.seq,
+        error: { message: String(e?.message), code: e?.code, path: e?.path },
+      }),
+  );
+});
