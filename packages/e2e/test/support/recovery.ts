@@ -18,10 +18,7 @@ import {
   readGpt,
   writeGpt,
 } from "@lifeboat/gpt";
-import {
-  buildRecoveryEnvironment,
-  type RecoveryEnvironment,
-} from "@lifeboat/recovery-env";
+import { buildRecoveryEnvironment, type RecoveryEnvironment } from "@lifeboat/recovery-env";
 import { sh } from "@lifeboat/testkit";
 import { runCli } from "./cli-bundle.js";
 import { must } from "./steps.js";
