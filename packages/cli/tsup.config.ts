@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "tsup";
 import { bundleDefines } from "../../scripts/bundle-defines.js";
-import { noInkDevtools } from "./no-ink-devtools.js";
+import { inkForProduction } from "./ink-for-production.js";
 
 // The workspace packages are bundled from their sources, so the binary never
 // depends on another package's dist being built (or being rebuilt) at the time.
@@ -41,7 +41,7 @@ export default defineConfig([
     external: ["@mongodb-js/zstd"],
     platform: "node",
     define,
-    esbuildPlugins: [noInkDevtools],
+    esbuildPlugins: [inkForProduction],
     esbuildOptions(options) {
       options.alias = alias;
     },
@@ -62,7 +62,7 @@ export default defineConfig([
     outDir: "dist",
     splitting: false,
     define,
-    esbuildPlugins: [noInkDevtools],
+    esbuildPlugins: [inkForProduction],
     esbuildOptions(options) {
       options.alias = alias;
     },

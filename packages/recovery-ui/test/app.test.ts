@@ -251,7 +251,7 @@ describe("keep my files: confirm, progress, done", () => {
     await s.type(KEY.enter, "5");
     await s.see("Geben Sie LOESCHEN ein");
     const text = s.screen();
-    expect(text).toContain("Was für immer VERLOREN geht:");
+    expect(text).toContain("Was entfernt wird (bitte genau lesen):");
     expect(text.indexOf("Windows on /dev/loop4 (30.0 GiB)")).toBeLessThan(
       text.indexOf("subvolume home (1.0 GiB)"),
     );

@@ -94,7 +94,7 @@ export const de: Messages = {
   rescueKeys: "Enter: Ordner prüfen / weiter   Esc: zurück",
   confirmTitle: (title) => `Bitte prüfen: ${title}`,
   confirmSteps: "Was getan wird:",
-  confirmLosses: "Was für immer VERLOREN geht:",
+  confirmLosses: "Was entfernt wird (bitte genau lesen):",
   confirmNoLoss: "Nichts geht verloren.",
   confirmWarnings: "Bitte zuerst lesen:",
   confirmDigest: (digest) => `Plan ${digest.slice(0, 23)}`,

@@ -91,7 +91,7 @@ export const en: Messages = {
   rescueKeys: "Enter: check the folder / continue   Esc: back",
   confirmTitle: (title) => `Please check: ${title}`,
   confirmSteps: "What will be done:",
-  confirmLosses: "What will be LOST for good:",
+  confirmLosses: "What will be removed (read this carefully):",
   confirmNoLoss: "Nothing will be lost.",
   confirmWarnings: "Read this first:",
   confirmDigest: (digest) => `Plan ${digest.slice(0, 23)}`,
