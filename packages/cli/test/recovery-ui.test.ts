@@ -2,14 +2,15 @@
  * The guided recovery front end on a real terminal: `lifeboat recovery --disk
  * <image>` (the built binary) in a tmux session against a loop-backed,
  * provisioned disk image; keystrokes in, screen text asserted, for a reset
- * that keeps my files. Afterwards the disk is opened again (the SDK): the file
- * in /home is still there, the one added to the system is gone.
+ * that keeps my files, and an interrupted reset finished from the first
+ * screen. Afterwards the disk is opened again (the SDK): the file in /home is
+ * still there, the one added to the system is gone.
  */
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { openMachine } from "@lifeboat/reset";
+import { executeReset, inspectMachine, openMachine, plan, stampOf } from "@lifeboat/reset";
 import { requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bin, cli, ensureBuilt, runner, smallDisk } from "./support.js";
@@ -35,6 +36,19 @@ async function see(pattern: RegExp, name?: string, timeoutMs = 120_000): Promise
     if (Date.now() > until) throw new Error(`timed out waiting for ${pattern}; screen:\n${text}`);
     await sleep(200);
   }
+}
+
+/** Start the front end in the tmux pane; the shell prints its exit status after it. */
+function startFrontEnd(...args: string[]): void {
+  tmux("send-keys", "-t", session, "clear", "Enter");
+  tmux(
+    "send-keys",
+    "-t",
+    session,
+    "-l",
+    `NO_COLOR=1 TERM=linux ${process.execPath} ${bin} recovery --disk ${disk} ${args.join(" ")}; echo "exit=$?"`,
+  );
+  tmux("send-keys", "-t", session, "Enter");
 }
 
 async function keys(...k: string[]): Promise<void> {
@@ -90,14 +104,7 @@ afterAll(async () => {
 
 describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => {
   it("reset keeping my files, end to end by keystrokes", async () => {
-    tmux(
-      "send-keys",
-      "-t",
-      session,
-      "-l",
-      `NO_COLOR=1 TERM=linux ${process.execPath} ${bin} recovery --disk ${disk}; echo "exit=$?"`,
-    );
-    await keys("Enter");
+    startFrontEnd();
     await see(/Choose your language:/, "language");
     expect(screen()).toContain("2. Deutsch");
     expect(screen()).toMatch(/^\+-+\+$/m); // ASCII borders on TERM=linux
@@ -128,6 +135,51 @@ describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => 
     await withTop(async (top) => {
       expect(await readFile(path.join(top, "home/alice/thesis.txt"), "utf8")).toBe("chapter one\n");
       await expect(stat(path.join(top, "root/etc/added-after-factory"))).rejects.toThrow();
+    });
+  });
+
+  it("an interrupted reset is named first and finished from the first choice", async () => {
+    // A keep-my-files reset that stops at its fourth step (the SDK's test-only fault hook).
+    await withTop(async (top) => {
+      await writeFile(path.join(top, "root/etc/added-again"), "x\n");
+    });
+    const m = (await openMachine(runner, { disk }))._unsafeUnwrap();
+    try {
+      const { state, env } = (await inspectMachine(runner, m))._unsafeUnwrap();
+      const p = plan(state, {
+        kind: "reset-keep-home",
+        stamp: stampOf(new Date()),
+      })._unsafeUnwrap();
+      const stopAt = p.steps[3]?.id;
+      const r = await executeReset(
+        { ...env, faultHook: (id, at) => id === stopAt && at === "before" },
+        p,
+        { confirm: p.digest },
+      );
+      expect(r._unsafeUnwrapErr().code).toBe("STEP_FAILED");
+    } finally {
+      await m.close();
+    }
+
+    startFrontEnd("--lang", "en");
+    const diagnosis = await see(/Free space:/, "unfinished");
+    expect(diagnosis).toMatch(
+      /An earlier reset was interrupted: "Reset the system to factory state/,
+    );
+    await keys("Enter");
+    const choices = await see(/What would you like to do\?/);
+    expect(choices).toMatch(/^\| > 1\. Finish the interrupted reset/m);
+    await keys("Enter");
+    await see(/Everything went well|It did not work/, undefined, 240_000);
+    expect(screen()).toContain("Everything went well.");
+    await keys("8"); // not a choice here: only restart is; nothing happens
+    await keys("Enter");
+    await see(/exit=\d+/);
+    expect(screen()).toContain("exit=0");
+
+    await withTop(async (top) => {
+      expect(await readFile(path.join(top, "home/alice/thesis.txt"), "utf8")).toBe("chapter one\n");
+      await expect(stat(path.join(top, "root/etc/added-again"))).rejects.toThrow();
     });
   });
 });
