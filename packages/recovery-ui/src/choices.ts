@@ -1,5 +1,5 @@
-import type { LifeboatError, Plan } from "@lifeboat/core";
-import type { ResetRequest } from "@lifeboat/reset";
+import { formatBytes, type LifeboatError, type Plan } from "@lifeboat/core";
+import { HOME_SUBVOLUME, type ResetRequest, type SystemState } from "@lifeboat/reset";
 import type { RecoveryMachine } from "./backend.js";
 import { plainError } from "./diagnosis.js";
 import type { ChoiceId, Messages } from "./messages/catalog.js";
@@ -12,6 +12,23 @@ const PLANNED = [
   "reset-user-data",
   "full-restore",
 ] as const;
+
+/** Conservative rates: unpacking the image on the internal disk, copying to a USB drive. */
+const UNPACK_BYTES_PER_SECOND = 50e6;
+const USB_BYTES_PER_SECOND = 20e6;
+
+/** How long a choice takes, estimated from the sizes it copies; undefined when it copies nothing big. */
+export function estimate(id: ChoiceId, state: SystemState, t: Messages): string | undefined {
+  const home = state.btrfs?.subvolumes.find((s) => s.path === HOME_SUBVOLUME)?.bytes;
+  const [bytes, rate] =
+    id === "reset-from-recovery" || id === "full-restore"
+      ? [state.recovery?.rootBytes, UNPACK_BYTES_PER_SECOND]
+      : id === "rescue"
+        ? [home, USB_BYTES_PER_SECOND]
+        : [undefined, 1];
+  if (bytes === undefined) return undefined;
+  return t.estimate(Math.max(1, Math.ceil(bytes / rate / 60)), formatBytes(bytes));
+}
 
 /** The choices for a machine, each planned now so an impossible one says why before it is picked. */
 export function choiceOptions(
@@ -34,5 +51,11 @@ export function choiceOptions(
       );
   }
   options.push({ id: "shell" }, { id: "restart" }, { id: "power-off" });
-  return { options, plans };
+  return {
+    options: options.map((o) => {
+      const time = estimate(o.id, machine.state, t);
+      return time === undefined ? o : { ...o, time };
+    }),
+    plans,
+  };
 }

@@ -176,7 +176,9 @@ describe("choices", () => {
       "Not possible now: The recovery image could not be checked, so it is not used.",
     );
     expect(text).toContain("Keeps: your files and settings in /home");
-    await s.type(KEY.down, KEY.down);
+    await s.type(KEY.down);
+    await s.see("Takes: about a minute (1.0 GiB to copy)");
+    await s.type(KEY.down);
     await s.see("Loses: everything in /home");
   });
 

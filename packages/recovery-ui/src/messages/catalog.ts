@@ -58,6 +58,8 @@ export interface Messages {
   readonly keepsLabel: string;
   readonly losesLabel: string;
   readonly timeLabel: string;
+  /** A duration estimated from a size (`size` formatted, e.g. "2.1 GiB"). */
+  readonly estimate: (minutes: number, size: string) => string;
   readonly unavailable: (reason: string) => string;
   readonly rescueTitle: string;
   readonly rescuePrompt: string;

@@ -86,6 +86,10 @@ export const de: Messages = {
   keepsLabel: "Behält:",
   losesLabel: "Verliert:",
   timeLabel: "Dauer:",
+  estimate: (minutes, size) =>
+    minutes <= 1
+      ? `etwa eine Minute (${size} zu kopieren)`
+      : `etwa ${minutes} Minuten (${size} zu kopieren)`,
   unavailable: (reason) => `Jetzt nicht möglich: ${reason}`,
   rescueTitle: "Meine Dateien auf einen USB-Stick sichern",
   rescuePrompt: "Ordner auf dem USB-Stick, in den kopiert wird:",

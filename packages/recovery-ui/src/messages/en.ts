@@ -83,6 +83,10 @@ export const en: Messages = {
   keepsLabel: "Keeps:",
   losesLabel: "Loses:",
   timeLabel: "Takes:",
+  estimate: (minutes, size) =>
+    minutes <= 1
+      ? `about a minute (${size} to copy)`
+      : `about ${minutes} minutes (${size} to copy)`,
   unavailable: (reason) => `Not possible now: ${reason}`,
   rescueTitle: "Save my files to a USB drive",
   rescuePrompt: "Folder on the USB drive to copy to:",

@@ -9,6 +9,8 @@ import { Menu } from "../widgets/menu.js";
 export interface ChoiceOption {
   readonly id: ChoiceId;
   readonly unavailable?: string;
+  /** How long it takes, estimated from sizes (else the catalog's phrase). */
+  readonly time?: string;
 }
 
 /** The choices, with what the highlighted one keeps, loses and takes. */
@@ -26,6 +28,7 @@ export function ChoicesScreen(props: {
     ...(o.unavailable ? { disabled: t.unavailable(o.unavailable) } : {}),
   }));
   const c = t.choices[at];
+  const time = props.options.find((o) => o.id === at)?.time ?? c.time;
   return (
     <Frame title={t.choicesTitle} keys={`${t.keysMenu}   ${t.keysBack}`}>
       <Menu items={items} onSelect={props.onChoose} onBack={props.onBack} onMove={setAt} />
@@ -37,7 +40,7 @@ export function ChoicesScreen(props: {
           {t.losesLabel} {c.loses}
         </Text>
         <Text>
-          {t.timeLabel} {c.time}
+          {t.timeLabel} {time}
         </Text>
       </Box>
     </Frame>
