@@ -83,7 +83,7 @@ beforeAll(async () => {
     await writeFile(path.join(top, "home/alice/thesis.txt"), "chapter one\n");
     await writeFile(path.join(top, "root/etc/added-after-factory"), "x\n");
   });
-  tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "40", "bash --norc --noprofile");
+  tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "25", "bash --norc --noprofile");
   scratch.defer(async () => {
     tmux("kill-session", "-t", session);
     // A front end killed with the session leaves its mounts; the next opener clears them.
@@ -118,8 +118,9 @@ describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => 
     expect(choices).toContain("Keeps: your files and settings in /home");
     await keys("Enter");
     const confirm = await see(/and press Enter to start/, "confirm");
-    expect(confirm).toContain("Please check:");
+    expect(confirm).toContain("Please check:"); // the title still on an 80x25 screen
     expect(confirm).toMatch(/Plan sha256:[0-9a-f]{16}/);
+    expect(/[^\x20-\x7e\n]/.test(confirm)).toBe(false); // ASCII only on TERM=linux
     const word = /Type (\w+) and press Enter/.exec(confirm)?.[1] ?? "";
     expect(["YES", "ERASE"]).toContain(word);
     await keys("nope", "Enter");

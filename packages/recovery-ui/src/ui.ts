@@ -14,6 +14,8 @@ export interface Glyphs {
   };
   readonly barDone: string;
   readonly barTodo: string;
+  /** Ends a line cut to the screen's width. */
+  readonly ellipsis: string;
 }
 
 const UNICODE: Glyphs = {
@@ -22,6 +24,7 @@ const UNICODE: Glyphs = {
   tone: { ok: "✓", info: "·", warn: "!", bad: "✗" },
   barDone: "█",
   barTodo: "░",
+  ellipsis: "…",
 };
 
 const ASCII: Glyphs = {
@@ -30,6 +33,7 @@ const ASCII: Glyphs = {
   tone: { ok: "+", info: "-", warn: "!", bad: "x" },
   barDone: "#",
   barTodo: ".",
+  ellipsis: "...",
 };
 
 /** What every screen reads: the language, the glyphs, whether colour is used. */
@@ -49,3 +53,9 @@ export const UiContext = createContext<UiSettings>(uiSettings(en, { ascii: false
 
 /** The current settings. */
 export const useUi = (): UiSettings => useContext(UiContext);
+
+/** `text` cut to `width` characters, ending in the glyphs' ellipsis when it was cut. */
+export function fit(text: string, width: number, glyphs: Glyphs): string {
+  if (text.length <= width) return text;
+  return `${text.slice(0, Math.max(0, width - glyphs.ellipsis.length))}${glyphs.ellipsis}`;
+}

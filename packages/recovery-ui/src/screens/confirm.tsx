@@ -1,7 +1,7 @@
 import { formatBytes, type Plan, planDataLoss } from "@lifeboat/core";
-import { Box, Text } from "ink";
+import { Box, Text, useStdout } from "ink";
 import { useState } from "react";
-import { useUi } from "../ui.js";
+import { fit, useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
 import { TextInput } from "../widgets/text-input.js";
 
@@ -15,17 +15,26 @@ export function ConfirmScreen(props: {
   onConfirm: (digest: string) => void;
   onBack: () => void;
 }) {
-  const { t } = useUi();
+  const { t, glyphs } = useUi();
   const [wrong, setWrong] = useState(false);
+  // On a small console (80x25) each step takes one line and the sections no gap,
+  // so the prompt and what is removed stay on the screen; the losses are never cut.
+  const { stdout } = useStdout();
+  const rows = stdout.rows ?? 25;
+  const width = (stdout.columns ?? 80) - 4;
+  const compact = rows < 30;
+  const gap = compact ? 0 : 1;
   const losses = [...planDataLoss(props.plan)].sort((a, b) => Number(!!b.loud) - Number(!!a.loud));
   const word = losses.length > 0 ? t.confirmWordErase : t.confirmWordGo;
   return (
     <Frame title={t.confirmTitle(props.plan.title)}>
       <Text bold>{t.confirmSteps}</Text>
       {props.plan.steps.map((s, i) => (
-        <Text key={s.id}>{`  ${i + 1}. ${s.title}`}</Text>
+        <Text key={s.id}>
+          {compact ? fit(`  ${i + 1}. ${s.title}`, width, glyphs) : `  ${i + 1}. ${s.title}`}
+        </Text>
       ))}
-      <Box flexDirection="column" marginTop={1}>
+      <Box flexDirection="column" marginTop={gap}>
         {losses.length === 0 ? (
           <Toned tone="ok">{t.confirmNoLoss}</Toned>
         ) : (
@@ -42,7 +51,7 @@ export function ConfirmScreen(props: {
         )}
       </Box>
       {props.plan.warnings.length > 0 ? (
-        <Box flexDirection="column" marginTop={1}>
+        <Box flexDirection="column" marginTop={gap}>
           <Text bold>{t.confirmWarnings}</Text>
           {props.plan.warnings.map((w) => (
             <Toned key={w} tone="warn">
@@ -51,7 +60,7 @@ export function ConfirmScreen(props: {
           ))}
         </Box>
       ) : null}
-      <Box flexDirection="column" marginTop={1}>
+      <Box flexDirection="column" marginTop={gap}>
         <Text dimColor>{t.confirmDigest(props.plan.digest)}</Text>
         {wrong ? <Toned tone="bad">{t.confirmWrongWord(word)}</Toned> : null}
         <Text>{t.confirmPrompt(word)}</Text>
