@@ -6,6 +6,7 @@ import { choiceOptions } from "./choices.js";
 import { diagnose, plainError } from "./diagnosis.js";
 import type { ChoiceId } from "./messages/catalog.js";
 import { LOCALES, type Locale } from "./messages/index.js";
+import { advance } from "./progress-state.js";
 import { ChoicesScreen } from "./screens/choices.js";
 import { ConfirmScreen } from "./screens/confirm.js";
 import { DiagnosisScreen } from "./screens/diagnosis.js";
@@ -58,34 +59,6 @@ type Screen =
   | { readonly kind: "done"; readonly rescuedTo?: string }
   | { readonly kind: "failed"; readonly error: LifeboatError }
   | { readonly kind: "error"; readonly error: LifeboatError; readonly canGoBack: boolean };
-
-/** The next progress state after an executor event. */
-function advance(p: ProgressState, e: ExecutorEvent, plan: Plan | undefined): ProgressState {
-  switch (e.type) {
-    case "plan-started":
-      return { ...p, totalSteps: e.totalSteps };
-    case "step-started": {
-      const safe = plan
-        ? plan.steps.slice(0, e.stepIndex + 1).every((s) => s.reversible)
-        : undefined;
-      return {
-        title: p.title,
-        stepIndex: e.stepIndex,
-        totalSteps: e.totalSteps,
-        stepTitle: e.title,
-        ...(safe === undefined ? {} : { safeToStop: safe }),
-      };
-    }
-    case "step-progress":
-      return {
-        ...p,
-        bytesDone: e.bytesDone,
-        ...(e.bytesTotal === undefined ? {} : { bytesTotal: e.bytesTotal }),
-      };
-    default:
-      return p;
-  }
-}
 
 /**
  * The guided recovery front end as a React (Ink) component: language,
@@ -160,7 +133,7 @@ export function RecoveryApp(props: RecoveryAppProps) {
       setScreen({ kind: "progress", progress, ...(rescuedTo ? { rescuedTo } : {}) });
     show();
     const onProgress = (e: ExecutorEvent) => {
-      progress = advance(progress, e, plan);
+      progress = advance(progress, e, plan, now().getTime());
       show();
     };
     const r = plan ? await m.execute(plan, onProgress) : await m.resume(onProgress);

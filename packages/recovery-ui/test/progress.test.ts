@@ -2,6 +2,7 @@ import { render } from "ink-testing-library";
 import { createElement } from "react";
 import { describe, expect, it } from "vitest";
 import { en } from "../src/messages/en.js";
+import { advance } from "../src/progress-state.js";
 import { ProgressScreen } from "../src/screens/progress.js";
 import { UiContext, uiSettings } from "../src/ui.js";
 
@@ -46,5 +47,45 @@ describe("progress screen", () => {
     const unknown = frame(base, false);
     expect(unknown).not.toContain("safe to stop");
     expect(unknown).not.toContain("Do not turn");
+  });
+
+  it("an estimate for a long step, from its rate so far", () => {
+    const start = { title: "t", stepIndex: -1, totalSteps: 0, stepTitle: "" };
+    const GiB = 1024 ** 3;
+    let p = advance(
+      start,
+      { type: "plan-started", planDigest: "d", totalSteps: 9, attempt: 1, resumed: false },
+      undefined,
+      0,
+    );
+    p = advance(
+      p,
+      {
+        type: "step-started",
+        stepId: "unpack",
+        stepIndex: 3,
+        totalSteps: 9,
+        kind: "k",
+        title: "Unpack",
+        rerun: false,
+      },
+      undefined,
+      1_000,
+    );
+    p = advance(
+      p,
+      {
+        type: "step-progress",
+        stepId: "unpack",
+        stepIndex: 3,
+        bytesDone: GiB,
+        bytesTotal: 4 * GiB,
+      },
+      undefined,
+      61_000,
+    );
+    expect(p.etaSeconds).toBe(180);
+    expect(p.safeToStop).toBeUndefined(); // resuming: no plan, safety unknown
+    expect(frame(p, true)).toContain("About 3 minutes left for this step.");
   });
 });

@@ -81,6 +81,8 @@ export interface Messages {
   readonly progressTitle: (title: string) => string;
   readonly progressStep: (n: number, of: number, title: string) => string;
   readonly progressBytes: (done: string, total: string) => string;
+  /** Minutes left in a long step (0 or 1: about a minute). */
+  readonly progressEta: (minutes: number) => string;
   readonly progressSafe: string;
   readonly progressUnsafe: string;
   readonly doneTitle: string;

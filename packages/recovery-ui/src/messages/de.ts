@@ -110,6 +110,10 @@ export const de: Messages = {
   progressTitle: (title) => `In Arbeit: ${title}`,
   progressStep: (n, of, title) => `Schritt ${n} von ${of}: ${title}`,
   progressBytes: (done, total) => `${done} von ${total}`,
+  progressEta: (minutes) =>
+    minutes <= 1
+      ? "Noch etwa eine Minute für diesen Schritt."
+      : `Noch etwa ${minutes} Minuten für diesen Schritt.`,
   progressSafe: "Abbrechen ist noch sicher: bisher wurde nichts Wichtiges verändert.",
   progressUnsafe: "Schalten Sie den Computer jetzt nicht aus.",
   doneTitle: "Fertig",

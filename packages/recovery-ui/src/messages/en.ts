@@ -106,6 +106,10 @@ export const en: Messages = {
   progressTitle: (title) => `Working: ${title}`,
   progressStep: (n, of, title) => `Step ${n} of ${of}: ${title}`,
   progressBytes: (done, total) => `${done} of ${total}`,
+  progressEta: (minutes) =>
+    minutes <= 1
+      ? "About a minute left for this step."
+      : `About ${minutes} minutes left for this step.`,
   progressSafe: "It is still safe to stop: nothing that matters has been changed yet.",
   progressUnsafe: "Do not turn the computer off now.",
   doneTitle: "Done",

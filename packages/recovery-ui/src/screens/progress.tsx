@@ -12,6 +12,10 @@ export interface ProgressState {
   readonly stepTitle: string;
   readonly bytesDone?: number;
   readonly bytesTotal?: number;
+  /** When the step started (ms), for the estimate. */
+  readonly stepStartedAt?: number;
+  /** Seconds left in this step at the rate so far. */
+  readonly etaSeconds?: number;
   /** Whether stopping now loses nothing (every step so far can be undone); unknown when resuming. */
   readonly safeToStop?: boolean;
 }
@@ -32,6 +36,9 @@ export function ProgressScreen(props: { progress: ProgressState }) {
     <Frame title={t.progressTitle(p.title)}>
       <Text>{t.progressStep(n, Math.max(n, p.totalSteps), p.stepTitle)}</Text>
       {bar ? <Text>{bar}</Text> : null}
+      {p.etaSeconds !== undefined ? (
+        <Text>{t.progressEta(Math.ceil(p.etaSeconds / 60))}</Text>
+      ) : null}
       {p.safeToStop === true ? <Toned tone="ok">{t.progressSafe}</Toned> : null}
       {p.safeToStop === false ? <Toned tone="warn">{t.progressUnsafe}</Toned> : null}
     </Frame>
