@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, realpath, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   acquireLock,
@@ -216,6 +216,10 @@ async function open(
   const runDirectory = path.join(options.runDirectory ?? DEFAULT_RUN_DIRECTORY, "disks", diskGuid);
   await mkdir(stateDirectory, { recursive: true, mode: 0o700 });
   await mkdir(runDirectory, { recursive: true, mode: 0o700 });
+  // Last of all (after the owner lock is released): the directories, when nothing else is in them.
+  undo.push(async () => {
+    for (const dir of new Set([runDirectory, stateDirectory])) await rmdir(dir).catch(() => {});
+  });
   const owner = await must(acquireLock(path.join(stateDirectory, "owner.lock")));
   undo.push(async () => await owner.release());
 
@@ -270,6 +274,7 @@ async function open(
       await mkdir(dir, { recursive: true });
       record.mounts.push(dir);
       await save();
+      undo.push(() => rmdir(dir).catch(() => {}));
       await must(runner.run("mount", [...args, device, dir]));
       undo.push(async () => await runner.run("umount", [dir]));
       return dir;
