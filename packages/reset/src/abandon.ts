@@ -13,7 +13,9 @@ import { deleteSubvolume, withBtrfsAgent } from "./_internal/btrfs.js";
 import { archiveJournal } from "./_internal/journal-archive.js";
 import type { CannotAbandonError } from "./errors.js";
 import { resetJournalPaths } from "./execute.js";
+import { isStepKind, parseStep, STEP_CATALOGUE } from "./steps/catalogue.js";
 import type { ResetEnvironment } from "./steps/context.js";
+import { MAKES_NOTHING, type StepMade } from "./steps/define.js";
 
 /** What {@link abandonReset} did. */
 export interface AbandonSummary {
@@ -33,27 +35,11 @@ const POINT_OF_NO_RETURN = new Set([
   "reset.remove-partitions",
 ]);
 
-function text(step: PlanStep, name: string): string | undefined {
-  const v = step.params[name];
-  return typeof v === "string" && v.length > 0 ? v : undefined;
-}
-
-/** The subvolumes (on the Btrfs) and /boot directories a step makes. */
-function madeBy(step: PlanStep): { subvolumes: string[]; bootDirs: string[] } {
-  const pick = (...names: string[]) =>
-    names.map((n) => text(step, n)).filter((v): v is string => v !== undefined);
-  switch (step.kind) {
-    case "reset.snapshot":
-      return { subvolumes: pick("target"), bootDirs: [] };
-    case "reset.create-subvolume":
-      return { subvolumes: pick("path"), bootDirs: [] };
-    case "reset.unpack":
-      return { subvolumes: pick("partial", "target", "bootDir"), bootDirs: [] };
-    case "reset.stage-boot":
-      return { subvolumes: [], bootDirs: pick("staging") };
-    default:
-      return { subvolumes: [], bootDirs: [] };
-  }
+/** What a step of the plan created, as its catalogue entry says (nothing for a step it cannot parse). */
+function madeBy(step: PlanStep): StepMade {
+  if (!isStepKind(step.kind)) return MAKES_NOTHING;
+  const parsed = parseStep(step, STEP_CATALOGUE[step.kind]);
+  return parsed.isOk() ? parsed.value.made : MAKES_NOTHING;
 }
 
 function cannotAbandon(step: PlanStep): CannotAbandonError {

@@ -109,6 +109,7 @@ export const stageBootStep = defineStep({
     staging: relativePath,
     files: z.array(payloadFileSchema),
   }),
+  makes: (p) => ({ subvolumes: [], bootDirs: [p.staging] }),
   describe: (p) =>
     adds(
       `Stage ${originOf(p.sourceDir).payload} (${count(p.files.length, "file")}) beside the current one`,

@@ -5,7 +5,13 @@ import type { BadStepParamsError } from "../errors.js";
 import { installBootStep, stageBootStep } from "./boot-steps.js";
 import { dropCheckpointStep } from "./checkpoint-steps.js";
 import type { ResetEnvironment } from "./context.js";
-import { type StepDefinition, type StepText, toJson } from "./define.js";
+import {
+  MAKES_NOTHING,
+  type StepDefinition,
+  type StepMade,
+  type StepText,
+  toJson,
+} from "./define.js";
 import { unpackStep, verifyImageStep } from "./image-steps.js";
 import { removePartitionsStep } from "./partition-steps.js";
 import { rescueCopyStep, rescueVerifyStep } from "./rescue-steps.js";
@@ -87,6 +93,8 @@ function isJsonObject(value: JsonValue): value is { readonly [key: string]: Json
 export interface ParsedStep {
   /** The words the step's parameters give. */
   readonly text: StepText;
+  /** What the step creates. */
+  readonly made: StepMade;
   /** Run it with the parameters already parsed. */
   run(step: PlanStep, ctx: StepContext, env: ResetEnvironment): ResultAsync<void, LifeboatError>;
 }
@@ -112,6 +120,7 @@ export function parseStep(
   const params = parsed.data;
   return ok({
     text: definition.describe(params),
+    made: definition.makes?.(params) ?? MAKES_NOTHING,
     run: (s, ctx, env) => definition.run(params, s, ctx, env),
   });
 }

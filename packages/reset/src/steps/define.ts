@@ -11,6 +11,17 @@ export interface StepText {
   readonly preconditions: readonly string[];
 }
 
+/** What a step creates: what giving up a run before its point of no return removes. */
+export interface StepMade {
+  /** Subvolumes, relative to the Btrfs top level. */
+  readonly subvolumes: readonly string[];
+  /** Directories, relative to /boot. */
+  readonly bootDirs: readonly string[];
+}
+
+/** A step that creates nothing. */
+export const MAKES_NOTHING: StepMade = { subvolumes: [], bootDirs: [] };
+
 /**
  * One step kind, defined once: its name, the schema of its parameters, the
  * words a plan shows for it (a pure function of the parameters) and the
@@ -21,6 +32,8 @@ export interface StepDefinition<K extends string, P> {
   readonly schema: z.ZodType<P>;
   /** Title, data loss, reversibility and preconditions, from the parameters alone. */
   describe(params: P): StepText;
+  /** What the step creates, from the parameters alone (default: nothing). */
+  makes?(params: P): StepMade;
   /** Do the step (idempotent: decides "already done" from the disk). */
   run(
     params: P,

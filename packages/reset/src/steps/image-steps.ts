@@ -55,6 +55,7 @@ export const unpackStep = defineStep({
     /** Bytes the unpacked root needs (from the signed factory manifest). */
     rootBytes: bytesSchema,
   }),
+  makes: (p) => ({ subvolumes: [p.partial, p.target, p.bootDir], bootDirs: [] }),
   describe: (p) =>
     adds(
       `Unpack the factory system (${formatBytes(p.rootBytes)}) from the recovery image into ${p.target}`,

@@ -95,6 +95,7 @@ export const snapshotStep = defineStep({
     marker: relativePath.optional(),
     readOnly: z.boolean().optional(),
   }),
+  makes: (p) => ({ subvolumes: [p.target], bootDirs: [] }),
   describe: (p) =>
     adds(
       p.readOnly === true
@@ -123,6 +124,7 @@ export const snapshotStep = defineStep({
 export const createSubvolumeStep = defineStep({
   kind: "reset.create-subvolume",
   schema: z.strictObject({ path: relativePath }),
+  makes: (p) => ({ subvolumes: [p.path], bootDirs: [] }),
   describe: (p) => adds(`Create an empty ${p.path}`),
   run: (p, _step, _ctx, env) =>
     subvolumeAt(env.runner, env.top, p.path).andThen((found) =>
