@@ -7,7 +7,7 @@
  * | 1 | the operation failed (the error's `code` says why) |
  * | 2 | bad usage (unknown command, bad option) |
  * | 3 | confirmation refused or missing: nothing was changed |
- * | 4 | a precondition failed (not enough space, e.g. `GPT_NO_SPACE`; image not verified, target busy; `GPT_RECOVERY_EXISTS`): nothing was changed |
+ * | 4 | a precondition failed (not enough space, e.g. `GPT_NO_SPACE`; image not verified, target busy; `GPT_RECOVERY_EXISTS`; an older image set, `IMAGE_ROLLBACK`): nothing was changed |
  * | 5 | verification failed (tampered or corrupt image, bad signature) |
  * | 130 | interrupted (Ctrl-C); a journaled plan can be resumed |
  */
@@ -40,7 +40,8 @@ export function exitCodeFor(code: string): ExitCodeValue {
     code === "LOCK_HELD" ||
     code === "GPT_NO_SPACE" ||
     code === "GPT_RECOVERY_EXISTS" ||
-    /^RESET_(NO_|INSUFFICIENT|IMAGE_NOT|TARGET_BUSY|DISK_IN_USE|WRONG_TARGET|CANNOT_ABANDON)/.test(
+    code === "IMAGE_ROLLBACK" ||
+    /^RESET_(NO_|INSUFFICIENT|IMAGE_NOT|IMAGE_ROLLBACK|TARGET_BUSY|DISK_IN_USE|WRONG_TARGET|CANNOT_ABANDON)/.test(
       code,
     )
   ) {

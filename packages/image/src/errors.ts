@@ -94,6 +94,19 @@ export interface ImageNotInstalledError extends ErrorBase<"IMAGE_NOT_INSTALLED">
   readonly root: string;
 }
 
+/**
+ * The offered image set's security epoch is below the floor: the installed
+ * set's, the partition's record of the highest installed, or the OEM minimum.
+ */
+export interface ImageRollbackError extends ErrorBase<"IMAGE_ROLLBACK"> {
+  readonly offeredEpoch: number;
+  readonly floorEpoch: number;
+  /** Which source set the floor. */
+  readonly floorSource: "installed" | "recorded" | "minimum";
+  /** The installed set's epoch, when one is installed. */
+  readonly installedEpoch: number | undefined;
+}
+
 /** Every error `@lifeboat/image` returns. */
 export type ImageError =
   | ImageBadSignatureError
@@ -107,6 +120,7 @@ export type ImageError =
   | ImageInsufficientSpaceError
   | ImagePartitionTooSmallError
   | ImageNotInstalledError
+  | ImageRollbackError
   | CommandError
   | AbortedError
   | IoFailedError

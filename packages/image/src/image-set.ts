@@ -68,6 +68,11 @@ export interface CreateImageSetOptions {
   readonly dir: string;
   readonly product: string;
   readonly version: string;
+  /**
+   * Anti-rollback counter written into the signed manifest (integer ≥ 0;
+   * default: the field is left out, which reads as 0).
+   */
+  readonly securityEpoch?: number;
   /** Seconds since the epoch: the manifest's build date (reproducible builds). */
   readonly sourceDateEpoch: number;
   readonly files: readonly ImageSetFileInput[];
@@ -191,6 +196,7 @@ export function createImageSet(
       formatVersion: MANIFEST_FORMAT_VERSION,
       product: options.product,
       version: options.version,
+      ...(options.securityEpoch === undefined ? {} : { securityEpoch: options.securityEpoch }),
       buildDate: new Date(options.sourceDateEpoch * 1000).toISOString(),
       minimumPartitionBytes: options.minimumPartitionBytes ?? 2 * setBytes + 64 * 1024 * 1024,
       layout: options.layout ?? { gpt: { partitions: [] }, subvolumes: [] },

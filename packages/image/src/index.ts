@@ -27,6 +27,7 @@ export type {
   ImageNotInstalledError,
   ImagePartitionTooSmallError,
   ImageRejectionCode,
+  ImageRollbackError,
   ImageSizeMismatchError,
   ImageUntrustedKeyError,
 } from "./errors.js";
@@ -80,7 +81,23 @@ export {
   merkleSchema,
   parseManifest,
   SIGNATURE_FILE,
+  securityEpochOf,
 } from "./manifest.js";
+export {
+  checkSecurityEpoch,
+  type EpochFloor,
+  type EpochFloorSource,
+  MINIMUM_EPOCH_FILE,
+  manifestDigest,
+  ROLLBACK_LOG_FILE,
+  type RollbackOverride,
+  type RollbackRecord,
+  readEpochFloor,
+  readMinimumEpoch,
+  readRollbackLog,
+  recordRollback,
+  SECURITY_EPOCH_FILE,
+} from "./rollback.js";
 export { SIGNATURE_BYTES, signManifest, verifyManifestSignature } from "./signature.js";
 export {
   isVerifiedImageSet,

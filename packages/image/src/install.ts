@@ -35,7 +35,17 @@ import { abortedError, fsyncDirectory, ioError, joinInside } from "@lifeboat/cor
 import { err, ok, ResultAsync } from "neverthrow";
 import { durableCopy, fsyncTree, removeDurably, writeDurable } from "./_internal/durable-copy.js";
 import type { ImageError, ImageNotInstalledError } from "./errors.js";
-import { MANIFEST_FILE, SIGNATURE_FILE } from "./manifest.js";
+import { MANIFEST_FILE, SIGNATURE_FILE, securityEpochOf } from "./manifest.js";
+import {
+  checkOverride,
+  checkSecurityEpoch,
+  manifestDigest,
+  type RollbackOverride,
+  type RollbackRecord,
+  readEpochFloor,
+  recordRollback,
+  writeRecordedEpoch,
+} from "./rollback.js";
 import {
   trustedKeysOf,
   type VerifiedImageSet,
@@ -64,6 +74,15 @@ export interface InstallImageSetOptions {
   /** Bytes to leave free on the target (default 1 MiB). */
   readonly reserveBytes?: number;
   readonly threads?: number;
+  /** The OEM's minimum security epoch (see `readMinimumEpoch`); a set below it is refused. */
+  readonly minimumEpoch?: number | undefined;
+  /**
+   * Install even when the set's security epoch is below the floor; the
+   * override is appended to `rollback-log.jsonl` before the set becomes current.
+   */
+  readonly allowRollback?: RollbackOverride;
+  /** The clock for the rollback record (default: now). */
+  readonly now?: () => Date;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: InstallProgress) => void;
 }
@@ -78,6 +97,8 @@ export interface InstalledImageSet {
   readonly previousSetId: string | undefined;
   /** The verification of the copy on the target. */
   readonly verified: VerifiedImageSet;
+  /** The override that was recorded, when the set was below the floor. */
+  readonly rollback: RollbackRecord | undefined;
 }
 
 const SETS = "sets";
@@ -188,7 +209,9 @@ async function removeOthers(
 /**
  * Copy a verified set onto the recovery partition mounted at `root` and make
  * it `current`, atomically (see the module notes). Refuses with
+ * `IMAGE_ROLLBACK` (security epoch below the floor, see `readEpochFloor`),
  * `IMAGE_INSUFFICIENT_SPACE` or `IMAGE_PARTITION_TOO_SMALL` before writing.
+ * With `allowRollback` an older set is installed and the override recorded.
  *
  * @example
  * ```ts
@@ -220,6 +243,27 @@ async function install(
   await fsyncDirectory(root);
   const before = await readCurrentImageSet(root);
   const previousSetId = before.isOk() ? before.value.setId : undefined;
+  const override = checkOverride(options.allowRollback);
+  if (override.isErr()) return override.error;
+  const floor = await readEpochFloor(root, { minimumEpoch: options.minimumEpoch });
+  if (floor.isErr()) return floor.error;
+  const offeredEpoch = securityEpochOf(set.manifest);
+  const epochCheck = checkSecurityEpoch(set.manifest, floor.value);
+  if (epochCheck.isErr() && !options.allowRollback) return epochCheck.error;
+  const rollback: RollbackRecord | undefined =
+    epochCheck.isErr() && options.allowRollback
+      ? {
+          time: (options.now?.() ?? new Date()).toISOString(),
+          action: "install",
+          fromEpoch: floor.value.epoch,
+          floorSource: floor.value.source,
+          toEpoch: offeredEpoch,
+          product: set.manifest.product,
+          version: set.manifest.version,
+          setDigest: manifestDigest(set.manifestBytes),
+          reason: options.allowRollback.reason,
+        }
+      : undefined;
   await removeOthers(root, previousSetId, true);
   const finalDir = path.join(setsDir, setId);
 
@@ -312,6 +356,11 @@ async function install(
       await removeDurably(setsDir, setId);
     return verified.error;
   }
+  if (rollback) {
+    // Logged before the older set can become current: no unrecorded rollback.
+    const logged = await recordRollback(root, rollback);
+    if (logged.isErr()) return logged.error;
+  }
   if (previousSetId !== setId) {
     progress({ phase: "switch", setId });
     const next = path.join(root, `.${CURRENT}.new-${process.pid}`);
@@ -320,9 +369,17 @@ async function install(
     await rename(next, path.join(root, CURRENT));
     await fsyncDirectory(root);
   }
+  // The partition's floor: raised to this set, or (after an override) set to it.
+  const recorded = rollback
+    ? offeredEpoch
+    : Math.max(offeredEpoch, floor.value.installedEpoch ?? 0, floor.value.recordedEpoch ?? 0);
+  if (recorded !== floor.value.recordedEpoch) {
+    const wrote = await writeRecordedEpoch(root, recorded);
+    if (wrote.isErr()) return wrote.error;
+  }
   const removed = await removeOthers(root, setId, false);
   progress({ phase: "cleanup", removed });
-  return { root, setId, dir: finalDir, previousSetId, verified: verified.value };
+  return { root, setId, dir: finalDir, previousSetId, verified: verified.value, rollback };
 }
 
 function verifyOptions(

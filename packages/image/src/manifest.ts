@@ -108,6 +108,12 @@ export const manifestSchema = z
     formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
     product: z.string().min(1).max(200),
     version: z.string().min(1).max(200),
+    /**
+     * Anti-rollback counter, signed with the rest: install and reset refuse a
+     * set whose epoch is below the installed one's or the OEM floor. Raise it
+     * when a release fixes a security hole. Absent (older manifests) means 0.
+     */
+    securityEpoch: safeInt.optional(),
     /** ISO 8601 UTC, from SOURCE_DATE_EPOCH for reproducible builds. */
     buildDate: z.iso.datetime(),
     minimumPartitionBytes: safeInt,
@@ -187,6 +193,19 @@ export function parseManifest(
     );
   }
   return ok(parsed.data);
+}
+
+/**
+ * The manifest's security epoch: `securityEpoch`, or 0 when absent (manifests
+ * written before the field existed).
+ *
+ * @example
+ * ```ts
+ * securityEpochOf(verified.manifest); // 3
+ * ```
+ */
+export function securityEpochOf(manifest: Pick<Manifest, "securityEpoch">): number {
+  return manifest.securityEpoch ?? 0;
 }
 
 function invalid(manifestPath: string, issues: string[]): ImageManifestInvalidError {
