@@ -21,6 +21,17 @@ export interface ImageNotVerifiedError extends ErrorBase<"RESET_IMAGE_NOT_VERIFI
   readonly reason: string;
 }
 
+/**
+ * The verified recovery image set is older (lower signed security epoch) than
+ * the floor: the recovery partition's record of the highest epoch installed,
+ * or the OEM minimum. Override with `allowRollback` on the request.
+ */
+export interface ImageRollbackPlanError extends ErrorBase<"RESET_IMAGE_ROLLBACK"> {
+  /** The set's security epoch. */
+  readonly securityEpoch: number;
+  readonly floorEpoch: number;
+}
+
 /** Something the plan would change is in use (mounted, open files). */
 export interface TargetBusyError extends ErrorBase<"RESET_TARGET_BUSY"> {
   readonly paths: readonly string[];
@@ -165,6 +176,7 @@ export type ResetPlanError =
   | NoFactorySnapshotError
   | InsufficientSpaceError
   | ImageNotVerifiedError
+  | ImageRollbackPlanError
   | TargetBusyError
   | UnsupportedLayoutError
   | EncryptedLockedError

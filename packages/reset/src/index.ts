@@ -39,6 +39,7 @@ export type {
   FaultInjectedError,
   ImageChangedError,
   ImageNotVerifiedError,
+  ImageRollbackPlanError,
   InsufficientSpaceError,
   LuksWrongKeyError,
   ManifestInvalidError,
@@ -140,6 +141,7 @@ export {
 } from "./recovery.js";
 export { renderPlan } from "./render.js";
 export type {
+  AllowRollback,
   CleanupRequest,
   FullRestoreRequest,
   RescueRequest,

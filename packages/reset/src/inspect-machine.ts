@@ -16,6 +16,8 @@ export interface InspectMachineOptions {
    * plans that unpack it are refused.
    */
   readonly trustedKeys?: readonly PublicKey[];
+  /** The OEM's minimum security epoch: plans unpacking an older recovery set are refused. */
+  readonly minimumEpoch?: number | undefined;
   /** Measure subvolume sizes (walks every file). Default true. */
   readonly measureSizes?: boolean;
   readonly signal?: AbortSignal;
@@ -82,6 +84,8 @@ export function inspectMachine(
         dir,
         trustedKeys,
         device,
+        recoveryRoot: machine.recoveryRoot,
+        minimumEpoch: options.minimumEpoch,
         ...(options.signal ? { signal: options.signal } : {}),
       });
     })

@@ -7,6 +7,8 @@ import {
   createImageSet,
   type PrivateKey,
   type PublicKey,
+  readEpochFloor,
+  securityEpochOf,
   signImageSet,
   type VerifiedImageSet,
   verifyImageSet,
@@ -35,6 +37,8 @@ export interface BuildRecoveryOptions {
   readonly key: PrivateKey;
   /** Build time, seconds since the epoch (reproducible builds). */
   readonly sourceDateEpoch: number;
+  /** Anti-rollback counter signed into the manifest (default: none, read as 0). */
+  readonly securityEpoch?: number | undefined;
   readonly signal?: AbortSignal;
 }
 
@@ -89,6 +93,7 @@ export function buildRecoveryImageSet(
         dir: options.dir,
         product: manifest.product,
         version: manifest.build,
+        ...(options.securityEpoch === undefined ? {} : { securityEpoch: options.securityEpoch }),
         sourceDateEpoch: options.sourceDateEpoch,
         files: [
           { path: RECOVERY_FILES.root, kind: "squashfs" },
@@ -110,6 +115,13 @@ export interface OpenRecoveryOptions {
   readonly trustedKeys: readonly PublicKey[];
   /** The device of the recovery partition, reported in the state. */
   readonly device?: string;
+  /**
+   * The recovery partition's root (holding `current`): its record of the
+   * highest security epoch installed becomes part of `epochFloor`.
+   */
+  readonly recoveryRoot?: string | undefined;
+  /** The OEM's minimum security epoch (`minimum-epoch` beside the trusted keys). */
+  readonly minimumEpoch?: number | undefined;
   readonly signal?: AbortSignal;
 }
 
@@ -132,10 +144,15 @@ export function openRecoveryImageSet(
 ): ResultAsync<{ state: RecoveryState; access: RecoveryImageAccess }, LifeboatError> {
   const signal = options.signal ?? new AbortController().signal;
   return verifyImageSet(options.dir, { trustedKeys: options.trustedKeys, signal, threads: 1 })
-    .map((set) => ({ digest: imageSetDigest(set), problem: undefined }))
-    .orElse((e) => okAsync({ digest: undefined, problem: e.message }))
-    .andThen(({ digest, problem }) =>
+    .map((set) => ({
+      digest: imageSetDigest(set),
+      securityEpoch: securityEpochOf(set.manifest) as number | undefined,
+      problem: undefined,
+    }))
+    .orElse((e) => okAsync({ digest: undefined, securityEpoch: undefined, problem: e.message }))
+    .andThen(({ digest, securityEpoch, problem }) =>
       effect(async () => {
+        const epochFloor = await floorOf(options);
         let factory: FactoryManifest | undefined;
         if (problem === undefined) {
           const text = await readFile(path.join(options.dir, RECOVERY_FILES.factory), "utf8");
@@ -151,6 +168,8 @@ export function openRecoveryImageSet(
           bootFiles: factory?.boot.files ?? [],
           verified: problem === undefined,
           problem,
+          securityEpoch,
+          epochFloor,
         };
         const access = recoveryAccess(runner, {
           dir: options.dir,
@@ -160,6 +179,16 @@ export function openRecoveryImageSet(
         return { state, access };
       }, "read the recovery image set"),
     );
+}
+
+/** The anti-rollback floor: the partition's record of the highest epoch installed, the OEM minimum. */
+async function floorOf(options: OpenRecoveryOptions): Promise<number | undefined> {
+  const min = options.minimumEpoch;
+  if (options.recoveryRoot === undefined) return min;
+  const floor = await must(readEpochFloor(options.recoveryRoot));
+  const recorded = floor.recordedEpoch;
+  if (recorded === undefined) return min;
+  return min === undefined ? recorded : Math.max(recorded, min);
 }
 
 /**

@@ -22,14 +22,24 @@ export interface ResetKeepHomeRequest extends Stamped {
   readonly kind: "reset-keep-home";
 }
 
+/** An explicit override of the anti-rollback check (service engineers); the caller records it. */
+export interface AllowRollback {
+  /** Why: shown in the plan's warnings and written to the rollback log. */
+  readonly reason: string;
+}
+
 /** Reset the system from the verified recovery image, keeping /home. */
 export interface ResetFromRecoveryRequest extends Stamped {
   readonly kind: "reset-from-recovery";
+  /** Unpack the set even when its security epoch is below `RecoveryState.epochFloor`. */
+  readonly allowRollback?: AllowRollback;
 }
 
 /** Rebuild everything but the ESP and the recovery partition: user data is gone. */
 export interface FullRestoreRequest extends Stamped {
   readonly kind: "full-restore";
+  /** Unpack the set even when its security epoch is below `RecoveryState.epochFloor`. */
+  readonly allowRollback?: AllowRollback;
 }
 
 /** Delete and re-create home, optionally after a rescue copy. */

@@ -173,6 +173,14 @@ export interface RecoveryState {
   readonly bootFiles: readonly BootFile[];
   /** `true` only when the signature and digests were checked in this session. */
   readonly verified: boolean;
+  /** The set's signed security epoch (absent in the manifest: 0). */
+  readonly securityEpoch?: number | undefined;
+  /**
+   * The anti-rollback floor the set must reach: the highest of the recovery
+   * partition's record of the highest epoch installed and the OEM minimum.
+   * Absent: no floor. Plans that unpack the set refuse one below it.
+   */
+  readonly epochFloor?: number | undefined;
   /** Why it is not verified, when it is not. */
   readonly problem: string | undefined;
 }

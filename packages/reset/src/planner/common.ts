@@ -141,6 +141,37 @@ export function requireVerifiedImage(
   return ok({ imageSet: r.digest, rootBytes: r.rootBytes ?? 0 });
 }
 
+/**
+ * Anti-rollback: refuse a verified set whose security epoch is below the
+ * floor in the state, unless the request carries an override; then the
+ * plan says so in a warning (none when the set is not older).
+ */
+export function requireEpoch(
+  state: SystemState,
+  allowRollback: { readonly reason: string } | undefined,
+): Result<string[], ResetPlanError> {
+  const r = state.recovery;
+  const securityEpoch = r?.securityEpoch ?? 0;
+  const floor = r?.epochFloor;
+  if (floor === undefined || securityEpoch >= floor) return ok([]);
+  if (allowRollback === undefined)
+    return err({
+      code: "RESET_IMAGE_ROLLBACK",
+      message: `The recovery image set has security epoch ${securityEpoch}, older than ${floor}, the highest installed on this machine or the OEM minimum: an older image may have known holes. A service engineer can override with a reason (--allow-rollback).`,
+      securityEpoch,
+      floorEpoch: floor,
+    });
+  if (allowRollback.reason.trim() === "")
+    return err({
+      code: "RESET_BAD_REQUEST",
+      message: "A rollback override needs a reason (it is written to the rollback log).",
+      field: "allowRollback.reason",
+    });
+  return ok([
+    `Rollback allowed: the recovery image set has security epoch ${securityEpoch}, older than ${floor} (reason: ${allowRollback.reason}).`,
+  ]);
+}
+
 /** Loud warnings for other operating systems and encrypted volumes (partitions by number and GUID, never by device node). */
 export function warningsFor(state: SystemState, destroysOtherOses: boolean): string[] {
   const warnings: string[] = [];

@@ -2,11 +2,13 @@ import { createPlan, type Plan, type PlanStep } from "@lifeboat/core";
 import type { Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import { LIFEBOAT_DIR, newRootName, partialRootName } from "../layout.js";
+import type { ResetFromRecoveryRequest } from "../requests.js";
 import type { BtrfsState, SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
 import { unpackNeededBytes } from "../steps/image-steps.js";
 import {
   requireBtrfs,
+  requireEpoch,
   requireSpace,
   requireStamp,
   requireVerifiedImage,
@@ -21,25 +23,29 @@ export const recoveredBootDir = (stamp: string): string => `${LIFEBOAT_DIR}/boot
 export function unpackSteps(
   state: SystemState,
   stamp: string,
-): Result<{ btrfs: BtrfsState; steps: PlanStep[] }, ResetPlanError> {
+  allowRollback?: { readonly reason: string },
+): Result<{ btrfs: BtrfsState; steps: PlanStep[]; rollbackWarnings: string[] }, ResetPlanError> {
   return requireStamp(stamp).andThen(() =>
     requireBtrfs(state).andThen((btrfs) =>
       requireVerifiedImage(state).andThen(({ imageSet, rootBytes }) =>
-        requireSpace("the Btrfs filesystem", unpackNeededBytes(rootBytes), btrfs.freeBytes).map(
-          () => ({
-            btrfs,
-            steps: [
-              makeStep("check", "reset.check", { fsUuid: btrfs.fsUuid }),
-              makeStep("verify-image", "reset.verify-image", { imageSet }),
-              makeStep("unpack", "reset.unpack", {
-                imageSet,
-                partial: partialRootName(stamp),
-                target: newRootName(stamp),
-                bootDir: recoveredBootDir(stamp),
-                rootBytes,
-              }),
-            ],
-          }),
+        requireEpoch(state, allowRollback).andThen((rollbackWarnings) =>
+          requireSpace("the Btrfs filesystem", unpackNeededBytes(rootBytes), btrfs.freeBytes).map(
+            () => ({
+              btrfs,
+              rollbackWarnings,
+              steps: [
+                makeStep("check", "reset.check", { fsUuid: btrfs.fsUuid }),
+                makeStep("verify-image", "reset.verify-image", { imageSet }),
+                makeStep("unpack", "reset.unpack", {
+                  imageSet,
+                  partial: partialRootName(stamp),
+                  target: newRootName(stamp),
+                  bootDir: recoveredBootDir(stamp),
+                  rootBytes,
+                }),
+              ],
+            }),
+          ),
         ),
       ),
     ),
@@ -49,32 +55,34 @@ export function unpackSteps(
 /** Plan a system reset from the verified recovery image, keeping /home. */
 export function planFromRecovery(
   state: SystemState,
-  request: { readonly kind: "reset-from-recovery"; readonly stamp: string },
+  request: ResetFromRecoveryRequest,
 ): Result<Plan, ResetPlanError> {
-  return unpackSteps(state, request.stamp).andThen(({ btrfs, steps }) => {
-    const recovery = state.recovery!;
-    const warnings = warningsWithFactory(state);
-    return createPlan({
-      kind: request.kind,
-      title: `Reset the system from the recovery partition (${recovery.product ?? "?"} ${recovery.build ?? "?"}), keeping /home`,
-      target: `btrfs:${btrfs.fsUuid}`,
-      warnings,
-      steps: [
-        ...steps,
-        ...swapRootSteps(
-          btrfs,
-          request.stamp,
-          request.kind,
-          { sourceDir: recoveredBootDir(request.stamp), files: recovery.bootFiles },
-          { keepOld: true },
-        ),
-        makeStep("drop-recovered-boot", "reset.delete-subvolume", {
-          role: "scratch",
-          path: recoveredBootDir(request.stamp),
-        }),
-      ],
-    });
-  });
+  return unpackSteps(state, request.stamp, request.allowRollback).andThen(
+    ({ btrfs, steps, rollbackWarnings }) => {
+      const recovery = state.recovery!;
+      const warnings = [...rollbackWarnings, ...warningsWithFactory(state)];
+      return createPlan({
+        kind: request.kind,
+        title: `Reset the system from the recovery partition (${recovery.product ?? "?"} ${recovery.build ?? "?"}), keeping /home`,
+        target: `btrfs:${btrfs.fsUuid}`,
+        warnings,
+        steps: [
+          ...steps,
+          ...swapRootSteps(
+            btrfs,
+            request.stamp,
+            request.kind,
+            { sourceDir: recoveredBootDir(request.stamp), files: recovery.bootFiles },
+            { keepOld: true },
+          ),
+          makeStep("drop-recovered-boot", "reset.delete-subvolume", {
+            role: "scratch",
+            path: recoveredBootDir(request.stamp),
+          }),
+        ],
+      });
+    },
+  );
 }
 
 function warningsWithFactory(state: SystemState): string[] {

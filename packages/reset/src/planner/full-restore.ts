@@ -43,63 +43,65 @@ export function planFullRestore(
   request: FullRestoreRequest,
 ): Result<Plan, ResetPlanError> {
   return requireNotBusy(state, ["/home"]).andThen(() =>
-    unpackSteps(state, request.stamp).andThen(({ btrfs, steps }) =>
-      removeOtherOsSteps(state).andThen((otherSteps) => {
-        const recovery = state.recovery!;
-        const stamp = request.stamp;
-        const freshHome = newHomeName(stamp);
-        const extra = btrfs.subvolumes
-          .filter((s) => !keepInFullRestore(s.path))
-          .sort(
-            (a, b) =>
-              b.path.split("/").length - a.path.split("/").length || a.path.localeCompare(b.path),
-          );
-        return createPlan({
-          kind: request.kind,
-          title: `Full factory restore (${recovery.product ?? "?"} ${recovery.build ?? "?"}): ALL user data will be erased`,
-          target: `btrfs:${btrfs.fsUuid}`,
-          warnings: [
-            `Every user's files in /home will be erased${homeBytes(state)}. Copy what you need first (rescue).`,
-            ...warningsFor(state, true),
-          ],
-          steps: [
-            ...steps,
-            makeStep("new-home", "reset.create-subvolume", { path: freshHome }),
-            ...swapRootSteps(
-              btrfs,
-              stamp,
-              request.kind,
-              { sourceDir: recoveredBootDir(stamp), files: recovery.bootFiles },
-              { keepOld: false },
-            ),
-            makeStep("swap-home", "reset.exchange", {
-              a: HOME_SUBVOLUME,
-              b: freshHome,
-              stamp,
-              marker: "",
-              ...homeContents(btrfs),
-            }),
-            makeStep("drop-old-home", "reset.delete-subvolume", {
-              role: "swapped-out",
-              path: freshHome,
-              oldOf: "swap-home",
-            }),
-            ...extra.map((s, i) =>
-              makeStep(`drop-extra-${i + 1}`, "reset.delete-subvolume", {
-                role: "data",
-                path: s.path,
-                readOnly: s.readOnly,
-                ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
+    unpackSteps(state, request.stamp, request.allowRollback).andThen(
+      ({ btrfs, steps, rollbackWarnings }) =>
+        removeOtherOsSteps(state).andThen((otherSteps) => {
+          const recovery = state.recovery!;
+          const stamp = request.stamp;
+          const freshHome = newHomeName(stamp);
+          const extra = btrfs.subvolumes
+            .filter((s) => !keepInFullRestore(s.path))
+            .sort(
+              (a, b) =>
+                b.path.split("/").length - a.path.split("/").length || a.path.localeCompare(b.path),
+            );
+          return createPlan({
+            kind: request.kind,
+            title: `Full factory restore (${recovery.product ?? "?"} ${recovery.build ?? "?"}): ALL user data will be erased`,
+            target: `btrfs:${btrfs.fsUuid}`,
+            warnings: [
+              `Every user's files in /home will be erased${homeBytes(state)}. Copy what you need first (rescue).`,
+              ...rollbackWarnings,
+              ...warningsFor(state, true),
+            ],
+            steps: [
+              ...steps,
+              makeStep("new-home", "reset.create-subvolume", { path: freshHome }),
+              ...swapRootSteps(
+                btrfs,
+                stamp,
+                request.kind,
+                { sourceDir: recoveredBootDir(stamp), files: recovery.bootFiles },
+                { keepOld: false },
+              ),
+              makeStep("swap-home", "reset.exchange", {
+                a: HOME_SUBVOLUME,
+                b: freshHome,
+                stamp,
+                marker: "",
+                ...homeContents(btrfs),
               }),
-            ),
-            makeStep("drop-recovered-boot", "reset.delete-subvolume", {
-              role: "scratch",
-              path: recoveredBootDir(stamp),
-            }),
-            ...otherSteps,
-          ],
-        });
-      }),
+              makeStep("drop-old-home", "reset.delete-subvolume", {
+                role: "swapped-out",
+                path: freshHome,
+                oldOf: "swap-home",
+              }),
+              ...extra.map((s, i) =>
+                makeStep(`drop-extra-${i + 1}`, "reset.delete-subvolume", {
+                  role: "data",
+                  path: s.path,
+                  readOnly: s.readOnly,
+                  ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
+                }),
+              ),
+              makeStep("drop-recovered-boot", "reset.delete-subvolume", {
+                role: "scratch",
+                path: recoveredBootDir(stamp),
+              }),
+              ...otherSteps,
+            ],
+          });
+        }),
     ),
   );
 }
