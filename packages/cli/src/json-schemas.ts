@@ -188,6 +188,21 @@ export const imageBuildDataSchema = z.object({
   signed: z.boolean(),
   keyId: z.string().nullable(),
   bytes: z.number().optional(),
+  /** The anti-rollback counter signed into the manifest. */
+  securityEpoch: z.number().int().nonnegative(),
+});
+
+/** A recorded anti-rollback override (a line of `rollback-log.jsonl`). */
+export const rollbackRecordSchema = z.object({
+  time: z.string(),
+  action: z.union([z.literal("install"), z.literal("update"), z.literal("reset")]),
+  fromEpoch: z.number(),
+  floorSource: z.string(),
+  toEpoch: z.number(),
+  product: z.string(),
+  version: z.string(),
+  setDigest: z.string(),
+  reason: z.string(),
 });
 
 /** `data` of `image sign`. */
@@ -198,6 +213,7 @@ export const imageVerifyDataSchema = z.object({
   dir: z.string(),
   product: z.string(),
   version: z.string(),
+  securityEpoch: z.number().int().nonnegative(),
   keyId: z.string(),
   mode: z.union([z.literal("full"), z.literal("sample")]),
   files: z.array(z.object({ path: z.string(), size: z.number() })),
@@ -210,6 +226,9 @@ export const imageInstallDataSchema = z.object({
   setId: z.string(),
   previousSetId: z.string().nullable(),
   device: z.string().nullable(),
+  securityEpoch: z.number().int().nonnegative(),
+  /** The override recorded when the set was older than the floor (`--allow-rollback`). */
+  rollback: rollbackRecordSchema.nullable(),
 });
 
 /** `data` of `grub render`. */
@@ -288,6 +307,9 @@ export const updateDataSchema = z.object({
   bytesDownloaded: z.number(),
   bytesWritten: z.number(),
   durationMs: z.number(),
+  /** With `--manifest`: the release's security epoch, and the override recorded, if any. */
+  securityEpoch: z.number().optional(),
+  rollback: rollbackRecordSchema.nullable().optional(),
 });
 
 /** `data` of `doctor`. */

@@ -26,6 +26,8 @@ export async function machineState(
   target: OpenedTarget,
   options: {
     readonly trustedKeys: readonly PublicKey[];
+    /** The OEM's minimum security epoch (`minimum-epoch` beside the trusted keys). */
+    readonly minimumEpoch?: number | undefined;
     readonly measureSizes?: boolean;
     readonly signal?: AbortSignal;
   },
@@ -38,6 +40,8 @@ export async function machineState(
       dir: recoveryDir,
       trustedKeys: options.trustedKeys,
       device: target.devices.recovery ?? "",
+      recoveryRoot: target.recoveryRoot,
+      minimumEpoch: options.minimumEpoch,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (opened.isErr()) throw opened.error;

@@ -101,6 +101,8 @@ export {
 export { SIGNATURE_BYTES, signManifest, verifyManifestSignature } from "./signature.js";
 export {
   isVerifiedImageSet,
+  readSignedManifest,
+  type SignedManifest,
   type VerifiedImageSet,
   type VerifyImageSetOptions,
   type VerifyProgress,

@@ -145,30 +145,9 @@ async function verify(
   const progress = options.onProgress ?? (() => {});
   if (options.signal?.aborted) return abortedError("verifying the image set");
   progress({ phase: "signature" });
-  const manifestPath = path.join(dir, MANIFEST_FILE);
-  const sigPath = path.join(dir, SIGNATURE_FILE);
-  const manifestBytes = await readSmall(manifestPath);
-  if (manifestBytes === undefined) return missing(MANIFEST_FILE);
-  const sigBytes = await readSmall(sigPath);
-  if (sigBytes === undefined) {
-    return {
-      code: "IMAGE_BAD_SIGNATURE",
-      message: `The image set has no signature (${SIGNATURE_FILE}).`,
-      signaturePath: SIGNATURE_FILE,
-      reason: "missing",
-      keyId: undefined,
-    };
-  }
-  const signer = verifyManifestSignature(
-    manifestBytes,
-    sigBytes,
-    options.trustedKeys,
-    SIGNATURE_FILE,
-  );
-  if (signer.isErr()) return signer.error;
-  const parsed = parseManifest(manifestBytes, MANIFEST_FILE);
-  if (parsed.isErr()) return parsed.error;
-  const manifest = parsed.value;
+  const signed = await signedManifest(dir, options.trustedKeys);
+  if ("code" in signed) return signed;
+  const { manifest, manifestBytes, keyId } = signed;
   for (const field of ["product", "version"] as const) {
     const want = options.expect?.[field];
     if (want !== undefined && manifest[field] !== want) {
@@ -225,7 +204,7 @@ async function verify(
     dir,
     manifest,
     manifestBytes,
-    keyId: signer.value.keyId,
+    keyId,
     mode: fraction >= 1 ? "full" : "sample",
     sampleFraction: fraction,
     files,
@@ -234,6 +213,61 @@ async function verify(
   issued.add(token);
   trustOf.set(token, [...options.trustedKeys]);
   return token;
+}
+
+/** A manifest whose signature by a trusted key was checked, and which fits the schema. */
+export interface SignedManifest {
+  readonly manifest: Manifest;
+  /** The exact manifest bytes that were signed. */
+  readonly manifestBytes: Uint8Array;
+  /** Id of the trusted key that signed. */
+  readonly keyId: string;
+}
+
+/**
+ * Check only the signature and the schema of the manifest in `dir` (not the
+ * files): enough to decide about a release before downloading it, e.g. its
+ * security epoch. It is not a {@link VerifiedImageSet}.
+ *
+ * @example
+ * ```ts
+ * const m = await readSignedManifest("/run/update/release", { trustedKeys: [oemKey] });
+ * if (m.isOk()) console.log(m.value.manifest.version, m.value.manifest.securityEpoch ?? 0);
+ * ```
+ */
+export function readSignedManifest(
+  dir: string,
+  options: { readonly trustedKeys: readonly PublicKey[] },
+): ResultAsync<SignedManifest, ImageError> {
+  const root = path.resolve(dir);
+  return ResultAsync.fromPromise(signedManifest(root, options.trustedKeys), (e) =>
+    ioError(e, root, "read the signed manifest"),
+  ).andThen((r) => ("code" in r ? err(r) : ok(r)));
+}
+
+async function signedManifest(
+  dir: string,
+  trustedKeys: readonly PublicKey[],
+): Promise<SignedManifest | ImageError> {
+  const manifestPath = path.join(dir, MANIFEST_FILE);
+  const sigPath = path.join(dir, SIGNATURE_FILE);
+  const manifestBytes = await readSmall(manifestPath);
+  if (manifestBytes === undefined) return missing(MANIFEST_FILE);
+  const sigBytes = await readSmall(sigPath);
+  if (sigBytes === undefined) {
+    return {
+      code: "IMAGE_BAD_SIGNATURE",
+      message: `The image set has no signature (${SIGNATURE_FILE}).`,
+      signaturePath: SIGNATURE_FILE,
+      reason: "missing",
+      keyId: undefined,
+    };
+  }
+  const signer = verifyManifestSignature(manifestBytes, sigBytes, trustedKeys, SIGNATURE_FILE);
+  if (signer.isErr()) return signer.error;
+  const parsed = parseManifest(manifestBytes, MANIFEST_FILE);
+  if (parsed.isErr()) return parsed.error;
+  return { manifest: parsed.value, manifestBytes, keyId: signer.value.keyId };
 }
 
 function missing(file: string): ImageFileMissingError {

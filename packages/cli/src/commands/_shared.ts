@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import type { LifeboatError } from "@lifeboat/core";
-import { loadPublicKey, type PublicKey } from "@lifeboat/image";
+import {
+  loadPublicKey,
+  MINIMUM_EPOCH_FILE,
+  type PublicKey,
+  readMinimumEpoch,
+} from "@lifeboat/image";
 import type { Command } from "commander";
 import type { Result } from "neverthrow";
 import { type CliContext, fail } from "../context.js";
@@ -91,6 +97,27 @@ export async function loadTrustedKeys(files: readonly string[]): Promise<PublicK
   const keys: PublicKey[] = [];
   for (const f of files) keys.push(must(loadPublicKey(await readFile(f))));
   return keys;
+}
+
+/**
+ * The OEM's anti-rollback floor: the highest `minimum-epoch` file found
+ * beside the trusted key files (none: `undefined`).
+ */
+export async function loadMinimumEpoch(keyFiles: readonly string[]): Promise<number | undefined> {
+  let floor: number | undefined;
+  for (const f of keyFiles) {
+    const m = must(await readMinimumEpoch(path.join(path.dirname(f), MINIMUM_EPOCH_FILE)));
+    if (m !== undefined && (floor === undefined || m > floor)) floor = m;
+  }
+  return floor;
+}
+
+/** The `--allow-rollback <reason>` option of commands that install or unpack an image set. */
+export function allowRollbackOption(cmd: Command): Command {
+  return cmd.option(
+    "--allow-rollback <reason>",
+    "service engineers: accept an image set older (lower security epoch) than the installed one or the OEM minimum; the reason is written to rollback-log.jsonl on the recovery partition",
+  );
 }
 
 /** commander collector for repeatable options. */

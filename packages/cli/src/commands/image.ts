@@ -9,7 +9,9 @@ import {
   generateKeyPair,
   installImageSet,
   loadPrivateKey,
+  ROLLBACK_LOG_FILE,
   savePrivateKey,
+  securityEpochOf,
   signImageSet,
   type VerifyProgress,
   verifyImageSet,
@@ -23,8 +25,10 @@ import { withTarget } from "../target.js";
 import { formatBytes } from "../ui/format.js";
 import { type ByteProgress, startProgress } from "../ui/progress.js";
 import {
+  allowRollbackOption,
   collect,
   guarded,
+  loadMinimumEpoch,
   loadTrustedKeys,
   must,
   targetOf,
@@ -85,6 +89,13 @@ interface BuildOpts {
   product?: string;
   version?: string;
   epoch?: string;
+  securityEpoch?: string;
+}
+
+/** `--security-epoch`: an integer ≥ 0, or undefined when not given. */
+function securityEpochOption(value: string | undefined): number | undefined | "bad" {
+  if (value === undefined) return undefined;
+  return /^\d{1,15}$/.test(value) ? Number(value) : "bad";
 }
 
 async function build(
@@ -93,6 +104,9 @@ async function build(
   opts: BuildOpts,
 ): Promise<ExitCodeValue> {
   const epoch = Number(opts.epoch ?? process.env.SOURCE_DATE_EPOCH ?? 1767225600);
+  const securityEpoch = securityEpochOption(opts.securityEpoch);
+  if (securityEpoch === "bad")
+    return usage(ctx, "image build", "--security-epoch must be an integer ≥ 0");
   return guarded(ctx, "image build", async () => {
     const target = targetOf(opts);
     if (target.disk || target.top) {
@@ -111,6 +125,7 @@ async function build(
             dir: path.resolve(opts.out),
             key,
             sourceDateEpoch: epoch,
+            securityEpoch,
             signal: ctx.signal,
           }),
         );
@@ -121,10 +136,12 @@ async function build(
             dir: path.resolve(opts.out),
             product: m.product,
             version: m.build,
+            securityEpoch: securityEpoch ?? 0,
             signed: true,
             keyId: key.keyId,
           },
-          (d) => `built and signed the recovery image set ${d.product} ${d.version} in ${d.dir}`,
+          (d) =>
+            `built and signed the recovery image set ${d.product} ${d.version} (security epoch ${d.securityEpoch}) in ${d.dir}`,
         );
       });
     }
@@ -156,6 +173,7 @@ async function build(
         dir,
         product: opts.product,
         version: opts.version,
+        ...(securityEpoch === undefined ? {} : { securityEpoch }),
         sourceDateEpoch: epoch,
         files: [{ path: file, kind: format }],
         signal: ctx.signal,
@@ -174,12 +192,13 @@ async function build(
         dir,
         product: set.manifest.product,
         version: set.manifest.version,
+        securityEpoch: securityEpochOf(set.manifest),
         signed: keyId !== null,
         keyId,
         bytes: built.size,
       },
       (d) =>
-        `built ${d.product} ${d.version} (${formatBytes(d.bytes ?? 0)}) in ${d.dir}${d.signed ? ", signed" : pc.yellow(", NOT signed: run `lifeboat image sign`")}`,
+        `built ${d.product} ${d.version} (${formatBytes(d.bytes ?? 0)}, security epoch ${d.securityEpoch}) in ${d.dir}${d.signed ? ", signed" : pc.yellow(", NOT signed: run `lifeboat image sign`")}`,
     );
   });
 }
@@ -225,6 +244,7 @@ async function verify(ctx: CliContext, dir: string, opts: VerifyOpts): Promise<E
         dir: set.dir,
         product: set.manifest.product,
         version: set.manifest.version,
+        securityEpoch: securityEpochOf(set.manifest),
         keyId: set.keyId,
         mode: set.mode,
         files: set.manifest.files.map((f) => ({ path: f.path, size: f.size })),
@@ -232,7 +252,7 @@ async function verify(ctx: CliContext, dir: string, opts: VerifyOpts): Promise<E
         durationMs: Date.now() - started,
       },
       (d) =>
-        `${pc.green("✓ verified")} ${d.product} ${d.version}: signature by ${d.keyId}, ${d.files.length} files, ${formatBytes(d.bytes)} (${d.mode})`,
+        `${pc.green("✓ verified")} ${d.product} ${d.version} (security epoch ${d.securityEpoch}): signature by ${d.keyId}, ${d.files.length} files, ${formatBytes(d.bytes)} (${d.mode})`,
     );
   });
 }
@@ -240,6 +260,7 @@ async function verify(ctx: CliContext, dir: string, opts: VerifyOpts): Promise<E
 interface InstallOpts extends VerifyOpts {
   disk?: string;
   recoveryRoot?: string;
+  allowRollback?: string;
 }
 
 async function install(ctx: CliContext, dir: string, opts: InstallOpts): Promise<ExitCodeValue> {
@@ -250,6 +271,7 @@ async function install(ctx: CliContext, dir: string, opts: InstallOpts): Promise
     return usage(ctx, "image install", "give --disk <image|device> or --recovery-root <dir>");
   return guarded(ctx, "image install", async () => {
     const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
+    const minimumEpoch = await loadMinimumEpoch(opts.trustedKey ?? []);
     const set = must(await verifyImageSet(dir, { trustedKeys, signal: ctx.signal }));
     return withTarget(ctx.runner, target, { recoveryWritable: true }, async (t) => {
       if (!t.recoveryRoot)
@@ -262,6 +284,10 @@ async function install(ctx: CliContext, dir: string, opts: InstallOpts): Promise
       const verifyBar = verifyProgress(ctx, "  verifying copy");
       const installed = must(
         await installImageSet(set, t.recoveryRoot, {
+          minimumEpoch,
+          ...(opts.allowRollback === undefined
+            ? {}
+            : { allowRollback: { reason: opts.allowRollback } }),
           signal: ctx.signal,
           onProgress: (e) => {
             if (e.phase === "copy") {
@@ -283,9 +309,20 @@ async function install(ctx: CliContext, dir: string, opts: InstallOpts): Promise
           setId: installed.setId,
           previousSetId: installed.previousSetId ?? null,
           device: t.devices.recovery ?? null,
+          securityEpoch: securityEpochOf(set.manifest),
+          rollback: installed.rollback ?? null,
         },
         (d) =>
-          `${pc.green("✓ installed")} ${d.setId} on the recovery partition${d.previousSetId ? ` (replaced ${d.previousSetId})` : ""}`,
+          [
+            `${pc.green("✓ installed")} ${d.setId} on the recovery partition${d.previousSetId ? ` (replaced ${d.previousSetId})` : ""}`,
+            d.rollback
+              ? pc.yellow(
+                  `  rollback allowed (security epoch ${d.rollback.fromEpoch} → ${d.rollback.toEpoch}), recorded in ${ROLLBACK_LOG_FILE} (reason: ${d.rollback.reason})`,
+                )
+              : "",
+          ]
+            .filter(Boolean)
+            .join("\n"),
       );
     });
   });
@@ -309,6 +346,10 @@ export function registerImage(program: Command, wrap: Wrap): void {
     .option("--product <name>", "product name")
     .option("--version <version>", "product version/build")
     .option("--epoch <seconds>", "SOURCE_DATE_EPOCH for a reproducible build")
+    .option(
+      "--security-epoch <n>",
+      "anti-rollback counter signed into the manifest (integer ≥ 0, default 0); raise it when a release fixes a hole",
+    )
     .action(wrap(build));
   image
     .command("sign <dir>")
@@ -321,9 +362,10 @@ export function registerImage(program: Command, wrap: Wrap): void {
     .option("--trusted-key <pem>", "accepted public key (repeatable)", collect)
     .option("--sample <fraction>", "check only this fraction of data blocks")
     .action(wrap(verify));
-  image
-    .command("install <dir>")
-    .description("verify and install an image set onto the recovery partition, atomically")
+  allowRollbackOption(image.command("install <dir>"))
+    .description(
+      "verify and install an image set onto the recovery partition, atomically; an older security epoch than the installed set's or the OEM minimum (minimum-epoch beside the trusted key) is refused",
+    )
     .option("--trusted-key <pem>", "accepted public key (repeatable)", collect)
     .option("--disk <path>", "disk image or device holding the recovery partition")
     .option("--recovery-root <dir>", "the recovery partition, mounted")

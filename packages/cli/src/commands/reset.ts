@@ -1,6 +1,7 @@
 import { readFile, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Plan } from "@lifeboat/core";
+import { ROLLBACK_LOG_FILE, type RollbackRecord, recordRollback } from "@lifeboat/image";
 import {
   abandonReset,
   checkPlanText,
@@ -10,11 +11,13 @@ import {
   type ResetRequest,
   resetJournalPaths,
   resumeReset,
+  type SystemState,
   stampOf,
 } from "@lifeboat/reset";
 import type { Command } from "commander";
+import { okAsync } from "neverthrow";
 import pc from "picocolors";
-import { type CliContext, fail, succeed } from "../context.js";
+import { type CliContext, fail, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { machineState, resetEnvironment } from "../machine-state.js";
 import { executorProgress, runPlan } from "../run-plan.js";
@@ -22,10 +25,12 @@ import { type OpenedTarget, withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
 import { renderPlan } from "../ui/plan-render.js";
 import {
+  allowRollbackOption,
   collect,
   confirmOptions,
   guarded,
   journalTarget,
+  loadMinimumEpoch,
   loadTrustedKeys,
   must,
   targetOf,
@@ -52,6 +57,7 @@ interface ResetOpts {
   yes?: boolean;
   confirm?: string;
   dryRun?: boolean;
+  allowRollback?: string;
 }
 
 async function requestOf(opts: ResetOpts, mode: Mode): Promise<ResetRequest> {
@@ -71,15 +77,49 @@ async function requestOf(opts: ResetOpts, mode: Mode): Promise<ResetRequest> {
       ...(opts.format ? { format: opts.format } : {}),
     };
   }
+  if (
+    (mode === "reset-from-recovery" || mode === "full-restore") &&
+    opts.allowRollback !== undefined
+  )
+    return { kind: mode, stamp, allowRollback: { reason: opts.allowRollback } };
   return { kind: mode, stamp } as ResetRequest;
+}
+
+/** The override to record when the plan unpacks a set below the floor with `--allow-rollback`. */
+function rollbackRecord(
+  state: SystemState,
+  reason: string | undefined,
+  minimumEpoch: number | undefined,
+): RollbackRecord | undefined {
+  const r = state.recovery;
+  const floor = r?.epochFloor;
+  const epoch = r?.securityEpoch ?? 0;
+  if (reason === undefined || r === undefined || floor === undefined || epoch >= floor)
+    return undefined;
+  return {
+    time: new Date().toISOString(),
+    action: "reset",
+    fromEpoch: floor,
+    floorSource: floor === minimumEpoch ? "minimum" : "recorded",
+    toEpoch: epoch,
+    product: r.product ?? "",
+    version: r.build ?? "",
+    setDigest: r.digest ?? "",
+    reason,
+  };
 }
 
 /** Inspect the opened machine and plan `mode` on it. */
 async function planOn(ctx: CliContext, t: OpenedTarget, opts: ResetOpts, mode: Mode) {
   const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
-  const m = await machineState(ctx.runner, t, { trustedKeys, signal: ctx.signal });
+  const minimumEpoch = await loadMinimumEpoch(opts.trustedKey ?? []);
+  const m = await machineState(ctx.runner, t, { trustedKeys, minimumEpoch, signal: ctx.signal });
   const p = must(makePlan(m.state, await requestOf(opts, mode)));
-  return { plan: p, machine: m };
+  return {
+    plan: p,
+    machine: m,
+    rollback: rollbackRecord(m.state, opts.allowRollback, minimumEpoch),
+  };
 }
 
 function checkMode(
@@ -132,8 +172,9 @@ async function applyCommand(
   if (typeof mode === "number") return mode;
   const missing = needsTarget(ctx, "apply", opts);
   if (missing !== undefined) return missing;
+  const needs = opts.allowRollback === undefined ? {} : { recoveryWritable: true };
   return guarded(ctx, "apply", () =>
-    withTarget(ctx.runner, targetOf(opts), {}, async (t) => {
+    withTarget(ctx.runner, targetOf(opts), needs, async (t) => {
       const fresh = await planOn(ctx, t, opts, mode);
       let plan: Plan = fresh.plan;
       if (planFile) {
@@ -158,12 +199,28 @@ async function applyCommand(
           ...(opts.yes ? { yes: true } : {}),
           ...(opts.confirm ? { confirm: opts.confirm } : {}),
           ...(opts.dryRun ? { dryRun: true } : {}),
-          executeWith: ({ confirm, onProgress, signal }) =>
-            executeReset(env, plan, {
-              onProgress,
-              signal,
-              ...(confirm === undefined ? {} : { confirm }),
-            }),
+          executeWith: ({ confirm, onProgress, signal }) => {
+            const rollback = fresh.rollback;
+            // Recorded before anything is unpacked (and only for the confirmed plan): no unrecorded rollback.
+            const recorded =
+              rollback && confirm === plan.digest && t.recoveryRoot
+                ? recordRollback(t.recoveryRoot, rollback).map(() =>
+                    note(
+                      ctx,
+                      pc.yellow(
+                        `Rollback allowed (security epoch ${rollback.fromEpoch} → ${rollback.toEpoch}): recorded in ${ROLLBACK_LOG_FILE} on the recovery partition (reason: ${rollback.reason}).`,
+                      ),
+                    ),
+                  )
+                : okAsync(undefined);
+            return recorded.andThen(() =>
+              executeReset(env, plan, {
+                onProgress,
+                signal,
+                ...(confirm === undefined ? {} : { confirm }),
+              }),
+            );
+          },
         },
       );
     }),
@@ -239,13 +296,17 @@ function modeOptions(cmd: Command): Command {
     .option("--checkpoint <id>", "rollback: the checkpoint to go back to (see `checkpoint list`)");
 }
 
+function modeAndRollbackOptions(cmd: Command): Command {
+  return allowRollbackOption(modeOptions(cmd));
+}
+
 /** `lifeboat plan|apply|resume|rescue`. */
 export function registerReset(program: Command, wrap: Wrap): void {
-  modeOptions(program.command("plan"))
+  modeAndRollbackOptions(program.command("plan"))
     .description("show what a reset would do and destroy, and the plan's digest")
     .option("--out <file>", "save the plan as JSON (for `lifeboat apply <file>`)")
     .action(wrap(planCommand));
-  confirmOptions(modeOptions(program.command("apply [plan-file]")))
+  confirmOptions(modeAndRollbackOptions(program.command("apply [plan-file]")))
     .description("run a reset plan (typed confirmation, or --yes --confirm <digest>)")
     .action(wrap(applyCommand));
   targetOptions(program.command("resume"))
