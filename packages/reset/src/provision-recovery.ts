@@ -7,7 +7,9 @@ import {
   installImageSet,
   type PrivateKey,
   type PublicKey,
+  type RollbackOverride,
   readCurrentImageSet,
+  securityEpochOf,
   verifyImageSet,
 } from "@lifeboat/image";
 import type { ResultAsync } from "neverthrow";
@@ -31,6 +33,12 @@ export interface RecoveryProvisionOptions {
   readonly trustedKeys?: readonly PublicKey[];
   /** Build time recorded in the images, seconds since the epoch (default 2026-01-01). */
   readonly sourceDateEpoch?: number;
+  /** Anti-rollback counter signed into a set built with `key` (default: none, read as 0). */
+  readonly securityEpoch?: number | undefined;
+  /** The OEM's minimum security epoch: a set below it (or below the installed one's) is refused. */
+  readonly minimumEpoch?: number | undefined;
+  /** Install an older set anyway; the override is recorded (see `installImageSet`). */
+  readonly allowRollback?: RollbackOverride | undefined;
   /** Where a set is built before it is copied (default a temporary directory). */
   readonly workDir?: string;
   /** How the copy on the partition is verified (default `full`). */
@@ -76,7 +84,7 @@ async function installedFactory(
   root: string,
   trustedKeys: readonly PublicKey[],
   signal: AbortSignal | undefined,
-): Promise<{ setId: string; factory: FactoryManifest } | undefined> {
+): Promise<{ setId: string; factory: FactoryManifest; securityEpoch: number } | undefined> {
   const current = await readCurrentImageSet(root);
   if (current.isErr()) return undefined;
   const verified = await verifyImageSet(current.value.dir, {
@@ -90,7 +98,13 @@ async function installedFactory(
   const file = verified.value.files.get(RECOVERY_FILES.factory);
   if (file === undefined) return undefined;
   const parsed = factoryManifestSchema.safeParse(JSON.parse(await readFile(file, "utf8")));
-  return parsed.success ? { setId: current.value.setId, factory: parsed.data } : undefined;
+  return parsed.success
+    ? {
+        setId: current.value.setId,
+        factory: parsed.data,
+        securityEpoch: securityEpochOf(verified.value.manifest),
+      }
+    : undefined;
 }
 
 /** The installed set was built from this very factory snapshot and /boot archive. */
@@ -172,7 +186,11 @@ export function provisionRecovery(
       try {
         if (setDir === undefined) {
           const have = await installedFactory(root, trustedKeys, signal);
-          if (have !== undefined && sameFactory(have.factory, manifest))
+          if (
+            have !== undefined &&
+            sameFactory(have.factory, manifest) &&
+            have.securityEpoch === (options.securityEpoch ?? 0)
+          )
             return {
               setId: have.setId,
               previousSetId: have.setId,
@@ -188,6 +206,7 @@ export function provisionRecovery(
               dir: work,
               key: options.key as PrivateKey,
               sourceDateEpoch: options.sourceDateEpoch ?? DEFAULT_EPOCH,
+              securityEpoch: options.securityEpoch,
               ...withSignal,
             }),
           );
@@ -198,6 +217,8 @@ export function provisionRecovery(
           installImageSet(set, root, {
             ...withSignal,
             ...(options.verifyMode ? { verifyMode: options.verifyMode } : {}),
+            minimumEpoch: options.minimumEpoch,
+            ...(options.allowRollback ? { allowRollback: options.allowRollback } : {}),
             onProgress: (install) => emit({ phase: "recovery-install", install }),
           }),
         );

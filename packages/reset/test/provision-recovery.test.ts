@@ -8,7 +8,12 @@
 import { lstat, mkdir, open, readdir, readlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
-import { generateKeyPair, readCurrentImageSet, verifyImageSet } from "@lifeboat/image";
+import {
+  generateKeyPair,
+  readCurrentImageSet,
+  readRollbackLog,
+  verifyImageSet,
+} from "@lifeboat/image";
 import {
   attachLoop,
   createImageFile,
@@ -221,4 +226,35 @@ describe("provision with a recovery partition", () => {
     });
     expect(r._unsafeUnwrapErr()).toMatchObject({ code: "RESET_BAD_REQUEST", field: "recovery" });
   });
+
+  it("passes the security epoch to the set it builds; an older one is refused, the override installs and records it (issue #22)", async () => {
+    const epoch = (n: number, more: object = {}) => ({
+      ...options(),
+      recovery: { device: recoveryDevice, key: keys, securityEpoch: n, ...more },
+    });
+    const two = (await provision(runner, epoch(2)))._unsafeUnwrap();
+    expect(two.recoveryImage?.changed).toBe(true); // same factory, another epoch: rebuilt
+    const current = async () => {
+      const rec = await mountTemp(scratch, recoveryDevice, { type: "ext4" });
+      try {
+        const dir = (await readCurrentImageSet(rec))._unsafeUnwrap().dir;
+        const v = (await verifyImageSet(dir, { trustedKeys: [keys.publicKey] }))._unsafeUnwrap();
+        const log = await readRollbackLog(rec);
+        return { epoch: v.manifest.securityEpoch, log: log._unsafeUnwrap() };
+      } finally {
+        await unmount(rec);
+      }
+    };
+    expect(await current()).toEqual({ epoch: 2, log: [] });
+    const refused = (await provision(runner, epoch(1)))._unsafeUnwrapErr();
+    expect(refused).toMatchObject({ code: "IMAGE_ROLLBACK", offeredEpoch: 1, floorEpoch: 2 });
+    expect((await current()).epoch).toBe(2);
+    const over = await provision(runner, epoch(1, { allowRollback: { reason: "line test" } }));
+    expect(over._unsafeUnwrap().recoveryImage?.changed).toBe(true);
+    const after = await current();
+    expect(after.epoch).toBe(1);
+    expect(after.log).toMatchObject([
+      { action: "install", fromEpoch: 2, toEpoch: 1, reason: "line test" },
+    ]);
+  }, 300_000);
 });

@@ -24,12 +24,15 @@ interface ProvisionOpts {
   grub?: boolean;
   recoveryArgs?: string;
   epoch?: string;
+  securityEpoch?: string;
 }
 
 async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue> {
   const target = targetOf(opts);
   if (!target.disk && !(target.top && target.boot))
     return usage(ctx, "provision", "give --disk <image|device>, or --top and --boot");
+  if (opts.securityEpoch !== undefined && !/^\d{1,15}$/.test(opts.securityEpoch))
+    return usage(ctx, "provision", "--security-epoch must be an integer ≥ 0");
   return guarded(ctx, "provision", async () => {
     const recoveryKernelArgs =
       opts.recoveryArgs === undefined ? undefined : must(parseKernelArgsOption(opts.recoveryArgs));
@@ -113,6 +116,9 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
                         root: recoveryRoot,
                         key,
                         sourceDateEpoch: Number(opts.epoch ?? 1767225600),
+                        ...(opts.securityEpoch === undefined
+                          ? {}
+                          : { securityEpoch: Number(opts.securityEpoch) }),
                       },
                     }
                   : {}),
@@ -190,5 +196,9 @@ export function registerProvision(program: Command, wrap: Wrap): void {
       'kernel arguments of the GRUB recovery entry, one quoted string: --recovery-args "console=ttyS0,115200 lifeboat.lang=de_DE"',
     )
     .option("--epoch <seconds>", "SOURCE_DATE_EPOCH of the image build")
+    .option(
+      "--security-epoch <n>",
+      "anti-rollback counter signed into the recovery image's manifest (integer ≥ 0, default 0)",
+    )
     .action(wrap(run));
 }
