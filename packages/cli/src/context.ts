@@ -3,6 +3,7 @@ import {
   type CommandRunner,
   createExecaRunner,
   formatError,
+  isLifeboatError,
   type LifeboatError,
 } from "@lifeboat/core";
 import pc from "picocolors";
@@ -47,12 +48,14 @@ export function createContext(options: {
   json: boolean;
   signal: AbortSignal;
   progressJson?: boolean;
+  /** Where the command's output goes (default `process.stdout`). */
+  stdout?: Writable;
 }): CliContext {
   return {
     progressJson: options.progressJson ?? false,
     runner: createExecaRunner(),
     json: options.json,
-    stdout: process.stdout,
+    stdout: options.stdout ?? process.stdout,
     stderr: process.stderr,
     interactive: Boolean(process.stdout.isTTY) && !options.json,
     signal: options.signal,
@@ -86,28 +89,47 @@ export function succeed<T>(
   return ExitCode.Ok;
 }
 
+/** A thrown value as JSON carries it: `{ code?, message }`, never a raw Node error object. */
+function thrownFields(value: unknown): { code?: string; message: string } {
+  if (value instanceof Error) {
+    const code = (value as { code?: unknown }).code;
+    return typeof code === "string" ? { code, message: value.message } : { message: value.message };
+  }
+  return { message: String(value) };
+}
+
 function errorFields(error: LifeboatError): Record<string, unknown> {
+  if (error instanceof Error) return thrownFields(error);
   const { cause, ...rest } = error as LifeboatError & Record<string, unknown>;
   const fields: Record<string, unknown> = { ...rest };
-  if (cause && typeof cause === "object" && "code" in cause && "message" in cause) {
-    fields.cause = errorFields(cause as LifeboatError);
-  } else if (cause instanceof Error) {
-    fields.cause = { message: cause.message };
-  }
+  if (cause === undefined) return fields;
+  fields.cause = isLifeboatError(cause) ? errorFields(cause) : thrownFields(cause);
   return fields;
+}
+
+/**
+ * The `--json` failure document of `error`, as the text written on stdout.
+ * The exit code is the one its code maps to unless given.
+ */
+export function failureDocument(
+  command: string,
+  error: LifeboatError,
+  exitCode: number = exitCodeFor(error.code),
+): string {
+  const doc: JsonFailure = {
+    ok: false,
+    command,
+    exitCode,
+    error: errorFields(error) as JsonFailure["error"],
+  };
+  return `${JSON.stringify(doc, jsonReplacer, 2)}\n`;
 }
 
 /** Finish a command with an error: the JSON failure document, or red text. Returns the exit code. */
 export function fail(ctx: CliContext, command: string, error: LifeboatError): ExitCodeValue {
   const exitCode = exitCodeFor(error.code);
   if (ctx.json) {
-    const doc: JsonFailure = {
-      ok: false,
-      command,
-      exitCode,
-      error: errorFields(error) as JsonFailure["error"],
-    };
-    ctx.stdout.write(`${JSON.stringify(doc, jsonReplacer, 2)}\n`);
+    ctx.stdout.write(failureDocument(command, error, exitCode));
   } else {
     ctx.stderr.write(`${pc.red(pc.bold("error"))} ${pc.red(formatError(error))}\n`);
   }
@@ -122,5 +144,6 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
       : value.toString();
   }
   if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
+  if (value instanceof Error) return thrownFields(value);
   return value;
 }

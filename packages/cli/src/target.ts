@@ -66,10 +66,18 @@ export async function currentSetDir(recoveryRoot: string | undefined): Promise<s
   return r.isOk() ? r.value.dir : undefined;
 }
 
-/** Turn anything thrown while opening a target into a Lifeboat error. */
+/**
+ * Turn anything thrown in a command into a Lifeboat error: an error value
+ * (thrown by `must`) as it is; an exception (a Node error, a bug) is
+ * `CLI_FAILED` with its message, and its `errno` (`ENOENT`, ...) when it has one.
+ */
 export function asLifeboatError(e: unknown): LifeboatError {
+  if (e instanceof Error) {
+    const errno = (e as { code?: unknown }).code;
+    return lifeboatError("CLI_FAILED", e.message, typeof errno === "string" ? { errno } : {});
+  }
   if (e && typeof e === "object" && "code" in e && "message" in e) return e as LifeboatError;
-  return lifeboatError("CLI_FAILED", e instanceof Error ? e.message : String(e), {});
+  return lifeboatError("CLI_FAILED", String(e), {});
 }
 
 /** Run `body` with an opened target, always closing it. Errors become Lifeboat errors. */
