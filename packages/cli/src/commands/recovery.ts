@@ -20,7 +20,15 @@ import { machineState, resetEnvironment } from "../machine-state.js";
 import { executorProgress } from "../run-plan.js";
 import { withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
-import { guarded, loadTrustedKeys, must, targetOf, targetOptions, usage } from "./_shared.js";
+import {
+  guarded,
+  loadMinimumEpoch,
+  loadTrustedKeys,
+  must,
+  targetOf,
+  targetOptions,
+  usage,
+} from "./_shared.js";
 import type { Wrap } from "./index.js";
 import { runRecoveryFrontEnd } from "./recovery-ui.js";
 
@@ -113,7 +121,13 @@ async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> 
         return fail(ctx, "recovery", locked);
       }
       if (!t.top) return usage(ctx, "recovery", "no Btrfs filesystem found on the disk");
-      const m = await machineState(ctx.runner, t, { trustedKeys, signal: ctx.signal });
+      // The OEM floor applies at boot too; a scheduled request carries no override.
+      const minimumEpoch = await loadMinimumEpoch(opts.trustedKey ?? []);
+      const m = await machineState(ctx.runner, t, {
+        trustedKeys,
+        minimumEpoch,
+        signal: ctx.signal,
+      });
       const env = resetEnvironment(ctx.runner, { ...t, top: t.top }, m.recovery);
       const started = Date.now();
       const progress = executorProgress(ctx);
