@@ -53,12 +53,14 @@ function failureIn(text: string): LifeboatError | undefined {
 
 /**
  * Run the `lifeboat` command line with `argv` (as `process.argv`). Resolves to
- * the exit code; never calls `process.exit` itself.
+ * the exit code; calls `process.exit` only on a second signal, when the
+ * command did not stop after the first.
  *
  * With `--json` every outcome is one document on stdout: the command's own;
  * `CLI_USAGE` (exit 2) when the arguments do not parse; `CLI_FAILED` (exit 1)
  * when the command threw; `ABORTED` (exit 130) when a signal interrupted it,
- * printed after the command released what it held.
+ * printed after the command released what it held (or at once, with
+ * `forced: true`, on a second signal).
  *
  * @example
  * ```ts
@@ -68,15 +70,27 @@ function failureIn(text: string): LifeboatError | undefined {
 export async function main(argv: readonly string[]): Promise<number> {
   const abort = new AbortController();
   let interruptedBy: string | undefined;
+  let json = jsonRequested(argv);
+  let command = "";
   // Ctrl-C, a closed terminal or `kill`: cancel the work, then release mounts and loop devices.
   // `on`, not `once`: with no listener left, a second handler (execa's) would kill the process.
+  // A second signal gives up waiting for a command that does not stop: the document, then exit.
   const onSignal = (signal: NodeJS.Signals) => {
-    interruptedBy ??= signal;
+    if (interruptedBy) {
+      if (json) {
+        const forced = {
+          ...abortedError(`running lifeboat ${command}`.trim()),
+          signal,
+          forced: true,
+        };
+        process.stdout.write(failureDocument(command, forced, ExitCode.Interrupted));
+      }
+      process.exit(ExitCode.Interrupted);
+    }
+    interruptedBy = signal;
     abort.abort();
   };
   for (const s of signals) process.on(s, onSignal);
-  let json = jsonRequested(argv);
-  let command = "";
   let exitCode: number = ExitCode.Ok;
   const documents = new DocumentBuffer();
   const program = new Command("lifeboat")

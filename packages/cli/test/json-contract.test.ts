@@ -85,13 +85,13 @@ describe("lifeboat --json: one document for every outcome", () => {
     });
   });
 
-  it("SIGINT while a command runs: one ABORTED document, exit 130, after it cleaned up", async () => {
+  /** `image build` of 96 MiB of random bytes (mksquashfs takes seconds), signalled once it runs. */
+  async function interruptBuild(name: string, signals: number) {
     requireTools("mksquashfs");
-    const source = scratch.path("source");
+    const source = scratch.path(`source-${name}`);
     await mkdir(source);
-    // Random bytes do not compress: mksquashfs takes seconds on them.
     for (let i = 0; i < 12; i++) await writeFile(`${source}/part${i}`, randomBytes(8 << 20));
-    const out = scratch.path("set-interrupted");
+    const out = scratch.path(`set-${name}`);
     const child = spawn(
       process.execPath,
       [bin, "--json", "image", "build", source, "--out", out, "--product", "P", "--version", "1"],
@@ -107,8 +107,12 @@ describe("lifeboat --json: one document for every outcome", () => {
     for (let i = 0; i < 600 && readFileSync(childrenOf, "utf8").trim() === ""; i++)
       await new Promise((r) => setTimeout(r, 10));
     expect(readFileSync(childrenOf, "utf8").trim()).not.toBe("");
-    child.kill("SIGINT");
-    const code = await exited;
+    for (let i = 0; i < signals; i++) child.kill("SIGINT");
+    return { code: await exited, stdout, out };
+  }
+
+  it("SIGINT while a command runs: one ABORTED document, exit 130, after it cleaned up", async () => {
+    const { code, stdout, out } = await interruptBuild("once", 1);
     expect(code).toBe(130);
     const doc = oneDocument(stdout);
     expect(doc).toMatchObject({
@@ -117,7 +121,18 @@ describe("lifeboat --json: one document for every outcome", () => {
       exitCode: 130,
       error: { code: "ABORTED", signal: "SIGINT" },
     });
+    expect(doc.error.forced).toBeUndefined();
     // Printed once the command had stopped its program and removed its half-written image.
     expect(readdirSync(out)).not.toContain("root.squashfs");
+  }, 120_000);
+
+  it("a second SIGINT does not wait for the command: still exactly one ABORTED document, exit 130", async () => {
+    const { code, stdout } = await interruptBuild("twice", 2);
+    expect(code).toBe(130);
+    expect(oneDocument(stdout)).toMatchObject({
+      command: "image build",
+      exitCode: 130,
+      error: { code: "ABORTED", signal: "SIGINT" },
+    });
   }, 120_000);
 });
