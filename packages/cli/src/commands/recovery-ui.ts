@@ -34,6 +34,12 @@ export async function runRecoveryFrontEnd(
   ctx: CliContext,
   opts: RecoveryUiOpts,
 ): Promise<ExitCodeValue> {
+  // A person at a terminal gets the full-screen front end even when CI variables are set
+  // (Ink reads them once, when it is loaded, and would only print a final frame).
+  if (process.stdout.isTTY) {
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
+  }
   const ui = await import("@lifeboat/recovery-ui");
   const trustedKeys = await loadTrustedKeys(opts.trustedKey ?? []);
   const runDirectory = process.env.LIFEBOAT_RUN_DIR;
