@@ -109,11 +109,12 @@ describe("recovery environment (kernel + initramfs with node) under QEMU", () =>
       };
       expect(seen.node).toBe(process.version);
       expect(seen.disks).toContain("vda");
+      // The default unattended command is the CLI's real one: `lifeboat recovery --request --digest`.
       expect(seen.args).toEqual([
-        "reset",
+        "recovery",
         "--request",
         "/run/lifeboat/recovery/request.json",
-        "--confirm",
+        "--digest",
         digest,
         "--disk",
         "/dev/vda",
