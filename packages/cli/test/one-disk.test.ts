@@ -111,8 +111,9 @@ afterAll(async () => {
   await scratch?.cleanup();
 });
 
-const stampOf = (round: number, n: number) =>
-  `2026120${1 + (n % 8)}T${String(10 + (round % 14)).padStart(2, "0")}${String(n).padStart(2, "0")}00Z`;
+/** A time stamp of its own for every plan of the test (`k` unique): a minute apart from 2026-12-01. */
+const stampOf = (k: number) =>
+  new Date(Date.UTC(2026, 11, 1) + k * 60_000).toISOString().replace(/[-:]|\.\d+/g, "");
 
 /** One round: two, then five processes at once; returns how many were refused with LOCK_HELD. */
 async function round(
@@ -126,7 +127,7 @@ async function round(
     [0, ["apply", "apply"]],
     [1, ["apply", "apply", "resume", "rescue", "apply"]],
   ] as const) {
-    const stamp = stampOf(r, n);
+    const stamp = stampOf(r * 100 + n * 10);
     const planned = cliJson(["plan", "--disk", target, "--stamp", stamp], planDataSchema);
     const outcomes = await Promise.all(
       mix.map((what, i) => {
@@ -149,7 +150,7 @@ async function round(
           "--to",
           rescueTo,
           "--stamp",
-          stampOf(r + 100, n * 10 + i),
+          stampOf(r * 100 + n * 10 + i + 1),
           "--yes",
           "--confirm",
           "sha256:none",
