@@ -341,24 +341,15 @@ async function clearLeftovers(
   }
   for (const mapping of record.mappings ?? [])
     await runner.run("cryptsetup", ["close", mapping], { okExitCodes: [0, 4] });
-  const sector = BigInt(table.sectorSize);
-  const isPartitionLoop = (offset: number, size: number) =>
-    table.partitions.some(
-      (p) =>
-        Number(p.firstLba * sector) === offset &&
-        Number((p.lastLba - p.firstLba + 1n) * sector) === size,
-    );
   const after = await must(readMountinfo());
   const users: string[] = [];
   for (const loop of await loopsOf(runner, disk)) {
     const mountedAt = await mountsOfDevice(loop.device, after);
-    const recorded = (record.loops ?? []).includes(loop.device);
-    if (
-      mountedAt.length === 0 &&
-      (recorded || isPartitionLoop(loop.offsetBytes, loop.sizeLimitBytes))
-    ) {
-      // Ours (recorded), or a partition-shaped loop a killed run attached before it could record it.
-      await runner.run("losetup", ["--detach", loop.device]);
+    if (mountedAt.length === 0) {
+      // Ours when recorded (a killed run's): detach it. Someone else's that is not mounted
+      // cannot mount the Btrfs a second time, so it is left alone.
+      if ((record.loops ?? []).includes(loop.device))
+        await runner.run("losetup", ["--detach", loop.device]);
       continue;
     }
     users.push(
