@@ -6,14 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
-import {
-  attachLoop,
-  createImageFile,
-  requireRoot,
-  requireTools,
-  Scratch,
-  sh,
-} from "@lifeboat/testkit";
+import { createImageFile, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, cliJsonFailure, ensureBuilt } from "./support.js";
 
@@ -42,18 +35,34 @@ async function luksDisk(name: string, plainBtrfs: boolean): Promise<string> {
     start: number;
     size: number;
   }>;
-  const at = (i: number) =>
-    attachLoop(scratch, image, { offset: parts[i]!.start * 512, sizeLimit: parts[i]!.size * 512 });
-  await sh(
-    "cryptsetup",
-    ["luksFormat", "--batch-mode", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000"].concat([
-      "--key-file",
-      "-",
-      await at(0),
-    ]),
-    { stdin: "k" },
-  );
-  if (plainBtrfs) await sh("mkfs.btrfs", ["-q", await at(1)]);
+  // The set-up's loop devices are detached before the CLI runs: a disk someone else has
+  // attached is in use, and Lifeboat refuses it.
+  const attached: string[] = [];
+  const at = async (i: number) => {
+    const args = ["--find", "--show", "--offset", String(parts[i]!.start * 512)];
+    const device = (
+      await sh("losetup", [...args, "--sizelimit", String(parts[i]!.size * 512), image])
+    ).trim();
+    attached.push(device);
+    return device;
+  };
+  try {
+    await sh(
+      "cryptsetup",
+      [
+        "luksFormat",
+        "--batch-mode",
+        "--pbkdf",
+        "pbkdf2",
+        "--pbkdf-force-iterations",
+        "1000",
+      ].concat(["--key-file", "-", await at(0)]),
+      { stdin: "k" },
+    );
+    if (plainBtrfs) await sh("mkfs.btrfs", ["-q", await at(1)]);
+  } finally {
+    for (const device of attached) await sh("losetup", ["--detach", device]);
+  }
   return image;
 }
 

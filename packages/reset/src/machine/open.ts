@@ -92,6 +92,8 @@ interface Attachments {
   mappings: string[];
   /** Mount points, recorded before each mount is made. */
   mounts: string[];
+  /** The partition loop device being attached, recorded before `losetup` runs (its name is known only after). */
+  attaching?: { offsetBytes: number; sizeBytes: number } | undefined;
 }
 
 const RECORD = "attached.json";
@@ -237,9 +239,16 @@ async function open(
   for (const p of table.partitions) {
     let device = partitionNode(disk, p.slot);
     if (isImage || !(await exists(device))) {
+      const sector = BigInt(table.sectorSize);
+      record.attaching = {
+        offsetBytes: Number(p.firstLba * sector),
+        sizeBytes: Number((p.lastLba - p.firstLba + 1n) * sector),
+      };
+      await save();
       const att = await must(attachPartition(runner, disk, p, { sectorSize: table.sectorSize }));
       device = att.device;
       record.loops.push(device);
+      record.attaching = undefined;
       await save();
       const detach = att.detach;
       undo.push(async () => await detach());
@@ -345,15 +354,21 @@ async function clearLeftovers(
   const users: string[] = [];
   for (const loop of await loopsOf(runner, disk)) {
     const mountedAt = await mountsOfDevice(loop.device, after);
-    if (mountedAt.length === 0) {
-      // Ours when recorded (a killed run's): detach it. Someone else's that is not mounted
-      // cannot mount the Btrfs a second time, so it is left alone.
-      if ((record.loops ?? []).includes(loop.device))
-        await runner.run("losetup", ["--detach", loop.device]);
+    const attaching = record.attaching;
+    const killedRunAttached =
+      (record.loops ?? []).includes(loop.device) ||
+      (attaching !== undefined &&
+        attaching.offsetBytes === loop.offsetBytes &&
+        attaching.sizeBytes === loop.sizeLimitBytes);
+    if (mountedAt.length === 0 && killedRunAttached) {
+      // A killed run's (recorded, or the one it was attaching when it died): detach it.
+      await runner.run("losetup", ["--detach", loop.device]);
       continue;
     }
+    // Anyone else's loop device over these bytes, mounted or not, can write them through a
+    // cache of its own: a second one would corrupt the disk.
     users.push(
-      `${loop.device} attached${mountedAt.length ? `, mounted at ${mountedAt.join(", ")}` : ""}`,
+      `${loop.device} attached${mountedAt.length ? `, mounted at ${mountedAt.join(", ")}` : " (not by Lifeboat)"}`,
     );
   }
   if (!isImage) {
