@@ -162,7 +162,8 @@ async function round(
     // One of them held the disk (an apply of the plan, a rescue, a resume). Every other process
     // either came while the disk was held and was told so (LOCK_HELD), or came
     // after and found nothing left to do: its confirmed plan no longer matches the
-    // machine, no interrupted run to resume. A rescue that came after may still
+    // machine or its time stamp is now taken (RESET_BAD_REQUEST: planning again with it
+    // is refused), no interrupted run to resume. A rescue that came after may still
     // copy home (that is its job); the plan itself ran at most once.
     const holders =
       acted.length + outcomes.filter((o) => o.args[0] === "resume" && o.code === 0).length;
@@ -171,9 +172,10 @@ async function round(
     expect(applied.length, JSON.stringify(outcomes)).toBeLessThanOrEqual(1);
     for (const o of outcomes) {
       if (acted.includes(o) || (o.args[0] === "resume" && o.code === 0)) continue;
-      expect(["LOCK_HELD", "CONFIRMATION_MISMATCH"], JSON.stringify(o)).toContain(
-        o.doc.error?.code,
-      );
+      expect(
+        ["LOCK_HELD", "CONFIRMATION_MISMATCH", "RESET_BAD_REQUEST"],
+        JSON.stringify(o),
+      ).toContain(o.doc.error?.code);
     }
     if (applied.length) stamps.push(stamp);
     // Nothing any of them attached is left behind.

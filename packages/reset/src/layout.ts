@@ -41,6 +41,22 @@ export const rescueSnapshotName = (stamp: string): string => `${LIFEBOAT_DIR}/re
 /** The directory in /boot where the factory payload is staged before it is moved into place. */
 export const bootStagingDir = (stamp: string): string => `.lifeboat-staged-${stamp}`;
 
+/** Where the recovered /boot payload is unpacked before it is staged. */
+export const recoveredBootDir = (stamp: string): string => `${LIFEBOAT_DIR}/boot-${stamp}`;
+
+/** The subvolumes a plan with this time stamp may create: none may exist before it is planned. */
+export function stampedSubvolumes(stamp: string): string[] {
+  return [
+    newRootName(stamp),
+    oldRootName(stamp),
+    partialRootName(stamp),
+    newHomeName(stamp),
+    oldHomeName(stamp),
+    rescueSnapshotName(stamp),
+    recoveredBootDir(stamp),
+  ];
+}
+
 /** True for a time stamp the planner accepts (`20261125T200000Z`). */
 export function isValidStamp(stamp: string): boolean {
   return /^[0-9]{8}T[0-9]{6}Z$/.test(stamp);

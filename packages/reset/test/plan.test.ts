@@ -305,6 +305,30 @@ describe("plan: refusals carry typed reasons", () => {
       }
     `);
   });
+  it("a time stamp an earlier reset used is refused before anything runs", () => {
+    for (const leftover of ["root.old-", "home.new-", ".lifeboat/rescue-"]) {
+      const state = laptop();
+      const btrfs = state.btrfs!;
+      const used = {
+        ...state,
+        btrfs: {
+          ...btrfs,
+          subvolumes: [
+            ...btrfs.subvolumes,
+            { ...btrfs.subvolumes[0]!, path: `${leftover}${stamp}` },
+          ],
+        },
+      };
+      for (const kind of ["reset-keep-home", "reset-from-recovery", "reset-user-data"] as const) {
+        expect(plan(used, { kind, stamp })._unsafeUnwrapErr()).toMatchObject({
+          code: "RESET_BAD_REQUEST",
+          field: "stamp",
+          message: expect.stringContaining(`${leftover}${stamp} exists`),
+        });
+      }
+      expect(plan(used, { kind: "reset-keep-home", stamp: "20261125T200001Z" }).isOk()).toBe(true);
+    }
+  });
   it("bad stamp and unsafe rescue path", () => {
     expect(plan(laptop(), { kind: "reset-keep-home", stamp: "now" })._unsafeUnwrapErr().code).toBe(
       "RESET_BAD_REQUEST",

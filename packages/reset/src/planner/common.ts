@@ -1,6 +1,6 @@
 import { err, ok, type Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
-import { FACTORY_ROOT, HOME_SUBVOLUME, isValidStamp } from "../layout.js";
+import { FACTORY_ROOT, HOME_SUBVOLUME, isValidStamp, stampedSubvolumes } from "../layout.js";
 import type { BtrfsState, OtherOs, PartitionState, SubvolumeState, SystemState } from "../state.js";
 import { partitionNumbers, partitionWords } from "../steps/words.js";
 import { formatBytes } from "./words.js";
@@ -29,13 +29,25 @@ export function requireBtrfs(state: SystemState): Result<BtrfsState, ResetPlanEr
   return ok(state.btrfs);
 }
 
-/** Check a request's time stamp. */
-export function requireStamp(stamp: string): Result<string, ResetPlanError> {
-  return isValidStamp(stamp)
+/**
+ * Check a request's time stamp: well formed, and not used by an earlier reset
+ * (its `root.old-<stamp>` or another name it made is still on the Btrfs: the
+ * new plan would fail half way, at the swap).
+ */
+export function requireStamp(state: SystemState, stamp: string): Result<string, ResetPlanError> {
+  if (!isValidStamp(stamp))
+    return err({
+      code: "RESET_BAD_REQUEST",
+      message: `The time stamp ${JSON.stringify(stamp)} is not of the form 20261125T200000Z.`,
+      field: "stamp",
+    });
+  const names = new Set(stampedSubvolumes(stamp));
+  const taken = (state.btrfs?.subvolumes ?? []).filter((s) => names.has(s.path)).map((s) => s.path);
+  return taken.length === 0
     ? ok(stamp)
     : err({
         code: "RESET_BAD_REQUEST",
-        message: `The time stamp ${JSON.stringify(stamp)} is not of the form 20261125T200000Z.`,
+        message: `The time stamp ${stamp} was used by an earlier reset (${taken.join(", ")} exists); plan again with a new time stamp.`,
         field: "stamp",
       });
 }

@@ -1,7 +1,7 @@
 import { createPlan, type Plan, type PlanStep } from "@lifeboat/core";
 import type { Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
-import { LIFEBOAT_DIR, newRootName, partialRootName } from "../layout.js";
+import { newRootName, partialRootName, recoveredBootDir } from "../layout.js";
 import type { ResetFromRecoveryRequest } from "../requests.js";
 import type { BtrfsState, SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
@@ -16,8 +16,7 @@ import {
 } from "./common.js";
 import { swapRootSteps } from "./system-steps.js";
 
-/** Where the recovered /boot payload is unpacked before it is staged. */
-export const recoveredBootDir = (stamp: string): string => `${LIFEBOAT_DIR}/boot-${stamp}`;
+export { recoveredBootDir } from "../layout.js";
 
 /** The checks and the first steps of every plan that unpacks the recovery image. */
 export function unpackSteps(
@@ -25,7 +24,7 @@ export function unpackSteps(
   stamp: string,
   allowRollback?: { readonly reason: string },
 ): Result<{ btrfs: BtrfsState; steps: PlanStep[]; rollbackWarnings: string[] }, ResetPlanError> {
-  return requireStamp(stamp).andThen(() =>
+  return requireStamp(state, stamp).andThen(() =>
     requireBtrfs(state).andThen((btrfs) =>
       requireVerifiedImage(state).andThen(({ imageSet, rootBytes }) =>
         requireEpoch(state, allowRollback).andThen((rollbackWarnings) =>

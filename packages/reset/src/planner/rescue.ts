@@ -25,7 +25,7 @@ export function rescueSteps(
   paths: readonly string[] | undefined,
   format: "tree" | "send-stream",
 ): Result<{ btrfs: BtrfsState; steps: PlanStep[]; bytes: number }, ResetPlanError> {
-  return requireStamp(stamp).andThen(() =>
+  return requireStamp(state, stamp).andThen(() =>
     requireBtrfs(state).andThen((btrfs) =>
       requireSubvolume(btrfs, HOME_SUBVOLUME).andThen((home) => {
         const chosen = paths ?? [];

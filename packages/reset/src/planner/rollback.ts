@@ -90,7 +90,7 @@ export function planFromSnapshot(
   source: (btrfs: BtrfsState) => Result<RootSource, ResetPlanError>,
   make: (btrfs: BtrfsState, source: RootSource) => Result<Plan, ResetPlanError>,
 ): Result<Plan, ResetPlanError> {
-  return requireStamp(stamp).andThen(() =>
+  return requireStamp(state, stamp).andThen(() =>
     requireBtrfs(state).andThen((btrfs) =>
       requireSubvolume(btrfs, ROOT_SUBVOLUME).andThen(() =>
         source(btrfs).andThen((src) =>

@@ -20,7 +20,7 @@ export function planUserData(
   state: SystemState,
   request: ResetUserDataRequest,
 ): Result<Plan, ResetPlanError> {
-  return requireStamp(request.stamp)
+  return requireStamp(state, request.stamp)
     .andThen(() => requireNotBusy(state, ["/home"]))
     .andThen(() => requireBtrfs(state))
     .andThen((btrfs) => requireSubvolume(btrfs, HOME_SUBVOLUME).map(() => btrfs))
