@@ -12,6 +12,7 @@ import { Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   applyAndKill,
+  cli,
   cliJsonFailure,
   ensureBuilt,
   json,
@@ -155,7 +156,65 @@ describe("nothing a refused or failed run leaves behind blocks the next plan", (
     expect(unfinished(disk)).toBeUndefined();
     expect(paths(disk)).toContain(`root.old-${after}`);
 
+    // Its time stamp is taken now (root.old-<stamp> is on the disk): planning with it again is
+    // refused up front, not half way through at the swap.
+    const reused = cliJsonFailure(["plan", "--disk", disk, "--stamp", after]);
+    expect(reused.doc.error).toMatchObject({ code: "RESET_BAD_REQUEST", field: "stamp" });
+    expect(reused.doc.error.message).toContain(`root.old-${after} exists`);
+
     const last = "20261204T220200Z";
     expect(apply(disk, plan(disk, "--stamp", last), "--stamp", last).executed).toBe(true);
+  });
+
+  it("a reset stopped at the swap is abandoned when the swap had not happened, else resumed", async () => {
+    const rootUuid = () =>
+      json<{ subvolumes: { path: string; uuid: string }[] }>({}, [
+        "subvol",
+        "list",
+        "--disk",
+        disk,
+      ]).subvolumes.find((s) => s.path === "root")?.uuid;
+    const before = rootUuid();
+    const stamp = "20261204T230000Z";
+    const killed = await applyAndKill(
+      {},
+      [
+        "apply",
+        "--disk",
+        disk,
+        "--stamp",
+        stamp,
+        "--yes",
+        "--confirm",
+        plan(disk, "--stamp", stamp),
+      ],
+      (e) => e.stepId === "swap-root",
+    );
+    expect(killed).toBe("killed");
+    expect(unfinished(disk)).toMatchObject({ kind: "reset-keep-home", status: "running" });
+    // The kill lands before or after the rename: abandon decides from the disk, not the journal.
+    const r = cli(["--json", "abandon", "--disk", disk]);
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      data?: { removed: string[] };
+      error?: { code: string };
+    };
+    if (doc.ok) {
+      // Not swapped: the old root is root again, what the run made is gone.
+      console.info("killed at the swap, before the rename: abandoned");
+      expect(rootUuid()).toBe(before);
+      expect(doc.data?.removed).toContain(`root.new-${stamp}`);
+      expect(paths(disk)).not.toContain(`root.new-${stamp}`);
+    } else {
+      // Swapped: the machine is changing over; only resume finishes it.
+      console.info("killed at the swap, after the rename: resumed");
+      expect(doc.error?.code).toBe("RESET_CANNOT_ABANDON");
+      expect(rootUuid()).not.toBe(before);
+      json({}, ["resume", "--disk", disk]);
+      expect(paths(disk)).toContain(`root.old-${stamp}`);
+    }
+    expect(unfinished(disk)).toBeUndefined();
+    const next = "20261204T230100Z";
+    expect(apply(disk, plan(disk, "--stamp", next), "--stamp", next).executed).toBe(true);
   });
 });

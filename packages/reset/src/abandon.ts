@@ -1,4 +1,5 @@
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
 import {
   acquireLock,
   type JournalRecord,
@@ -9,13 +10,14 @@ import {
 } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
-import { deleteSubvolume, withBtrfsAgent } from "./_internal/btrfs.js";
+import { deleteSubvolume, subvolumesAt, withBtrfsAgent } from "./_internal/btrfs.js";
 import { archiveJournal } from "./_internal/journal-archive.js";
 import type { CannotAbandonError } from "./errors.js";
 import { resetJournalPaths } from "./execute.js";
 import { isStepKind, parseStep, STEP_CATALOGUE } from "./steps/catalogue.js";
-import type { ResetEnvironment } from "./steps/context.js";
+import { intentFile, type ResetEnvironment } from "./steps/context.js";
 import { MAKES_NOTHING, type StepMade } from "./steps/define.js";
+import type { ExchangeIntent } from "./steps/subvolume-steps.js";
 
 /** What {@link abandonReset} did. */
 export interface AbandonSummary {
@@ -85,6 +87,34 @@ export function abandonReset(
   );
 }
 
+/**
+ * True when `step` is an exchange the run stopped in before it swapped
+ * anything: its intent (both UUIDs, written before the rename) is absent, or the
+ * disk still has the old subvolume where it was. Such a run has not passed its
+ * point of no return (a swap refused because the new root lacked its marker, say).
+ */
+async function exchangeNotMade(
+  env: ResetEnvironment,
+  journal: JournalRecord,
+  journalPath: string,
+  step: PlanStep,
+): Promise<boolean> {
+  if (step.kind !== "reset.exchange" || journal.currentStepId !== step.id) return false;
+  if (journal.completedStepIds.includes(step.id)) return false;
+  const file = intentFile(path.dirname(journalPath), journal.planDigest, step.id);
+  let intent: ExchangeIntent;
+  try {
+    intent = JSON.parse(await readFile(file, "utf8")) as ExchangeIntent;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
+    return false;
+  }
+  const { a } = step.params as { a?: unknown };
+  if (typeof a !== "string") return false;
+  const [now] = await must(subvolumesAt(env.runner, env.top, [a]));
+  return now !== undefined && now.uuid === intent.oldUuid;
+}
+
 async function abandonLocked(env: ResetEnvironment, journalPath: string): Promise<AbandonSummary> {
   const read = await readJournal(journalPath);
   if (read.isErr()) {
@@ -103,7 +133,8 @@ async function abandonLocked(env: ResetEnvironment, journalPath: string): Promis
   const past = touched.find(
     (s) => POINT_OF_NO_RETURN.has(s.kind) || s.destroys.length > 0 || !s.reversible,
   );
-  if (past !== undefined) throw cannotAbandon(past);
+  if (past !== undefined && !(await exchangeNotMade(env, journal, journalPath, past)))
+    throw cannotAbandon(past);
   const removed: string[] = [];
   for (const step of [...touched].reverse()) {
     const made = madeBy(step);

@@ -75,8 +75,12 @@ export function ensure(
 }
 
 /** Where a step keeps what it learned before acting (next to the journal, on the target). */
+export function intentFile(journalDir: string, planDigest: string, stepId: string): string {
+  return path.join(journalDir, "steps", `${planDigest.slice(7, 19)}-${stepId}.json`);
+}
+
 function intentPath(ctx: StepContext, stepId: string): string {
-  return path.join(ctx.journalDir, "steps", `${ctx.plan.digest.slice(7, 19)}-${stepId}.json`);
+  return intentFile(ctx.journalDir, ctx.plan.digest, stepId);
 }
 
 /** Read a step's recorded intent. */

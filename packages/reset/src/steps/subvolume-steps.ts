@@ -30,7 +30,7 @@ import {
 import { isRecoveredBootDir, snapshotNoun } from "./words.js";
 
 /** The UUIDs an exchange recorded before it acted. */
-interface ExchangeIntent {
+export interface ExchangeIntent {
   readonly newUuid: string;
   readonly oldUuid: string;
 }
