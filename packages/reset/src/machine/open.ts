@@ -133,6 +133,14 @@ function notADisk(disk: string): NotADiskError {
  * `<runDirectory>/disks/<disk GUID>/`. Plans name things by identity, never by
  * these paths, so any process that opens the machine can apply and resume them.
  *
+ * Clean-up: an error while opening releases what was attached already; `close()`
+ * releases everything. On SIGINT/SIGTERM, abort the work you run on the machine
+ * (its `signal`) and call `close()` when it stopped, as the CLI does: a library
+ * does not take over a process's signals. A process that dies without closing
+ * (SIGKILL, power loss) loses the disk lock with its life, and the next
+ * `openMachine` of the disk clears the mounts, mappings and loop devices it had
+ * recorded.
+ *
  * @example
  * ```ts
  * const m = await openMachine(runner, { disk: "/dev/nvme0n1" });
