@@ -1,0 +1,21 @@
+export type { AuthorizationUnavailableError } from "./errors.js";
+export { dbusErrorName } from "./errors.js";
+export { Job, type JobState } from "./job.js";
+export type { MachineAccess } from "./machine.js";
+export { INTERFACE_VERSION, ManagerInterface } from "./manager.js";
+export {
+  BUS_NAME,
+  ERROR_PREFIX,
+  JOB_INTERFACE,
+  JOBS_PATH,
+  MANAGER_INTERFACE,
+  OBJECT_PATH,
+  POLKIT_ACTIONS,
+  type PolkitAction,
+} from "./names.js";
+export {
+  ALLOW_INTERACTIVE_AUTHORIZATION,
+  type AuthorizationRequest,
+  checkAuthorization,
+} from "./polkit.js";
+export { type RunningService, type ServiceOptions, startService } from "./service.js";

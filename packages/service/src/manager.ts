@@ -1,0 +1,46 @@
+import { DBusError, interface as dbus } from "@jellybrick/dbus-next";
+import { type IntrospectData, nameArguments } from "./_internal/introspect.js";
+import { MANAGER_INTERFACE } from "./names.js";
+
+/** The version of {@link MANAGER_INTERFACE}'s contract, as its `Version` property. */
+export const INTERFACE_VERSION = 1;
+
+function notThisWay(): never {
+  // Calls are dispatched by the service with the caller's polkit check first
+  // (the library's own dispatch does not say who called); fail closed if it
+  // ever routes a call here.
+  throw new DBusError("org.freedesktop.DBus.Error.AccessDenied", "not dispatched by lifeboatd");
+}
+
+/**
+ * The description of `org.lifeboat.Lifeboat1.Manager` on `/org/lifeboat/Lifeboat1`:
+ * what `Introspect` shows. The calls themselves are handled by {@link startService}.
+ */
+export class ManagerInterface extends dbus.Interface {
+  constructor() {
+    super(MANAGER_INTERFACE);
+  }
+  @dbus.property({ signature: "u", access: dbus.ACCESS_READ })
+  get Version(): number {
+    return INTERFACE_VERSION;
+  }
+  @dbus.method({ inSignature: "s", outSignature: "s" })
+  Inspect(_disk: string): string {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "ss", outSignature: "ss" })
+  Plan(_disk: string, _request: string): [string, string] {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "sss", outSignature: "o" })
+  Apply(_disk: string, _request: string, _digest: string): string {
+    return notThisWay();
+  }
+  override $introspect(): IntrospectData {
+    return nameArguments(super.$introspect(), {
+      Inspect: ["disk", "state_json"],
+      Plan: ["disk", "request_json", "plan_json", "digest"],
+      Apply: ["disk", "request_json", "digest", "job"],
+    });
+  }
+}

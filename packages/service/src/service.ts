@@ -1,0 +1,285 @@
+import { Message, type MessageBus } from "@jellybrick/dbus-next";
+import {
+  isLifeboatError,
+  type LifeboatError,
+  type LockHeldError,
+  lifeboatError,
+  type Plan,
+} from "@lifeboat/core";
+import { executeReset, plan as makePlan, type ResetRequest } from "@lifeboat/reset";
+import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import { dbusErrorName } from "./errors.js";
+import { Job } from "./job.js";
+import { type MachineAccess, type OpenedMachine, openAndInspect, withMachine } from "./machine.js";
+import { ManagerInterface } from "./manager.js";
+import {
+  JOBS_PATH,
+  MANAGER_INTERFACE,
+  OBJECT_PATH,
+  POLKIT_ACTIONS,
+  type PolkitAction,
+} from "./names.js";
+import { ALLOW_INTERACTIVE_AUTHORIZATION, checkAuthorization } from "./polkit.js";
+import { parseRequest, resolveDisk } from "./request.js";
+
+/** Options of {@link startService}. */
+export interface ServiceOptions extends MachineAccess {
+  /** A connection to the system bus (see `systemBus()` of `@jellybrick/dbus-next`). */
+  readonly bus: MessageBus;
+  /** Finished jobs kept on the bus for late readers (default 16); the oldest go first. */
+  readonly keepFinishedJobs?: number;
+}
+
+/** A running service: its jobs, and how to stop it. */
+export interface RunningService {
+  /** The job objects on the bus, by object path. */
+  readonly jobs: ReadonlyMap<string, Job>;
+  /** Resolves when no job is running. */
+  idle(): Promise<void>;
+  /** Take the objects off the bus (running jobs run on; await {@link RunningService.idle}). */
+  stop(): void;
+}
+
+type Reply = { readonly signature: string; readonly body: unknown[] };
+
+interface MethodSpec {
+  readonly inSignature: string;
+  readonly action: PolkitAction;
+  readonly run: (args: string[]) => ResultAsync<Reply, LifeboatError>;
+}
+
+function busy(disk: string, what: string): LockHeldError {
+  return {
+    code: "LOCK_HELD",
+    message: `${disk} is busy (${what} is running on it): one action at a time per disk. Nothing was changed.`,
+    lockPath: disk,
+    holderPid: process.pid,
+  };
+}
+
+function asLifeboatError(e: unknown): LifeboatError {
+  if (isLifeboatError(e)) return e;
+  return lifeboatError("SERVICE_FAILED", e instanceof Error ? e.message : String(e), {});
+}
+
+/** JSON of SDK values (sizes may be bigints). */
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
+/**
+ * Put Lifeboat on the bus: `org.lifeboat.Lifeboat1.Manager` at
+ * `/org/lifeboat/Lifeboat1` (call `bus.requestName("org.lifeboat.Lifeboat1")`
+ * after it). Every call is authorized with polkit first, with the caller's
+ * bus name as the subject, before anything is read or opened: `Inspect` needs
+ * `org.lifeboat.Lifeboat1.read`, `Plan` `…plan`, `Apply` `…act`. `Apply`
+ * plans the request again on the disk and runs it only when the plan's digest
+ * is the one the caller gives; it answers with a job object at once and the
+ * job runs on without the caller. One action at a time per disk: another gets
+ * `org.lifeboat.Lifeboat1.Error.LOCK_HELD`. Every error is a D-Bus error named
+ * `org.lifeboat.Lifeboat1.Error.<Lifeboat code>`.
+ *
+ * @example
+ * ```ts
+ * import { systemBus } from "@jellybrick/dbus-next";
+ * const bus = systemBus();
+ * const service = startService({ bus, runner: createExecaRunner(), trustedKeys: [oemKey] });
+ * await bus.requestName(BUS_NAME, 0x4); // DBUS_NAME_FLAG_DO_NOT_QUEUE
+ * process.on("SIGTERM", async () => { service.stop(); await service.idle(); bus.disconnect(); });
+ * ```
+ */
+export function startService(options: ServiceOptions): RunningService {
+  const { bus } = options;
+  const keep = options.keepFinishedJobs ?? 16;
+  const jobs = new Map<string, Job>();
+  /** What holds each disk (resolved path): one action at a time. */
+  const held = new Map<string, string>();
+  const running = new Set<Promise<void>>();
+  let nextJob = 1;
+  let stopped = false;
+
+  /** Hold `disk` for `what` while `body` runs (checked and taken with no await in between). */
+  function holding<T>(
+    disk: string,
+    what: string,
+    body: () => ResultAsync<T, LifeboatError>,
+  ): ResultAsync<T, LifeboatError> {
+    const holder = held.get(disk);
+    if (holder !== undefined) return errAsync(busy(disk, holder));
+    held.set(disk, what);
+    // A job that started took the disk over (its own entry): left to the job.
+    const release = () => {
+      if (held.get(disk) === what) held.delete(disk);
+    };
+    return body()
+      .map((v) => {
+        release();
+        return v;
+      })
+      .mapErr((e) => {
+        release();
+        return e;
+      });
+  }
+
+  function request(args: string[], index: number): ResultAsync<ResetRequest, LifeboatError> {
+    const r = parseRequest(args[index] ?? "");
+    return r.isOk() ? okAsync(r.value) : errAsync(r.error);
+  }
+
+  function planOn(m: OpenedMachine, req: ResetRequest): ResultAsync<Plan, LifeboatError> {
+    const p = makePlan(m.state, req);
+    return p.isOk() ? okAsync(p.value) : errAsync(p.error);
+  }
+
+  function pruneJobs(): void {
+    const finished = [...jobs].filter(([, j]) => j.finishedAt !== undefined);
+    for (const [path] of finished.slice(0, Math.max(0, finished.length - keep))) {
+      bus.unexport(path);
+      jobs.delete(path);
+    }
+  }
+
+  function startJob(m: OpenedMachine, disk: string, p: Plan, digest: string): string {
+    const job = new Job(disk, p.digest, p.kind);
+    const path = `${JOBS_PATH}/${nextJob++}`;
+    jobs.set(path, job);
+    bus.export(path, job);
+    held.set(disk, `job ${path}`);
+    const run = (async () => {
+      // The reply with the job's path goes out first; the caller may subscribe meanwhile.
+      await new Promise((resolve) => setImmediate(resolve));
+      try {
+        const r = await executeReset(m.env, p, {
+          confirm: digest,
+          onProgress: (e) => job.report(e),
+        });
+        job.finish(r.isOk() ? { result: r.value } : { error: r.error });
+      } catch (e) {
+        job.finish({ error: asLifeboatError(e) });
+      } finally {
+        await m.machine.close().catch(() => undefined);
+        held.delete(disk);
+        pruneJobs();
+      }
+    })();
+    running.add(run);
+    void run.finally(() => running.delete(run));
+    return path;
+  }
+
+  const methods: Record<string, MethodSpec> = {
+    Inspect: {
+      inSignature: "s",
+      action: POLKIT_ACTIONS.read,
+      run: ([disk]) =>
+        resolveDisk(disk ?? "").andThen((d) =>
+          holding(d, "Inspect", () =>
+            withMachine(options, d, {}, (m) =>
+              okAsync({ signature: "s", body: [toJson(m.state)] }),
+            ),
+          ),
+        ),
+    },
+    Plan: {
+      inSignature: "ss",
+      action: POLKIT_ACTIONS.plan,
+      run: (args) =>
+        resolveDisk(args[0] ?? "").andThen((d) =>
+          request(args, 1).andThen((req) =>
+            holding(d, "Plan", () =>
+              withMachine(options, d, {}, (m) =>
+                planOn(m, req).map((p) => ({ signature: "ss", body: [toJson(p), p.digest] })),
+              ),
+            ),
+          ),
+        ),
+    },
+    Apply: {
+      inSignature: "sss",
+      action: POLKIT_ACTIONS.act,
+      run: (args) => {
+        const digest = args[2] ?? "";
+        return resolveDisk(args[0] ?? "").andThen((d) =>
+          request(args, 1).andThen((req) =>
+            holding(d, "Apply", () =>
+              openAndInspect(options, d).andThen((m) =>
+                planOn(m, req)
+                  .andThen((p) =>
+                    p.digest === digest
+                      ? okAsync(p)
+                      : errAsync<Plan, LifeboatError>({
+                          code: "CONFIRMATION_MISMATCH",
+                          message: `The plan on ${d} now has digest ${p.digest}, not ${digest.slice(0, 100)}: plan again and check what it does. Nothing was changed.`,
+                          planDigest: p.digest,
+                          given: digest.slice(0, 100),
+                        } as LifeboatError),
+                  )
+                  .orElse((e) =>
+                    ResultAsync.fromSafePromise(m.machine.close()).andThen(() =>
+                      errAsync<Plan, LifeboatError>(e),
+                    ),
+                  )
+                  .map((p) => ({ signature: "o", body: [startJob(m, d, p, digest)] })),
+              ),
+            ),
+          ),
+        );
+      },
+    },
+  };
+
+  function replyError(msg: Message, e: LifeboatError): void {
+    bus.send(Message.newError(msg, dbusErrorName(e), e.message));
+  }
+
+  async function dispatch(msg: Message, spec: MethodSpec): Promise<void> {
+    try {
+      const allowed = await checkAuthorization(bus, {
+        sender: msg.sender,
+        action: spec.action,
+        interactive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0,
+      });
+      if (allowed.isErr()) return replyError(msg, allowed.error);
+      const r = await spec.run(msg.body.map((a) => String(a)));
+      if (r.isErr()) return replyError(msg, r.error);
+      bus.send(Message.newMethodReturn(msg, r.value.signature, r.value.body));
+    } catch (e) {
+      replyError(msg, asLifeboatError(e));
+    }
+  }
+
+  const handler = (msg: Message): boolean => {
+    if (stopped || msg.path !== OBJECT_PATH) return false;
+    if (msg.interface !== undefined && msg.interface !== MANAGER_INTERFACE) return false;
+    const spec = Object.hasOwn(methods, msg.member) ? methods[msg.member] : undefined;
+    if (spec === undefined) return false;
+    if ((msg.signature ?? "") !== spec.inSignature) {
+      bus.send(
+        Message.newError(
+          msg,
+          "org.freedesktop.DBus.Error.InvalidArgs",
+          `${msg.member} takes (${spec.inSignature}), not (${msg.signature ?? ""})`,
+        ),
+      );
+      return true;
+    }
+    void dispatch(msg, spec);
+    return true;
+  };
+
+  bus.addMethodHandler(handler);
+  bus.export(OBJECT_PATH, new ManagerInterface());
+
+  return {
+    jobs,
+    idle: async () => {
+      while (running.size > 0) await Promise.all([...running]);
+    },
+    stop: () => {
+      stopped = true;
+      bus.removeMethodHandler(handler);
+      bus.unexport(OBJECT_PATH);
+    },
+  };
+}
