@@ -282,6 +282,20 @@ export const provisionDataSchema = z.object({
       detail: z.string(),
     })
     .nullable(),
+  /** The recovery environment on the recovery partition (null: none asked for, or no recovery image). */
+  recoveryEnvironment: z
+    .object({
+      id: z.string(),
+      digest: z.string(),
+      changed: z.boolean(),
+      previousId: z.string().nullable(),
+      kernelVersion: z.string(),
+      kernel: z.string(),
+      initrd: z.string(),
+      record: z.string(),
+      files: z.record(z.string(), z.object({ sha256: z.string(), bytes: z.number() })),
+    })
+    .nullable(),
   timingsMs: z.record(z.string(), z.number()),
 });
 
@@ -404,6 +418,18 @@ export const resetRunScheduledDataSchema = z.object({
   durationMs: z.number(),
 });
 
+/** `data` of the unattended `recovery`: the request run, or an interrupted run resumed from its journal. */
+export const recoveryDataSchema = z.discriminatedUnion("action", [
+  z.object({ action: z.literal("executed"), planDigest: digestSchema, durationMs: z.number() }),
+  z.object({ action: z.literal("resumed"), durationMs: z.number() }),
+]);
+
+/** `data` of `schema` with `--json`: the JSON Schema of one command's document, or the list of commands. */
+export const schemaDataSchema = z.union([
+  z.object({ command: z.string(), schema: z.record(z.string(), z.unknown()) }),
+  z.object({ commands: z.array(z.string()) }),
+]);
+
 /**
  * The `data` schema of each command, by the `command` string of its document.
  *
@@ -446,6 +472,8 @@ export const commandDataSchemas = {
   "reset schedule": resetScheduleDataSchema,
   "reset unschedule": resetUnscheduleDataSchema,
   "reset run-scheduled": resetRunScheduledDataSchema,
+  recovery: recoveryDataSchema,
+  schema: schemaDataSchema,
 } as const;
 
 /** A command name with a JSON document. */
@@ -470,3 +498,38 @@ export const jsonFailureSchema = z.object({
   exitCode: z.number().int().min(1),
   error: z.looseObject({ code: z.string(), message: z.string() }),
 });
+
+/** The name {@link jsonSchemaOf} answers for the failure document (any command's). */
+export const FAILURE_DOCUMENT = "failure";
+
+/**
+ * The JSON Schema (draft 2020-12) of `lifeboat --json <command>`'s success
+ * document, or of the failure document for {@link FAILURE_DOCUMENT}, made from
+ * the zod schemas above: for clients in other languages. Permissive about
+ * fields it does not list (fields may be added in a minor version);
+ * `undefined` for a name that has no document. The package ships them as
+ * `lifeboat/schemas/<command with dashes>.schema.json`, and
+ * `lifeboat schema <command>` prints them.
+ *
+ * @example
+ * ```ts
+ * import { jsonSchemaOf } from "lifeboat";
+ * await writeFile("plan.schema.json", JSON.stringify(jsonSchemaOf("plan"), null, 2));
+ * ```
+ */
+export function jsonSchemaOf(command: string): Record<string, unknown> | undefined {
+  if (command === FAILURE_DOCUMENT)
+    return {
+      title: "lifeboat --json: a failure (any command)",
+      ...z.toJSONSchema(jsonFailureSchema, { io: "input" }),
+    };
+  if (!Object.hasOwn(commandDataSchemas, command)) return undefined;
+  const data = commandDataSchemas[command as JsonCommand];
+  const doc = z.object({ ok: z.literal(true), command: z.literal(command), data });
+  return { title: `lifeboat --json ${command}`, ...z.toJSONSchema(doc, { io: "input" }) };
+}
+
+/** The file name of a command's JSON Schema in the package's `schemas/` (`reset schedule` → `reset-schedule.schema.json`). */
+export function jsonSchemaFileName(command: string): string {
+  return `${command.replaceAll(" ", "-")}.schema.json`;
+}

@@ -11,6 +11,7 @@ import { registerProvision } from "./provision.js";
 import { registerRecovery } from "./recovery.js";
 import { registerReset } from "./reset.js";
 import { registerResetSchedule } from "./reset-schedule.js";
+import { registerSchema } from "./schema.js";
 import { registerSubvol } from "./subvol.js";
 import { registerUpdate } from "./update.js";
 
@@ -32,4 +33,5 @@ export function registerCommands(program: Command, wrap: Wrap): void {
   registerCheckpoint(program, wrap);
   registerMedia(program, wrap);
   registerResetSchedule(program, wrap);
+  registerSchema(program, wrap);
 }
