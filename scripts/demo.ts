@@ -238,6 +238,8 @@ async function main(): Promise<void> {
       "F40-2026.11",
       "--key",
       `${keys}/private.pem`,
+      // The demo's kernel is a placeholder (no modules): no recovery environment to build.
+      "--no-recovery-env",
     ]),
   );
 

@@ -17,6 +17,7 @@ for (const dir of [
   "image",
   "casync",
   "reset",
+  "recovery-env",
   "factory",
   "recovery-ui",
 ]) {

@@ -113,6 +113,7 @@ describe("lifeboat, the real binary", () => {
         "F40-T",
         "--key",
         keys.privateKey,
+        "--no-recovery-env",
       ],
       provisionDataSchema,
     );

@@ -165,6 +165,7 @@ describe("a recovery partition without a filesystem (issue #16)", () => {
       "B",
       "--key",
       keys.privateKey,
+      "--no-recovery-env",
     ];
 
     const r = cliJsonFailure(args);

@@ -71,6 +71,7 @@ beforeAll(async () => {
     "T2",
     "--key",
     keys.privateKey,
+    "--no-recovery-env",
   ]);
   if (p.code !== 0) throw new Error(p.stderr);
   await withTop(async (top) => {

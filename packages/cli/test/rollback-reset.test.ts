@@ -39,6 +39,7 @@ beforeAll(async () => {
       keys.privateKey,
       "--security-epoch",
       "1",
+      "--no-recovery-env",
     ],
     provisionDataSchema,
   );

@@ -98,7 +98,19 @@ export function keygen(scratch: Scratch): { privateKey: string; publicKey: strin
 /** `lifeboat provision` of a {@link smallDisk} with `privateKey` (product P, build B). */
 export function provisionSmall(disk: string, privateKey: string): void {
   cliJson(
-    ["provision", "--disk", disk, "--product", "P", "--build", "B", "--key", privateKey],
+    [
+      "provision",
+      "--disk",
+      disk,
+      "--product",
+      "P",
+      "--build",
+      "B",
+      "--key",
+      privateKey,
+      // The small disk's kernel is a placeholder: provision-env.test.ts builds the environment.
+      "--no-recovery-env",
+    ],
     provisionDataSchema,
   );
 }

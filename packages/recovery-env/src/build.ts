@@ -3,6 +3,7 @@ import {
   access,
   chmod,
   copyFile,
+  lutimes,
   mkdir,
   readdir,
   realpath,
@@ -112,8 +113,18 @@ export interface BuildRecoveryEnvironmentOptions {
   readonly cliBundle: string;
   /** Where `vmlinuz` and `initrd.img` are written (created if missing). */
   readonly outDir: string;
-  /** The kernel image (default: the newest `/boot/vmlinuz-*` whose modules are installed). */
+  /** The kernel image (default: the newest `vmlinuz-*` in `boot` whose modules are in `systemRoot`). */
   readonly kernel?: string;
+  /** The /boot the default kernel is taken from (default `/boot`). */
+  readonly boot?: string;
+  /**
+   * The root file system whose `lib/modules/<version>` holds the kernel's
+   * modules (default `/`, the build host): the target system's root, so the
+   * environment runs the distribution's own (signed) kernel with its modules.
+   */
+  readonly systemRoot?: string;
+  /** Time stamp of every file in the initramfs, seconds since the epoch (default 2026-01-01), so equal inputs give equal bytes. */
+  readonly sourceDateEpoch?: number;
   /** Kernel modules to include (default {@link DEFAULT_MODULES}); dependencies are added. */
   readonly modules?: readonly string[];
   /** Programs to include (default {@link DEFAULT_TOOLS}), looked up on PATH. */
@@ -144,6 +155,8 @@ export interface RecoveryEnvironment {
   /** Module files included, relative to `/lib/modules/<version>`, in load order. */
   readonly modules: readonly string[];
 }
+
+const DEFAULT_SOURCE_DATE_EPOCH = 1767225600;
 
 class Failure {
   constructor(readonly error: RecoveryEnvError) {}
@@ -203,28 +216,47 @@ export function buildRecoveryEnvironment(
   });
 }
 
+const KERNEL_HINT =
+  "install the distribution's kernel in the system (apt-get install -y linux-image-amd64, dnf install -y kernel), or give the kernel (--recovery-kernel)";
+
+/** `<systemRoot>/lib/modules/<version>`, or `usr/lib/modules` where /lib is not there. */
+async function modulesDirOf(systemRoot: string, version: string): Promise<string | undefined> {
+  for (const dir of ["lib/modules", "usr/lib/modules"]) {
+    const candidate = path.join(systemRoot, dir, version);
+    if (await exists(path.join(candidate, "modules.dep"))) return candidate;
+  }
+  return undefined;
+}
+
 async function findKernel(
   kernel: string | undefined,
+  boot: string,
+  systemRoot: string,
 ): Promise<{ kernel: string; version: string }> {
   if (kernel !== undefined) {
-    if (!(await exists(kernel)))
-      throw new Failure(inputMissing("kernel", kernel, installHint("linux-image-amd64")));
+    if (!(await exists(kernel))) throw new Failure(inputMissing("kernel", kernel, KERNEL_HINT));
     const version = /vmlinuz-(.+)$/.exec(path.basename(kernel))?.[1];
     if (version === undefined)
       throw new Failure(inputMissing("kernel", `${kernel} (named vmlinuz-<version>)`));
     return { kernel, version };
   }
-  const names = (await readdir("/boot").catch(() => [] as string[])).filter((n) =>
+  const names = (await readdir(boot).catch(() => [] as string[])).filter((n) =>
     n.startsWith("vmlinuz-"),
   );
   const versions = names
     .map((n) => n.slice("vmlinuz-".length))
     .sort((a, b) => b.localeCompare(a, "en", { numeric: true }));
   for (const version of versions)
-    if (await exists(`/lib/modules/${version}/modules.dep`))
-      return { kernel: `/boot/vmlinuz-${version}`, version };
+    if ((await modulesDirOf(systemRoot, version)) !== undefined)
+      return { kernel: path.join(boot, `vmlinuz-${version}`), version };
   throw new Failure(
-    inputMissing("kernel", "/boot/vmlinuz-*", "apt-get install -y linux-image-amd64"),
+    inputMissing(
+      "kernel",
+      versions.length === 0
+        ? `${path.join(boot, "vmlinuz-*")}`
+        : `${path.join(boot, "vmlinuz-*")} with its modules in ${path.join(systemRoot, "lib/modules")} (found ${versions.join(", ")} without modules)`,
+      KERNEL_HINT,
+    ),
   );
 }
 
@@ -251,10 +283,25 @@ async function build(
   o: BuildRecoveryEnvironmentOptions,
 ): Promise<RecoveryEnvironment> {
   const signal = o.signal ? { signal: o.signal } : {};
-  if (!(await exists(o.cliBundle))) throw new Failure(inputMissing("cli-bundle", o.cliBundle));
-  const { kernel, version } = await findKernel(o.kernel);
-  if (!(await exists(`/lib/modules/${version}`)))
-    throw new Failure(inputMissing("modules", `/lib/modules/${version}`));
+  if (!(await exists(o.cliBundle)))
+    throw new Failure(
+      inputMissing(
+        "cli-bundle",
+        o.cliBundle,
+        "build it with `pnpm --filter lifeboat build` (dist/lifeboat-standalone.js), or give it (--cli-bundle)",
+      ),
+    );
+  const systemRoot = o.systemRoot ?? "/";
+  const { kernel, version } = await findKernel(o.kernel, o.boot ?? "/boot", systemRoot);
+  const modulesDir = await modulesDirOf(systemRoot, version);
+  if (modulesDir === undefined)
+    throw new Failure(
+      inputMissing(
+        "modules",
+        path.join(systemRoot, "lib/modules", version),
+        "install the kernel's modules in that system, or give the root holding them (--recovery-modules-root)",
+      ),
+    );
   const node = await io(
     realpath(o.node ?? process.execPath),
     o.node ?? process.execPath,
@@ -294,22 +341,27 @@ async function build(
 
     // Modules, in load order.
     const moduleFiles = await must(
-      moduleLoadOrder(runner, version, o.modules ?? DEFAULT_MODULES, o.signal),
+      moduleLoadOrder(runner, version, o.modules ?? DEFAULT_MODULES, {
+        systemRoot,
+        ...(o.signal ? { signal: o.signal } : {}),
+      }),
     );
-    const base = `/lib/modules/${version}/`;
+    const base = `${await io(realpath(modulesDir), modulesDir, "resolve")}/`;
+    const inImage = `/lib/modules/${version}/`;
     const relative: string[] = [];
     for (const f of moduleFiles) {
-      let rel = f.startsWith(base) ? f.slice(base.length) : path.basename(f);
+      const real = await io(realpath(f), f, "resolve");
+      let rel = real.startsWith(base) ? real.slice(base.length) : path.basename(f);
       if (/\.ko\.(xz|zst)$/.test(rel)) {
         const decompressed = await must(
           runner.runBytes(rel.endsWith("xz") ? "xz" : "zstd", ["-dc", f], signal),
         );
         rel = rel.replace(/\.(xz|zst)$/, "");
-        const dest = path.join(staging, base, rel);
+        const dest = path.join(staging, inImage, rel);
         await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
         await io(writeFile(dest, decompressed.stdout), dest, "write");
       } else {
-        await put(f, path.join(base, rel));
+        await put(f, path.join(inImage, rel));
       }
       relative.push(rel);
     }
@@ -368,8 +420,10 @@ async function build(
       "write",
     );
 
-    // newc cpio (owned by root, reproducible), then zstd.
+    // newc cpio (owned by root, one time stamp, renumbered inodes: equal inputs, equal bytes), then zstd.
     const entries = await listTree(staging);
+    const stamp = o.sourceDateEpoch ?? DEFAULT_SOURCE_DATE_EPOCH;
+    for (const e of entries) await io(lutimes(path.join(staging, e), stamp, stamp), e, "stamp");
     const cpio = path.join(o.outDir, `.initrd-${process.pid}.cpio`);
     await must(
       runner.run(

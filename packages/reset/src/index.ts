@@ -127,6 +127,7 @@ export {
   type ProvisionProgress,
   type ProvisionRecoveryOptions,
   provisionRecovery,
+  type RecoveryEnvironmentSource,
   type RecoveryProvisionOptions,
 } from "./provision-recovery.js";
 export {

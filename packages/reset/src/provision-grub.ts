@@ -6,6 +6,7 @@ import {
   readNewestBlsEntry,
   renderLifeboatGrubdScript,
 } from "@lifeboat/grub";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { exists, io } from "./_internal/fs.js";
 import { ROOT_SUBVOLUME } from "./layout.js";
@@ -92,7 +93,12 @@ export function provisionGrub(
       ]);
     return readNewestBlsEntry(options.boot)
       .andThen((system) =>
-        renderLifeboatGrubdScript(system, grub)
+        renderLifeboatGrubdScript(system, {
+          // What `provision` installs on the recovery partition is what the entry boots.
+          recoveryKernel: RECOVERY_ENVIRONMENT_BOOT.kernel,
+          recoveryInitrd: RECOVERY_ENVIRONMENT_BOOT.initrd,
+          ...grub,
+        })
           .asyncAndThen((script) =>
             installGrubdScript(runner, script, {
               directory,

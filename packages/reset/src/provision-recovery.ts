@@ -12,10 +12,19 @@ import {
   securityEpochOf,
   verifyImageSet,
 } from "@lifeboat/image";
+import {
+  type InstalledRecoveryEnvironment,
+  type InstallRecoveryEnvProgress,
+  installRecoveryEnvironment,
+  type PrepareRecoveryEnvProgress,
+  prepareRecoveryEnvironment,
+  type VerifiedRecoveryEnvironment,
+  verifyRecoveryEnvironment,
+} from "@lifeboat/recovery-env";
 import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import type { BadRequestError } from "./errors.js";
-import { FACTORY_MANIFEST } from "./layout.js";
+import { FACTORY_MANIFEST, ROOT_SUBVOLUME } from "./layout.js";
 import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
 import { buildRecoveryImageSet, RECOVERY_FILES } from "./recovery.js";
 
@@ -43,7 +52,35 @@ export interface RecoveryProvisionOptions {
   readonly workDir?: string;
   /** How the copy on the partition is verified (default `full`). */
   readonly verifyMode?: "full" | { readonly sample: number; readonly seed?: number };
+  /**
+   * Also install the recovery environment (kernel, initramfs, the static
+   * helpers) the GRUB recovery entry boots: built here, or prebuilt. It is
+   * replaced atomically, and kept when the same one is installed.
+   */
+  readonly environment?: RecoveryEnvironmentSource;
 }
+
+/**
+ * Where the recovery environment comes from: built with the Lifeboat CLI's
+ * one-file bundle (by default around the target system's newest kernel that
+ * has its modules in the `root` subvolume), or a prebuilt folder (from
+ * `prepareRecoveryEnvironment`), verified against its `environment.json`.
+ */
+export type RecoveryEnvironmentSource =
+  | {
+      /** The Lifeboat CLI as one JavaScript file (`lifeboat-standalone.js`). */
+      readonly cliBundle: string;
+      /** The kernel, `vmlinuz-<version>` (default: the newest in /boot whose modules the system has). */
+      readonly kernel?: string;
+      /** The root holding `lib/modules/<version>` (default: the `root` subvolume, the target system). */
+      readonly modulesRoot?: string;
+      /** The C compiler of the helpers (default `cc`). */
+      readonly compiler?: string;
+    }
+  | {
+      /** A prebuilt environment's folder. */
+      readonly prebuilt: string;
+    };
 
 /** What {@link provisionRecovery} left on the recovery partition. */
 export interface ProvisionedRecovery {
@@ -55,6 +92,8 @@ export interface ProvisionedRecovery {
   readonly changed: boolean;
   /** The device, when one was given. */
   readonly device: string | undefined;
+  /** The recovery environment installed, when `environment` was given. */
+  readonly environment?: InstalledRecoveryEnvironment;
 }
 
 /** Progress of {@link provision} and {@link provisionRecovery}, phase by phase. */
@@ -63,12 +102,18 @@ export type ProvisionProgress =
   | { readonly phase: "snapshot" }
   | { readonly phase: "recovery-check" }
   | { readonly phase: "recovery-build" }
-  | { readonly phase: "recovery-install"; readonly install?: InstallProgress };
+  | { readonly phase: "recovery-install"; readonly install?: InstallProgress }
+  | { readonly phase: "environment-build"; readonly build?: PrepareRecoveryEnvProgress }
+  | { readonly phase: "environment-install"; readonly install?: InstallRecoveryEnvProgress };
 
 /** Options of {@link provisionRecovery}. */
 export interface ProvisionRecoveryOptions extends RecoveryProvisionOptions {
   /** The provisioned Btrfs top level (its factory manifest and snapshot), mounted. */
   readonly top: string;
+  /** /boot, mounted: where the environment's default kernel is found (needed to build one). */
+  readonly boot?: string;
+  /** An environment already prepared (by {@link provision}, before it changed anything). */
+  readonly preparedEnvironment?: VerifiedRecoveryEnvironment;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProvisionProgress) => void;
 }
@@ -151,6 +196,12 @@ async function withMounted<T>(
  * (copied beside the old set, verified on the partition, then `current`
  * switched by one rename; the old set removed after).
  *
+ * With `environment`, the recovery environment the GRUB recovery entry
+ * boots is built first (before anything is written; a missing kernel,
+ * modules, busybox or compiler is `RECOVERY_ENV_INPUT_MISSING`) and then
+ * installed beside the set, atomically, with its SHA-256 digests in
+ * `environment/environment.json` (see `installRecoveryEnvironment`).
+ *
  * Re-running is safe. With `key`, an installed set that verifies with the
  * trusted keys and was built from the same factory snapshot is kept as it
  * is (`changed: false`, nothing built or written). A prebuilt `set` that is
@@ -163,6 +214,125 @@ async function withMounted<T>(
  * if (r.isOk()) console.log(r.value.setId, r.value.changed);
  * ```
  */
+async function installSet(
+  runner: CommandRunner,
+  options: ProvisionRecoveryOptions,
+  manifest: FactoryManifest,
+  trustedKeys: readonly PublicKey[],
+  root: string,
+  emit: (e: ProvisionProgress) => void,
+): Promise<ProvisionedRecovery> {
+  const signal = options.signal;
+  const withSignal = signal ? { signal } : {};
+  emit({ phase: "recovery-check" });
+  let setDir = options.set;
+  let work: string | undefined;
+  try {
+    if (setDir === undefined) {
+      const have = await installedFactory(root, trustedKeys, signal);
+      if (
+        have !== undefined &&
+        sameFactory(have.factory, manifest) &&
+        have.securityEpoch === (options.securityEpoch ?? 0)
+      )
+        return {
+          setId: have.setId,
+          previousSetId: have.setId,
+          changed: false,
+          device: options.device,
+        };
+      emit({ phase: "recovery-build" });
+      work = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "lifeboat-build-")));
+      setDir = work;
+      await must(
+        buildRecoveryImageSet(runner, {
+          top: options.top,
+          dir: work,
+          key: options.key as PrivateKey,
+          sourceDateEpoch: options.sourceDateEpoch ?? DEFAULT_EPOCH,
+          securityEpoch: options.securityEpoch,
+          ...withSignal,
+        }),
+      );
+    }
+    emit({ phase: "recovery-install" });
+    const set = await must(verifyImageSet(setDir, { trustedKeys, ...withSignal }));
+    const done = await must(
+      installImageSet(set, root, {
+        ...withSignal,
+        ...(options.verifyMode ? { verifyMode: options.verifyMode } : {}),
+        minimumEpoch: options.minimumEpoch,
+        ...(options.allowRollback ? { allowRollback: options.allowRollback } : {}),
+        onProgress: (install) => emit({ phase: "recovery-install", install }),
+      }),
+    );
+    return {
+      setId: done.setId,
+      previousSetId: done.previousSetId,
+      changed: done.previousSetId !== done.setId,
+      device: options.device,
+    };
+  } finally {
+    if (work !== undefined && options.workDir === undefined)
+      await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** A recovery environment ready to install, and how to remove the folder it was built in. */
+export interface PreparedEnvironment {
+  readonly env: VerifiedRecoveryEnvironment;
+  readonly cleanup: () => Promise<void>;
+}
+
+/**
+ * Build the recovery environment for the provisioned system (kernel from
+ * `boot`, modules from the `root` subvolume under `top`) into a temporary
+ * folder, or verify a prebuilt one. Writes nothing else.
+ */
+export function prepareEnvironment(
+  runner: CommandRunner,
+  source: RecoveryEnvironmentSource,
+  options: {
+    readonly top: string;
+    readonly boot: string | undefined;
+    readonly signal?: AbortSignal;
+    readonly onProgress?: (event: ProvisionProgress) => void;
+  },
+): ResultAsync<PreparedEnvironment, LifeboatError> {
+  const emit = (e: ProvisionProgress) => options.onProgress?.(e);
+  return effect(async () => {
+    emit({ phase: "environment-build" });
+    if ("prebuilt" in source) {
+      const env = await must(verifyRecoveryEnvironment(source.prebuilt));
+      return { env, cleanup: async () => undefined };
+    }
+    if (options.boot === undefined)
+      throw badRequest(
+        "recovery: building the recovery environment needs `boot` (/boot, mounted).",
+      );
+    const outDir = await mkdtemp(path.join(os.tmpdir(), "lifeboat-env-"));
+    const cleanup = () => rm(outDir, { recursive: true, force: true }).catch(() => undefined);
+    try {
+      const env = await must(
+        prepareRecoveryEnvironment(runner, {
+          cliBundle: source.cliBundle,
+          outDir,
+          boot: options.boot,
+          systemRoot: source.modulesRoot ?? path.join(options.top, ROOT_SUBVOLUME),
+          ...(source.kernel ? { kernel: source.kernel } : {}),
+          ...(source.compiler ? { compiler: source.compiler } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          onProgress: (build) => emit({ phase: "environment-build", build }),
+        }),
+      );
+      return { env, cleanup };
+    } catch (e) {
+      await cleanup();
+      throw e;
+    }
+  }, "prepare the recovery environment");
+}
+
 export function provisionRecovery(
   runner: CommandRunner,
   options: ProvisionRecoveryOptions,
@@ -179,59 +349,33 @@ export function provisionRecovery(
     if (trustedKeys.length === 0)
       throw badRequest("recovery: a prebuilt `set` needs `trustedKeys` to verify it with.");
     const manifest = await must(readFactoryManifest(path.join(options.top, FACTORY_MANIFEST)));
-    return withMounted(runner, options, async (root) => {
-      emit({ phase: "recovery-check" });
-      let setDir = options.set;
-      let work: string | undefined;
-      try {
-        if (setDir === undefined) {
-          const have = await installedFactory(root, trustedKeys, signal);
-          if (
-            have !== undefined &&
-            sameFactory(have.factory, manifest) &&
-            have.securityEpoch === (options.securityEpoch ?? 0)
-          )
-            return {
-              setId: have.setId,
-              previousSetId: have.setId,
-              changed: false,
-              device: options.device,
-            };
-          emit({ phase: "recovery-build" });
-          work = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "lifeboat-build-")));
-          setDir = work;
-          await must(
-            buildRecoveryImageSet(runner, {
+    const prepared: PreparedEnvironment | undefined = options.preparedEnvironment
+      ? { env: options.preparedEnvironment, cleanup: async () => undefined }
+      : options.environment === undefined
+        ? undefined
+        : await must(
+            prepareEnvironment(runner, options.environment, {
               top: options.top,
-              dir: work,
-              key: options.key as PrivateKey,
-              sourceDateEpoch: options.sourceDateEpoch ?? DEFAULT_EPOCH,
-              securityEpoch: options.securityEpoch,
+              boot: options.boot,
               ...withSignal,
+              onProgress: emit,
             }),
           );
-        }
-        emit({ phase: "recovery-install" });
-        const set = await must(verifyImageSet(setDir, { trustedKeys, ...withSignal }));
-        const done = await must(
-          installImageSet(set, root, {
+    try {
+      return await withMounted(runner, options, async (root) => {
+        const set = await installSet(runner, options, manifest, trustedKeys, root, emit);
+        if (prepared === undefined) return set;
+        emit({ phase: "environment-install" });
+        const environment = await must(
+          installRecoveryEnvironment(prepared.env, root, {
             ...withSignal,
-            ...(options.verifyMode ? { verifyMode: options.verifyMode } : {}),
-            minimumEpoch: options.minimumEpoch,
-            ...(options.allowRollback ? { allowRollback: options.allowRollback } : {}),
-            onProgress: (install) => emit({ phase: "recovery-install", install }),
+            onProgress: (install) => emit({ phase: "environment-install", install }),
           }),
         );
-        return {
-          setId: done.setId,
-          previousSetId: done.previousSetId,
-          changed: done.previousSetId !== done.setId,
-          device: options.device,
-        };
-      } finally {
-        if (work !== undefined && options.workDir === undefined)
-          await rm(work, { recursive: true, force: true });
-      }
-    });
+        return { ...set, environment };
+      });
+    } finally {
+      await prepared?.cleanup();
+    }
   }, "write the recovery partition");
 }

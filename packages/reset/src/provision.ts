@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, type LifeboatError, writeFileAtomic } from "@lifeboat/core";
-import { errAsync, okAsync, type ResultAsync } from "neverthrow";
+import type { VerifiedRecoveryEnvironment } from "@lifeboat/recovery-env";
+import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import {
   createSubvolume,
   deleteSubvolume,
@@ -26,8 +27,10 @@ import {
   provisionGrub,
 } from "./provision-grub.js";
 import {
+  type PreparedEnvironment,
   type ProvisionedRecovery,
   type ProvisionProgress,
+  prepareEnvironment,
   provisionRecovery,
   type RecoveryProvisionOptions,
 } from "./provision-recovery.js";
@@ -77,7 +80,9 @@ export type ProvisionResult = FactoryManifest & {
  * kernel always matches the snapshot's modules, and record the factory
  * manifest. With `recovery`, also write the recovery partition: the signed
  * recovery image set built from that snapshot (or a prebuilt one), installed
- * atomically (see {@link provisionRecovery}). Re-running is safe: what
+ * atomically (see {@link provisionRecovery}); with `recovery.environment`,
+ * also the recovery environment (kernel, initramfs, helpers) the recovery
+ * entry boots, built before anything else is changed. Re-running is safe: what
  * exists is checked and kept; a run cut short is completed; a recovery set
  * already built from this factory snapshot is verified and left alone.
  *
@@ -87,6 +92,9 @@ export type ProvisionResult = FactoryManifest & {
  * if (m.isOk()) console.log(m.value.snapshot.uuid);
  * // with the recovery partition (block device, or `root` when mounted):
  * await provision(runner, { top, boot, product, build, recovery: { device: "/dev/nvme0n1p7", key } });
+ * // and the recovery environment the GRUB recovery entry boots (the system's own kernel):
+ * const cliBundle = "node_modules/lifeboat/dist/lifeboat-standalone.js";
+ * await provision(runner, { top, boot, product, build, recovery: { device: "/dev/nvme0n1p7", key, environment: { cliBundle } } });
  * // with the GRUB recovery menu (a serial console on the recovery entry):
  * const r = await provision(runner, { top, boot, product, build, grub: { recoveryKernelArgs: ["console=ttyS0,115200"] } });
  * if (r.isOk()) for (const g of r.value.grub) console.log(g.status, g.status === "skipped" ? g.detail : g.path);
@@ -95,6 +103,36 @@ export type ProvisionResult = FactoryManifest & {
 export function provision(
   runner: CommandRunner,
   options: ProvisionOptions,
+): ResultAsync<ProvisionResult, LifeboatError> {
+  // The recovery environment is built first: a missing input ends the run before anything changed.
+  const source = options.recovery?.environment;
+  const prepared: ResultAsync<PreparedEnvironment | undefined, LifeboatError> =
+    source === undefined
+      ? okAsync(undefined)
+      : prepareEnvironment(runner, source, {
+          top: options.top,
+          boot: options.boot,
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        });
+  return prepared.andThen((env) => {
+    const result = provisionPrepared(runner, options, env?.env);
+    return env === undefined
+      ? result
+      : new ResultAsync(
+          (async () => {
+            const r = await result;
+            await env.cleanup();
+            return r;
+          })(),
+        );
+  });
+}
+
+function provisionPrepared(
+  runner: CommandRunner,
+  options: ProvisionOptions,
+  env: VerifiedRecoveryEnvironment | undefined,
 ): ResultAsync<ProvisionResult, LifeboatError> {
   if (options.grub) options.onProgress?.({ phase: "grub" });
   return provisionGrub(runner, {
@@ -111,6 +149,8 @@ export function provision(
       return provisionRecovery(runner, {
         ...recovery,
         top: options.top,
+        boot: options.boot,
+        ...(env ? { preparedEnvironment: env } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       }).map((r): ProvisionResult => ({ ...manifest, grub, recoveryImage: r }));

@@ -1,5 +1,13 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { formatBytes } from "@lifeboat/core";
 import { parseKernelArgsOption } from "@lifeboat/grub";
-import { type GrubIntegration, type ProvisionProgress, provision } from "@lifeboat/reset";
+import {
+  type GrubIntegration,
+  type ProvisionProgress,
+  provision,
+  type RecoveryEnvironmentSource,
+} from "@lifeboat/reset";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { type CliContext, note, succeed } from "../context.js";
@@ -25,6 +33,16 @@ interface ProvisionOpts {
   recoveryArgs?: string;
   epoch?: string;
   securityEpoch?: string;
+  /** A prebuilt environment's folder, or false (`--no-recovery-env`). */
+  recoveryEnv?: string | false;
+  recoveryKernel?: string;
+  recoveryModulesRoot?: string;
+  cliBundle?: string;
+}
+
+/** The CLI's one-file bundle, the program the recovery environment runs: beside this file in dist/. */
+function defaultCliBundle(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), "lifeboat-standalone.js");
 }
 
 async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue> {
@@ -33,6 +51,21 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
     return usage(ctx, "provision", "give --disk <image|device>, or --top and --boot");
   if (opts.securityEpoch !== undefined && !/^\d{1,15}$/.test(opts.securityEpoch))
     return usage(ctx, "provision", "--security-epoch must be an integer ≥ 0");
+  if (opts.recoveryEnv === false && (opts.recoveryKernel || opts.recoveryModulesRoot))
+    return usage(
+      ctx,
+      "provision",
+      "--no-recovery-env installs no recovery environment: drop --recovery-kernel and --recovery-modules-root",
+    );
+  if (
+    typeof opts.recoveryEnv === "string" &&
+    (opts.recoveryKernel || opts.recoveryModulesRoot || opts.cliBundle)
+  )
+    return usage(
+      ctx,
+      "provision",
+      "--recovery-env <dir> installs a prebuilt environment: drop --recovery-kernel, --recovery-modules-root and --cli-bundle",
+    );
   return guarded(ctx, "provision", async () => {
     const recoveryKernelArgs =
       opts.recoveryArgs === undefined ? undefined : must(parseKernelArgsOption(opts.recoveryArgs));
@@ -78,7 +111,23 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
           else if (e.phase === "snapshot")
             enter("snapshot", "Factory snapshot of root (read-only) and of the /boot payload");
           else if (e.phase === "recovery-check") finish();
-          else if (e.phase === "recovery-build")
+          else if (e.phase === "environment-build") {
+            if (e.build === undefined)
+              enter(
+                "environment",
+                "Recovery environment: kernel from the system, initramfs with Lifeboat, the static helpers",
+              );
+            else if (e.build.step === "inputs" && !ctx.json)
+              note(ctx, `  kernel ${e.build.kernelVersion}`);
+            else if (e.build.step === "compress" && !ctx.json)
+              note(ctx, `  initramfs ${formatBytes(e.build.initrdBytes)}`);
+          } else if (e.phase === "environment-install") {
+            if (e.install === undefined)
+              enter(
+                "environment-install",
+                "Install the recovery environment on the recovery partition (switched atomically)",
+              );
+          } else if (e.phase === "recovery-build")
             enter(
               "build",
               "Recovery image: squashfs of the factory snapshot, hash trees, Ed25519 signature",
@@ -94,6 +143,16 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
           }
         };
         const recoveryRoot = key ? t.recoveryRoot : undefined;
+        const environment: RecoveryEnvironmentSource | undefined =
+          opts.recoveryEnv === false
+            ? undefined
+            : typeof opts.recoveryEnv === "string"
+              ? { prebuilt: opts.recoveryEnv }
+              : {
+                  cliBundle: opts.cliBundle ?? defaultCliBundle(),
+                  ...(opts.recoveryKernel ? { kernel: opts.recoveryKernel } : {}),
+                  ...(opts.recoveryModulesRoot ? { modulesRoot: opts.recoveryModulesRoot } : {}),
+                };
         const manifest = await (async () => {
           try {
             return must(
@@ -115,6 +174,7 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
                       recovery: {
                         root: recoveryRoot,
                         key,
+                        ...(environment ? { environment } : {}),
                         sourceDateEpoch: Number(opts.epoch ?? 1767225600),
                         ...(opts.securityEpoch === undefined
                           ? {}
@@ -138,6 +198,22 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
             ctx,
             `  recovery image ${installed.setId} already installed from this factory snapshot and verified: kept`,
           );
+        const env = installed?.environment;
+        if (env && !env.changed)
+          note(ctx, `  recovery environment ${env.id} already installed and verified: kept`);
+        const recoveryEnvironment = env
+          ? {
+              id: env.id,
+              digest: env.digest,
+              changed: env.changed,
+              previousId: env.previousId ?? null,
+              kernelVersion: env.kernelVersion,
+              kernel: env.paths.kernel,
+              initrd: env.paths.initrd,
+              record: env.paths.record,
+              files: env.files,
+            }
+          : null;
         const recoverySkipped = installed
           ? null
           : key
@@ -158,6 +234,7 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
             grub: manifest.grub,
             recovery,
             recoverySkipped,
+            recoveryEnvironment,
             timingsMs: timings,
           },
           (d) =>
@@ -167,6 +244,13 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
               d.recovery
                 ? `  recovery image ${d.recovery.setId}`
                 : pc.yellow(`  no recovery image: ${d.recoverySkipped?.detail}`),
+              ...(d.recoveryEnvironment
+                ? [
+                    `  recovery environment ${d.recoveryEnvironment.id} (kernel ${d.recoveryEnvironment.kernelVersion}, ${d.recoveryEnvironment.changed ? "installed" : "unchanged"}): /${d.recoveryEnvironment.kernel}, /${d.recoveryEnvironment.initrd}, digests in /${d.recoveryEnvironment.record}`,
+                  ]
+                : d.recovery
+                  ? [pc.yellow("  no recovery environment (--no-recovery-env)")]
+                  : []),
               ...d.grub.map(describeGrubIntegration),
             ].join("\n"),
         );
@@ -185,7 +269,7 @@ export function describeGrubIntegration(g: GrubIntegration): string {
 export function registerProvision(program: Command, wrap: Wrap): void {
   targetOptions(program.command("provision"))
     .description(
-      "OEM preload: GRUB recovery entries, the read-only factory snapshot, the signed recovery image",
+      "OEM preload: GRUB recovery entries, the read-only factory snapshot, the signed recovery image and the recovery environment",
     )
     .requiredOption("--product <name>", 'product name, e.g. "Contoso Laptop 14"')
     .requiredOption("--build <id>", "factory build id, e.g. F40-2026.11")
@@ -194,6 +278,23 @@ export function registerProvision(program: Command, wrap: Wrap): void {
     .option(
       "--recovery-args <args>",
       'kernel arguments of the GRUB recovery entry, one quoted string: --recovery-args "console=ttyS0,115200 lifeboat.lang=de_DE"',
+    )
+    .option(
+      "--recovery-env <dir>",
+      "install this prebuilt recovery environment (verified against its environment.json) instead of building one",
+    )
+    .option("--no-recovery-env", "install no recovery environment (kernel, initramfs, helpers)")
+    .option(
+      "--recovery-kernel <vmlinuz-version>",
+      "kernel of the recovery environment (default: the system's newest /boot/vmlinuz-* whose modules are in its root)",
+    )
+    .option(
+      "--recovery-modules-root <dir>",
+      "the root whose lib/modules/<version> holds that kernel's modules (default: the system's root subvolume)",
+    )
+    .option(
+      "--cli-bundle <file>",
+      "the Lifeboat CLI bundle the recovery environment runs (default: lifeboat-standalone.js beside this CLI)",
     )
     .option("--epoch <seconds>", "SOURCE_DATE_EPOCH of the image build")
     .option(

@@ -1,4 +1,5 @@
 /** What a binary or a kernel module drags along: shared libraries (ldd) and module dependencies (modprobe). */
+import path from "node:path";
 import type { CommandRunner, CoreError } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import type { RecoveryEnvModuleNotFoundError } from "../errors.js";
@@ -44,18 +45,24 @@ export function moduleLoadOrder(
   runner: CommandRunner,
   kernelVersion: string,
   modules: readonly string[],
-  signal?: AbortSignal,
+  options: { readonly systemRoot?: string; readonly signal?: AbortSignal } = {},
 ): ResultAsync<string[], CoreError | RecoveryEnvModuleNotFoundError> {
+  const signal = options.signal;
+  const root = options.systemRoot && options.systemRoot !== "/" ? ["-d", options.systemRoot] : [];
   let chain: ResultAsync<string[], CoreError | RecoveryEnvModuleNotFoundError> = okAsync([]);
   for (const module of modules) {
     chain = chain.andThen((acc) =>
       runner
-        .run("modprobe", ["--show-depends", "-S", kernelVersion, module], signal ? { signal } : {})
+        .run(
+          "modprobe",
+          ["--show-depends", ...root, "-S", kernelVersion, module],
+          signal ? { signal } : {},
+        )
         .orElse((e) =>
           e.code === "COMMAND_FAILED" && /not found/i.test(e.stderrTail)
             ? errAsync<never, RecoveryEnvModuleNotFoundError>({
                 code: "RECOVERY_ENV_MODULE_NOT_FOUND",
-                message: `Kernel module ${module} is not available for kernel ${kernelVersion}.`,
+                message: `Kernel module ${module} is not available for kernel ${kernelVersion} (neither a module in ${path.join(options.systemRoot ?? "/", "lib/modules", kernelVersion)} nor built in): give a kernel that has it (--recovery-kernel, --recovery-modules-root). Nothing was changed.`,
                 module,
                 kernelVersion,
                 cause: e,
