@@ -149,19 +149,21 @@ export function startService(options: ServiceOptions): RunningService {
     const run = (async () => {
       // The reply with the job's path goes out first; the caller may subscribe meanwhile.
       await new Promise((resolve) => setImmediate(resolve));
+      let outcome: { readonly result: unknown } | { readonly error: LifeboatError };
       try {
         const r = await executeReset(m.env, p, {
           confirm: digest,
           onProgress: (e) => job.report(e),
         });
-        job.finish(r.isOk() ? { result: r.value } : { error: r.error });
+        outcome = r.isOk() ? { result: r.value } : { error: r.error };
       } catch (e) {
-        job.finish({ error: asLifeboatError(e) });
-      } finally {
-        await m.machine.close().catch(() => undefined);
-        held.delete(disk);
-        pruneJobs();
+        outcome = { error: asLifeboatError(e) };
       }
+      // Finished says the disk is free again: closed and released first.
+      await m.machine.close().catch(() => undefined);
+      held.delete(disk);
+      job.finish(outcome);
+      pruneJobs();
     })();
     running.add(run);
     void run.finally(() => running.delete(run));

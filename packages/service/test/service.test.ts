@@ -1,0 +1,212 @@
+// lifeboatd end to end (issue #20), on a real private system bus with a real
+// polkitd (private mount namespace) and a loop-backed disk provisioned by the
+// real CLI. As nobody: Apply is refused by polkit's defaults and changes
+// nothing; with a rule granting it, a wrong digest is refused, and the Python
+// client (python3-dbus) inspects, plans, applies and sees Progress signals
+// until Finished; /home is kept, the root is the factory's again. Two gdbus
+// clients apply at once: one gets a job, the other LOCK_HELD; the job runs on
+// after its client has gone and a new client reads its result. Needs root,
+// loop devices, dbus-daemon, polkitd, python3-dbus, python3-gi.
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { HOME_SUBVOLUME, oldRootName, openMachine, ROOT_SUBVOLUME } from "@lifeboat/reset";
+import { attachLoop, requireTools, Scratch } from "@lifeboat/testkit";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { ensureBuilt, keygen, provisionSmall, runner, smallDisk } from "../../cli/test/support.js";
+import {
+  asNobody,
+  type PrivateSystem,
+  run,
+  serviceDir,
+  startPrivateSystem,
+} from "./private-bus.js";
+
+const PYTHON = "/usr/bin/python3"; // the distribution's, with its python3-dbus
+const DEST = "org.lifeboat.Lifeboat1";
+const OBJECT = "/org/lifeboat/Lifeboat1";
+const MANAGER = "org.lifeboat.Lifeboat1.Manager";
+const GRANT_NOBODY = `polkit.addRule(function (action, subject) {
+  if (action.id.indexOf("org.lifeboat.Lifeboat1.") === 0 && subject.user === "nobody")
+    return polkit.Result.YES;
+});
+`;
+
+let scratch: Scratch;
+let system: PrivateSystem;
+let loop: string;
+let runDirectory: string;
+
+/** A GVariant text literal of a string (what `gdbus call` parses its arguments as). */
+const gv = (s: string) => JSON.stringify(s);
+
+/** `gdbus call` of a Manager method (as root unless `nobody`). */
+function call(method: string, args: readonly string[], as: "root" | "nobody" = "root") {
+  const argv = [
+    "gdbus",
+    "call",
+    "--system",
+    "--timeout",
+    "600",
+    "--dest",
+    DEST,
+    "--object-path",
+    OBJECT,
+    "--method",
+    `${MANAGER}.${method}`,
+    ...args.map(gv),
+  ];
+  return run(as === "nobody" ? asNobody(argv) : argv, system.env);
+}
+
+/** `busctl --json=short call` of a Manager method as root: the reply's values. */
+async function callJson(method: string, signature: string, args: readonly string[]) {
+  const r = await run(
+    [
+      "busctl",
+      "--system",
+      "--json=short",
+      "--timeout=600",
+      "call",
+      DEST,
+      OBJECT,
+      MANAGER,
+      method,
+      signature,
+      ...args,
+    ],
+    system.env,
+  );
+  expect(r.stderr).toBe("");
+  return (JSON.parse(r.stdout) as { data: string[] }).data;
+}
+
+async function plan(stamp: string): Promise<{ request: string; digest: string }> {
+  const request = JSON.stringify({ kind: "reset-keep-home", stamp });
+  const [, digest] = await callJson("Plan", "ss", [loop, request]);
+  return { request, digest: digest ?? "" };
+}
+
+async function subvolumes(): Promise<string[]> {
+  const [json] = await callJson("Inspect", "s", [loop]);
+  const state = JSON.parse(json ?? "") as {
+    btrfs: { subvolumes: { path: string }[] };
+  };
+  return state.btrfs.subvolumes.map((s) => s.path).sort();
+}
+
+/** Open the disk in this process (the service must not hold it) and run `body` on its top level. */
+async function onTop<T>(body: (top: string) => Promise<T>): Promise<T> {
+  const m = (await openMachine(runner, { disk: loop, runDirectory }))._unsafeUnwrap();
+  try {
+    return await body(m.top ?? "");
+  } finally {
+    await m.close();
+  }
+}
+
+async function jobProperty(job: string, name: string): Promise<string> {
+  const r = await run(
+    ["busctl", "--system", "get-property", DEST, job, "org.lifeboat.Lifeboat1.Job", name],
+    system.env,
+  );
+  return r.stdout.trim();
+}
+
+beforeAll(async () => {
+  requireTools("dbus-daemon", "gdbus", "busctl", "setpriv", "unshare", "nsenter", PYTHON);
+  ensureBuilt();
+  scratch = await Scratch.create("lifeboatd-");
+  const image = await smallDisk(scratch);
+  provisionSmall(image, keygen(scratch).privateKey);
+  loop = await attachLoop(scratch, image);
+  runDirectory = scratch.path("run");
+  await mkdir(runDirectory);
+  await onTop(async (top) => {
+    await writeFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "keep me\n");
+    await writeFile(path.join(top, ROOT_SUBVOLUME, "etc/after-factory"), "reset me\n");
+  });
+  system = await startPrivateSystem(scratch, { runDirectory });
+});
+
+afterAll(async () => {
+  await scratch?.cleanup();
+});
+
+test("nobody calling Apply is refused by polkit's defaults, and nothing changes", async () => {
+  const before = await subvolumes();
+  const { request, digest } = await plan("20261205T010000Z");
+  const r = await call("Apply", [loop, request, digest], "nobody");
+  expect(r.code).not.toBe(0);
+  expect(r.stderr).toContain("GDBus.Error:org.lifeboat.Lifeboat1.Error.PERMISSION_DENIED");
+  // Refused before anything was opened: the disk is as it was, no job, nothing mounted.
+  expect(await subvolumes()).toEqual(before);
+  expect(await onTop(async (top) => existsSync(path.join(top, "root/etc/after-factory")))).toBe(
+    true,
+  );
+  // Reading is refused too for a caller outside an active session.
+  const read = await call("Inspect", [loop], "nobody");
+  expect(read.stderr).toContain("org.lifeboat.Lifeboat1.Error.PERMISSION_DENIED");
+});
+
+test("with a rule granting it: a wrong digest is refused, the right one resets keeping /home (Python client, Progress signals)", async () => {
+  await system.setRules(GRANT_NOBODY);
+  const before = await subvolumes();
+  const { request } = await plan("20261205T010000Z");
+  const wrong = await call("Apply", [loop, request, "0".repeat(64)], "nobody");
+  expect(wrong.stderr).toContain("org.lifeboat.Lifeboat1.Error.CONFIRMATION_MISMATCH");
+  expect(await subvolumes()).toEqual(before);
+
+  const stamp = "20261205T010000Z";
+  const py = await run(
+    asNobody([PYTHON, path.join(serviceDir, "examples/reset-keep-home.py"), loop, stamp]),
+    system.env,
+  );
+  expect(py.code, `${py.stdout}${py.stderr}\n${system.serviceLog()}`).toBe(0);
+  const lines = py.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(lines[0]).toEqual({ inspect: { factory: "P", intact: true } });
+  const progress = lines.filter((l) => "progress" in l).map((l) => l.progress as unknown[]);
+  expect(progress.map((p) => p[0])).toContain("plan-started");
+  expect(progress.map((p) => p[0])).toContain("step-finished");
+  expect(progress.at(-1)?.[0]).toBe("plan-finished");
+  expect(lines.at(-1)).toMatchObject({ finished: { success: true, error_code: "" } });
+  const job = lines.find((l) => "job" in l)?.job as string;
+  expect(job).toMatch(/^\/org\/lifeboat\/Lifeboat1\/jobs\/\d+$/);
+  // Another client, later: the job's result is still on the bus.
+  expect(await jobProperty(job, "State")).toBe('s "succeeded"');
+
+  await onTop(async (top) => {
+    expect(await readFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "utf8")).toBe("keep me\n");
+    expect(existsSync(path.join(top, ROOT_SUBVOLUME, "etc/after-factory"))).toBe(false);
+    expect(existsSync(path.join(top, oldRootName(stamp), "etc/after-factory"))).toBe(true);
+  });
+});
+
+test("two clients apply at once: one runs (and finishes after its client left), the other gets LOCK_HELD", async () => {
+  const { request, digest } = await plan("20261205T020000Z");
+  const [a, b] = await Promise.all([
+    call("Apply", [loop, request, digest], "nobody"),
+    call("Apply", [loop, request, digest], "nobody"),
+  ]);
+  const outcomes = [a, b].map((r) => (r.code === 0 ? "job" : r.stderr));
+  const job = [a, b].find((r) => r.code === 0);
+  expect(
+    outcomes.filter((o) => o === "job"),
+    JSON.stringify(outcomes),
+  ).toHaveLength(1);
+  expect(outcomes.find((o) => o !== "job")).toContain("org.lifeboat.Lifeboat1.Error.LOCK_HELD");
+  // gdbus has exited: the job is nobody's client's, and runs to its end.
+  const jobPath = /objectpath '([^']+)'/.exec(job?.stdout ?? "")?.[1] ?? "";
+  expect(jobPath).not.toBe("");
+  const end = Date.now() + 300_000;
+  let state = await jobProperty(jobPath, "State");
+  while (state === 's "running"' && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 500));
+    state = await jobProperty(jobPath, "State");
+  }
+  expect(state).toBe('s "succeeded"');
+  expect(await subvolumes()).toContain(oldRootName("20261205T020000Z"));
+});
