@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import { createBtrfs, partitionsOf, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -107,7 +108,9 @@ describe("recovery entry kernel arguments (issue #16)", () => {
       },
     ]);
     const script = await readFile(path.join(top, "root/etc/grub.d/41_lifeboat"), "utf8");
-    expect(script).toContain("linux /current/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE");
+    expect(script).toContain(
+      `linux ${RECOVERY_ENVIRONMENT_BOOT.kernel} console=ttyS0,115200 lifeboat.lang=de_DE`,
+    );
     const human = cli(args);
     expect(human.stdout).toContain("GRUB grub.d script /etc/grub.d/41_lifeboat in subvolume root");
   });

@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import { createBtrfs, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { provision } from "../src/index.js";
@@ -80,7 +81,9 @@ describe("provision reports every GRUB integration it does or skips (issue #16)"
       },
     ]);
     const script = await readFile(path.join(m.top, "root/etc/grub.d/41_lifeboat"), "utf8");
-    expect(script).toContain("linux /current/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE");
+    expect(script).toContain(
+      `linux ${RECOVERY_ENVIRONMENT_BOOT.kernel} console=ttyS0,115200 lifeboat.lang=de_DE`,
+    );
     // The factory snapshot, taken after, holds the script too.
     expect(
       await readFile(path.join(m.top, ".lifeboat/factory/root/etc/grub.d/41_lifeboat"), "utf8"),
