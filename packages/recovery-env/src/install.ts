@@ -12,7 +12,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import path from "node:path";
-import { fsyncDirectory, ioError, isLifeboatError } from "@lifeboat/core";
+import { abortedError, fsyncDirectory, ioError, isLifeboatError } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
 import { damaged, type RecoveryEnvError } from "./errors.js";
 import {
@@ -145,7 +145,8 @@ async function install(
     await mkdir(partial);
     try {
       for (const name of ENVIRONMENT_FILE_NAMES) {
-        if (o.signal?.aborted) throw o.signal.reason;
+        if (o.signal?.aborted)
+          throw new Failure(abortedError("installing the recovery environment"));
         emit({ step: "copy", file: name });
         const helper =
           name === RECOVERY_ENVIRONMENT_FILES.exchangeHelper ||
