@@ -36,11 +36,16 @@ export class ManagerInterface extends dbus.Interface {
   Apply(_disk: string, _request: string, _digest: string): string {
     return notThisWay();
   }
+  @dbus.method({ inSignature: "s", outSignature: "o" })
+  Resume(_disk: string): string {
+    return notThisWay();
+  }
   override $introspect(): IntrospectData {
     return nameArguments(super.$introspect(), {
       Inspect: ["disk", "state_json"],
       Plan: ["disk", "request_json", "plan_json", "digest"],
       Apply: ["disk", "request_json", "digest", "job"],
+      Resume: ["disk", "job"],
     });
   }
 }

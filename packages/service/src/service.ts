@@ -1,12 +1,13 @@
 import { Message, type MessageBus } from "@jellybrick/dbus-next";
 import {
+  type ExecutorEvent,
   isLifeboatError,
   type LifeboatError,
   type LockHeldError,
   lifeboatError,
   type Plan,
 } from "@lifeboat/core";
-import { executeReset, plan as makePlan, type ResetRequest } from "@lifeboat/reset";
+import { executeReset, plan as makePlan, type ResetRequest, resumeReset } from "@lifeboat/reset";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { dbusErrorName } from "./errors.js";
 import { Job } from "./job.js";
@@ -72,10 +73,11 @@ function toJson(value: unknown): string {
  * `/org/lifeboat/Lifeboat1` (call `bus.requestName("org.lifeboat.Lifeboat1")`
  * after it). Every call is authorized with polkit first, with the caller's
  * bus name as the subject, before anything is read or opened: `Inspect` needs
- * `org.lifeboat.Lifeboat1.read`, `Plan` `…plan`, `Apply` `…act`. `Apply`
+ * `org.lifeboat.Lifeboat1.read`, `Plan` `…plan`, `Apply` and `Resume` `…act`. `Apply`
  * plans the request again on the disk and runs it only when the plan's digest
  * is the one the caller gives; it answers with a job object at once and the
- * job runs on without the caller. One action at a time per disk: another gets
+ * job runs on without the caller. `Resume` finishes the plan a killed run left
+ * unfinished, from its journal on the disk, as a job too. One action at a time per disk: another gets
  * `org.lifeboat.Lifeboat1.Error.LOCK_HELD`. Every error is a D-Bus error named
  * `org.lifeboat.Lifeboat1.Error.<Lifeboat code>`.
  *
@@ -140,8 +142,14 @@ export function startService(options: ServiceOptions): RunningService {
     }
   }
 
-  function startJob(m: OpenedMachine, disk: string, p: Plan, digest: string): string {
-    const job = new Job(disk, p.digest, p.kind);
+  /** Export a job object for `work` on the opened disk and start it right after the reply. */
+  function startJob(
+    m: OpenedMachine,
+    disk: string,
+    what: { readonly digest: string; readonly kind: string },
+    work: (onProgress: (e: ExecutorEvent) => void) => ResultAsync<unknown, LifeboatError>,
+  ): string {
+    const job = new Job(disk, what.digest, what.kind);
     const path = `${JOBS_PATH}/${nextJob++}`;
     jobs.set(path, job);
     bus.export(path, job);
@@ -151,10 +159,7 @@ export function startService(options: ServiceOptions): RunningService {
       await new Promise((resolve) => setImmediate(resolve));
       let outcome: { readonly result: unknown } | { readonly error: LifeboatError };
       try {
-        const r = await executeReset(m.env, p, {
-          confirm: digest,
-          onProgress: (e) => job.report(e),
-        });
+        const r = await work((e) => job.report(e));
         outcome = r.isOk() ? { result: r.value } : { error: r.error };
       } catch (e) {
         outcome = { error: asLifeboatError(e) };
@@ -222,12 +227,36 @@ export function startService(options: ServiceOptions): RunningService {
                       errAsync<Plan, LifeboatError>(e),
                     ),
                   )
-                  .map((p) => ({ signature: "o", body: [startJob(m, d, p, digest)] })),
+                  .map((p) => ({
+                    signature: "o",
+                    body: [
+                      startJob(m, d, p, (onProgress) =>
+                        executeReset(m.env, p, { confirm: digest, onProgress }),
+                      ),
+                    ],
+                  })),
               ),
             ),
           ),
         );
       },
+    },
+    Resume: {
+      inSignature: "s",
+      action: POLKIT_ACTIONS.act,
+      run: ([disk]) =>
+        resolveDisk(disk ?? "").andThen((d) =>
+          holding(d, "Resume", () =>
+            openAndInspect(options, d, { measureSizes: false }).map((m) => {
+              const u = m.state.unfinishedPlan;
+              const what = { digest: u?.digest ?? "", kind: u?.kind ?? "" };
+              return {
+                signature: "o",
+                body: [startJob(m, d, what, (onProgress) => resumeReset(m.env, { onProgress }))],
+              };
+            }),
+          ),
+        ),
     },
   };
 

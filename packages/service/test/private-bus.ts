@@ -82,6 +82,10 @@ export interface PrivateSystem {
   setRules(rules: string): Promise<void>;
   /** lifeboatd's output so far. */
   serviceLog(): string;
+  /** SIGKILL lifeboatd (a crash: no clean-up of its own). */
+  killService(): Promise<void>;
+  /** Start lifeboatd again. */
+  startService(): Promise<void>;
 }
 
 function hasName(env: NodeJS.ProcessEnv, name: string): Promise<boolean> {
@@ -180,30 +184,50 @@ export async function startPrivateSystem(
   await startPolkitd();
 
   let log = "";
-  const service = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(serviceDir, "src/lifeboatd.ts"),
-      "--run-directory",
-      options.runDirectory,
-    ],
-    { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  service.stdout.on("data", (c: Buffer) => {
-    log += c.toString();
-  });
-  service.stderr.on("data", (c: Buffer) => {
-    log += c.toString();
-  });
-  scratch.defer(() => stop(service, 120_000));
-  await until("lifeboatd on the bus", () => log.includes("serving org.lifeboat.Lifeboat1"), 60_000);
+  let service: ChildProcess | undefined;
+  const startService = async () => {
+    const from = log.length;
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        path.join(serviceDir, "src/lifeboatd.ts"),
+        "--run-directory",
+        options.runDirectory,
+      ],
+      { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    service = child;
+    const append = (c: Buffer) => {
+      log += c.toString();
+    };
+    child.stdout.on("data", append);
+    child.stderr.on("data", append);
+    scratch.defer(() => stop(child, 120_000));
+    await until(
+      "lifeboatd on the bus",
+      () => log.slice(from).includes("serving org.lifeboat.Lifeboat1"),
+      60_000,
+    );
+  };
+  await startService();
 
   return {
     address,
     env,
     serviceLog: () => log,
+    killService: async () => {
+      if (!service) return;
+      const child = service;
+      child.kill("SIGKILL");
+      await exited(child);
+      await until(
+        "lifeboatd to leave the bus",
+        async () => !(await hasName(env, "org.lifeboat.Lifeboat1")),
+      );
+    },
+    startService,
     setRules: async (rules) => {
       await writeFile(path.join(rulesDir, "50-lifeboat-test.rules"), rules, { mode: 0o644 });
       if (polkitd) await stop(polkitd);

@@ -7,6 +7,7 @@
 // clients apply at once: one gets a job, the other LOCK_HELD; the job runs on
 // after its client has gone and a new client reads its result. Needs root,
 // loop devices, dbus-daemon, polkitd, python3-dbus, python3-gi.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -201,12 +202,77 @@ test("two clients apply at once: one runs (and finishes after its client left), 
   // gdbus has exited: the job is nobody's client's, and runs to its end.
   const jobPath = /objectpath '([^']+)'/.exec(job?.stdout ?? "")?.[1] ?? "";
   expect(jobPath).not.toBe("");
+  expect(await waitForJob(jobPath)).toBe('s "succeeded"');
+  expect(await subvolumes()).toContain(oldRootName("20261205T020000Z"));
+});
+
+/** Watch the service's signals (`gdbus monitor`) until `stopWhen` matches a line; returns the lines seen. */
+function watchSignals(stopWhen: (line: string) => boolean): {
+  done: Promise<string[]>;
+  stop: () => void;
+} {
+  const child = spawn("gdbus", ["monitor", "--system", "--dest", DEST], {
+    env: system.env,
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const lines: string[] = [];
+  let buffered = "";
+  const done = new Promise<string[]>((resolve) => {
+    child.stdout.on("data", (c: Buffer) => {
+      buffered += c.toString();
+      for (let nl = buffered.indexOf("\n"); nl >= 0; nl = buffered.indexOf("\n")) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        lines.push(line);
+        if (stopWhen(line)) resolve(lines);
+      }
+    });
+    child.on("close", () => resolve(lines));
+  });
+  return { done, stop: () => child.kill("SIGTERM") };
+}
+
+async function waitForJob(job: string): Promise<string> {
   const end = Date.now() + 300_000;
-  let state = await jobProperty(jobPath, "State");
+  let state = await jobProperty(job, "State");
   while (state === 's "running"' && Date.now() < end) {
     await new Promise((r) => setTimeout(r, 500));
-    state = await jobProperty(jobPath, "State");
+    state = await jobProperty(job, "State");
   }
-  expect(state).toBe('s "succeeded"');
-  expect(await subvolumes()).toContain(oldRootName("20261205T020000Z"));
+  return state;
+}
+
+test("lifeboatd killed mid-apply: after a restart, Resume finishes the plan from its journal", async () => {
+  await system.setRules(GRANT_NOBODY);
+  const stamp = "20261205T030000Z";
+  const { request, digest } = await plan(stamp);
+  const [planJson] = await callJson("Plan", "ss", [loop, request]);
+  const steps = (JSON.parse(planJson ?? "") as { steps: { id: string }[] }).steps;
+  const killAt = steps[1]?.id ?? "";
+  expect(killAt).not.toBe("");
+
+  const watch = watchSignals((l) => l.includes(`Progress ('step-started', '${killAt}'`));
+  await new Promise((r) => setTimeout(r, 300)); // the monitor's match rules are in place
+  const applied = await call("Apply", [loop, request, digest], "nobody");
+  expect(applied.code, applied.stderr).toBe(0);
+  const seen = await watch.done;
+  await system.killService();
+  watch.stop();
+  expect(seen.some((l) => l.includes("Finished ("))).toBe(false);
+
+  await system.startService();
+  const [stateJson] = await callJson("Inspect", "s", [loop]);
+  const state = JSON.parse(stateJson ?? "") as { unfinishedPlan?: { digest: string } };
+  expect(state.unfinishedPlan?.digest).toBe(digest);
+
+  const resumed = await call("Resume", [loop], "nobody");
+  expect(resumed.code, resumed.stderr).toBe(0);
+  const job = /objectpath '([^']+)'/.exec(resumed.stdout)?.[1] ?? "";
+  expect(await waitForJob(job), system.serviceLog()).toBe('s "succeeded"');
+  await onTop(async (top) => {
+    expect(await readFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "utf8")).toBe("keep me\n");
+    expect(existsSync(path.join(top, oldRootName(stamp)))).toBe(true);
+  });
+  const [after] = await callJson("Inspect", "s", [loop]);
+  expect((JSON.parse(after ?? "") as { unfinishedPlan?: unknown }).unfinishedPlan).toBeUndefined();
 });
