@@ -7,7 +7,7 @@
  * `ResultAsync`s; subvolume paths are relative to a mounted top level
  * (subvolume 5, see {@link mountTopLevel}).
  *
- * @module
+ * @module @lifeboat/btrfs
  */
 
 export {

@@ -3,7 +3,7 @@
  * image updates. Make a `.caibx` index and `.castr` chunk store from an image;
  * extract an image from an index, seeds and stores (folders or HTTP).
  *
- * @module
+ * @module @lifeboat/casync
  */
 export {
   CHUNKER_WINDOW,

@@ -3,7 +3,7 @@
  * programmatic surface is the entry point ({@link main}), the exit codes, and
  * the zod schemas of the `--json` documents.
  *
- * @module
+ * @module lifeboat
  */
 export type { JsonFailure, JsonSuccess } from "./context.js";
 export { ExitCode, type ExitCodeValue, exitCodeFor } from "./exit-codes.js";

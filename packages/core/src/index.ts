@@ -1,3 +1,8 @@
+/**
+ * Plans sealed by digest, the journaled executor, the command runner, typed errors and file helpers every other package builds on.
+ *
+ * @module @lifeboat/core
+ */
 export { fsyncDirectory, writeFileAtomic } from "./atomic-file.js";
 export { parseBlkidExport } from "./blkid.js";
 export type {

@@ -1,3 +1,8 @@
+/**
+ * Factory images: deploy a golden image to a disk and give every machine its own identifiers (filesystem, partition and subvolume UUIDs).
+ *
+ * @module @lifeboat/factory
+ */
 export {
   type DeployOptions,
   type DeployProgress,

@@ -13,7 +13,7 @@
  *   .andThen((t) => addPartition(t, { size: 600n * MiB, typeGuid: ESP_TYPE }));
  * ```
  *
- * @module
+ * @module @lifeboat/gpt
  */
 export type {
   GptBackupNotAtEndError,

@@ -3,7 +3,7 @@
  * factory-reset menu entries, the `/etc/grub.d` script that keeps them
  * across `grub2-mkconfig`, and BLS snippets.
  *
- * @module
+ * @module @lifeboat/grub
  */
 export {
   type BlsEntry,

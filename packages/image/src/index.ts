@@ -4,7 +4,7 @@
  * trees, verified before anything trusts them, and installed atomically onto
  * a recovery partition.
  *
- * @module
+ * @module @lifeboat/image
  */
 export {
   type BuildErofsOptions,

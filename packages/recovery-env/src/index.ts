@@ -7,7 +7,7 @@
  * {@link prepareRecoveryEnvironment}, installed atomically with
  * {@link installRecoveryEnvironment} (`lifeboat provision` does both).
  *
- * @module
+ * @module @lifeboat/recovery-env
  */
 
 export { parseLdd, parseShowDepends } from "./_internal/closure.js";

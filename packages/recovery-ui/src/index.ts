@@ -4,7 +4,7 @@
  * journaled reset. Built only on the public API of `@lifeboat/reset` and
  * `@lifeboat/core`.
  *
- * @module
+ * @module @lifeboat/recovery-ui
  */
 export { type HostAction, RecoveryApp, type RecoveryAppProps } from "./app.js";
 export {

@@ -1,3 +1,8 @@
+/**
+ * Inspect a machine, plan a reset (keep home, from the recovery image, full restore, erase user data, rescue, rollback), execute and resume it; provision the factory snapshot and the recovery partition.
+ *
+ * @module @lifeboat/reset
+ */
 export { type AbandonSummary, abandonReset } from "./abandon.js";
 export { describeBootPayload, isBootPayloadFile } from "./boot-payload.js";
 export {
