@@ -10,6 +10,7 @@ import { parseKernelCommandLine, renderKernelCommandLine } from "./cmdline.js";
 import { factoryResetArgs } from "./entries.js";
 import {
   type GrubBlsInvalidError,
+  type GrubRenderError,
   type GrubUnrepresentableError,
   unrepresentable,
 } from "./errors.js";
@@ -159,7 +160,7 @@ export function blsKernelArgs(entry: BlsEntry): string[] {
 export function setBlsKernelArgs(
   entry: BlsEntry,
   args: readonly string[],
-): Result<BlsEntry, GrubUnrepresentableError> {
+): Result<BlsEntry, GrubRenderError> {
   return renderKernelCommandLine(args).map((line) => setBlsField(entry, "options", line));
 }
 
@@ -185,7 +186,7 @@ export interface BlsEntryFields {
  * createBlsEntry({ title: "Fedora", linux: "/vmlinuz-6.8", initrd: ["/initramfs-6.8.img"], options: ["ro"] });
  * ```
  */
-export function createBlsEntry(fields: BlsEntryFields): Result<BlsEntry, GrubUnrepresentableError> {
+export function createBlsEntry(fields: BlsEntryFields): Result<BlsEntry, GrubRenderError> {
   return renderKernelCommandLine(fields.options).map((options) => {
     const lines: BlsLine[] = [];
     const add = (key: string, value: string | undefined) => {
@@ -217,7 +218,7 @@ export function createBlsEntry(fields: BlsEntryFields): Result<BlsEntry, GrubUnr
 export function factoryResetBlsEntry(
   base: BlsEntry,
   options: { readonly title?: string; readonly id?: string; readonly resetTarget?: boolean } = {},
-): Result<BlsEntry, GrubUnrepresentableError> {
+): Result<BlsEntry, GrubRenderError> {
   const args = blsKernelArgs(base).filter(
     (a) => a !== "systemd.factory_reset=1" && !a.startsWith("rd.systemd.unit="),
   );

@@ -5,7 +5,39 @@
  * @module
  */
 import { err, ok, type Result } from "neverthrow";
-import { type GrubUnrepresentableError, unrepresentable } from "./errors.js";
+import {
+  badKernelArgs,
+  GRUB_TOKEN_MAX_BYTES,
+  type GrubBadKernelArgsError,
+  type GrubRenderError,
+  unrepresentable,
+} from "./errors.js";
+
+/**
+ * Index of the first control character (C0 or DEL) in `text`, or -1. The
+ * kernel splits its command line at tabs and line breaks, and GRUB cannot
+ * carry NUL or CR: no kernel argument may hold one.
+ *
+ * @internal
+ */
+export function controlCharacterAt(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return i;
+  }
+  return -1;
+}
+
+/**
+ * Check one argument of a rendered `linux` command (a literal GRUB word):
+ * a control character is `GRUB_BAD_KERNEL_ARGS` (`control-character`).
+ *
+ * @internal
+ */
+export function checkLinuxArgText(text: string): Result<string, GrubBadKernelArgsError> {
+  const at = controlCharacterAt(text);
+  return at < 0 ? ok(text) : err(badKernelArgs(text, at, "control-character"));
+}
 
 /**
  * Split a kernel command line the way the kernel does: on spaces, except
@@ -33,24 +65,47 @@ export function parseKernelCommandLine(line: string): string[] {
 }
 
 /**
+ * Check one kernel argument in the kernel's own syntax (a BLS `options`
+ * word): `GRUB_BAD_KERNEL_ARGS` for a control character (tab, line break,
+ * NUL, ...), an odd `"`, or a space outside double quotes; an argument of
+ * more than {@link GRUB_TOKEN_MAX_BYTES} bytes is `GRUB_UNREPRESENTABLE`
+ * (`too-long`: Fedora's `blscfg` hands `options` to GRUB's script lexer).
+ *
+ * @example
+ * ```ts
+ * checkKernelArg('a="b c"').isOk(); // true
+ * checkKernelArg("a\tb")._unsafeUnwrapErr().reason; // "control-character"
+ * ```
+ */
+export function checkKernelArg(arg: string): Result<string, GrubRenderError> {
+  const control = checkLinuxArgText(arg);
+  if (control.isErr()) return err(control.error);
+  let quoted = false;
+  for (let i = 0; i < arg.length; i++) {
+    if (arg[i] === '"') quoted = !quoted;
+    else if (arg[i] === " " && !quoted) return err(badKernelArgs(arg, i, "space"));
+  }
+  if (quoted) return err(badKernelArgs(arg, arg.lastIndexOf('"'), "unbalanced-quote"));
+  if (Buffer.byteLength(arg) > GRUB_TOKEN_MAX_BYTES)
+    return err(unrepresentable(arg, 0, "too-long"));
+  return ok(arg);
+}
+
+/**
  * Join arguments into a command line. An argument with a space must carry
- * its own double quotes (`a="b c"`); a line break, NUL or unbalanced quote
- * cannot be expressed and is a `GRUB_UNREPRESENTABLE` error.
+ * its own double quotes (`a="b c"`); what {@link checkKernelArg} refuses
+ * (a tab, line break or other control character, an odd quote, a bare
+ * space) is a typed error.
  *
  * @example
  * ```ts
  * renderKernelCommandLine(["ro", "rootflags=subvol=root"]).unwrapOr(""); // "ro rootflags=subvol=root"
  * ```
  */
-export function renderKernelCommandLine(
-  args: readonly string[],
-): Result<string, GrubUnrepresentableError> {
+export function renderKernelCommandLine(args: readonly string[]): Result<string, GrubRenderError> {
   for (const a of args) {
-    const bad = /[\0\r\n]/.exec(a);
-    if (bad) return err(unrepresentable(a, bad.index, bad[0] === "\0" ? "nul" : "line-break"));
-    const split = parseKernelCommandLine(a);
-    if (split.length !== 1 || split[0] !== a || (a.split('"').length - 1) % 2 !== 0)
-      return err(unrepresentable(a, Math.max(0, a.search(/[ \t"]/)), "invalid-name"));
+    const checked = checkKernelArg(a);
+    if (checked.isErr()) return err(checked.error);
   }
   return ok(args.join(" "));
 }

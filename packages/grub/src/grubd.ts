@@ -8,7 +8,7 @@
  */
 import { err, ok, type Result } from "neverthrow";
 import { shQuote } from "./_internal/sh.js";
-import { type GrubUnrepresentableError, unrepresentable } from "./errors.js";
+import { type GrubRenderError, unrepresentable } from "./errors.js";
 import { type GrubCommand, renderGrubScript } from "./script.js";
 
 /**
@@ -128,7 +128,7 @@ lifeboat_find() {
  */
 export function renderGrubdScript(
   options: GrubdScriptOptions,
-): Result<GrubdScript, GrubUnrepresentableError> {
+): Result<GrubdScript, GrubRenderError> {
   const type = (options.partitionType ?? RECOVERY_PARTITION_TYPE).toLowerCase();
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(type))
     return err(unrepresentable(type, 0, "invalid-name"));

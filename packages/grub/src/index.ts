@@ -21,6 +21,7 @@ export {
   setBlsKernelArgs,
 } from "./bls.js";
 export {
+  checkKernelArg,
   kernelArgKey,
   parseKernelCommandLine,
   renderKernelCommandLine,
@@ -40,15 +41,17 @@ export {
   recoveryMenuEntry,
   recoverySearch,
 } from "./entries.js";
-export type {
-  GrubBadKernelArgsError,
-  GrubBlsInvalidError,
-  GrubEnvInvalidError,
-  GrubError,
-  GrubNoBlsEntryError,
-  GrubScriptInvalidError,
-  GrubUnrepresentableError,
-  UnrepresentableReason,
+export {
+  GRUB_TOKEN_MAX_BYTES,
+  type GrubBadKernelArgsError,
+  type GrubBlsInvalidError,
+  type GrubEnvInvalidError,
+  type GrubError,
+  type GrubNoBlsEntryError,
+  type GrubRenderError,
+  type GrubScriptInvalidError,
+  type GrubUnrepresentableError,
+  type UnrepresentableReason,
 } from "./errors.js";
 export {
   FS_UUID_PLACEHOLDER,

@@ -12,6 +12,7 @@ import {
   type IoFailedError,
   ioError,
   joinInside,
+  tail,
   writeFileAtomic,
 } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
@@ -20,6 +21,12 @@ import { type BlsEntry, blsToMenuEntry, renderBlsEntry } from "./bls.js";
 import type { GrubError, GrubScriptInvalidError } from "./errors.js";
 import type { GrubdScript } from "./grubd.js";
 import { renderGrubScript } from "./script.js";
+
+const NOISE = new Set([
+  "error: syntax error.",
+  "error: Incorrect command.",
+  "error: out of memory.",
+]);
 
 /** Common options of the effectful functions here. */
 export interface GrubWriteOptions {
@@ -40,22 +47,35 @@ export function checkGrubScript(
   text: string,
   options: GrubWriteOptions & { readonly name?: string } = {},
 ): ResultAsync<void, GrubError> {
+  const name = options.name ?? "the script";
   return runner
     .run("grub-script-check", [], {
       stdin: text,
+      // Exit 1 is a rejection, read below: grub-script-check prints some
+      // reasons on stdout ("fatal error: token too large").
+      okExitCodes: [1],
       ...(options.signal ? { signal: options.signal } : {}),
     })
-    .map(() => undefined)
-    .orElse((e) => {
-      if (e.code !== "COMMAND_FAILED") return errAsync<void, GrubError>(e);
-      const line = /line (\d+)/.exec(e.stderrTail);
+    .andThen((run) => {
+      if (run.exitCode === 0) return okAsync(undefined);
+      const said = `${run.stderr}\n${run.stdout}`
+        .replaceAll("Aborted. Press any key to exit.", "")
+        .split("\n")
+        .map((l) => l.trim())
+        // GRUB's parser repeats these for every error; the line number says more.
+        .filter((l) => l !== "" && !NOISE.has(l))
+        .join("; ");
+      const line = /line (\d+)/.exec(said);
+      const why =
+        said === ""
+          ? "grub-script-check exited 1 without a message (look for an unfinished block, `if` or quote)"
+          : said;
       const invalid: GrubScriptInvalidError = {
         code: "GRUB_SCRIPT_INVALID",
-        message: `grub-script-check rejected ${options.name ?? "the script"}: ${e.stderrTail.trim() || `exit ${e.exitCode}`}`,
+        message: `grub-script-check rejected ${name}: ${why}`,
         path: options.name ?? "-",
         line: line?.[1] === undefined ? undefined : Number(line[1]),
-        stderrTail: e.stderrTail,
-        cause: e,
+        stderrTail: tail(`${run.stderr}${run.stdout}`),
       };
       return errAsync<void, GrubError>(invalid);
     });

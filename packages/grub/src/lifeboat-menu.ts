@@ -11,6 +11,7 @@ import path from "node:path";
 import { ioError } from "@lifeboat/core";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
 import { blsField, blsFields, blsKernelArgs, parseBlsEntry } from "./bls.js";
+import { controlCharacterAt, parseKernelCommandLine } from "./cmdline.js";
 import { factoryResetMenuEntry, recoveryMenu, recoveryMenuEntry } from "./entries.js";
 import type { GrubBadKernelArgsError, GrubError, GrubNoBlsEntryError } from "./errors.js";
 import { type GrubdScript, renderGrubdScript } from "./grubd.js";
@@ -149,14 +150,6 @@ export function renderLifeboatGrubdScript(
   });
 }
 
-function controlCharacterAt(text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return i;
-  }
-  return -1;
-}
-
 /**
  * Split kernel arguments given as one string (a command-line option such as
  * `--recovery-args "console=ttyS0,115200 lifeboat.lang=de_DE"`): on spaces,
@@ -189,16 +182,5 @@ export function parseKernelArgsOption(text: string): Result<string[], GrubBadKer
       index: text.lastIndexOf('"'),
       reason: "unbalanced-quote",
     });
-  const out: string[] = [];
-  let current = "";
-  let quoted = false;
-  for (const c of text) {
-    if (c === '"') quoted = !quoted;
-    if (!quoted && c === " ") {
-      if (current !== "") out.push(current);
-      current = "";
-    } else current += c;
-  }
-  if (current !== "") out.push(current);
-  return ok(out);
+  return ok(parseKernelCommandLine(text));
 }

@@ -4,7 +4,13 @@
  * @module
  */
 import { err, ok, type Result } from "neverthrow";
-import { type GrubUnrepresentableError, unrepresentable } from "./errors.js";
+import { checkLinuxArgText } from "./cmdline.js";
+import {
+  GRUB_TOKEN_MAX_BYTES,
+  type GrubRenderError,
+  type GrubUnrepresentableError,
+  unrepresentable,
+} from "./errors.js";
 import { quoteGrubWord } from "./quote.js";
 
 /** A variable reference inside a word, rendered `"${name}"` (expanded, never split). */
@@ -77,24 +83,43 @@ export type GrubCommand =
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const COMMAND = /^[A-Za-z_[][A-Za-z0-9_.[\]-]*$/;
 
-type R = Result<string, GrubUnrepresentableError>;
+type R = Result<string, GrubRenderError>;
 
-function name(value: string, pattern: RegExp): R {
+function name(value: string, pattern: RegExp): Result<string, GrubUnrepresentableError> {
   if (pattern.test(value)) return ok(value);
   let index = 0;
   while (index < value.length && pattern.test(value.slice(0, index + 1))) index++;
   return err(unrepresentable(value, index, "invalid-name"));
 }
 
+function literalText(word: GrubWord): string {
+  return typeof word === "string"
+    ? word
+    : word.map((p) => (typeof p === "string" ? p : `\${${p.variable}}`)).join("");
+}
+
+/** GRUB's lexer reads a word of at most GRUB_TOKEN_MAX_BYTES bytes as written, quotes included. */
+function fitsLexer(word: GrubWord, rendered: string): Result<string, GrubUnrepresentableError> {
+  return Buffer.byteLength(rendered) <= GRUB_TOKEN_MAX_BYTES
+    ? ok(rendered)
+    : err(unrepresentable(literalText(word), 0, "too-long"));
+}
+
 /**
- * Render one word.
+ * Render one word. A word GRUB's lexer cannot read (more than
+ * {@link GRUB_TOKEN_MAX_BYTES} bytes as written, quotes included) is
+ * `GRUB_UNREPRESENTABLE` with reason `too-long`.
  *
  * @example
  * ```ts
  * renderGrubWord(["(", { variable: "root" }, ")/boot/vmlinuz"]).unwrapOr(""); // `'('"${root}"')/boot/vmlinuz'`
  * ```
  */
-export function renderGrubWord(word: GrubWord): R {
+export function renderGrubWord(word: GrubWord): Result<string, GrubUnrepresentableError> {
+  return renderWordText(word).andThen((rendered) => fitsLexer(word, rendered));
+}
+
+function renderWordText(word: GrubWord): Result<string, GrubUnrepresentableError> {
   if (typeof word === "string") return quoteGrubWord(word);
   if (word.length === 0) return ok("''");
   let out = "";
@@ -114,7 +139,7 @@ export function renderGrubWord(word: GrubWord): R {
   return ok(out === "" ? "''" : out);
 }
 
-function words(list: readonly GrubWord[]): Result<string[], GrubUnrepresentableError> {
+function words(list: readonly GrubWord[]): Result<string[], GrubRenderError> {
   const out: string[] = [];
   for (const w of list) {
     const r = renderGrubWord(w);
@@ -139,6 +164,8 @@ function block(commands: readonly GrubCommand[], indent: string): R {
 }
 
 const EMPTY_BLOCK = "unset lifeboat_empty_block";
+// grub-script-check 2.06 reads a comment line and its line break as one token: 8189 bytes pass, 8190 not.
+const COMMENT_MAX_BYTES = GRUB_TOKEN_MAX_BYTES - 2;
 
 function entry(kind: "menuentry" | "submenu", e: GrubEntryOptions, indent: string): R {
   const opts: GrubWord[] = [];
@@ -173,8 +200,17 @@ function renderCommand(c: GrubCommand, indent: string): R {
     }
     case "loopback":
       return line(indent, [c.device, c.file], ["loopback"]);
-    case "linux":
+    case "linux": {
+      // GRUB joins the words with spaces into the kernel command line, which
+      // the kernel splits at tabs and line breaks too: no control characters.
+      for (const a of c.args)
+        for (const piece of typeof a === "string" ? [a] : a)
+          if (typeof piece === "string") {
+            const checked = checkLinuxArgText(piece);
+            if (checked.isErr()) return err(checked.error);
+          }
       return line(indent, [c.path, ...c.args], [c.efi ? "linuxefi" : "linux"]);
+    }
     case "initrd":
       return line(indent, c.paths, [c.efi ? "initrdefi" : "initrd"]);
     case "set": {
@@ -195,12 +231,11 @@ function renderCommand(c: GrubCommand, indent: string): R {
       const bad = /[\0\r]/.exec(c.text);
       if (bad)
         return err(unrepresentable(c.text, bad.index, bad[0] === "\0" ? "nul" : "carriage-return"));
-      return ok(
-        c.text
-          .split("\n")
-          .map((l) => `${indent}#${l === "" ? "" : ` ${l}`}`)
-          .join("\n"),
-      );
+      const lines = c.text.split("\n").map((l) => `${indent}#${l === "" ? "" : ` ${l}`}`);
+      // grub-script-check reads a comment line with its line break as one token.
+      const long = lines.find((l) => Buffer.byteLength(l) > COMMENT_MAX_BYTES);
+      if (long !== undefined) return err(unrepresentable(c.text, 0, "too-long"));
+      return ok(lines.join("\n"));
     }
     case "if": {
       const cond = renderCommand(c.condition, "");

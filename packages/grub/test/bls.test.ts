@@ -69,8 +69,8 @@ describe("BLS entries", () => {
     expect(
       createBlsEntry({ title: "t", linux: "/v", options: ["a\nb"] })._unsafeUnwrapErr(),
     ).toMatchObject({
-      code: "GRUB_UNREPRESENTABLE",
-      reason: "line-break",
+      code: "GRUB_BAD_KERNEL_ARGS",
+      reason: "control-character",
     });
     expect(parseBlsEntry("title ok\n=bad\n")._unsafeUnwrapErr()).toMatchObject({
       code: "GRUB_BLS_INVALID",

@@ -63,6 +63,10 @@ const representable = fc
   )
   .filter((s) => !/[\0\r]/.test(s));
 
+/** The kernel splits its command line at tabs and line breaks: kernel arguments get none. */
+const noControl = (v: string) =>
+  [...v].map((c) => (c.charCodeAt(0) < 0x20 || c === "\x7f" ? "_" : c)).join("");
+
 const BATCH = 500;
 const RUNS = 20; // 20 batches x 500 strings = 10,000 cases
 
@@ -91,7 +95,8 @@ describe("quoting in real GRUB (grub-script-check and grub-emu)", () => {
               classes: [v],
               body: [
                 { kind: "search", by: "fs-uuid", value: v },
-                { kind: "linux", path: "/vmlinuz", args: [v, `x=${v}`] },
+                // Kernel arguments cannot hold control characters (lexer-limits.test.ts).
+                { kind: "linux", path: "/vmlinuz", args: [noControl(v), `x=${noControl(v)}`] },
                 { kind: "initrd", paths: [v] },
               ],
             })),

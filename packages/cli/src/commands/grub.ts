@@ -129,7 +129,10 @@ function grubOptions(cmd: Command): Command {
       "kernel of the installed system (default: from the newest BLS entry)",
     )
     .option("--initrd <path>", "its initrd")
-    .option("--args <args>", "its kernel arguments")
+    .option(
+      "--args <args>",
+      `its kernel arguments, one quoted string read as the kernel reads it: --args 'root=UUID=… x="a b"'`,
+    )
     .option(
       "--recovery-kernel <path>",
       "recovery kernel on the recovery partition",
