@@ -13,11 +13,13 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { HOME_SUBVOLUME, oldRootName, openMachine, ROOT_SUBVOLUME } from "@lifeboat/reset";
 import { attachLoop, requireTools, Scratch } from "@lifeboat/testkit";
+import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ensureBuilt, keygen, provisionSmall, runner, smallDisk } from "../../cli/test/support.js";
 import {
   asNobody,
   type PrivateSystem,
+  type Run,
   run,
   serviceDir,
   startPrivateSystem,
@@ -275,4 +277,110 @@ test("lifeboatd killed mid-apply: after a restart, Resume finishes the plan from
   });
   const [after] = await callJson("Inspect", "s", [loop]);
   expect((JSON.parse(after ?? "") as { unfinishedPlan?: unknown }).unfinishedPlan).toBeUndefined();
+});
+
+test("a fuzz of every method with wrong types, huge strings and hostile values: only Lifeboat's D-Bus errors, the service stays up, the disk is unchanged", async () => {
+  const before = await subvolumes();
+  const huge = "x".repeat(1_000_000);
+  const stamp = "20261205T040000Z";
+  const good = JSON.stringify({ kind: "reset-keep-home", stamp });
+  const disks = [
+    "",
+    "relative/disk",
+    "/nonexistent",
+    "/dev/null",
+    "/etc/passwd",
+    "/dev/../etc/shadow",
+    `/${huge}`,
+    `${loop}\n`,
+    "/dev/ℓoop0",
+    ...fc.sample(fc.string({ unit: "binary", maxLength: 300 }), { numRuns: 8, seed: 20 }),
+  ].map((d) => d.replaceAll("\0", "")); // D-Bus strings cannot hold NUL
+  const requests = [
+    "",
+    "null",
+    "[]",
+    "{}",
+    huge,
+    "[".repeat(200_000),
+    JSON.stringify({ kind: "cleanup", extra: 1 }),
+    JSON.stringify({ kind: "reset-keep-home", stamp: "../../etc" }),
+    `{"kind": "reset-keep-home", "stamp": "${stamp}", "__proto__": {"kind": "cleanup"}}`,
+    '{"__proto__": {"kind": "cleanup"}}',
+    JSON.stringify({ kind: "full-restore", stamp, allowRollback: { reason: "x" } }),
+    JSON.stringify({ kind: "rollback", stamp, checkpoint: "../../../etc" }),
+    JSON.stringify({ kind: "rescue", stamp, target: { directory: "/", freeBytes: 1e18 } }),
+    JSON.stringify({ kind: "reset-keep-home", stamp: huge }),
+    ...fc.sample(fc.json(), { numRuns: 8, seed: 20 }),
+  ];
+  type Case = { method: string; signature: string; args: unknown[] };
+  const cases: Case[] = [
+    // Wrong types and counts.
+    { method: "Inspect", signature: "", args: [] },
+    { method: "Inspect", signature: "i", args: [5] },
+    { method: "Inspect", signature: "as", args: [[loop]] },
+    { method: "Plan", signature: "s", args: [loop] },
+    { method: "Plan", signature: "sss", args: [loop, good, "x"] },
+    { method: "Apply", signature: "ssi", args: [loop, good, 1] },
+    { method: "Apply", signature: "ss", args: [loop, good] },
+    { method: "Resume", signature: "b", args: [true] },
+    { method: "NoSuchMethod", signature: "s", args: [loop] },
+    // Hostile disks, in every method.
+    ...disks.flatMap((d): Case[] => [
+      { method: "Inspect", signature: "s", args: [d] },
+      { method: "Plan", signature: "ss", args: [d, good] },
+      { method: "Apply", signature: "sss", args: [d, good, "sha256:0"] },
+      { method: "Resume", signature: "s", args: [d] },
+    ]),
+    // Hostile requests on the real disk.
+    ...requests.flatMap((r): Case[] => [
+      { method: "Plan", signature: "ss", args: [loop, r] },
+      { method: "Apply", signature: "sss", args: [loop, r, "sha256:0"] },
+    ]),
+    // A good request with digests that are not the plan's.
+    ...["", huge, `sha256:${"0".repeat(64)}`].map(
+      (digest): Case => ({ method: "Apply", signature: "sss", args: [loop, good, digest] }),
+    ),
+  ];
+  const r = await new Promise<Run>((resolve, reject) => {
+    const child = spawn(PYTHON, [path.join(serviceDir, "test/call-many.py")], {
+      env: system.env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(JSON.stringify(cases));
+  });
+  expect(r.code, r.stderr).toBe(0);
+  const outcomes = JSON.parse(r.stdout) as { ok: boolean; name: string; message: string }[];
+  expect(outcomes).toHaveLength(cases.length);
+  const unexpected = outcomes
+    .map((o, i) => ({
+      ...o,
+      method: cases[i]?.method,
+      args: JSON.stringify(cases[i]?.args).slice(0, 120),
+    }))
+    .filter(
+      (o) =>
+        o.ok ||
+        !/^(org\.lifeboat\.Lifeboat1\.Error\.(?!SERVICE_FAILED)[A-Z_]+|org\.freedesktop\.DBus\.Error\.(InvalidArgs|UnknownMethod))$/.test(
+          o.name,
+        ),
+    );
+  expect(unexpected).toEqual([]);
+  // Still up, and nothing changed on the disk.
+  const version = await run(
+    ["busctl", "--system", "get-property", DEST, OBJECT, MANAGER, "Version"],
+    system.env,
+  );
+  expect(version.stdout.trim()).toBe("u 1");
+  expect(await subvolumes()).toEqual(before);
 });
