@@ -1,17 +1,30 @@
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { rename, writeFile } from "node:fs/promises";
+import { rename, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { fsyncDirectory, type LifeboatError, type StepContext } from "@lifeboat/core";
+import {
+  type CommandError,
+  fsyncDirectory,
+  type LifeboatError,
+  type StepContext,
+} from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { z } from "zod";
-import { exists, io, listTree, sha256File } from "../_internal/fs.js";
-import type { VerifyFailedError } from "../errors.js";
+import { exists, io, sha256File } from "../_internal/fs.js";
+import type { InsufficientSpaceError, VerifyFailedError } from "../errors.js";
 import { formatBytes } from "../planner/words.js";
 import type { ResetEnvironment } from "./context.js";
 import { absolutePath, adds, bytesSchema, defineStep, relativePath } from "./define.js";
+import {
+  apparentCopyBytes,
+  checkChosenPaths,
+  keyOf,
+  listByteTree,
+  onChosenPath,
+  showKey,
+} from "./rescue-tree.js";
 
 const copySchema = z.strictObject({
   /** The read-only snapshot of home copied from, on the Btrfs top level. */
@@ -82,31 +95,118 @@ function rescueCopy(
           ),
         );
     }
-    const sources = paths.length ? paths.map((p) => `${snapshot}/./${p}`) : [`${snapshot}/./`];
-    const args = [
-      "-aHAX",
-      "--relative",
-      "--info=progress2",
-      "--no-inc-recursive",
-      ...sources,
-      `${partial}/`,
-    ];
-    const child = env.runner.spawn("rsync", args, { signal: ctx.signal });
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (text: string) => {
-      const m = /([0-9,]+)\s+\d+%/.exec(text.split("\r").pop() ?? "");
-      if (m?.[1]) ctx.reportBytes(Number(m[1].replaceAll(",", "")));
+    // Before anything is written: the chosen paths stay inside home, and the
+    // files fit the target at their apparent size (rsync writes holes in full).
+    return io(preflight(snapshot, p.directory, paths), p.directory, "measure the rescue copy")
+      .andThen((checked) =>
+        checked.ok ? okAsync(checked.neededBytes) : errAsync<number, LifeboatError>(checked.error),
+      )
+      .andThen((neededBytes) => copyTree(p, ctx, env, snapshot, partial, neededBytes))
+      .andThen(() =>
+        io(
+          (async () => {
+            await rename(partial, final);
+            await fsyncDirectory(path.dirname(final));
+          })(),
+          final,
+          "publish",
+        ),
+      );
+  });
+}
+
+type Preflight =
+  | { readonly ok: true; readonly neededBytes: number }
+  | { readonly ok: false; readonly error: LifeboatError };
+
+async function freeBytes(directory: string): Promise<number> {
+  const fs = await statfs(directory);
+  return Number(fs.bavail) * Number(fs.bsize);
+}
+
+async function preflight(
+  snapshot: string,
+  directory: string,
+  paths: readonly string[],
+): Promise<Preflight> {
+  const refused = await checkChosenPaths(snapshot, paths);
+  if (refused) return { ok: false, error: refused };
+  const neededBytes = await apparentCopyBytes(snapshot, paths);
+  const availableBytes = await freeBytes(directory);
+  if (neededBytes > availableBytes)
+    return { ok: false, error: noSpace(directory, neededBytes, availableBytes, "before") };
+  return { ok: true, neededBytes };
+}
+
+function noSpace(
+  directory: string,
+  neededBytes: number,
+  availableBytes: number,
+  when: "before" | "during",
+  detail = "",
+): InsufficientSpaceError {
+  const said =
+    when === "before"
+      ? "nothing was copied"
+      : "the copy stopped; its unfinished part stays as *.partial";
+  return {
+    code: "RESET_INSUFFICIENT_SPACE",
+    message: `No space on ${directory} for the rescue copy: it needs ${formatBytes(neededBytes)} (the files' full size, sparse files included) and ${formatBytes(availableBytes)} is free; ${said}.${detail ? ` rsync: ${detail}` : ""}`,
+    where: directory,
+    neededBytes,
+    availableBytes,
+  };
+}
+
+/** rsync's own lines from its standard error: what failed, on which file. */
+function rsyncSaid(stderr: string): string {
+  return stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("rsync") || l.includes("failed") || l.includes("No space"))
+    .slice(-6)
+    .join("; ");
+}
+
+function copyTree(
+  p: CopyParams,
+  ctx: StepContext,
+  env: ResetEnvironment,
+  snapshot: string,
+  partial: string,
+  neededBytes: number,
+): ResultAsync<unknown, LifeboatError> {
+  const paths = p.paths;
+  const sources = paths.length ? paths.map((q) => `${snapshot}/./${q}`) : [`${snapshot}/./`];
+  const args = [
+    "-aHAX",
+    "--relative",
+    "--info=progress2",
+    "--no-inc-recursive",
+    ...sources,
+    `${partial}/`,
+  ];
+  const child = env.runner.spawn("rsync", args, { signal: ctx.signal });
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (text: string) => {
+    const m = /([0-9,]+)\s+\d+%/.exec(text.split("\r").pop() ?? "");
+    if (m?.[1]) ctx.reportBytes(Number(m[1].replaceAll(",", "")));
+  });
+  const what = paths.length ? paths.join(", ") : "all of home";
+  return child.done.orElse((e: CommandError) => {
+    if (e.code !== "COMMAND_FAILED") return errAsync<never, LifeboatError>(e);
+    const said = rsyncSaid(e.stderrTail) || e.stderrTail.trim();
+    if (/No space left on device|ENOSPC/.test(e.stderrTail))
+      return ResultAsync.fromSafePromise(freeBytes(p.directory).catch(() => 0)).andThen((free) =>
+        errAsync<never, LifeboatError>({
+          ...noSpace(p.directory, neededBytes, free, "during", said),
+          cause: e,
+        }),
+      );
+    return errAsync<never, LifeboatError>({
+      ...e,
+      message: `Copying ${what} to ${partial} failed (rsync exit ${e.exitCode ?? e.signal}): ${said || "rsync printed nothing"}`,
     });
-    return child.done.andThen(() =>
-      io(
-        (async () => {
-          await rename(partial, final);
-          await fsyncDirectory(path.dirname(final));
-        })(),
-        final,
-        "publish",
-      ),
-    );
   });
 }
 
@@ -136,31 +236,24 @@ function rescueVerify(p: CopyParams, env: ResetEnvironment): ResultAsync<void, L
         : errAsync<void, LifeboatError>(verifyFailed(final, recorded, actual)),
     );
   }
-  const inside = (p: string) =>
-    paths.length === 0 ||
-    paths.some((q) => p === q || p.startsWith(`${q}/`) || q.startsWith(`${p}/`));
-  return ResultAsync.fromSafePromise(Promise.resolve())
-    .andThen(() =>
-      io(
-        Promise.all([listTree(snapshot, { exclude: (p) => !inside(p) }), listTree(final)]),
-        final,
-        "compare",
-      ),
-    )
-    .andThen(([want, got]) => {
-      const a = JSON.stringify(want);
-      const b = JSON.stringify(got);
-      if (a === b) return okAsync(undefined);
-      const diff = want.find((w, i) => JSON.stringify(w) !== JSON.stringify(got[i]));
-      const e: VerifyFailedError = {
-        code: "RESET_VERIFY_FAILED",
-        message: `The rescue copy differs from home at ${diff?.path ?? "(extra files)"}.`,
-        path: diff?.path ?? final,
-        expected: `${want.length} entries`,
-        actual: `${got.length} entries`,
-      };
-      return errAsync<void, LifeboatError>(e);
-    });
+  const chosen = paths.map(keyOf);
+  return io(
+    Promise.all([listByteTree(snapshot, (key) => onChosenPath(key, chosen)), listByteTree(final)]),
+    final,
+    "compare",
+  ).andThen(([want, got]) => {
+    if (JSON.stringify(want) === JSON.stringify(got)) return okAsync(undefined);
+    const diff = want.find((w, i) => JSON.stringify(w) !== JSON.stringify(got[i]));
+    const where = diff ? showKey(diff.key) : "(extra files)";
+    const e: VerifyFailedError = {
+      code: "RESET_VERIFY_FAILED",
+      message: `The rescue copy differs from home at ${where}.`,
+      path: diff ? where : final,
+      expected: `${want.length} entries`,
+      actual: `${got.length} entries`,
+    };
+    return errAsync<void, LifeboatError>(e);
+  });
 }
 
 function verifyFailed(file: string, expected: string, actual: string): VerifyFailedError {
