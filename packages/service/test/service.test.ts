@@ -129,6 +129,12 @@ beforeAll(async () => {
     await writeFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "keep me\n");
     await writeFile(path.join(top, ROOT_SUBVOLUME, "etc/after-factory"), "reset me\n");
   });
+  // Run after lifeboatd has stopped (clean-up goes last in, first out): opening the
+  // disk once more clears what a lifeboatd killed by a failing test left mounted.
+  scratch.defer(async () => {
+    const m = await openMachine(runner, { disk: loop, runDirectory });
+    if (m.isOk()) await m.value.close();
+  });
   system = await startPrivateSystem(scratch, { runDirectory });
 });
 
