@@ -37,11 +37,7 @@ import {
 } from "@lifeboat/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { cliBundle } from "./support/cli-bundle.js";
-import {
-  buildRecoveryKit,
-  carveRecoveryPartition,
-  installRecoveryKit,
-} from "./support/recovery.js";
+import { carveRecoveryPartition, installEnvironmentWithSdk } from "./support/recovery.js";
 import { must, stepLogger } from "./support/steps.js";
 
 const LUKS_TYPE = "ca7d7ccb-63ed-4c53-861c-1742536059cc";
@@ -221,10 +217,19 @@ describe("boot chain, encrypted: reset on a Btrfs inside LUKS2, in the recovery 
         await loop.detach();
       }
     }
-    const kit = await buildRecoveryKit(runner, bundle, scratch.path("env"));
-    const env = kit.env;
-    say(`  recovery environment: initrd ${(env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
-    await installRecoveryKit(runner, image, layout.recovery, kit, scratch.path("recovery"));
+    // The host cannot open LUKS (no device-mapper), so `provision` cannot read this system's
+    // root from here: the recovery environment goes on through provision's own SDK path.
+    const env = await installEnvironmentWithSdk(
+      runner,
+      bundle,
+      image,
+      layout.recovery,
+      scratch.path("recovery"),
+      scratch.path("env"),
+    );
+    say(
+      `  recovery environment ${env.digest.slice(0, 19)}…: initrd ${(env.initrdBytes / 2 ** 20).toFixed(1)} MiB`,
+    );
     expect(layout.recovery.typeGuid.toLowerCase()).toBe(LIFEBOAT_RECOVERY_TYPE);
 
     // ---- 3. one boot of the recovery environment, driven through its shell

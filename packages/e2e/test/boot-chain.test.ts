@@ -6,10 +6,11 @@
  * test-output/qemu/ (named after the step).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import {
   boot,
   type FedoraFixture,
@@ -24,9 +25,8 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { cliBundle } from "./support/cli-bundle.js";
 import {
-  buildRecoveryKit,
   carveRecoveryPartition,
-  installRecoveryKit,
+  copyInstalledEnvironment,
   provisionFixture,
   RECOVERY_LABEL,
   withPartitionMounted,
@@ -85,23 +85,47 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
       keysDir: scratch.path("keys"),
     });
     say(`  provision: ${provisioned.trim().slice(0, 300)}`);
-    const kit = await buildRecoveryKit(runner, bundle, scratch.path("env"));
-    say(`  recovery environment: initrd ${(kit.env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
-    // The recovery partition gets the environment and the exchange helper.
+    // provision installed the recovery environment around the fixture's own kernel.
+    const reported = JSON.parse(provisioned).data.recoveryEnvironment as {
+      digest: string;
+      kernelVersion: string;
+      changed: boolean;
+    } | null;
+    expect(reported?.changed).toBe(true);
     const recMount = scratch.path("recovery");
-    const recUuid = await installRecoveryKit(runner, fx.image, layout.recovery, kit, recMount);
-    say(`  recovery partition ${recUuid}: vmlinuz, initrd.img, lifeboat-exch, requests/`);
+    const installed = await copyInstalledEnvironment(
+      runner,
+      fx.image,
+      layout.recovery,
+      recMount,
+      scratch.path("env"),
+    );
+    expect(installed.digest).toBe(reported?.digest);
+    const fixtureKernels = await (async () => {
+      const m = await mountFixture(scratch, fx.image, fx);
+      try {
+        return (await readdir(m.boot)).filter((n) => n.startsWith("vmlinuz-"));
+      } finally {
+        await m.release();
+      }
+    })();
+    expect(fixtureKernels).toContain(`vmlinuz-${installed.kernelVersion}`);
+    const recUuid = installed.fsUuid;
+    say(
+      `  recovery partition ${recUuid}: environment ${installed.digest.slice(0, 19)}… (kernel ${installed.kernelVersion}, initrd ${(installed.initrdBytes / 2 ** 20).toFixed(1)} MiB)`,
+    );
 
     /** Write a reset request on the recovery partition and the one-shot GRUB entry that runs it. */
     const scheduleRecovery = async (stamp: string) => {
       const request = `${JSON.stringify({ kind: "reset-keep-home", stamp })}\n`;
       const digest = `sha256:${createHash("sha256").update(request).digest("hex")}`;
-      await withPartitionMounted(runner, fx.image, layout.recovery, recMount, () =>
-        writeFile(path.join(recMount, "requests/reset.json"), request),
-      );
+      await withPartitionMounted(runner, fx.image, layout.recovery, recMount, async () => {
+        await mkdir(path.join(recMount, "requests"), { recursive: true });
+        await writeFile(path.join(recMount, "requests/reset.json"), request);
+      });
       const entry = recoveryMenuEntry({
         partition: { fsUuid: recUuid, label: RECOVERY_LABEL },
-        source: { kind: "files", kernel: "/vmlinuz", initrd: "/initrd.img" },
+        source: { kind: "files", ...RECOVERY_ENVIRONMENT_BOOT },
         id: "lifeboat-recovery",
         title: "Recovery (Lifeboat)",
         kernelArgs: [

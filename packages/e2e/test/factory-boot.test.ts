@@ -39,10 +39,10 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { cliBundle } from "./support/cli-bundle.js";
 import {
-  buildRecoveryKit,
   carveRecoveryPartition,
+  copyInstalledEnvironment,
+  type InstalledEnvironment,
   provisionFixture,
-  type RecoveryKit,
   withPartitionMounted,
 } from "./support/recovery.js";
 import { must, stepLogger } from "./support/steps.js";
@@ -255,7 +255,7 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
   }, 1_500_000);
 
   let keysDir = "";
-  let kit: RecoveryKit;
+  let kit: InstalledEnvironment;
   let factoryRoot = "";
   const stick = () => scratch.path("recovery-stick.img");
 
@@ -284,8 +284,11 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
       const options = {
         target: stick(),
         imageSet: set,
-        environment: { kernel: kit.env.kernel, initrd: kit.env.initrd },
-        extraFiles: [{ source: kit.helper, path: "lifeboat-exch", mode: 0o755 }],
+        environment: { kernel: kit.kernel, initrd: kit.initrd },
+        extraFiles: [
+          { source: kit.exchangeHelper, path: "lifeboat-exch", mode: 0o755 },
+          { source: kit.agentHelper, path: "lifeboat-btrfs-agent", mode: 0o755 },
+        ],
         kernelArgs: ["console=ttyS0,115200"],
         timeoutSeconds: 2,
         ...(unattended ? { unattended } : {}),
@@ -324,8 +327,15 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
       factoryRoot = (await fixtureFingerprints(m)).root;
       await m.release();
     }
-    kit = await buildRecoveryKit(runner, bundle, scratch.path("env"));
-    say(`  recovery environment: initrd ${(kit.env.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
+    // provision installed the recovery environment; the stick takes it from the partition.
+    kit = await copyInstalledEnvironment(
+      runner,
+      copy,
+      recoveryPartition,
+      scratch.path("machine-recovery"),
+      scratch.path("env"),
+    );
+    say(`  recovery environment: initrd ${(kit.initrdBytes / 2 ** 20).toFixed(1)} MiB`);
 
     say("step 2: recovery media from copy 1's verified set; boot it alone");
     const { done } = await writeStick();

@@ -1,13 +1,11 @@
 /**
  * The recovery side of a test disk, made on the host as an OEM would: the
- * recovery partition carved from the free space and formatted, the factory
- * snapshot and signed image set written by `lifeboat provision`, the
- * recovery environment (kernel + initramfs) and the exchange helper built
- * and copied onto the partition.
+ * recovery partition carved from the free space and formatted, then
+ * `lifeboat provision`: the factory snapshot, the signed image set and the
+ * recovery environment (kernel + initramfs + helpers) on the partition.
  */
-import { chmod, copyFile, mkdir } from "node:fs/promises";
+import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { buildAgentHelper, buildExchangeHelper } from "@lifeboat/btrfs";
 import type { CommandRunner } from "@lifeboat/core";
 import {
   attachPartition,
@@ -18,7 +16,12 @@ import {
   readGpt,
   writeGpt,
 } from "@lifeboat/gpt";
-import { buildRecoveryEnvironment, type RecoveryEnvironment } from "@lifeboat/recovery-env";
+import {
+  installRecoveryEnvironment,
+  prepareRecoveryEnvironment,
+  RECOVERY_ENVIRONMENT_FILES,
+  readInstalledRecoveryEnvironment,
+} from "@lifeboat/recovery-env";
 import { sh } from "@lifeboat/testkit";
 import { runCli } from "./cli-bundle.js";
 import { must } from "./steps.js";
@@ -80,8 +83,9 @@ export async function withPartitionMounted<T>(
 /**
  * `lifeboat provision --disk <image> --no-grub` from the host: the factory
  * snapshot of root and the /boot payload; with `keysDir`, a key pair made
- * there first (`lifeboat image keygen`) and the signed recovery image set
- * written to the recovery partition. Returns the command's JSON output.
+ * there first (`lifeboat image keygen`), the signed recovery image set and
+ * the recovery environment (around the fixture's own kernel) written to the
+ * recovery partition. Returns the command's JSON output.
  */
 export async function provisionFixture(
   bundle: string,
@@ -107,55 +111,76 @@ export async function provisionFixture(
   ]);
 }
 
-/** The recovery environment and the `lifeboat-exch` and `lifeboat-btrfs-agent` helpers, ready to copy. */
-export interface RecoveryKit {
-  readonly env: RecoveryEnvironment;
-  /** The compiled exchange helper (the initramfs has no compiler). */
-  readonly helper: string;
-  /** The compiled Btrfs agent. */
-  readonly agent: string;
-}
-
-/** Build the recovery environment around `bundle` (with its default commands, the CLI's real ones) into `outDir`, and the exchange helper. */
-export async function buildRecoveryKit(
-  runner: CommandRunner,
-  bundle: string,
-  outDir: string,
-): Promise<RecoveryKit> {
-  const env = await must(
-    buildRecoveryEnvironment(runner, {
-      cliBundle: bundle,
-      outDir,
-    }),
-  );
-  const helper = await must(buildExchangeHelper(runner));
-  const agent = await must(buildAgentHelper(runner));
-  return { env, helper: helper.path, agent: agent.path };
+/** The recovery environment `lifeboat provision` installed, verified on the partition and copied out (for a direct kernel boot or recovery media). */
+export interface InstalledEnvironment {
+  readonly kernel: string;
+  readonly initrd: string;
+  readonly exchangeHelper: string;
+  readonly agentHelper: string;
+  /** The recovery partition's file system UUID. */
+  readonly fsUuid: string;
+  /** `sha256:` of its record, as provision reported it. */
+  readonly digest: string;
+  readonly kernelVersion: string;
+  readonly initrdBytes: number;
 }
 
 /**
- * Copy the kit onto the recovery partition (`vmlinuz`, `initrd.img`,
- * `lifeboat-exch`, `lifeboat-btrfs-agent`, an empty `requests/`); returns the partition's file
- * system UUID.
+ * Mount `partition` read-only, verify the installed recovery environment
+ * against its record (`readInstalledRecoveryEnvironment`), and copy its
+ * files into `outDir`.
  */
-export async function installRecoveryKit(
+export async function copyInstalledEnvironment(
   runner: CommandRunner,
   image: string,
   partition: Pick<GptPartition, "firstLba" | "lastLba">,
-  kit: RecoveryKit,
   mountpoint: string,
-): Promise<string> {
-  return withPartitionMounted(runner, image, partition, mountpoint, async (device) => {
-    await copyFile(kit.env.kernel, path.join(mountpoint, "vmlinuz"));
-    await copyFile(kit.env.initrd, path.join(mountpoint, "initrd.img"));
-    for (const [file, name] of [
-      [kit.helper, "lifeboat-exch"],
-      [kit.agent, "lifeboat-btrfs-agent"],
-    ] as const) {
-      await copyFile(file, path.join(mountpoint, name));
-      await chmod(path.join(mountpoint, name), 0o755);
-    }
-    await mkdir(path.join(mountpoint, "requests"), { recursive: true });
-    return (await sh("blkid", ["-o", "value", "-s", "UUID", device])).trim();
+  outDir: string,
+): Promise<InstalledEnvironment> {
+  await mkdir(outDir, { recursive: true });
+  return withPartitionMounted(
+    runner,
+    image,
+    partition,
+    mountpoint,
+    async (device) => {
+      const env = await must(readInstalledRecoveryEnvironment(mountpoint));
+      const out = (name: string) => path.join(outDir, name);
+      for (const name of Object.values(RECOVERY_ENVIRONMENT_FILES))
+        await copyFile(path.join(env.dir, name), out(name));
+      const f = RECOVERY_ENVIRONMENT_FILES;
+      return {
+        kernel: out(f.kernel),
+        initrd: out(f.initrd),
+        exchangeHelper: out(f.exchangeHelper),
+        agentHelper: out(f.agentHelper),
+        fsUuid: (await sh("blkid", ["-o", "value", "-s", "UUID", device])).trim(),
+        digest: env.digest,
+        kernelVersion: env.record.kernelVersion,
+        initrdBytes: env.record.files[f.initrd]?.bytes ?? 0,
+      };
+    },
+    { readOnly: true },
+  );
+}
+
+/**
+ * For a disk `lifeboat provision` cannot reach from the host (its Btrfs is
+ * in LUKS, and this host has no device-mapper): the same public SDK path
+ * provision takes, `prepareRecoveryEnvironment` (the build host's kernel)
+ * and `installRecoveryEnvironment` onto the recovery partition.
+ */
+export async function installEnvironmentWithSdk(
+  runner: CommandRunner,
+  bundle: string,
+  image: string,
+  partition: Pick<GptPartition, "firstLba" | "lastLba">,
+  mountpoint: string,
+  outDir: string,
+): Promise<InstalledEnvironment> {
+  const built = await must(prepareRecoveryEnvironment(runner, { cliBundle: bundle, outDir }));
+  await withPartitionMounted(runner, image, partition, mountpoint, async () => {
+    await must(installRecoveryEnvironment(built, mountpoint));
   });
+  return copyInstalledEnvironment(runner, image, partition, mountpoint, `${outDir}-installed`);
 }
