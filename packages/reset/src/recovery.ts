@@ -1,16 +1,18 @@
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { lstat, readdir, readFile, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CommandRunner, LifeboatError } from "@lifeboat/core";
 import {
   buildSquashfs,
   createImageSet,
+  MANIFEST_FILE,
   type PrivateKey,
   type PublicKey,
   readEpochFloor,
   securityEpochOf,
   signImageSet,
   type VerifiedImageSet,
+  type VerifyProgress,
   verifyImageSet,
 } from "@lifeboat/image";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
@@ -145,12 +147,15 @@ export function openRecoveryImageSet(
   const signal = options.signal ?? new AbortController().signal;
   return verifyImageSet(options.dir, { trustedKeys: options.trustedKeys, signal, threads: 1 })
     .map((set) => ({
+      set: set as VerifiedImageSet | undefined,
       digest: imageSetDigest(set),
       securityEpoch: securityEpochOf(set.manifest) as number | undefined,
       problem: undefined,
     }))
-    .orElse((e) => okAsync({ digest: undefined, securityEpoch: undefined, problem: e.message }))
-    .andThen(({ digest, securityEpoch, problem }) =>
+    .orElse((e) =>
+      okAsync({ set: undefined, digest: undefined, securityEpoch: undefined, problem: e.message }),
+    )
+    .andThen(({ set, digest, securityEpoch, problem }) =>
       effect(async () => {
         const epochFloor = await floorOf(options);
         let factory: FactoryManifest | undefined;
@@ -175,6 +180,7 @@ export function openRecoveryImageSet(
           dir: options.dir,
           trustedKeys: options.trustedKeys,
           ...(digest === undefined ? {} : { digest }),
+          ...(set === undefined ? {} : { verified: set }),
         });
         return { state, access };
       }, "read the recovery image set"),
@@ -216,13 +222,70 @@ export interface RecoveryAccessOptions {
    * identity the set has when it is used is checked against the plan's.
    */
   readonly digest?: string;
+  /**
+   * The set as this process verified it already (what
+   * {@link openRecoveryImageSet} passes): a use that finds every file of the
+   * set unchanged since (same device, inode, size, modification and change
+   * time, to the nanosecond) does not hash it again.
+   */
+  readonly verified?: VerifiedImageSet;
+}
+
+/** Each file of the set directory (recursively) and its identity; any write changes a file's ctime. */
+async function identityOf(dir: string): Promise<string> {
+  const names = (await readdir(dir, { recursive: true })).sort();
+  const parts: string[] = [];
+  for (const name of names) {
+    const st = await lstat(path.join(dir, name), { bigint: true });
+    parts.push(`${name}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`);
+  }
+  return parts.join("\n");
+}
+
+/**
+ * Verification progress as bytes of the whole set: the sizes come from the
+ * (not yet verified) manifest, only to show how far it got.
+ */
+async function verifyProgress(
+  dir: string,
+  report: ((done: number, total?: number) => void) | undefined,
+): Promise<((e: VerifyProgress) => void) | undefined> {
+  if (report === undefined) return undefined;
+  let total: number | undefined;
+  try {
+    const m = JSON.parse(await readFile(path.join(dir, MANIFEST_FILE), "utf8")) as {
+      files?: { size?: unknown }[];
+    };
+    total = (m.files ?? []).reduce((n, f) => n + (typeof f.size === "number" ? f.size : 0), 0);
+  } catch {
+    total = undefined;
+  }
+  const done = new Map<string, number>();
+  return (e) => {
+    if (e.phase !== "content") return;
+    done.set(e.file, e.bytesDone);
+    report(
+      [...done.values()].reduce((a, b) => a + b, 0),
+      total || undefined,
+    );
+  };
+}
+
+/** Bytes used on the filesystem holding `dir`. */
+async function usedBytes(dir: string): Promise<number> {
+  const st = await statfs(dir);
+  return (st.blocks - st.bfree) * st.bsize;
 }
 
 /**
  * The reset's access to the image set in `dir`, signed by one of
- * `trustedKeys`. Each use verifies the set again and refuses with
- * `RESET_IMAGE_CHANGED` when its identity is not the one the plan names
- * (or, with `digest`, the one it had when it was opened).
+ * `trustedKeys`. A use verifies the set (signature and every block, with
+ * progress in bytes) unless this access verified it already and no file of
+ * the set changed since, so a reset from the recovery image hashes it once;
+ * it refuses with `RESET_IMAGE_CHANGED` when the set's identity is not the
+ * one the plan names (or, with `digest`, the one it had when it was opened).
+ * Unpacking reports the bytes written against the root's size from the
+ * signed factory manifest, about twice a second.
  *
  * @example
  * ```ts
@@ -235,28 +298,83 @@ export function recoveryAccess(
   options: RecoveryAccessOptions,
 ): RecoveryImageAccess {
   const { dir, trustedKeys } = options;
-  const verified = (expected: string, signal: AbortSignal) => {
+  // The set as verified, and the identity of its files then.
+  let memo: { set: VerifiedImageSet; identity: Promise<string | undefined> } | undefined;
+  const remember = (set: VerifiedImageSet) => {
+    memo = { set, identity: identityOf(set.dir).catch(() => undefined) };
+  };
+  if (options.verified) remember(options.verified);
+  const unchanged = async (): Promise<VerifiedImageSet | undefined> => {
+    if (memo === undefined) return undefined;
+    const then = await memo.identity;
+    const now = await identityOf(memo.set.dir).catch(() => undefined);
+    return then !== undefined && then === now ? memo.set : undefined;
+  };
+  const verified = (
+    expected: string,
+    signal: AbortSignal,
+    progress?: (done: number, total?: number) => void,
+  ) => {
     if (options.digest !== undefined && options.digest !== expected)
       return errAsync<VerifiedImageSet, LifeboatError>(imageChanged(expected, options.digest));
-    return verifyImageSet(dir, { trustedKeys, signal, threads: 1 }).andThen((set) => {
+    const check = (set: VerifiedImageSet) => {
       const actual = imageSetDigest(set);
       return actual === expected
         ? okAsync<VerifiedImageSet, LifeboatError>(set)
         : errAsync<VerifiedImageSet, LifeboatError>(imageChanged(expected, actual));
+    };
+    return effect(unchanged, "check the recovery image set's files").andThen((same) => {
+      if (same !== undefined) return check(same);
+      return effect(() => verifyProgress(dir, progress), "read the image set's sizes")
+        .andThen((onProgress) =>
+          verifyImageSet(dir, {
+            trustedKeys,
+            signal,
+            threads: 1,
+            ...(onProgress ? { onProgress } : {}),
+          }),
+        )
+        .andThen((set) => {
+          remember(set);
+          return check(set);
+        });
     });
   };
   return {
-    verify: (setDigest, signal) => verified(setDigest, signal).map(() => undefined),
+    verify: (setDigest, signal, progress) =>
+      verified(setDigest, signal, progress).map(() => undefined),
     unpack: (setDigest, into, progress, signal) =>
       verified(setDigest, signal).andThen((set) => {
         const root = set.files.get(RECOVERY_FILES.root) ?? path.join(dir, RECOVERY_FILES.root);
         const boot = set.files.get(RECOVERY_FILES.boot) ?? path.join(dir, RECOVERY_FILES.boot);
-        return runner
-          .run("unsquashfs", ["-f", "-no-progress", "-d", into.rootDir, root], { signal })
-          .andThen(() =>
-            runner.run("unsquashfs", ["-f", "-no-progress", "-d", into.bootDir, boot], { signal }),
-          )
-          .map(() => progress(set.manifest.files.reduce((s, f) => s + f.size, 0)));
+        return effect(async () => {
+          const factory = set.files.get(RECOVERY_FILES.factory);
+          const rootBytes =
+            factory === undefined
+              ? undefined
+              : factoryManifestSchema.parse(JSON.parse(await readFile(factory, "utf8"))).snapshot
+                  .bytes;
+          const start = await usedBytes(into.rootDir);
+          const sample = async () => {
+            const done = Math.max(0, (await usedBytes(into.rootDir)) - start);
+            progress(rootBytes === undefined ? done : Math.min(done, rootBytes), rootBytes);
+          };
+          const timer = setInterval(() => void sample().catch(() => {}), 500);
+          try {
+            await must(
+              runner
+                .run("unsquashfs", ["-f", "-no-progress", "-d", into.rootDir, root], { signal })
+                .andThen(() =>
+                  runner.run("unsquashfs", ["-f", "-no-progress", "-d", into.bootDir, boot], {
+                    signal,
+                  }),
+                ),
+            );
+          } finally {
+            clearInterval(timer);
+          }
+          if (rootBytes !== undefined) progress(rootBytes, rootBytes);
+        }, "unpack the recovery image");
       }),
   };
 }

@@ -1,5 +1,6 @@
+import { open, readdir } from "node:fs/promises";
 import path from "node:path";
-import { planDataLoss } from "@lifeboat/core";
+import { type ExecutorEvent, planDataLoss } from "@lifeboat/core";
 import { Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exists } from "../src/_internal/fs.js";
@@ -146,15 +147,68 @@ describe("reset keeping /home, end to end on loop devices", () => {
       reason: "missing",
     });
     const p = plan(state, { kind: "reset-from-recovery", stamp })._unsafeUnwrap();
+    const events: ExecutorEvent[] = [];
     (
       await executeReset({ runner, top: m.top, boot: m.boot, recovery: m.recovery }, p, {
         confirm: p.digest,
+        onProgress: (e) => events.push(e),
       })
     )._unsafeUnwrap();
+    const progressOf = (id: string) =>
+      events.flatMap((e) => (e.type === "step-progress" && e.stepId === id ? [e] : []));
+    // Verified once, when the set was opened: its files are unchanged since, so neither the
+    // verify step nor the unpack hashes it again.
+    expect(progressOf("verify-image")).toEqual([]);
+    // Unpacking reports bytes written against the root's size from the signed manifest.
+    const rootBytes = m.recoveryState.rootBytes;
+    const unpack = progressOf("unpack");
+    expect(unpack.length).toBeGreaterThan(0);
+    expect(unpack.every((e) => e.bytesTotal === rootBytes)).toBe(true);
+    expect(unpack.at(-1)?.bytesDone).toBe(rootBytes);
     expect(await freshRootListing(scratch, m)).toEqual(factory);
     expect(await listing(path.join(m.top, "home"))).toEqual(home);
     expect(await deviceDigest(m.devices.windows)).toBe(windows);
     expect(await exists(path.join(m.boot, "vmlinuz-6.9.0-junk"))).toBe(false);
+  });
+
+  it("a recovery image changed after it was opened is verified again (with progress) and refused", async () => {
+    const m = await machine(scratch, golden);
+    const state = (
+      await inspect(runner, {
+        top: m.top,
+        boot: m.boot,
+        disks: [m.disk],
+        recovery: m.recoveryState,
+        measureSizes: false,
+      })
+    )._unsafeUnwrap();
+    const p = plan(state, { kind: "reset-from-recovery", stamp })._unsafeUnwrap();
+    // One byte of the root image flipped in place, after the set was verified and planned.
+    const image = path.join(m.recoveryDir, "root.squashfs");
+    const fd = await open(image, "r+");
+    try {
+      const at = 4096;
+      const b = Buffer.alloc(1);
+      await fd.read(b, 0, 1, at);
+      b[0] = (b[0] ?? 0) ^ 0xff;
+      await fd.write(b, 0, 1, at);
+    } finally {
+      await fd.close();
+    }
+    const before = await readdir(m.top);
+    const events: ExecutorEvent[] = [];
+    const r = await executeReset({ runner, top: m.top, boot: m.boot, recovery: m.recovery }, p, {
+      confirm: p.digest,
+      onProgress: (e) => events.push(e),
+    });
+    expect(r._unsafeUnwrapErr()).toMatchObject({ code: "STEP_FAILED", stepId: "verify-image" });
+    const hashed = events.flatMap((e) =>
+      e.type === "step-progress" && e.stepId === "verify-image" ? [e] : [],
+    );
+    expect(hashed.length).toBeGreaterThan(0);
+    expect(hashed.every((e) => (e.bytesTotal ?? 0) > 0)).toBe(true);
+    // Nothing was unpacked.
+    expect((await readdir(m.top)).sort()).toEqual(before.sort());
   });
 
   it("full restore: root from the image, empty home, Windows removed from the GPT, ESP and recovery kept", async () => {

@@ -18,8 +18,16 @@ import type { UnexpectedStateError } from "../errors.js";
  * with `RESET_IMAGE_CHANGED` when the set they hold is not that one.
  */
 export interface RecoveryImageAccess {
-  /** Check the signature and digests again; fails when anything is off or the set is another. */
-  verify(setDigest: string, signal: AbortSignal): ResultAsync<void, LifeboatError>;
+  /**
+   * Check the signature and digests again (or that the set's files are the
+   * ones verified already), reporting bytes; fails when anything is off or
+   * the set is another.
+   */
+  verify(
+    setDigest: string,
+    signal: AbortSignal,
+    progress?: (done: number, total?: number) => void,
+  ): ResultAsync<void, LifeboatError>;
   /**
    * Write the root tree into `rootDir` and the /boot payload into `bootDir`
    * (both existing, empty directories), reporting bytes.

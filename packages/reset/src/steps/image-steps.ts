@@ -37,7 +37,10 @@ export const verifyImageStep = defineStep({
   schema: z.strictObject({ imageSet: imageSetDigestSchema }),
   describe: () =>
     adds("Verify the recovery image set again (signature and digests) just before using it"),
-  run: (p, step, ctx, env) => access(step, env).andThen((r) => r.verify(p.imageSet, ctx.signal)),
+  run: (p, step, ctx, env) =>
+    access(step, env).andThen((r) =>
+      r.verify(p.imageSet, ctx.signal, (done, total) => ctx.reportBytes(done, total)),
+    ),
 });
 
 /**
