@@ -1,3 +1,8 @@
+/**
+ * `lifeboatd`: the Lifeboat system service on D-Bus (`org.lifeboat.Lifeboat1`), with a polkit check on every call, so unprivileged front ends can inspect, plan, apply and resume.
+ *
+ * @module @lifeboat/service
+ */
 export type { AuthorizationUnavailableError } from "./errors.js";
 export { dbusErrorName } from "./errors.js";
 export { Job, type JobState } from "./job.js";
