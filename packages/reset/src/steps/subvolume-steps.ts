@@ -1,5 +1,12 @@
+import { lstat, readdir, rmdir } from "node:fs/promises";
 import path from "node:path";
-import type { DataLoss, LifeboatError, PlanStep, StepContext } from "@lifeboat/core";
+import {
+  type DataLoss,
+  fsyncDirectory,
+  type LifeboatError,
+  type PlanStep,
+  type StepContext,
+} from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { z } from "zod";
 import {
@@ -151,8 +158,9 @@ const exchangeSchema = z.strictObject({
 
 function exchangeLoss(p: z.infer<typeof exchangeSchema>): DataLoss {
   const nested = p.nested ?? [];
-  const bytes =
-    p.bytes === undefined ? undefined : p.bytes + nested.reduce((n, s) => n + (s.bytes ?? 0), 0);
+  // `bytes` is measured over the whole tree (btrfs filesystem du), nested subvolumes included:
+  // adding theirs again counted them twice (issue #19).
+  const bytes = p.bytes;
   const fate = p.keptAs
     ? `kept as ${p.keptAs} until you run cleanup, so files can still be copied from it`
     : "deleted for good";
@@ -334,6 +342,25 @@ function describeDelete(p: z.infer<typeof deleteSchema>) {
   }
 }
 
+/**
+ * Remove the plain directories a deletion left empty (`snapshots/` after
+ * `snapshots/pre-update`), up to the top level; never a subvolume (inode
+ * 256), never Lifeboat's own directory, never a directory with anything in it.
+ */
+async function removeEmptyParents(top: string, target: string): Promise<void> {
+  for (
+    let dir = path.dirname(target);
+    dir !== "." && dir !== LIFEBOAT_DIR;
+    dir = path.dirname(dir)
+  ) {
+    const abs = path.join(top, dir);
+    const st = await lstat(abs).catch(() => undefined);
+    if (!st?.isDirectory() || st.ino === 256 || (await readdir(abs)).length > 0) return;
+    await rmdir(abs);
+    await fsyncDirectory(path.dirname(abs));
+  }
+}
+
 /** `reset.delete-subvolume`: delete (with nested subvolumes); done when it is gone. */
 export const deleteSubvolumeStep = defineStep({
   kind: "reset.delete-subvolume",
@@ -341,15 +368,17 @@ export const deleteSubvolumeStep = defineStep({
   describe: describeDelete,
   run: (p, step, ctx, env) => {
     const target = p.path;
-    return oldOf(ctx, step, p.role === "swapped-out" ? p.oldOf : undefined).andThen((oldUuid) =>
-      subvolumeAt(env.runner, env.top, target).andThen((found) => {
-        if (found === undefined) return okAsync(undefined);
-        if (oldUuid !== undefined && found.uuid !== oldUuid)
-          return errAsync<void, LifeboatError>(
-            unexpected(step, `${target} is not the swapped-out subvolume`),
-          );
-        return deleteSubvolume(env.runner, env.top, target);
-      }),
-    );
+    return oldOf(ctx, step, p.role === "swapped-out" ? p.oldOf : undefined)
+      .andThen((oldUuid) =>
+        subvolumeAt(env.runner, env.top, target).andThen((found) => {
+          if (found === undefined) return okAsync(undefined);
+          if (oldUuid !== undefined && found.uuid !== oldUuid)
+            return errAsync<void, LifeboatError>(
+              unexpected(step, `${target} is not the swapped-out subvolume`),
+            );
+          return deleteSubvolume(env.runner, env.top, target);
+        }),
+      )
+      .andThen(() => io(removeEmptyParents(env.top, target), target, "remove empty parents"));
   },
 });
