@@ -91,7 +91,7 @@ describe("rollback plans", () => {
         ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
-        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (kept as root.old-20261126T000000Z until you run cleanup, so files can still be copied from it)
+        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14.0 GiB (kept as root.old-20261126T000000Z until you run cleanup, so files can still be copied from it)
         - kernels and boot entries in /boot that did not come from checkpoint b (their modules are no longer in the new root)
 
       Steps:
@@ -151,8 +151,8 @@ describe("retention", () => {
         ! Checkpoint factory is kept: the factory snapshot is never deleted.
 
       This destroys:
-        - checkpoint a (before a, 2026-10-01T00:00:00.000Z), 12 GiB (its root snapshot and /boot payload are deleted for good)
-        - checkpoint b (before b, 2026-11-01T00:00:00.000Z), 12 GiB (its root snapshot and /boot payload are deleted for good)
+        - checkpoint a (before a, 2026-10-01T00:00:00.000Z), 12.0 GiB (its root snapshot and /boot payload are deleted for good)
+        - checkpoint b (before b, 2026-11-01T00:00:00.000Z), 12.0 GiB (its root snapshot and /boot payload are deleted for good)
 
       Steps:
         1. Check that the filesystem is the one planned for

@@ -23,7 +23,7 @@ describe("plan: rendered plans", () => {
         ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
-        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (kept as root.old-20261125T200000Z until you run cleanup, so files can still be copied from it)
+        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14.0 GiB (kept as root.old-20261125T200000Z until you run cleanup, so files can still be copied from it)
         - kernels and boot entries in /boot that did not come from the factory (their modules are no longer in the new root)
 
       Steps:
@@ -45,13 +45,13 @@ describe("plan: rendered plans", () => {
         ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
-        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (kept as root.old-20261125T200000Z until you run cleanup, so files can still be copied from it)
+        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14.0 GiB (kept as root.old-20261125T200000Z until you run cleanup, so files can still be copied from it)
         - kernels and boot entries in /boot that did not come from the factory (their modules are no longer in the new root)
 
       Steps:
         1. Check that the filesystem is the one planned for
         2. Verify the recovery image set again (signature and digests) just before using it
-        3. Unpack the factory system (9 GiB) from the recovery image into root.new-20261125T200000Z
+        3. Unpack the factory system (9.0 GiB) from the recovery image into root.new-20261125T200000Z
         4. Prepare root.new-20261125T200000Z for first boot (empty /etc/machine-id, reset marker)
         5. Stage the factory /boot payload (1 file) beside the current one
         6. Swap root and root.new-20261125T200000Z in one atomic rename  [destroys]
@@ -66,20 +66,20 @@ describe("plan: rendered plans", () => {
       target: btrfs:2b0f6a7e-0000-4000-8000-000000000001
 
       WARNINGS:
-        ! Every user's files in /home will be erased (37 GiB). Copy what you need first (rescue).
+        ! Every user's files in /home will be erased (37.0 GiB). Copy what you need first (rescue).
         ! Windows WILL BE ERASED (201 GiB on partitions 3, 2, 4).
 
       This destroys:
-        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14 GiB (deleted for good)
+        - subvolume root (the installed system: programs, settings in /etc, data in /var), 14.0 GiB (deleted for good)
         - kernels and boot entries in /boot that did not come from the factory (their modules are no longer in the new root)
-        - subvolume home (every user's files), 39 GiB (deleted for good, with 1 subvolume inside it (home/.snapshots))
-        - snapshot snapshots/pre-update, 13 GiB (deleted for good)
+        - subvolume home (every user's files), 37.0 GiB (deleted for good, with 1 subvolume inside it (home/.snapshots))
+        - snapshot snapshots/pre-update, 13.0 GiB (deleted for good)
         !! Windows (partitions 3, 2, 4), 201 GiB (removed from the partition table: partition 3 (PARTUUID 9a7d0000-0000-4000-8000-000000000003), partition 2 (PARTUUID 9a7d0000-0000-4000-8000-000000000002), partition 4 (PARTUUID 9a7d0000-0000-4000-8000-000000000004))
 
       Steps:
         1. Check that the filesystem is the one planned for
         2. Verify the recovery image set again (signature and digests) just before using it
-        3. Unpack the factory system (9 GiB) from the recovery image into root.new-20261125T200000Z
+        3. Unpack the factory system (9.0 GiB) from the recovery image into root.new-20261125T200000Z
         4. Create an empty home.new-20261125T200000Z
         5. Prepare root.new-20261125T200000Z for first boot (empty /etc/machine-id, reset marker)
         6. Stage the factory /boot payload (1 file) beside the current one
@@ -102,12 +102,12 @@ describe("plan: rendered plans", () => {
         ! Windows (partitions 3, 2, 4) is on this disk; this reset does not touch it.
 
       This destroys:
-        - subvolume home (every user's files), 39 GiB (deleted for good, with 1 subvolume inside it (home/.snapshots))
+        - subvolume home (every user's files), 37.0 GiB (deleted for good, with 1 subvolume inside it (home/.snapshots))
 
       Steps:
         1. Check that the filesystem is the one planned for
         2. Freeze home in a read-only snapshot (.lifeboat/rescue-20261125T200000Z) so the copy is consistent
-        3. Copy all of home (up to 37 GiB) to /run/media/usb/lifeboat-rescue-20261125T200000Z
+        3. Copy all of home (up to 37.0 GiB) to /run/media/usb/lifeboat-rescue-20261125T200000Z
         4. Read the copy back and compare it with home, file by file
         5. Remove the read-only snapshot of home
         6. Create an empty home.new-20261125T200000Z
@@ -129,7 +129,7 @@ describe("plan: rendered plans", () => {
 
       Steps:
         1. Freeze home in a read-only snapshot (.lifeboat/rescue-20261125T200000Z) so the copy is consistent
-        2. Copy alice/Documents (up to 37 GiB) to /run/media/usb/lifeboat-rescue-20261125T200000Z
+        2. Copy alice/Documents (up to 37.0 GiB) to /run/media/usb/lifeboat-rescue-20261125T200000Z
         3. Read the copy back and compare it with home, file by file
         4. Remove the read-only snapshot of home"
     `);
@@ -158,7 +158,7 @@ describe("plan: rendered plans", () => {
       target: btrfs:2b0f6a7e-0000-4000-8000-000000000001
 
       This destroys:
-        - subvolume root.old-20260101T000000Z (the system as it was before a reset), 15 GiB (deleted for good)
+        - subvolume root.old-20260101T000000Z (the system as it was before a reset), 15.0 GiB (deleted for good)
 
       Steps:
         1. Delete root.old-20260101T000000Z  [destroys]"
@@ -229,7 +229,7 @@ describe("plan: refusals carry typed reasons", () => {
       {
         "availableBytes": 2147483648,
         "code": "RESET_INSUFFICIENT_SPACE",
-        "message": "Not enough free space on the Btrfs filesystem: 10.2 GiB needed, 2 GiB free.",
+        "message": "Not enough free space on the Btrfs filesystem: 10.2 GiB needed, 2.0 GiB free.",
         "neededBytes": 10898479514,
         "where": "the Btrfs filesystem",
       }

@@ -146,7 +146,9 @@ export async function checkpointFields(
 /**
  * List the checkpoints on the Btrfs mounted (top level) at `top`: the
  * factory snapshot first (id `factory`), then the others, oldest first,
- * each with whether its subvolumes still match its manifest.
+ * each with whether its subvolumes still match its manifest and the size
+ * of its root snapshot (`bytes`, measured as `inspect` measures subvolumes;
+ * `measureSizes: false` skips the measuring walk).
  *
  * @example
  * ```ts
@@ -156,9 +158,21 @@ export async function checkpointFields(
  */
 export function listCheckpoints(
   runner: CommandRunner,
-  options: { readonly top: string },
+  options: { readonly top: string; readonly measureSizes?: boolean },
 ): ResultAsync<CheckpointState[], LifeboatError> {
-  return btrfs
-    .listSubvolumes(runner, options.top)
-    .andThen((subs) => effect(() => readCheckpoints(options.top, subs), "list checkpoints"));
+  return btrfs.listSubvolumes(runner, options.top).andThen((subs) =>
+    effect(async () => {
+      const list = await readCheckpoints(options.top, subs);
+      if (options.measureSizes === false) return list;
+      // The same measure as inspect's (btrfs filesystem du, total), so a
+      // checkpoint's size reads the same in a list, in inspect and in a plan.
+      const out: CheckpointState[] = [];
+      for (const c of list) {
+        const present = subs.some((s) => s.path === c.rootPath);
+        const est = present ? await btrfs.estimateSize(runner, options.top, c.rootPath) : undefined;
+        out.push(est?.isOk() ? { ...c, bytes: est.value.total } : c);
+      }
+      return out;
+    }, "list checkpoints"),
+  );
 }
