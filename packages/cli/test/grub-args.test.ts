@@ -18,9 +18,10 @@ describe("lifeboat grub render --args", () => {
       [...base, "--args", 'root=UUID=1 lifeboat.msg="a b c"  ro'],
       grubRenderDataSchema,
     );
-    // The factory-reset entry gets the three arguments, the quoted one as one word.
+    // The factory-reset entry gets the three arguments, the quoted one as one GRUB word
+    // (GRUB puts it in double quotes itself when it builds the kernel command line).
     expect(g.sampleOutput).toContain(
-      "linux /vmlinuz-6.8 root=UUID=1 'lifeboat.msg=\"a b c\"' ro systemd.factory_reset=1\n",
+      "linux /vmlinuz-6.8 root=UUID=1 'lifeboat.msg=a b c' ro systemd.factory_reset=1\n",
     );
   });
 

@@ -111,6 +111,24 @@ export function renderKernelCommandLine(args: readonly string[]): Result<string,
 }
 
 /**
+ * The word GRUB's `linux` command needs for a kernel argument written in the
+ * kernel's syntax (`a="b c"`): its double quotes removed (`a=b c`). GRUB
+ * puts an argument holding a space in double quotes itself when it builds
+ * the command line (`"a=b c"`, which the kernel reads as `a` = `b c`); left
+ * in, the quotes would be doubled and split the argument. Fedora's `blscfg`
+ * does the same to a BLS `options` line (its script reader drops them).
+ *
+ * @example
+ * ```ts
+ * kernelArgToGrubWord('lifeboat.msg="a b"'); // "lifeboat.msg=a b"
+ * kernelArgToGrubWord("quiet"); // "quiet"
+ * ```
+ */
+export function kernelArgToGrubWord(arg: string): string {
+  return arg.replaceAll('"', "");
+}
+
+/**
  * The key of an argument: the text before the first `=` (or the whole argument).
  *
  * @example

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { kernelArgToGrubWord } from "./cmdline.js";
 import type { GrubCommand, GrubWord } from "./script.js";
 
 /** Where the recovery partition is: its filesystem UUID, with a label to fall back on. */
@@ -42,7 +43,10 @@ export interface RecoveryEntryOptions {
   readonly title?: string;
   /** Default `"lifeboat-recovery"`. */
   readonly id?: string;
-  /** Extra kernel arguments, after the ones the layout needs. */
+  /**
+   * Extra kernel arguments, after the ones the layout needs, in the kernel's
+   * syntax (`x="a b"`; see {@link kernelArgToGrubWord} for how they reach GRUB).
+   */
   readonly kernelArgs?: readonly string[];
   /** `linuxefi`/`initrdefi` (Fedora's GRUB on UEFI) instead of `linux`/`initrd`. */
   readonly efi?: boolean;
@@ -97,7 +101,7 @@ export function recoveryMenuEntry(options: RecoveryEntryOptions): GrubCommand {
     options.modules ?? (source.kind === "squashfs" ? ["part_gpt", "squash4"] : ["part_gpt"]);
   const body: GrubCommand[] = modules.map((module) => ({ kind: "insmod", module }));
   body.push(recoverySearch(partition));
-  const extra = options.kernelArgs ?? [];
+  const extra = (options.kernelArgs ?? []).map(kernelArgToGrubWord);
   const efi = options.efi ?? false;
   if (source.kind === "files") {
     body.push(
@@ -141,7 +145,10 @@ export interface FactoryResetEntryOptions {
   /** The normal system's kernel, as GRUB sees it (e.g. `/vmlinuz-6.8.5-301.fc40.x86_64` on /boot). */
   readonly kernel: GrubWord;
   readonly initrd: readonly GrubWord[];
-  /** The normal kernel command line (`root=UUID=… rootflags=subvol=root ro …`). */
+  /**
+   * The normal kernel command line (`root=UUID=… rootflags=subvol=root ro …`),
+   * in the kernel's syntax, as in a BLS `options` line.
+   */
   readonly kernelArgs: readonly string[];
   /** Filesystem UUID of the partition holding `kernel` (/boot), searched to set `$root`. */
   readonly bootFsUuid?: string;
@@ -190,7 +197,12 @@ export function factoryResetMenuEntry(options: FactoryResetEntryOptions): GrubCo
   if (options.bootFsUuid !== undefined)
     body.push({ kind: "search", by: "fs-uuid", value: options.bootFsUuid });
   body.push(
-    { kind: "linux", path: options.kernel, args: [...args, ...factoryResetArgs(options)], efi },
+    {
+      kind: "linux",
+      path: options.kernel,
+      args: [...args, ...factoryResetArgs(options)].map(kernelArgToGrubWord),
+      efi,
+    },
     { kind: "initrd", paths: options.initrd, efi },
   );
   return {

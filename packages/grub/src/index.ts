@@ -23,6 +23,7 @@ export {
 export {
   checkKernelArg,
   kernelArgKey,
+  kernelArgToGrubWord,
   parseKernelCommandLine,
   renderKernelCommandLine,
   rootflagsSubvol,

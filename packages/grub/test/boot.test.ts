@@ -100,7 +100,12 @@ async function makeFixture(): Promise<Fixture> {
             kernel: "/boot/vmlinuz",
             initrd: "/boot/initrd.img",
           },
-          kernelArgs: ["console=ttyS0", "lifeboat.test=it's-me"],
+          kernelArgs: [
+            "console=ttyS0",
+            "lifeboat.test=it's-me",
+            'lifeboat.q="a b"',
+            "lifeboat.bs=a\\b",
+          ],
           hotkey: "r",
         }),
       ]),
@@ -199,5 +204,10 @@ describe("boot proof: OVMF + GRUB boots the recovery entry from the recovery par
     expect(cmdline).toContain("console=ttyS0");
     // GRUB's linux loader backslash-escapes quotes when it builds the kernel command line.
     expect(cmdline).toContain("lifeboat.test=it\\'s-me");
+    // A kernel argument with a quoted space stays one argument: GRUB quotes it whole
+    // (the kernel reads "lifeboat.q=a b" as lifeboat.q = "a b"), never \"a b\" split in two.
+    expect(cmdline).toContain('"lifeboat.q=a b"');
+    // GRUB 2.06 doubles a backslash (docs/grub.md, Kernel arguments).
+    expect(cmdline).toContain("lifeboat.bs=a\\\\b");
   }, 200_000);
 });
