@@ -3,6 +3,7 @@
  * chosen path through a symlink out of home, a file name that is not UTF-8,
  * sparse files larger than the target, and rsync's own failure messages.
  */
+import { randomBytes } from "node:crypto";
 import { mkdir, readdir, symlink, truncate, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createBtrfs, mountTemp, requireTools, Scratch, sh } from "@lifeboat/testkit";
@@ -30,6 +31,8 @@ beforeAll(async () => {
   await mkdir(path.join(home, "carol"));
   await writeFile(path.join(home, "carol/disk.img"), "");
   await truncate(path.join(home, "carol/disk.img"), 200 * 1024 ** 2); // sparse: 200 MiB, 0 allocated
+  await mkdir(path.join(home, "dave"));
+  await writeFile(path.join(home, "dave/photos.bin"), randomBytes(24 * 1024 ** 2));
 }, 120_000);
 afterAll(async () => {
   await scratch?.cleanup();
@@ -45,7 +48,7 @@ function must<T>(r: { isOk(): boolean; value?: T; error?: unknown }): T {
   return r.value as T;
 }
 
-async function rescue(to: string, paths?: string[]) {
+async function rescue(to: string, paths?: string[], format?: "send-stream") {
   const stamp = `20261205T0100${String(n++).padStart(2, "0")}Z`;
   const state = must(await inspect(runner, { top, disks: [] }));
   const planned = plan(state, {
@@ -53,6 +56,7 @@ async function rescue(to: string, paths?: string[]) {
     stamp,
     target: { directory: to, freeBytes: 10 * 1024 ** 3 },
     ...(paths ? { paths } : {}),
+    ...(format ? { format } : {}),
   });
   const p = must(planned);
   const r = await executeReset({ runner, top }, p);
@@ -115,5 +119,21 @@ describe("rescue with a hostile home", () => {
     expect(cause.code).toBe("COMMAND_FAILED");
     expect(cause.message).toContain(`lifeboat-rescue-${stamp}.partial`);
     expect(cause.message).toMatch(/rsync.*(File exists|Not a directory)/);
+  }, 120_000);
+
+  it("a send stream that fills the target is RESET_INSUFFICIENT_SPACE with numbers, not a raw ENOSPC", async () => {
+    const to = await usb(8);
+    const { r } = await rescue(to, undefined, "send-stream");
+    const cause = (r._unsafeUnwrapErr() as { cause?: unknown }).cause as {
+      code: string;
+      neededBytes: number;
+      availableBytes: number;
+      message: string;
+    };
+    expect(cause).toMatchObject({ code: "RESET_INSUFFICIENT_SPACE", where: to });
+    expect(cause.neededBytes).toBeGreaterThan(cause.availableBytes);
+    expect(cause.message).toMatch(/^No space on /);
+    // Never published under the final name.
+    expect((await readdir(to)).filter((n) => !n.endsWith(".partial"))).toEqual([]);
   }, 120_000);
 });

@@ -56,7 +56,7 @@ export const rescueCopyStep = defineStep({
 });
 
 function rescueCopy(
-  p: CopyParams,
+  p: CopyParams & { readonly bytes: number },
   ctx: StepContext,
   env: ResetEnvironment,
 ): ResultAsync<void, LifeboatError> {
@@ -79,6 +79,16 @@ function rescueCopy(
         },
       });
       return io(pipeline(child.stdout, counter, createWriteStream(partial)), partial, "write")
+        .orElse((e) =>
+          e.errno === "ENOSPC"
+            ? ResultAsync.fromSafePromise(freeBytes(p.directory).catch(() => 0)).andThen((free) =>
+                errAsync<never, LifeboatError>({
+                  ...noSpace(p.directory, Math.max(p.bytes, bytes), free, "during", "", "stream"),
+                  cause: e,
+                }),
+              )
+            : errAsync<never, LifeboatError>(e),
+        )
         .andThen(() => child.done)
         .andThen(() =>
           io(
@@ -144,14 +154,19 @@ function noSpace(
   availableBytes: number,
   when: "before" | "during",
   detail = "",
+  format: "tree" | "stream" = "tree",
 ): InsufficientSpaceError {
   const said =
     when === "before"
       ? "nothing was copied"
       : "the copy stopped; its unfinished part stays as *.partial";
+  const measure =
+    format === "tree"
+      ? "the files' full size, sparse files included"
+      : "at least; the send stream was this long when the target filled up";
   return {
     code: "RESET_INSUFFICIENT_SPACE",
-    message: `No space on ${directory} for the rescue copy: it needs ${formatBytes(neededBytes)} (the files' full size, sparse files included) and ${formatBytes(availableBytes)} is free; ${said}.${detail ? ` rsync: ${detail}` : ""}`,
+    message: `No space on ${directory} for the rescue copy: it needs ${formatBytes(neededBytes)} (${measure}) and ${formatBytes(availableBytes)} is free; ${said}.${detail ? ` rsync: ${detail}` : ""}`,
     where: directory,
     neededBytes,
     availableBytes,
