@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatBytes } from "@lifeboat/core";
@@ -40,9 +41,15 @@ interface ProvisionOpts {
   cliBundle?: string;
 }
 
-/** The CLI's one-file bundle, the program the recovery environment runs: beside this file in dist/. */
+/**
+ * The CLI's one-file bundle, the program the recovery environment runs:
+ * `lifeboat-standalone.js` in the package's dist/, which holds this file (or
+ * a chunk of it) directly or one folder up.
+ */
 function defaultCliBundle(): string {
-  return path.join(path.dirname(fileURLToPath(import.meta.url)), "lifeboat-standalone.js");
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const candidates = [here, path.dirname(here)].map((d) => path.join(d, "lifeboat-standalone.js"));
+  return candidates.find((c) => existsSync(c)) ?? (candidates[0] as string);
 }
 
 async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue> {
