@@ -97,7 +97,7 @@ describe("sizes", () => {
     const cp = list.find((c) => c.id === "before-x");
     expect(cp?.bytes).toBeGreaterThanOrEqual(3 * MiB);
     const s = await state();
-    expect(s.checkpoints.find((c) => c.id === "before-x")?.bytes).toBe(cp?.bytes);
+    expect(s.checkpoints?.find((c) => c.id === "before-x")?.bytes).toBe(cp?.bytes);
   });
 
   it("deleting snapshots/pre-update leaves no empty snapshots/ directory", async () => {
