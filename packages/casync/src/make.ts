@@ -51,7 +51,10 @@ export interface MakeOptions {
    * out at about level 3 whatever is asked (measured in bench/results/casync.md).
    */
   readonly compressionLevel?: number;
-  /** Segments of 8 MiB being chunked, hashed and stored at once (default 6). */
+  /**
+   * Segments of 4 MiB being chunked, hashed and stored at once (default: one
+   * more than the workers). Memory grows with it; the input's size does not.
+   */
   readonly concurrency?: number;
   /** Worker threads chunking, hashing and compressing (default: CPU count, at most 4). */
   readonly workers?: number;
@@ -72,7 +75,7 @@ export interface MakeResult {
   readonly bytesStored: number;
 }
 
-const SEGMENT = 8 * 1024 * 1024;
+const SEGMENT = 4 * 1024 * 1024;
 
 /**
  * Chunk an image exactly as `casync make` does, hash every chunk (SHA-512/256),
@@ -119,7 +122,7 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   const level = options.compressionLevel ?? 3;
   const pool = new ChunkPool(params, options.store, level, options.workers);
   const writer = options.store === undefined ? undefined : new LocalStoreWriter(options.store);
-  const maxInflight = Math.max(2, options.concurrency ?? 6);
+  const maxInflight = Math.max(2, options.concurrency ?? pool.size + 1);
   const chunks: IndexChunk[] = [];
   const discarded = new Set<string>(); // chunk files workers wrote for cuts off the true chain
   const mainWrites: Promise<void>[] = [];
@@ -142,10 +145,13 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   const input: BlockSource =
     typeof source === "string" ? await openFileSource(source) : streamSource(source);
   const queue: Segment[] = [];
+  // Segment buffers are reused once chunked and merged: memory stays at about
+  // `concurrency` + 2 segments whatever the input's size.
+  const free: Buffer[] = [];
   let previous: { buffer: Buffer; base: number; dataEnd: number; atEnd: boolean } | undefined;
   const readSegment = async (): Promise<Segment | undefined> => {
     if (previous?.atEnd === true) return undefined;
-    const buffer = Buffer.from(new SharedArrayBuffer(SEGMENT + overlap));
+    const buffer = free.pop() ?? Buffer.from(new SharedArrayBuffer(SEGMENT + overlap));
     let filled = 0;
     if (previous !== undefined) filled = previous.buffer.copy(buffer, 0, SEGMENT, previous.dataEnd);
     const r = await input.read(buffer, filled, buffer.length - filled);
@@ -215,6 +221,9 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       for (let j = 0; j < r.ends.length; j++) {
         if (used[j] === 0 && (r.stored[j] as number) > 0) discarded.add(hex(r.ids, j));
       }
+      // Its worker is done with it, the next segment copied its overlap when it was read, and
+      // the main thread's own writes took copies.
+      free.push(buffer);
       onProgress?.({
         type: "chunking",
         bytesRead: t,

@@ -51,6 +51,11 @@ export class ChunkPool {
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
 
+  /** How many worker threads there are. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
   constructor(
     params: ChunkerParams,
     store: string | undefined,
@@ -63,6 +68,9 @@ export class ChunkPool {
       const worker = new Worker(bundledWorker(), {
         eval: true,
         workerData,
+        // A small young generation: the chunk copies and compressed outputs a worker makes are
+        // short-lived, and collected sooner they do not add up to tens of MiB per worker.
+        resourceLimits: { maxYoungGenerationSizeMb: 4 },
         // The bundle is a classic script, whatever `--input-type` the parent ran with.
         execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
       });

@@ -49,6 +49,23 @@ const { store, level, min, avg, max, discriminator } = data;
 const seen = new Set<string>();
 const dirs = new Set<string>();
 
+// At most PUTS chunks of this worker are being compressed and written at once: a
+// segment's hundred-odd chunks all at once held a hundred compressed copies and
+// zstd contexts (makeIndex's memory is bounded by this, not by the input's size).
+const PUTS = 4;
+let active = 0;
+const waiting: (() => void)[] = [];
+async function limited<T>(fn: () => Promise<T>): Promise<T> {
+  if (active >= PUTS) await new Promise<void>((resolve) => waiting.push(resolve));
+  active++;
+  try {
+    return await fn();
+  } finally {
+    active--;
+    waiting.shift()?.();
+  }
+}
+
 async function put(storeDir: string, hex: string, chunk: Buffer): Promise<number> {
   const dir = path.join(storeDir, hex.slice(0, 4));
   const target = path.join(dir, `${hex}.cacnk`);
@@ -95,9 +112,11 @@ async function chunk({ seq, shared, dataEnd, segEnd, atEnd }: ChunkJob): Promise
     if (store !== undefined) {
       const hex = digest.toString("hex");
       if (!seen.has(hex)) {
+        // Only saves a stat of a chunk file this worker wrote; forgetting keeps memory flat.
+        if (seen.size >= 65536) seen.clear();
         seen.add(hex);
         writes.push(
-          put(store, hex, part).then((size) => {
+          limited(() => put(store, hex, part)).then((size) => {
             stored[i] = size;
           }),
         );
