@@ -69,6 +69,7 @@ export {
   parseLsblk,
 } from "./lsblk.js";
 export { type MountinfoEntry, parseMountinfo, readMountinfo } from "./mountinfo.js";
+export { RECOVERY_PARTITION_TYPE_GUID } from "./on-disk.js";
 export { joinInside, resolveInside } from "./paths.js";
 export type { DataLoss, JsonValue, Plan, PlanDraft, PlanStep } from "./plan.js";
 export {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core";
 
 /** A known partition type. */
 export interface PartitionType {
@@ -15,7 +16,7 @@ export interface PartitionType {
 }
 
 /** Lifeboat's Linux recovery partition type. Fixed forever. */
-export const LIFEBOAT_RECOVERY_TYPE = "d999c366-3126-4451-b3c1-be31e091158c";
+export const LIFEBOAT_RECOVERY_TYPE: string = RECOVERY_PARTITION_TYPE_GUID;
 /** Windows recovery environment. */
 export const WINDOWS_RECOVERY_TYPE = "de94bba4-06d1-4d40-a16a-bfd50179d6ac";
 /** EFI System Partition. */

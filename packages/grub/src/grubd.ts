@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core";
 import { err, ok, type Result } from "neverthrow";
 import { shQuote } from "./_internal/sh.js";
 import { type GrubRenderError, unrepresentable } from "./errors.js";
@@ -19,7 +20,7 @@ import { type GrubCommand, renderGrubScript } from "./script.js";
  * sgdisk -t 3:${RECOVERY_PARTITION_TYPE}
  * ```
  */
-export const RECOVERY_PARTITION_TYPE = "d999c366-3126-4451-b3c1-be31e091158c";
+export const RECOVERY_PARTITION_TYPE: string = RECOVERY_PARTITION_TYPE_GUID;
 
 /**
  * Stands for the filesystem UUID found at `grub-mkconfig` time; replaced by the script.

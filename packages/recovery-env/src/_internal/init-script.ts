@@ -1,7 +1,9 @@
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core";
+
 /** The recovery initramfs's `/init` (busybox sh), rendered with the build's facts. */
 
 /** The GPT type GUID of Lifeboat's recovery partition (docs: DESIGN "Fixed facts"). */
-export const RECOVERY_PARTITION_TYPE = "d999c366-3126-4451-b3c1-be31e091158c";
+export const RECOVERY_PARTITION_TYPE: string = RECOVERY_PARTITION_TYPE_GUID;
 
 export interface InitFacts {
   readonly kernelVersion: string;

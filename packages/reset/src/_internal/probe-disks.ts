@@ -1,4 +1,9 @@
-import { type CommandRunner, listBlockDevices, parseBlkidExport } from "@lifeboat/core";
+import {
+  type CommandRunner,
+  listBlockDevices,
+  parseBlkidExport,
+  RECOVERY_PARTITION_TYPE_GUID,
+} from "@lifeboat/core";
 import type { DiskState, LuksInfo, PartitionRole, PartitionState } from "../state.js";
 import { must } from "./await.js";
 
@@ -15,7 +20,7 @@ export const TYPE = {
   windowsData: "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
   windowsMsr: "e3c9e316-0b5c-4db8-817d-f92df00215ae",
   windowsRecovery: "de94bba4-06d1-4d40-a16a-bfd50179d6ac",
-  lifeboatRecovery: "d999c366-3126-4451-b3c1-be31e091158c",
+  lifeboatRecovery: RECOVERY_PARTITION_TYPE_GUID,
   xbootldr: "bc13c2ff-59e6-4262-a352-b275fd6f7172",
   swap: "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f",
 } as const;
