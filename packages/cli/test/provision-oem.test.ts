@@ -120,7 +120,7 @@ describe("recovery entry kernel arguments (issue #16)", () => {
       ["grub", "render", "--kernel", "/vmlinuz-6.8", "--recovery-args", "console=ttyS0,115200"],
       grubRenderDataSchema,
     );
-    expect(g.sampleOutput).toContain("linux /current/vmlinuz console=ttyS0,115200");
+    expect(g.sampleOutput).toContain("linux /environment/vmlinuz console=ttyS0,115200");
     execFileSync("grub-script-check", [], { input: g.sampleOutput });
   });
 

@@ -69,7 +69,12 @@ export {
   parseLsblk,
 } from "./lsblk.js";
 export { type MountinfoEntry, parseMountinfo, readMountinfo } from "./mountinfo.js";
-export { RECOVERY_PARTITION_TYPE_GUID } from "./on-disk.js";
+export {
+  RECOVERY_ENVIRONMENT_BOOT,
+  RECOVERY_ENVIRONMENT_FILES,
+  RECOVERY_ENVIRONMENT_LINK,
+  RECOVERY_PARTITION_TYPE_GUID,
+} from "./on-disk.js";
 export { joinInside, resolveInside } from "./paths.js";
 export type { DataLoss, JsonValue, Plan, PlanDraft, PlanStep } from "./plan.js";
 export {

@@ -17,3 +17,32 @@
  * ```
  */
 export const RECOVERY_PARTITION_TYPE_GUID = "d999c366-3126-4451-b3c1-be31e091158c";
+
+/** The symbolic link naming the installed environment: `environment -> environments/<id>`. */
+export const RECOVERY_ENVIRONMENT_LINK = "environment";
+
+/** The files of a recovery environment, by role. */
+export const RECOVERY_ENVIRONMENT_FILES = {
+  /** The kernel (the target system's own, signed by its distribution). */
+  kernel: "vmlinuz",
+  /** The zstd-compressed cpio initramfs. */
+  initrd: "initrd.img",
+  /** The static `lifeboat-exch` helper (atomic subvolume exchange). */
+  exchangeHelper: "lifeboat-exch",
+  /** The static `lifeboat-btrfs-agent` helper. */
+  agentHelper: "lifeboat-btrfs-agent",
+} as const;
+
+/**
+ * The paths GRUB boots on the recovery partition: `/environment/vmlinuz`, `/environment/initrd.img`
+ * (what `lifeboat provision` installs, through the link).
+ *
+ * @example
+ * ```ts
+ * renderLifeboatGrubdScript(installed, { recoveryKernel: RECOVERY_ENVIRONMENT_BOOT.kernel });
+ * ```
+ */
+export const RECOVERY_ENVIRONMENT_BOOT = {
+  kernel: `/${RECOVERY_ENVIRONMENT_LINK}/${RECOVERY_ENVIRONMENT_FILES.kernel}`,
+  initrd: `/${RECOVERY_ENVIRONMENT_LINK}/${RECOVERY_ENVIRONMENT_FILES.initrd}`,
+} as const;

@@ -8,7 +8,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ioError } from "@lifeboat/core";
+import { ioError, RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
 import { blsField, blsFields, blsKernelArgs, parseBlsEntry } from "./bls.js";
 import { controlCharacterAt, parseKernelCommandLine } from "./cmdline.js";
@@ -90,9 +90,9 @@ export function readNewestBlsEntry(boot: string): ResultAsync<InstalledBootEntry
 
 /** What Lifeboat's menu needs besides the installed system (see {@link renderLifeboatGrubdScript}). */
 export interface LifeboatMenuOptions {
-  /** Kernel of the recovery environment on the recovery partition (default `/current/vmlinuz`). */
+  /** Kernel of the recovery environment on the recovery partition (default `/environment/vmlinuz`, what `lifeboat provision` installs). */
   readonly recoveryKernel?: string;
-  /** Its initrd (default `/current/initrd.img`). */
+  /** Its initrd (default `/environment/initrd.img`). */
   readonly recoveryInitrd?: string;
   /**
    * Kernel arguments of the recovery entry, e.g. `["console=ttyS0,115200"]`
@@ -133,8 +133,8 @@ export function renderLifeboatGrubdScript(
           },
           source: {
             kind: "files",
-            kernel: options.recoveryKernel ?? "/current/vmlinuz",
-            initrd: options.recoveryInitrd ?? "/current/initrd.img",
+            kernel: options.recoveryKernel ?? RECOVERY_ENVIRONMENT_BOOT.kernel,
+            initrd: options.recoveryInitrd ?? RECOVERY_ENVIRONMENT_BOOT.initrd,
           },
           ...(options.recoveryKernelArgs ? { kernelArgs: options.recoveryKernelArgs } : {}),
           ...(options.efi ? { efi: true } : {}),

@@ -81,7 +81,7 @@ describe("recovery entry kernel arguments (issue #16)", () => {
     )._unsafeUnwrap();
     expect(s.sampleOutput).toContain(
       // The kernel's quotes are GRUB's to write: it quotes an argument with a space itself.
-      "linux /current/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE 'x=a b'",
+      "linux /environment/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE 'x=a b'",
     );
     expect(s.sampleOutput).toContain("linux /vmlinuz-6.8 root=UUID=1 ro systemd.factory_reset=1\n");
     expect(await grubScriptCheck(s.sampleOutput)).toEqual({ code: 0, stderr: "" });

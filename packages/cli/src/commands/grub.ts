@@ -1,4 +1,5 @@
 import path from "node:path";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core";
 import {
   installGrubdScript,
   type LifeboatMenuOptions,
@@ -135,13 +136,13 @@ function grubOptions(cmd: Command): Command {
     )
     .option(
       "--recovery-kernel <path>",
-      "recovery kernel on the recovery partition",
-      "/current/vmlinuz",
+      "recovery kernel on the recovery partition (what provision installs)",
+      RECOVERY_ENVIRONMENT_BOOT.kernel,
     )
     .option(
       "--recovery-initrd <path>",
       "recovery initrd on the recovery partition",
-      "/current/initrd.img",
+      RECOVERY_ENVIRONMENT_BOOT.initrd,
     )
     .option(
       "--recovery-label <label>",
