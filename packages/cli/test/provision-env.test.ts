@@ -220,13 +220,22 @@ describe("lifeboat provision installs the recovery environment (issue #16)", () 
     expect(first.grubScript).toContain(`initrd ${RECOVERY_ENVIRONMENT_BOOT.initrd}`);
   }, 600_000);
 
-  it("the initramfs holds the CLI, /init and the kernel's modules", async () => {
-    const listing = await withMachine(disk, async ({ recovery }) => {
+  it("the initramfs holds the CLI, /init, the kernel's modules and the OEM's public key", async () => {
+    const { listing, key } = await withMachine(disk, async ({ recovery }) => {
       const initrd = path.join(recovery as string, RECOVERY_ENVIRONMENT_BOOT.initrd);
       const cpio = execFileSync("zstd", ["-dc", initrd], { maxBuffer: 1 << 30 });
-      return execFileSync("cpio", ["-t", "--quiet"], { input: cpio, encoding: "utf8" });
+      return {
+        listing: execFileSync("cpio", ["-t", "--quiet"], { input: cpio, encoding: "utf8" }),
+        key: execFileSync(
+          "cpio",
+          ["-i", "--quiet", "--to-stdout", "etc/lifeboat/trusted-keys/key-1.pem"],
+          { input: cpio, encoding: "utf8" },
+        ),
+      };
     });
     const names = listing.split("\n");
+    // The CLI there verifies the recovery image with it (its default trusted-keys folder).
+    expect(key).toBe(await readFile(scratch.path("keys/public.pem"), "utf8"));
     expect(names).toContain("init");
     expect(names).toContain("lifeboat/cli.js");
     expect(names).toContain("usr/bin/node");

@@ -74,6 +74,7 @@ export {
   RECOVERY_ENVIRONMENT_FILES,
   RECOVERY_ENVIRONMENT_LINK,
   RECOVERY_PARTITION_TYPE_GUID,
+  TRUSTED_KEYS_DIR,
 } from "./on-disk.js";
 export { joinInside, resolveInside } from "./paths.js";
 export type { DataLoss, JsonValue, Plan, PlanDraft, PlanStep } from "./plan.js";

@@ -46,3 +46,17 @@ export const RECOVERY_ENVIRONMENT_BOOT = {
   kernel: `/${RECOVERY_ENVIRONMENT_LINK}/${RECOVERY_ENVIRONMENT_FILES.kernel}`,
   initrd: `/${RECOVERY_ENVIRONMENT_LINK}/${RECOVERY_ENVIRONMENT_FILES.initrd}`,
 } as const;
+
+/**
+ * Where Lifeboat looks for the public keys it trusts (`*.pem`, and an OEM
+ * `minimum-epoch` file) when none is given (`--trusted-key`): the recovery
+ * environment has the OEM's key here, put in by `lifeboat provision`; on an
+ * installed system the OEM may ship it here too. `LIFEBOAT_TRUSTED_KEYS_DIR`
+ * names another folder.
+ *
+ * @example
+ * ```ts
+ * const dir = process.env.LIFEBOAT_TRUSTED_KEYS_DIR ?? TRUSTED_KEYS_DIR;
+ * ```
+ */
+export const TRUSTED_KEYS_DIR = "/etc/lifeboat/trusted-keys";

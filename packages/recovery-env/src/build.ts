@@ -19,6 +19,7 @@ import {
   installHint,
   ioError,
   isLifeboatError,
+  TRUSTED_KEYS_DIR,
 } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
 import { moduleLoadOrder } from "./_internal/closure.js";
@@ -134,6 +135,13 @@ export interface BuildRecoveryEnvironmentOptions {
   /** busybox, statically linked (default `/bin/busybox` from busybox-static). */
   readonly busybox?: string;
   readonly cliArguments?: RecoveryCliArguments;
+  /**
+   * Public keys (PEM) the recovery environment trusts, written to
+   * `TRUSTED_KEYS_DIR` (`/etc/lifeboat/trusted-keys/key-<n>.pem`) in the
+   * initramfs: the CLI there verifies the recovery image with them. Without
+   * them it can reset from the factory snapshot only.
+   */
+  readonly trustedKeys?: readonly string[];
   /** zstd level (default 10). */
   readonly compressionLevel?: number;
   readonly signal?: AbortSignal;
@@ -400,8 +408,14 @@ async function build(
       await io(symlink("/bin/busybox", dest), dest, "link");
     }
 
-    // The CLI, its arguments, and /init.
+    // The CLI, the keys it trusts, its arguments, and /init.
     await put(o.cliBundle, "/lifeboat/cli.js", 0o644);
+    const keysDir = path.join(staging, TRUSTED_KEYS_DIR);
+    for (const [i, pem] of (o.trustedKeys ?? []).entries()) {
+      await io(mkdir(keysDir, { recursive: true }), keysDir, "create the folder of");
+      const file = path.join(keysDir, `key-${i + 1}.pem`);
+      await io(writeFile(file, pem, { mode: 0o644 }), file, "write");
+    }
     const args = o.cliArguments ?? DEFAULT_CLI_ARGUMENTS;
     for (const mode of ["interactive", "unattended"] as const)
       await io(

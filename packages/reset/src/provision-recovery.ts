@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import type { CommandRunner, LifeboatError } from "@lifeboat/core";
 import {
+  exportPublicKeyPem,
   type InstallProgress,
   installImageSet,
   type PrivateKey,
@@ -295,6 +296,8 @@ export function prepareEnvironment(
   options: {
     readonly top: string;
     readonly boot: string | undefined;
+    /** The keys the environment's CLI verifies the recovery image with (built into it). */
+    readonly trustedKeys: readonly PublicKey[];
     readonly signal?: AbortSignal;
     readonly onProgress?: (event: ProvisionProgress) => void;
   },
@@ -321,6 +324,7 @@ export function prepareEnvironment(
           systemRoot: source.modulesRoot ?? path.join(options.top, ROOT_SUBVOLUME),
           ...(source.kernel ? { kernel: source.kernel } : {}),
           ...(source.compiler ? { compiler: source.compiler } : {}),
+          trustedKeys: options.trustedKeys.map(exportPublicKeyPem),
           ...(options.signal ? { signal: options.signal } : {}),
           onProgress: (build) => emit({ phase: "environment-build", build }),
         }),
@@ -357,6 +361,7 @@ export function provisionRecovery(
             prepareEnvironment(runner, options.environment, {
               top: options.top,
               boot: options.boot,
+              trustedKeys,
               ...withSignal,
               onProgress: emit,
             }),

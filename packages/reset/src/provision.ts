@@ -112,6 +112,9 @@ export function provision(
       : prepareEnvironment(runner, source, {
           top: options.top,
           boot: options.boot,
+          trustedKeys:
+            options.recovery?.trustedKeys ??
+            (options.recovery?.key ? [options.recovery.key.publicKey] : []),
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         });

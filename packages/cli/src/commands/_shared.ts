@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import type { LifeboatError } from "@lifeboat/core";
+import { type LifeboatError, TRUSTED_KEYS_DIR } from "@lifeboat/core";
 import {
   loadPublicKey,
   MINIMUM_EPOCH_FILE,
@@ -95,8 +95,26 @@ export function must<T, E extends LifeboatError>(r: Result<T, E>): T {
 /** Load the trusted public keys given with `--trusted-key` (repeatable). */
 export async function loadTrustedKeys(files: readonly string[]): Promise<PublicKey[]> {
   const keys: PublicKey[] = [];
-  for (const f of files) keys.push(must(loadPublicKey(await readFile(f))));
+  for (const f of files.length > 0 ? files : await defaultKeyFiles())
+    keys.push(must(loadPublicKey(await readFile(f))));
   return keys;
+}
+
+/**
+ * Without `--trusted-key`: the `*.pem` files in `$LIFEBOAT_TRUSTED_KEYS_DIR`
+ * or `/etc/lifeboat/trusted-keys` (where `provision` puts the OEM's key in
+ * the recovery environment); none when the folder is not there.
+ */
+async function defaultKeyFiles(): Promise<string[]> {
+  const dir = process.env.LIFEBOAT_TRUSTED_KEYS_DIR || TRUSTED_KEYS_DIR;
+  try {
+    return (await readdir(dir))
+      .filter((f) => f.endsWith(".pem"))
+      .sort()
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -105,7 +123,7 @@ export async function loadTrustedKeys(files: readonly string[]): Promise<PublicK
  */
 export async function loadMinimumEpoch(keyFiles: readonly string[]): Promise<number | undefined> {
   let floor: number | undefined;
-  for (const f of keyFiles) {
+  for (const f of keyFiles.length > 0 ? keyFiles : await defaultKeyFiles()) {
     const m = must(await readMinimumEpoch(path.join(path.dirname(f), MINIMUM_EPOCH_FILE)));
     if (m !== undefined && (floor === undefined || m > floor)) floor = m;
   }
