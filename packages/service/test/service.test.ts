@@ -168,7 +168,14 @@ test("with a rule granting it: a wrong digest is refused, the right one resets k
 
   const stamp = "20261205T010000Z";
   const py = await run(
-    asNobody([PYTHON, path.join(serviceDir, "examples/reset-keep-home.py"), loop, stamp]),
+    // The program text on the command line: the checkout may be in a folder nobody cannot read.
+    asNobody([
+      PYTHON,
+      "-c",
+      await readFile(path.join(serviceDir, "examples/reset-keep-home.py"), "utf8"),
+      loop,
+      stamp,
+    ]),
     system.env,
   );
   expect(py.code, `${py.stdout}${py.stderr}\n${system.serviceLog()}`).toBe(0);
