@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { lstat, readdir, readFile, statfs, writeFile } from "node:fs/promises";
+import { readFile, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { CommandRunner, LifeboatError } from "@lifeboat/core";
 import {
@@ -17,6 +17,7 @@ import {
 } from "@lifeboat/image";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
+import { treeIdentity } from "./_internal/file-identity.js";
 import type { ImageChangedError } from "./errors.js";
 import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
 import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
@@ -231,17 +232,6 @@ export interface RecoveryAccessOptions {
   readonly verified?: VerifiedImageSet;
 }
 
-/** Each file of the set directory (recursively) and its identity; any write changes a file's ctime. */
-async function identityOf(dir: string): Promise<string> {
-  const names = (await readdir(dir, { recursive: true })).sort();
-  const parts: string[] = [];
-  for (const name of names) {
-    const st = await lstat(path.join(dir, name), { bigint: true });
-    parts.push(`${name}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.mode}`);
-  }
-  return parts.join("\n");
-}
-
 /**
  * Verification progress as bytes of the whole set: the sizes come from the
  * (not yet verified) manifest, only to show how far it got.
@@ -301,13 +291,13 @@ export function recoveryAccess(
   // The set as verified, and the identity of its files then.
   let memo: { set: VerifiedImageSet; identity: Promise<string | undefined> } | undefined;
   const remember = (set: VerifiedImageSet) => {
-    memo = { set, identity: identityOf(set.dir).catch(() => undefined) };
+    memo = { set, identity: treeIdentity(set.dir).catch(() => undefined) };
   };
   if (options.verified) remember(options.verified);
   const unchanged = async (): Promise<VerifiedImageSet | undefined> => {
     if (memo === undefined) return undefined;
     const then = await memo.identity;
-    const now = await identityOf(memo.set.dir).catch(() => undefined);
+    const now = await treeIdentity(memo.set.dir).catch(() => undefined);
     return then !== undefined && then === now ? memo.set : undefined;
   };
   const verified = (

@@ -1,8 +1,9 @@
-import { lstat, readdir, rename, rm } from "node:fs/promises";
+import { readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { fsyncDirectory, joinInside, type LifeboatError, type PlanStep } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { z } from "zod";
+import { type FileIdentity, fileIdentity, sameIdentity } from "../_internal/file-identity.js";
 import { copyFileVerified, exists, io, sha256File } from "../_internal/fs.js";
 import { isBootPayloadFile } from "../boot-payload.js";
 import { count } from "../planner/words.js";
@@ -25,13 +26,8 @@ function bootDir(step: PlanStep, env: ResetEnvironment): ResultAsync<string, Lif
     : errAsync(unexpected(step, "/boot is not mounted (pass `boot`)"));
 }
 
-/** What identifies one version of a file: any write changes its ctime. */
-interface Identity {
-  readonly dev: bigint;
-  readonly ino: bigint;
-  readonly size: bigint;
-  readonly ctimeNs: bigint;
-  readonly mtimeNs: bigint;
+/** A file's identity when this run checked it, and its SHA-256 then. */
+interface Identity extends FileIdentity {
   readonly sha256: string;
 }
 
@@ -52,40 +48,21 @@ function memoOf(env: ResetEnvironment): Map<string, Identity> {
   return memo;
 }
 
-async function identityOf(file: string): Promise<Omit<Identity, "sha256"> | undefined> {
-  const st = await lstat(file, { bigint: true }).catch((e: { code?: string }) => {
-    if (e.code === "ENOENT") return undefined;
-    throw e;
-  });
-  if (st === undefined || !st.isFile()) return undefined;
-  return { dev: st.dev, ino: st.ino, size: st.size, ctimeNs: st.ctimeNs, mtimeNs: st.mtimeNs };
-}
-
-function same(a: Omit<Identity, "sha256">, b: Omit<Identity, "sha256">): boolean {
-  return (
-    a.dev === b.dev &&
-    a.ino === b.ino &&
-    a.size === b.size &&
-    a.ctimeNs === b.ctimeNs &&
-    a.mtimeNs === b.mtimeNs
-  );
-}
-
 /** True when `file` holds exactly `f` (hashed, unless this run hashed it unchanged before). */
 async function holds(file: string, f: PayloadFile, memo: Map<string, Identity>): Promise<boolean> {
-  const id = await identityOf(file);
+  const id = await fileIdentity(file);
   if (id === undefined || id.size !== BigInt(f.bytes)) return false;
   const known = memo.get(file);
-  if (known !== undefined && same(known, id)) return known.sha256 === f.sha256;
+  if (known !== undefined && sameIdentity(known, id)) return known.sha256 === f.sha256;
   const sha256 = await sha256File(file);
-  const after = await identityOf(file);
-  if (after !== undefined && same(after, id)) memo.set(file, { ...id, sha256 });
+  const after = await fileIdentity(file);
+  if (after !== undefined && sameIdentity(after, id)) memo.set(file, { ...id, sha256 });
   return sha256 === f.sha256;
 }
 
 /** Remember a file this run just wrote and checked while writing. */
 async function remember(file: string, sha256: string, memo: Map<string, Identity>) {
-  const id = await identityOf(file);
+  const id = await fileIdentity(file);
   if (id !== undefined) memo.set(file, { ...id, sha256 });
 }
 
