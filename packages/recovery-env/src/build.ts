@@ -88,17 +88,60 @@ export const DEFAULT_TOOLS: readonly string[] = [
   "unsquashfs",
 ];
 
-/** Arguments given to `node /lifeboat/cli.js` in each mode; `{request}`, `{digest}`, `{disk}`, `{recovery}` are filled in at boot. */
+/**
+ * Arguments given to `node /lifeboat/cli.js` in each mode (`lifeboat.mode=`
+ * on the kernel command line); `{request}`, `{digest}`, `{disk}`,
+ * `{recovery}` are filled in at boot.
+ */
 export interface RecoveryCliArguments {
+  /** `lifeboat.mode=interactive` (the default; GRUB's "Recovery" entry): the guided front end. */
   readonly interactive: readonly string[];
+  /** `lifeboat.mode=unattended`: a reset request written beforehand, checked against its digest. */
   readonly unattended: readonly string[];
+  /**
+   * `lifeboat.mode=factory-reset` (GRUB's "Reset to factory settings"
+   * entry): the guided front end opened on the "reset, keep my files"
+   * confirmation. Default {@link DEFAULT_CLI_ARGUMENTS}' entry.
+   */
+  readonly "factory-reset"?: readonly string[];
 }
 
-/** The default {@link RecoveryCliArguments}. */
-export const DEFAULT_CLI_ARGUMENTS: RecoveryCliArguments = {
+/** The modes the recovery environment's `/init` accepts (`lifeboat.mode=`); anything else is `interactive`. */
+export const RECOVERY_MODES = ["interactive", "unattended", "factory-reset"] as const;
+
+/**
+ * The default {@link RecoveryCliArguments}: the CLI's real commands.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_CLI_ARGUMENTS["factory-reset"]; // ["recovery", "--factory-reset", "--disk", "{disk}"]
+ * ```
+ */
+export const DEFAULT_CLI_ARGUMENTS = {
   interactive: ["recovery", "--disk", "{disk}"],
   unattended: ["recovery", "--request", "{request}", "--digest", "{digest}", "--disk", "{disk}"],
-};
+  "factory-reset": ["recovery", "--factory-reset", "--disk", "{disk}"],
+} as const satisfies Required<RecoveryCliArguments>;
+
+/**
+ * The argument file of each mode (`/lifeboat/args.<mode>`, one argument a
+ * line) for {@link RecoveryCliArguments}; a mode they leave out gets the default.
+ *
+ * @example
+ * ```ts
+ * renderCliArgumentFiles(DEFAULT_CLI_ARGUMENTS)["factory-reset"]; // "recovery\n--factory-reset\n--disk\n{disk}\n"
+ * ```
+ */
+export function renderCliArgumentFiles(
+  args: RecoveryCliArguments,
+): Record<(typeof RECOVERY_MODES)[number], string> {
+  const lines = (a: readonly string[]) => a.map((x) => `${x}\n`).join("");
+  return {
+    interactive: lines(args.interactive),
+    unattended: lines(args.unattended),
+    "factory-reset": lines(args["factory-reset"] ?? DEFAULT_CLI_ARGUMENTS["factory-reset"]),
+  };
+}
 
 /** Progress of {@link buildRecoveryEnvironment}. */
 export type RecoveryEnvProgress =
@@ -416,13 +459,10 @@ async function build(
       const file = path.join(keysDir, `key-${i + 1}.pem`);
       await io(writeFile(file, pem, { mode: 0o644 }), file, "write");
     }
-    const args = o.cliArguments ?? DEFAULT_CLI_ARGUMENTS;
-    for (const mode of ["interactive", "unattended"] as const)
+    const argFiles = renderCliArgumentFiles(o.cliArguments ?? DEFAULT_CLI_ARGUMENTS);
+    for (const mode of RECOVERY_MODES)
       await io(
-        writeFile(
-          path.join(staging, `lifeboat/args.${mode}`),
-          args[mode].map((a) => `${a}\n`).join(""),
-        ),
+        writeFile(path.join(staging, `lifeboat/args.${mode}`), argFiles[mode]),
         mode,
         "write",
       );

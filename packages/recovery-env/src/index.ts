@@ -19,9 +19,11 @@ export {
   DEFAULT_MODULES,
   DEFAULT_TOOLS,
   LUKS_MODULES,
+  RECOVERY_MODES,
   type RecoveryCliArguments,
   type RecoveryEnvironment,
   type RecoveryEnvProgress,
+  renderCliArgumentFiles,
 } from "./build.js";
 export type {
   RecoveryEnvDamagedError,

@@ -15,8 +15,9 @@ export interface InitFacts {
  * one holding the recovery partition; booted from recovery media, named by
  * `lifeboat.media=<fs uuid>`, another disk than the media, or none: then it
  * says `no-machine-disk` and opens a shell), read `lifeboat.*` from the kernel
- * command line, check an unattended request against its digest, run
- * `node /lifeboat/cli.js` with the mode's arguments, then sync and power
+ * command line (`lifeboat.mode=` interactive, unattended or factory-reset),
+ * check an unattended request against its digest, run
+ * `node /lifeboat/cli.js` with the mode's arguments (`/lifeboat/args.<mode>`), then sync and power
  * off (or open a shell).
  */
 export function renderInit(facts: InitFacts): string {
@@ -52,7 +53,8 @@ for arg in $(cat /proc/cmdline); do
     lifeboat.debug) set -x ;;
   esac
 done
-case "$MODE" in interactive|unattended) ;; *) say "error unknown-mode=$MODE (using interactive)"; MODE=interactive ;; esac
+# factory-reset: GRUB's "Reset to factory settings" (the guided front end on the reset-keeping-files confirmation).
+case "$MODE" in interactive|unattended|factory-reset) ;; *) say "error unknown-mode=$MODE (using interactive)"; MODE=interactive ;; esac
 
 loaded=0
 while read -r ko; do
@@ -184,6 +186,8 @@ if [ -z "$DISK" ]; then
   sleep 5
 fi
 
+ARGS_FILE=/lifeboat/args.$MODE
+[ -f "$ARGS_FILE" ] || { say "error no-arguments-for-mode=$MODE (using interactive)"; ARGS_FILE=/lifeboat/args.interactive; }
 set --
 while IFS= read -r a; do
   case "$a" in
@@ -193,7 +197,7 @@ while IFS= read -r a; do
     "{recovery}") a=$RECOVERY ;;
   esac
   set -- "$@" "$a"
-done < "/lifeboat/args.$MODE"
+done < "$ARGS_FILE"
 say "run node /lifeboat/cli.js $*"
 node /lifeboat/cli.js "$@"
 rc=$?
@@ -201,7 +205,7 @@ say "cli-exit=$rc"
 sync
 [ -n "$RECOVERY_MOUNT" ] && umount "$RECOVERY_MOUNT" 2>/dev/null
 if [ -z "$AFTER" ]; then
-  if [ "$MODE" = interactive ] && [ $rc -ne 0 ]; then AFTER=shell; else AFTER=poweroff; fi
+  if [ "$MODE" != unattended ] && [ $rc -ne 0 ]; then AFTER=shell; else AFTER=poweroff; fi
 fi
 [ "$AFTER" = shell ] && open_shell
 sync
