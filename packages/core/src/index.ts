@@ -3,6 +3,23 @@
  *
  * @module @lifeboat/core
  */
+
+/**
+ * The result types every Lifeboat function returns (from neverthrow, which
+ * each package depends on): a caller can name them without a dependency of
+ * its own, e.g. `ResultAsync<SystemState, ResetError>`.
+ *
+ * @example
+ * ```ts
+ * import type { ResultAsync } from "@lifeboat/core";
+ * const r = await inspect(runner, { disk });
+ * r.match(
+ *   (state) => show(state),
+ *   (e) => console.error(`${e.code}: ${e.message}`),
+ * );
+ * ```
+ */
+export type { Err, Ok, Result, ResultAsync } from "neverthrow";
 export { fsyncDirectory, writeFileAtomic } from "./atomic-file.js";
 export { parseBlkidExport } from "./blkid.js";
 export type {
