@@ -21,6 +21,17 @@ import { UiContext, uiSettings } from "./ui.js";
 /** What the front end hands back to its host, which does it once the screen is released. */
 export type HostAction = "restart" | "power-off" | "shell";
 
+/**
+ * Where the front end starts once the machine is open.
+ * - `diagnosis` (default): what was found, then the choices.
+ * - `reset-keep-home`: straight to the confirmation of "reset, keep my
+ *   files" (GRUB's "Reset to factory settings"). An interrupted reset is
+ *   shown first (the diagnosis, then the choices, where finishing it comes
+ *   first); a reset that cannot be planned shows the diagnosis and the
+ *   choices, which say why. Going back from the confirmation shows the choices.
+ */
+export type RecoveryStart = "diagnosis" | "reset-keep-home";
+
 /** Properties of {@link RecoveryApp}. */
 export interface RecoveryAppProps {
   /** Opens the machine (see `machineBackend`). */
@@ -35,6 +46,8 @@ export interface RecoveryAppProps {
   readonly onExit: (action: HostAction) => void;
   /** The clock (time stamps of plans); default `new Date()`. */
   readonly now?: () => Date;
+  /** Where to start once the machine is open (default `diagnosis`); see {@link RecoveryStart}. */
+  readonly start?: RecoveryStart;
 }
 
 type Screen =
@@ -68,6 +81,8 @@ type Screen =
  * @example
  * ```tsx
  * render(<RecoveryApp backend={machineBackend(runner, { disk })} onExit={(a) => host(a)} />);
+ * // GRUB's "Reset to factory settings": open on the reset-keeping-files confirmation
+ * render(<RecoveryApp backend={backend} start="reset-keep-home" onExit={(a) => host(a)} />);
  * ```
  */
 export function RecoveryApp(props: RecoveryAppProps) {
@@ -116,6 +131,10 @@ export function RecoveryApp(props: RecoveryAppProps) {
       }
       if (r.isErr()) return setScreen({ kind: "error", error: r.error, canGoBack: false });
       machine.current = r.value;
+      if (props.start === "reset-keep-home" && !r.value.state.unfinishedPlan) {
+        const p = r.value.plan({ kind: "reset-keep-home", stamp: stampOf(now()) });
+        if (p.isOk()) return setScreen({ kind: "confirm", plan: p.value });
+      }
       setScreen({ kind: "diagnosis" });
     });
   }, [opening]);

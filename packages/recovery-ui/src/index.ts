@@ -6,7 +6,12 @@
  *
  * @module @lifeboat/recovery-ui
  */
-export { type HostAction, RecoveryApp, type RecoveryAppProps } from "./app.js";
+export {
+  type HostAction,
+  RecoveryApp,
+  type RecoveryAppProps,
+  type RecoveryStart,
+} from "./app.js";
 export {
   type AskPassphrase,
   type MachineBackendOptions,

@@ -1,5 +1,5 @@
 import { render } from "ink";
-import { type HostAction, RecoveryApp } from "./app.js";
+import { type HostAction, RecoveryApp, type RecoveryStart } from "./app.js";
 import type { RecoveryBackend } from "./backend.js";
 import type { Locale } from "./messages/index.js";
 
@@ -19,6 +19,8 @@ export interface RunRecoveryUiOptions {
   /** The terminal (default `process.stdin` / `process.stdout`). */
   readonly stdin?: NodeJS.ReadStream;
   readonly stdout?: NodeJS.WriteStream;
+  /** Where to start once the machine is open (default `diagnosis`; `reset-keep-home` for GRUB's "Reset to factory settings"). */
+  readonly start?: RecoveryStart;
   /** The environment the defaults are read from (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
@@ -34,6 +36,8 @@ const ASCII_TERMS = new Set(["linux", "vt100", "vt102", "vt220", "dumb"]);
  * ```ts
  * const action = await runRecoveryUi({ backend: machineBackend(runner, { disk: "/dev/nvme0n1" }) });
  * if (action === "restart") await runner.run("reboot", []);
+ * // "Reset to factory settings": straight to the confirmation of a reset keeping /home
+ * await runRecoveryUi({ backend, start: "reset-keep-home" });
  * ```
  */
 export async function runRecoveryUi(options: RunRecoveryUiOptions): Promise<HostAction> {
@@ -45,6 +49,7 @@ export async function runRecoveryUi(options: RunRecoveryUiOptions): Promise<Host
     <RecoveryApp
       backend={options.backend}
       {...(options.locale ? { locale: options.locale } : {})}
+      {...(options.start ? { start: options.start } : {})}
       ascii={ascii}
       color={color}
       onExit={(action) => {
