@@ -21,7 +21,6 @@ import {
   sh,
   unmount,
 } from "@lifeboat/testkit";
-import { listTree, type TreeEntry } from "../../src/_internal/fs.js";
 import {
   buildRecoveryImageSet,
   type ExplicitDisk,
@@ -29,6 +28,7 @@ import {
   provision,
   type RecoveryImageAccess,
 } from "../../src/index.js";
+import { listTree, type TreeEntry } from "./tree.js";
 
 export const runner = createExecaRunner();
 export const KVER = "6.8.5-301.fc40.x86_64";
