@@ -149,40 +149,111 @@ export async function fedoraFixture(
   await sh("cp", [
     "--reflink=auto",
     "--sparse=always",
-    cachedImagePath(info.key, options.cacheDir),
+    fixtureImagePath("fedora", info.key, options.cacheDir),
     image,
   ]);
   return { ...info, image, cached };
-}
-
-function cachedImagePath(key: string, cacheDir = FIXTURE_CACHE_DIR): string {
-  return path.join(cacheDir, `fedora-${key}.img`);
 }
 
 /** Build the cached fixture image unless it exists; returns its facts. */
 export async function ensureFedoraFixture(
   options: Omit<FedoraFixtureOptions, "name"> = {},
 ): Promise<{ info: FedoraFixtureInfo; cached: boolean }> {
+  const r = await ensureFixture(FEDORA_FLAVOUR, fedoraFixtureKey(), options);
+  return { info: r.info as FedoraFixtureInfo, cached: r.cached };
+}
+
+/**
+ * What differs between the fixture flavours (Fedora's BLS + `grub2/`, Debian's
+ * hand-written `grub/grub.cfg`); the rest of the build is shared.
+ * @internal
+ */
+export interface FixtureFlavour {
+  /** Cached image names start with `<name>-`. */
+  readonly name: string;
+  /** The Btrfs label and GPT name of the root partition. */
+  readonly rootLabel: string;
+  /** GRUB's directory on /boot (`grub2` or `grub`). */
+  readonly grubDir: string;
+  /** The ESP's `EFI/<vendor>/grub.cfg` stub folder. */
+  readonly espVendor: string;
+  /** Write /boot's GRUB configuration (and BLS entries) into the mounted target. */
+  writeBootConfig(
+    target: string,
+    ids: FixtureIds,
+    kernelVersion: string,
+    machineId: string,
+  ): Promise<{ blsId?: string }>;
+}
+
+const FEDORA_FLAVOUR: FixtureFlavour = {
+  name: "fedora",
+  rootLabel: "fedora",
+  grubDir: "grub2",
+  espVendor: "fedora",
+  async writeBootConfig(target, ids, kernelVersion, machineId) {
+    const blsId = `${machineId}-${kernelVersion}`;
+    await mkdir(path.join(target, "boot/loader/entries"), { recursive: true });
+    await writeFile(
+      path.join(target, "boot/loader/entries", `${blsId}.conf`),
+      renderBlsEntry({
+        id: blsId,
+        title: `Debian GNU/Linux 12 (${kernelVersion}) [Fedora-shaped fixture]`,
+        version: kernelVersion,
+        linux: `/vmlinuz-${kernelVersion}`,
+        initrd: [`/initrd.img-${kernelVersion}`],
+        options: kernelOptions(ids),
+      }),
+    );
+    await mkdir(path.join(target, "boot/grub2"), { recursive: true });
+    await writeFile(
+      path.join(target, "boot/grub2/grub.cfg"),
+      grubConfig(ids, FEDORA_FIXTURE_RECIPE.grubTimeoutSeconds),
+    );
+    await writeFile(path.join(target, "boot/grub2/grubenv"), emptyGrubenv());
+    await syncBlsMenu(path.join(target, "boot"), ids.bootUuid);
+    return { blsId };
+  },
+};
+
+/** Facts every flavour's build records (Fedora's add `blsId`). @internal */
+export type BuiltFixtureInfo = Omit<FedoraFixtureInfo, "blsId"> & { readonly blsId?: string };
+
+/** Build a flavour's cached image unless it exists. @internal */
+export async function ensureFixture(
+  flavour: FixtureFlavour,
+  key: string,
+  options: Omit<FedoraFixtureOptions, "name">,
+): Promise<{ info: BuiltFixtureInfo; cached: boolean }> {
   const cacheDir = options.cacheDir ?? FIXTURE_CACHE_DIR;
-  const key = fedoraFixtureKey();
-  const image = cachedImagePath(key, cacheDir);
+  const image = fixtureImagePath(flavour.name, key, cacheDir);
   const infoFile = `${image}.json`;
   if (existsSync(image) && existsSync(infoFile)) {
     return {
-      info: JSON.parse(await readFile(infoFile, "utf8")) as FedoraFixtureInfo,
+      info: JSON.parse(await readFile(infoFile, "utf8")) as BuiltFixtureInfo,
       cached: true,
     };
   }
-  const info = await buildFedoraFixture(cacheDir, key, image, options.onProgress ?? (() => {}));
+  const info = await buildFixture(flavour, cacheDir, key, image, options.onProgress ?? (() => {}));
   return { info, cached: false };
 }
 
-async function buildFedoraFixture(
+/** Where a flavour's cached image of `key` lives. @internal */
+export function fixtureImagePath(
+  flavour: string,
+  key: string,
+  cacheDir = FIXTURE_CACHE_DIR,
+): string {
+  return path.join(cacheDir, `${flavour}-${key}.img`);
+}
+
+async function buildFixture(
+  flavour: FixtureFlavour,
   cacheDir: string,
   key: string,
   finalImage: string,
   progress: (line: string) => void,
-): Promise<FedoraFixtureInfo> {
+): Promise<BuiltFixtureInfo> {
   requireRoot();
   requireTools("debootstrap", "sgdisk", "sfdisk", "mkfs.ext4", "mkfs.btrfs", "btrfs", "chroot");
   requireTools("mformat", "mcopy", "grub-mkimage", "losetup", "mount");
@@ -227,7 +298,7 @@ async function buildFedoraFixture(
       "-t",
       "3:8300",
       "-c",
-      "3:fedora",
+      `3:${flavour.rootLabel}`,
       partial,
     ]);
     const parts = await partitionsOf(partial);
@@ -247,7 +318,7 @@ async function buildFedoraFixture(
       sizeLimit: p3.sizeBytes,
     });
     await sh("mkfs.ext4", ["-q", "-F", "-U", ids.bootUuid, "-L", "boot", bootDev]);
-    await sh("mkfs.btrfs", ["-q", "-f", "-U", ids.btrfsUuid, "-L", "fedora", rootDev]);
+    await sh("mkfs.btrfs", ["-q", "-f", "-U", ids.btrfsUuid, "-L", flavour.rootLabel, rootDev]);
     const top = scratch.path("top");
     await mountAt(scratch, rootDev, top, "compress=zstd:1");
     await sh("btrfs", ["subvolume", "create", path.join(top, "root")]);
@@ -268,26 +339,7 @@ async function buildFedoraFixture(
       chroot(target, ["update-initramfs", "-u", "-k", kernelVersion]),
     );
     const machineId = (await readFile(path.join(target, "etc/machine-id"), "utf8")).trim();
-    const blsId = `${machineId}-${kernelVersion}`;
-    await mkdir(path.join(target, "boot/loader/entries"), { recursive: true });
-    await writeFile(
-      path.join(target, "boot/loader/entries", `${blsId}.conf`),
-      renderBlsEntry({
-        id: blsId,
-        title: `Debian GNU/Linux 12 (${kernelVersion}) [Fedora-shaped fixture]`,
-        version: kernelVersion,
-        linux: `/vmlinuz-${kernelVersion}`,
-        initrd: [`/initrd.img-${kernelVersion}`],
-        options: kernelOptions(fullIds),
-      }),
-    );
-    await mkdir(path.join(target, "boot/grub2"), { recursive: true });
-    await writeFile(
-      path.join(target, "boot/grub2/grub.cfg"),
-      grubConfig(fullIds, r.grubTimeoutSeconds),
-    );
-    await writeFile(path.join(target, "boot/grub2/grubenv"), emptyGrubenv());
-    await syncBlsMenu(path.join(target, "boot"), fullIds.bootUuid);
+    const { blsId } = await flavour.writeBootConfig(target, fullIds, kernelVersion, machineId);
     await rm(path.join(target, "var/cache/apt/archives"), { recursive: true, force: true });
     await mkdir(path.join(target, "var/cache/apt/archives/partial"), { recursive: true });
     await rm(path.join(target, "var/lib/apt/lists"), { recursive: true, force: true });
@@ -299,7 +351,7 @@ async function buildFedoraFixture(
     step("ESP with GRUB");
     const grub = await makeGrubEfi({
       output: scratch.path("BOOTX64.EFI"),
-      earlyConfig: earlyGrubConfig(fullIds),
+      earlyConfig: earlyGrubConfig(fullIds, flavour.grubDir),
     });
     const esp = await makeFatImage({
       output: scratch.path("esp.img"),
@@ -308,12 +360,15 @@ async function buildFedoraFixture(
       serial: espSerial,
       files: [
         { target: "EFI/BOOT/BOOTX64.EFI", source: { file: grub.path } },
-        { target: "EFI/fedora/grub.cfg", source: { bytes: espStubConfig(fullIds) } },
+        {
+          target: `EFI/${flavour.espVendor}/grub.cfg`,
+          source: { bytes: espStubConfig(fullIds, flavour.grubDir) },
+        },
       ],
     });
     await writeAtOffset(partial, esp.path, p1.offsetBytes);
     const endOfRoot = Number(p3.offsetBytes + p3.sizeBytes);
-    const info: FedoraFixtureInfo = {
+    const info: BuiltFixtureInfo = {
       key,
       sizeBytes: totalBytes,
       esp: {
@@ -338,13 +393,13 @@ async function buildFedoraFixture(
       freeSpace: { offsetBytes: endOfRoot, sizeBytes: totalBytes - 33 * 512 - endOfRoot },
       kernelVersion,
       kernelOptions: kernelOptions(fullIds),
-      blsId,
+      ...(blsId === undefined ? {} : { blsId }),
       user: r.user,
       buildSeconds: Math.round((Date.now() - started) / 1000),
     };
     await writeFile(`${finalImage}.json`, `${JSON.stringify(info, null, 2)}\n`);
     await rename(partial, finalImage);
-    await pruneOtherFixtures(cacheDir, finalImage);
+    await pruneOtherFixtures(cacheDir, flavour.name, finalImage);
     step(`done: ${finalImage}`);
     return info;
   } finally {
@@ -353,9 +408,10 @@ async function buildFedoraFixture(
 }
 
 /** Delete fixture images of other recipes (about 1 GB each) once a new one is built. */
-async function pruneOtherFixtures(cacheDir: string, keep: string): Promise<void> {
+async function pruneOtherFixtures(cacheDir: string, flavour: string, keep: string): Promise<void> {
+  const own = new RegExp(`^${flavour}-[0-9a-f]{16}\\.img(\\.json)?$`);
   for (const name of await readdir(cacheDir)) {
-    if (!/^fedora-[0-9a-f]{16}\.img(\.json)?$/.test(name)) continue;
+    if (!own.test(name)) continue;
     const file = path.join(cacheDir, name);
     if (file !== keep && file !== `${keep}.json`) await rm(file, { force: true });
   }

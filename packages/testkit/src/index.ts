@@ -244,6 +244,14 @@ export {
   syncBlsMenu,
 } from "./bls-menu.js";
 export {
+  DEBIAN_FIXTURE_RECIPE,
+  type DebianFixture,
+  type DebianFixtureInfo,
+  debianFixture,
+  debianFixtureKey,
+  ensureDebianFixture,
+} from "./debian-fixture.js";
+export {
   DEFAULT_GRUB_MODULES,
   type FatFile,
   type FatImage,
@@ -273,6 +281,13 @@ export {
   mountFixture,
   renderGrubenv,
 } from "./fixture-mount.js";
+export {
+  type ChooseGrubEntryOptions,
+  chooseGrubEntry,
+  type GrubChoice,
+  type MenuTitle,
+  typeKeys,
+} from "./grub-menu.js";
 export {
   type BootOptions,
   boot,

@@ -23,18 +23,18 @@ export function kernelOptions(ids: FixtureIds): string {
 }
 
 /** GRUB's early config, built into BOOTX64.EFI: find /boot by UUID and load its grub.cfg. */
-export function earlyGrubConfig(ids: FixtureIds): string {
+export function earlyGrubConfig(ids: FixtureIds, grubDir = "grub2"): string {
   return [
     `search --no-floppy --fs-uuid --set=root ${ids.bootUuid}`,
-    "set prefix=($root)/grub2",
+    `set prefix=($root)/${grubDir}`,
     "configfile $prefix/grub.cfg",
     "",
   ].join("\n");
 }
 
 /** The ESP's `EFI/fedora/grub.cfg` stub, as Fedora writes it. */
-export function espStubConfig(ids: FixtureIds): string {
-  return earlyGrubConfig(ids);
+export function espStubConfig(ids: FixtureIds, grubDir = "grub2"): string {
+  return earlyGrubConfig(ids, grubDir);
 }
 
 /**
@@ -167,3 +167,36 @@ export const SYSTEMD_SLOW_MACHINE = `[Manager]
 DefaultDeviceTimeoutSec=600s
 DefaultTimeoutStartSec=600s
 `;
+
+/**
+ * `/boot/grub/grub.cfg` of the Debian-flavoured fixture, as a person writes it
+ * by hand: the serial console, one entry for the installed kernel
+ * (`vmlinuz-<ver>`, `initrd.img-<ver>`), then custom.cfg sourced exactly as
+ * Debian's `41_custom` does. No grubenv, no BLS, nothing else.
+ */
+export function handWrittenGrubConfig(
+  ids: FixtureIds,
+  kernelVersion: string,
+  timeoutSeconds: number,
+): string {
+  return `# Hand-written grub.cfg (written by @lifeboat/testkit's Debian-flavoured fixture)
+serial --unit=0 --speed=115200
+terminal_input console
+terminal_output serial
+search --no-floppy --fs-uuid --set=root ${ids.bootUuid}
+set default=0
+set timeout_style=menu
+set timeout=${timeoutSeconds}
+echo "LIFEBOAT-GRUB default=\${default}"
+menuentry 'Debian GNU/Linux 12 (${kernelVersion}) [hand-written grub.cfg]' --id debian-hand-written {
+  search --no-floppy --fs-uuid --set=root ${ids.bootUuid}
+  linux /vmlinuz-${kernelVersion} ${kernelOptions(ids)}
+  initrd /initrd.img-${kernelVersion}
+}
+if [ -f \${config_directory}/custom.cfg ]; then
+  source \${config_directory}/custom.cfg
+elif [ -z "\${config_directory}" -a -f $prefix/custom.cfg ]; then
+  source $prefix/custom.cfg
+fi
+`;
+}
