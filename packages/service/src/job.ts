@@ -23,6 +23,14 @@ export class Job extends dbus.Interface {
   #errorCode = "";
   #errorMessage = "";
   #result = "";
+  #stepNumber = 0;
+  #stepCount = 0;
+  /** Bytes of the steps finished before the current one (their last report). */
+  #doneBefore = 0n;
+  /** Known totals of the steps finished before the current one. */
+  #totalBefore = 0n;
+  /** Aborted by `Cancel`: the work stops at its next check (a journaled plan stays resumable). */
+  readonly abort = new AbortController();
   /** When the job finished (ms since the epoch), for pruning old jobs. */
   finishedAt: number | undefined;
 
@@ -49,6 +57,30 @@ export class Job extends dbus.Interface {
   @read("t")
   get BytesTotal(): bigint {
     return this.#bytesTotal;
+  }
+  /** Bytes done across the whole job: steps finished so far plus the current one. */
+  @read("t")
+  get JobBytesDone(): bigint {
+    return this.#doneBefore + this.#bytesDone;
+  }
+  /** Bytes across the whole job as far as known: the totals of the steps so far (a step reports its total when it starts moving data). */
+  @read("t")
+  get JobBytesTotal(): bigint {
+    return this.#totalBefore + this.#bytesTotal;
+  }
+  /** The current step's number, from 1 (0 before the first). */
+  @read("u")
+  get StepNumber(): number {
+    return this.#stepNumber;
+  }
+  /** How many steps the job has (0 until it starts). */
+  @read("u")
+  get StepCount(): number {
+    return this.#stepCount;
+  }
+  @read("b")
+  get Cancelled(): boolean {
+    return this.abort.signal.aborted;
   }
   @read("s")
   get Disk(): string {
@@ -90,20 +122,49 @@ export class Job extends dbus.Interface {
   /** Take an executor event: properties and a `Progress` signal. */
   report(event: ExecutorEvent): void {
     const changed: Record<string, unknown> = {};
+    if (event.type === "plan-started" && event.totalSteps !== this.#stepCount) {
+      this.#stepCount = event.totalSteps;
+      changed.StepCount = this.#stepCount;
+    }
     if (event.type === "step-started" && event.stepId !== this.#step) {
+      this.#doneBefore += this.#bytesDone;
+      // A step that went past its estimate counts what it did.
+      if (this.#bytesTotal > this.#bytesDone) this.#totalBefore += this.#bytesTotal;
+      else this.#totalBefore += this.#bytesDone;
       this.#step = event.stepId;
+      this.#stepNumber = event.stepIndex + 1;
+      this.#stepCount = event.totalSteps;
       this.#bytesDone = 0n;
       this.#bytesTotal = 0n;
-      Object.assign(changed, { Step: this.#step, BytesDone: 0n, BytesTotal: 0n });
+      Object.assign(changed, {
+        Step: this.#step,
+        StepNumber: this.#stepNumber,
+        StepCount: this.#stepCount,
+        BytesDone: 0n,
+        BytesTotal: 0n,
+      });
     }
     if (event.type === "step-progress") {
       this.#bytesDone = BigInt(Math.max(0, Math.floor(event.bytesDone)));
       this.#bytesTotal = BigInt(Math.max(0, Math.floor(event.bytesTotal ?? 0)));
       Object.assign(changed, { BytesDone: this.#bytesDone, BytesTotal: this.#bytesTotal });
     }
+    if ("BytesDone" in changed)
+      Object.assign(changed, {
+        JobBytesDone: this.JobBytesDone,
+        JobBytesTotal: this.JobBytesTotal,
+      });
     if (Object.keys(changed).length > 0) dbus.Interface.emitPropertiesChanged(this, changed);
     const step = "stepId" in event && event.stepId !== undefined ? event.stepId : "";
     this.Progress(event.type, step, this.#bytesDone, this.#bytesTotal);
+  }
+
+  /** Mark the job cancelled (its work sees the abort signal); false when it had ended already. */
+  cancel(): boolean {
+    if (this.#state !== "running" || this.abort.signal.aborted) return false;
+    this.abort.abort();
+    dbus.Interface.emitPropertiesChanged(this, { Cancelled: true });
+    return true;
   }
 
   /** End the job with a result (JSON) or an error; emits `Finished`. */

@@ -40,12 +40,32 @@ export class ManagerInterface extends dbus.Interface {
   Resume(_disk: string): string {
     return notThisWay();
   }
+  @dbus.method({ inSignature: "ss", outSignature: "a{sv}ss" })
+  PlanDetails(_disk: string, _request: string): [unknown, string, string] {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "o", outSignature: "b" })
+  Cancel(_job: string): boolean {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "s", outSignature: "o" })
+  Verify(_disk: string): string {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "sss", outSignature: "s" })
+  CheckpointCreate(_disk: string, _name: string, _reason: string): string {
+    return notThisWay();
+  }
   override $introspect(): IntrospectData {
     return nameArguments(super.$introspect(), {
       Inspect: ["disk", "state_json"],
       Plan: ["disk", "request_json", "plan_json", "digest"],
       Apply: ["disk", "request_json", "digest", "job"],
       Resume: ["disk", "job"],
+      PlanDetails: ["disk", "request_json", "plan", "plan_json", "digest"],
+      Cancel: ["job", "cancelled"],
+      Verify: ["disk", "job"],
+      CheckpointCreate: ["disk", "name", "reason", "checkpoint_json"],
     });
   }
 }

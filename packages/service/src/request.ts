@@ -29,14 +29,29 @@ const requestSchema = z.discriminatedUnion("kind", [
     stamp,
     checkpoint: z.string().min(1).max(255),
   }),
+  z.strictObject({
+    kind: z.literal("checkpoint-prune"),
+    keepLast: z.number().int().min(0).max(10_000).optional(),
+    ids: z.array(z.string().min(1).max(255)).max(1000).optional(),
+  }),
 ]);
+
+/** Delete checkpoints (planned by `planPrune`): keep the newest `keepLast`, or delete `ids`. */
+export interface CheckpointPruneRequest {
+  readonly kind: "checkpoint-prune";
+  readonly keepLast?: number | undefined;
+  readonly ids?: readonly string[] | undefined;
+}
+
+/** What `Plan` and `Apply` take: a reset request, or a checkpoint prune. */
+export type ServiceRequest = ResetRequest | CheckpointPruneRequest;
 
 function badRequest(field: string, message: string): BadRequestError {
   return { code: "RESET_BAD_REQUEST", message: `${message} Nothing was changed.`, field };
 }
 
 /** Parse a request's JSON text into a {@link ResetRequest}, or `RESET_BAD_REQUEST`. */
-export function parseRequest(text: string): Result<ResetRequest, BadRequestError> {
+export function parseRequest(text: string): Result<ServiceRequest, BadRequestError> {
   if (text.length > MAX_REQUEST_BYTES)
     return err(badRequest("request", `The request is longer than ${MAX_REQUEST_BYTES} bytes.`));
   let value: unknown;
@@ -51,7 +66,7 @@ export function parseRequest(text: string): Result<ResetRequest, BadRequestError
     const field = issue?.path.join(".") || "request";
     return err(badRequest(field, `Bad request: ${field}: ${issue?.message ?? "invalid"}.`));
   }
-  return ok(parsed.data as ResetRequest);
+  return ok(parsed.data as ServiceRequest);
 }
 
 /**

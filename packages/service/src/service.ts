@@ -7,7 +7,14 @@ import {
   lifeboatError,
   type Plan,
 } from "@lifeboat/core";
-import { executeReset, plan as makePlan, type ResetRequest, resumeReset } from "@lifeboat/reset";
+import {
+  createCheckpoint,
+  executeReset,
+  plan as makePlan,
+  openMachine,
+  planPrune,
+  resumeReset,
+} from "@lifeboat/reset";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { dbusErrorName } from "./errors.js";
 import { Job } from "./job.js";
@@ -20,8 +27,10 @@ import {
   POLKIT_ACTIONS,
   type PolkitAction,
 } from "./names.js";
+import { planValue } from "./plan-value.js";
 import { ALLOW_INTERACTIVE_AUTHORIZATION, checkAuthorization } from "./polkit.js";
-import { parseRequest, resolveDisk } from "./request.js";
+import { parseRequest, resolveDisk, type ServiceRequest } from "./request.js";
+import { verifyRecovery } from "./verify.js";
 
 /** Options of {@link startService}. */
 export interface ServiceOptions extends MachineAccess {
@@ -47,6 +56,12 @@ interface MethodSpec {
   readonly inSignature: string;
   readonly action: PolkitAction;
   readonly run: (args: string[]) => ResultAsync<Reply, LifeboatError>;
+}
+
+const MAX_TEXT = 4096;
+
+function badArgument(argument: string, message: string): LifeboatError {
+  return lifeboatError("INVALID_ARGUMENT", `${message} Nothing was changed.`, { argument });
 }
 
 function busy(disk: string, what: string): LockHeldError {
@@ -124,13 +139,19 @@ export function startService(options: ServiceOptions): RunningService {
       });
   }
 
-  function request(args: string[], index: number): ResultAsync<ResetRequest, LifeboatError> {
+  function request(args: string[], index: number): ResultAsync<ServiceRequest, LifeboatError> {
     const r = parseRequest(args[index] ?? "");
     return r.isOk() ? okAsync(r.value) : errAsync(r.error);
   }
 
-  function planOn(m: OpenedMachine, req: ResetRequest): ResultAsync<Plan, LifeboatError> {
-    const p = makePlan(m.state, req);
+  function planOn(m: OpenedMachine, req: ServiceRequest): ResultAsync<Plan, LifeboatError> {
+    const p =
+      req.kind === "checkpoint-prune"
+        ? planPrune(m.state, {
+            ...(req.keepLast === undefined ? {} : { keepLast: req.keepLast }),
+            ...(req.ids === undefined ? {} : { ids: req.ids }),
+          }).map((pp) => pp.plan)
+        : makePlan(m.state, req);
     return p.isOk() ? okAsync(p.value) : errAsync(p.error);
   }
 
@@ -144,10 +165,13 @@ export function startService(options: ServiceOptions): RunningService {
 
   /** Export a job object for `work` on the opened disk and start it right after the reply. */
   function startJob(
-    m: OpenedMachine,
+    m: { readonly machine: { close(): Promise<void> } },
     disk: string,
     what: { readonly digest: string; readonly kind: string },
-    work: (onProgress: (e: ExecutorEvent) => void) => ResultAsync<unknown, LifeboatError>,
+    work: (
+      onProgress: (e: ExecutorEvent) => void,
+      signal: AbortSignal,
+    ) => ResultAsync<unknown, LifeboatError>,
   ): string {
     const job = new Job(disk, what.digest, what.kind);
     const path = `${JOBS_PATH}/${nextJob++}`;
@@ -159,7 +183,7 @@ export function startService(options: ServiceOptions): RunningService {
       await new Promise((resolve) => setImmediate(resolve));
       let outcome: { readonly result: unknown } | { readonly error: LifeboatError };
       try {
-        const r = await work((e) => job.report(e));
+        const r = await work((e) => job.report(e), job.abort.signal);
         outcome = r.isOk() ? { result: r.value } : { error: r.error };
       } catch (e) {
         outcome = { error: asLifeboatError(e) };
@@ -230,8 +254,8 @@ export function startService(options: ServiceOptions): RunningService {
                   .map((p) => ({
                     signature: "o",
                     body: [
-                      startJob(m, d, p, (onProgress) =>
-                        executeReset(m.env, p, { confirm: digest, onProgress }),
+                      startJob(m, d, p, (onProgress, signal) =>
+                        executeReset(m.env, p, { confirm: digest, onProgress, signal }),
                       ),
                     ],
                   })),
@@ -252,11 +276,95 @@ export function startService(options: ServiceOptions): RunningService {
               const what = { digest: u?.digest ?? "", kind: u?.kind ?? "" };
               return {
                 signature: "o",
-                body: [startJob(m, d, what, (onProgress) => resumeReset(m.env, { onProgress }))],
+                body: [
+                  startJob(m, d, what, (onProgress, signal) =>
+                    resumeReset(m.env, { onProgress, signal }),
+                  ),
+                ],
               };
             }),
           ),
         ),
+    },
+    PlanDetails: {
+      inSignature: "ss",
+      action: POLKIT_ACTIONS.plan,
+      run: (args) =>
+        resolveDisk(args[0] ?? "").andThen((d) =>
+          request(args, 1).andThen((req) =>
+            holding(d, "Plan", () =>
+              withMachine(options, d, {}, (m) =>
+                planOn(m, req).map((p) => ({
+                  signature: "a{sv}ss",
+                  body: [planValue(p), toJson(p), p.digest],
+                })),
+              ),
+            ),
+          ),
+        ),
+    },
+    Cancel: {
+      inSignature: "o",
+      action: POLKIT_ACTIONS.act,
+      run: ([path]) => {
+        const job = jobs.get(path ?? "");
+        if (job === undefined)
+          return errAsync(
+            lifeboatError(
+              "SERVICE_NO_SUCH_JOB",
+              `There is no job ${JSON.stringify((path ?? "").slice(0, 200))} (finished jobs are kept for a while, then removed). Nothing was changed.`,
+              { job: (path ?? "").slice(0, 200) },
+            ),
+          );
+        return okAsync({ signature: "b", body: [job.cancel()] });
+      },
+    },
+    Verify: {
+      inSignature: "s",
+      action: POLKIT_ACTIONS.read,
+      run: ([disk]) =>
+        resolveDisk(disk ?? "").andThen((d) =>
+          holding(d, "Verify", () =>
+            openMachine(options.runner, {
+              disk: d,
+              ...(options.runDirectory ? { runDirectory: options.runDirectory } : {}),
+            }).map((machine) => ({
+              signature: "o",
+              body: [
+                startJob({ machine }, d, { digest: "", kind: "verify" }, (onProgress, signal) =>
+                  verifyRecovery(options, machine, signal, onProgress),
+                ),
+              ],
+            })),
+          ),
+        ),
+    },
+    CheckpointCreate: {
+      inSignature: "sss",
+      action: POLKIT_ACTIONS.act,
+      run: ([disk, name, reason]) => {
+        if ((name ?? "").length > 255)
+          return errAsync(badArgument("name", "The name is too long."));
+        if ((reason ?? "").length === 0 || (reason ?? "").length > MAX_TEXT)
+          return errAsync(badArgument("reason", `Give a reason of 1 to ${MAX_TEXT} characters.`));
+        return resolveDisk(disk ?? "").andThen((d) =>
+          holding(d, "CheckpointCreate", () =>
+            withMachine(options, d, { measureSizes: false }, (m) => {
+              const { top, boot } = m.machine;
+              if (top === undefined || boot === undefined)
+                return errAsync<Reply, LifeboatError>({
+                  code: "PRECONDITION_FAILED",
+                  message: `${d} has no Btrfs top level and /boot Lifeboat can open. Nothing was changed.`,
+                } as LifeboatError);
+              return createCheckpoint(
+                options.runner,
+                { top, boot },
+                { reason: reason ?? "", ...(name ? { name } : {}) },
+              ).map((cp) => ({ signature: "s", body: [toJson(cp)] }));
+            }),
+          ),
+        );
+      },
     },
   };
 

@@ -102,7 +102,11 @@ function hasName(env: NodeJS.ProcessEnv, name: string): Promise<boolean> {
  */
 export async function startPrivateSystem(
   scratch: Scratch,
-  options: { readonly runDirectory: string },
+  options: {
+    readonly runDirectory: string;
+    /** A public key (PEM file) lifeboatd trusts the recovery image set with. */
+    readonly trustedKey?: string;
+  },
 ): Promise<PrivateSystem> {
   // polkitd runs as its own user and the clients as nobody: the socket's directory must be open to them.
   const dir = await mkdtemp("/tmp/lifeboatd-bus-");
@@ -195,6 +199,7 @@ export async function startPrivateSystem(
         path.join(serviceDir, "src/lifeboatd.ts"),
         "--run-directory",
         options.runDirectory,
+        ...(options.trustedKey ? ["--trusted-key", options.trustedKey] : []),
       ],
       { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] },
     );

@@ -324,6 +324,9 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
     JSON.stringify({ kind: "rollback", stamp, checkpoint: "../../../etc" }),
     JSON.stringify({ kind: "rescue", stamp, target: { directory: "/", freeBytes: 1e18 } }),
     JSON.stringify({ kind: "reset-keep-home", stamp: huge }),
+    JSON.stringify({ kind: "checkpoint-prune", keepLast: 1e300 }),
+    JSON.stringify({ kind: "checkpoint-prune", ids: ["factory"] }),
+    JSON.stringify({ kind: "checkpoint-prune", ids: ["../../etc"] }),
     ...fc.sample(fc.json(), { numRuns: 8, seed: 20 }),
   ];
   type Case = { method: string; signature: string; args: unknown[] };
@@ -344,11 +347,24 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
       { method: "Plan", signature: "ss", args: [d, good] },
       { method: "Apply", signature: "sss", args: [d, good, "sha256:0"] },
       { method: "Resume", signature: "s", args: [d] },
+      { method: "PlanDetails", signature: "ss", args: [d, good] },
+      { method: "Verify", signature: "s", args: [d] },
+      { method: "CheckpointCreate", signature: "sss", args: [d, "cp", "why"] },
     ]),
+    // Hostile checkpoints and jobs.
+    ...["", "../../etc", huge.slice(0, 300), ".", "a/b"].map(
+      (name): Case => ({ method: "CheckpointCreate", signature: "sss", args: [loop, name, ""] }),
+    ),
+    { method: "CheckpointCreate", signature: "sss", args: [loop, "../x", "why"] },
+    { method: "CheckpointCreate", signature: "sss", args: [loop, "x", huge] },
+    { method: "Cancel", signature: "o", args: ["/org/lifeboat/Lifeboat1/jobs/0"] },
+    { method: "Cancel", signature: "o", args: ["/"] },
+    { method: "Cancel", signature: "s", args: [huge] },
     // Hostile requests on the real disk.
     ...requests.flatMap((r): Case[] => [
       { method: "Plan", signature: "ss", args: [loop, r] },
       { method: "Apply", signature: "sss", args: [loop, r, "sha256:0"] },
+      { method: "PlanDetails", signature: "ss", args: [loop, r] },
     ]),
     // A good request with digests that are not the plan's.
     ...["", huge, `sha256:${"0".repeat(64)}`].map(
