@@ -1,5 +1,6 @@
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
+import { RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/core";
 import { createRecoveryMedia, type MediaExtraFile, planRecoveryMedia } from "@lifeboat/factory";
 import { verifyImageSet } from "@lifeboat/image";
 import type { Command } from "commander";
@@ -68,15 +69,19 @@ async function create(ctx: CliContext, opts: MediaOpts): Promise<ExitCodeValue> 
       const setDir = opts.imageSet ?? (await currentSetDir(t.recoveryRoot));
       if (!setDir)
         return usage(ctx, COMMAND, "no current recovery image set was found on the machine");
-      const kernel =
-        opts.kernel ?? (t.recoveryRoot ? path.join(t.recoveryRoot, "vmlinuz") : undefined);
-      const initrd =
-        opts.initrd ?? (t.recoveryRoot ? path.join(t.recoveryRoot, "initrd.img") : undefined);
+      // The installed environment, through the links at the partition's root.
+      const installed = (name: string) =>
+        t.recoveryRoot ? path.join(t.recoveryRoot, name) : undefined;
+      const kernel = opts.kernel ?? installed(RECOVERY_ENVIRONMENT_FILES.kernel);
+      const initrd = opts.initrd ?? installed(RECOVERY_ENVIRONMENT_FILES.initrd);
       if (!kernel || !initrd)
         return usage(ctx, COMMAND, "give --kernel and --initrd of the recovery environment");
       const extraFiles: MediaExtraFile[] = [];
-      for (const name of ["lifeboat-exch", "lifeboat-btrfs-agent"]) {
-        const helper = t.recoveryRoot ? path.join(t.recoveryRoot, name) : undefined;
+      for (const name of [
+        RECOVERY_ENVIRONMENT_FILES.exchangeHelper,
+        RECOVERY_ENVIRONMENT_FILES.agentHelper,
+      ]) {
+        const helper = installed(name);
         if (helper && (await exists(helper)))
           extraFiles.push({ source: helper, path: name, mode: 0o755 });
       }
