@@ -51,6 +51,15 @@ export {
 } from "./exchange.js";
 export { estimateSize, filesystemInfo, filesystemUsage } from "./filesystem.js";
 export {
+  type BtrfsBackend,
+  type BtrfsFilesystem,
+  type BtrfsHandle,
+  type BtrfsHandleError,
+  type OpenBtrfsOptions,
+  openBtrfs,
+  withBtrfs,
+} from "./handle.js";
+export {
   type MountOf,
   type MountTopLevelOptions,
   mountTopLevel,

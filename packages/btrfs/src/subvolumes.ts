@@ -200,42 +200,41 @@ export function deleteSubvolume(
   subvolume: string,
   options: DeleteOptions = {},
 ): ResultAsync<DeleteResult, BtrfsError> {
+  return deleteWith(
+    runner,
+    topLevel,
+    subvolume,
+    {
+      list: () => listSubvolumes(runner, topLevel),
+      defaultId: () =>
+        btrfs(runner, ["subvolume", "get-default", topLevel])
+          .andThen((r) => parseGetDefault(r.stdout))
+          .map((d) => d.id),
+    },
+    options,
+  );
+}
+
+/** Where {@link deleteWith} learns the subvolumes and the default one (programs or the agent). */
+export interface DeleteFacts {
+  list(): ResultAsync<Subvolume[], BtrfsError>;
+  defaultId(): ResultAsync<number, BtrfsError>;
+}
+
+/** {@link deleteSubvolume} with the subvolume list and default id from `facts`; the deletion is `btrfs subvolume delete`. */
+export function deleteWith(
+  runner: CommandRunner,
+  topLevel: string,
+  subvolume: string,
+  facts: DeleteFacts,
+  options: DeleteOptions = {},
+): ResultAsync<DeleteResult, BtrfsError> {
   return inside(topLevel, subvolume)
     .andThen(requireSubvolume)
     .andThen((w) =>
-      ResultAsync.combine([
-        listSubvolumes(runner, topLevel),
-        btrfs(runner, ["subvolume", "get-default", topLevel]).andThen((r) =>
-          parseGetDefault(r.stdout),
-        ),
-      ]).andThen(([all, def]) => {
-        if (w.relative === "") return errAsync<string[], BtrfsError>(notFound(""));
-        const nested = all
-          .filter((s) => s.path.startsWith(`${w.relative}/`))
-          .sort((a, b) => b.path.split("/").length - a.path.split("/").length);
-        const target = all.find((s) => s.path === w.relative);
-        if (!target) return errAsync(notFound(w.relative));
-        const doomed = [...(options.recursive ? nested : []), target];
-        const isDefault = doomed.find((s) => s.id === def.id);
-        if (isDefault) {
-          return errAsync<string[], BtrfsError>({
-            code: "BTRFS_IS_DEFAULT",
-            message: `${JSON.stringify(isDefault.path)} is the default subvolume; set another default first.`,
-            subvolume: isDefault.path,
-            id: isDefault.id,
-          });
-        }
-        if (!options.recursive && nested.length > 0) {
-          return errAsync<string[], BtrfsError>({
-            code: "INVALID_ARGUMENT",
-            message: `${JSON.stringify(w.relative)} contains ${nested.length} nested subvolume(s) (${nested
-              .map((s) => s.path)
-              .join(", ")}); pass { recursive: true } to delete them too.`,
-            argument: "recursive",
-          });
-        }
-        return okAsync(doomed.map((s) => s.path));
-      }),
+      ResultAsync.combine([facts.list(), facts.defaultId()]).andThen(([all, defaultId]) =>
+        doomed(w.relative, all, defaultId, options.recursive ?? false),
+      ),
     )
     .andThen((paths) =>
       btrfs(runner, [
@@ -245,6 +244,41 @@ export function deleteSubvolume(
         ...paths.map((p) => path.join(topLevel, p)),
       ]).map(() => ({ deleted: paths })),
     );
+}
+
+/** What deleting `relative` removes, deepest first; refusals for the default subvolume and unasked nesting. Pure. */
+function doomed(
+  relative: string,
+  all: readonly Subvolume[],
+  defaultId: number,
+  recursive: boolean,
+): ResultAsync<string[], BtrfsError> {
+  if (relative === "") return errAsync(notFound(""));
+  const nested = all
+    .filter((s) => s.path.startsWith(`${relative}/`))
+    .sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+  const target = all.find((s) => s.path === relative);
+  if (!target) return errAsync(notFound(relative));
+  const gone = [...(recursive ? nested : []), target];
+  const isDefault = gone.find((s) => s.id === defaultId);
+  if (isDefault) {
+    return errAsync({
+      code: "BTRFS_IS_DEFAULT",
+      message: `${JSON.stringify(isDefault.path)} is the default subvolume; set another default first.`,
+      subvolume: isDefault.path,
+      id: isDefault.id,
+    });
+  }
+  if (!recursive && nested.length > 0) {
+    return errAsync({
+      code: "INVALID_ARGUMENT",
+      message: `${JSON.stringify(relative)} contains ${nested.length} nested subvolume(s) (${nested
+        .map((s) => s.path)
+        .join(", ")}); pass { recursive: true } to delete them too.`,
+      argument: "recursive",
+    });
+  }
+  return okAsync(gone.map((s) => s.path));
 }
 
 /**
