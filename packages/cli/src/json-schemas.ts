@@ -246,22 +246,37 @@ export const grubInstallDataSchema = z.object({
 });
 
 /** One GRUB integration `provision` wrote, kept or skipped (with why). */
-export const grubIntegrationSchema = z.discriminatedUnion("status", [
+export const grubIntegrationSchema = z.union([
   z.object({
     kind: z.literal("grub.d"),
     status: z.union([z.literal("installed"), z.literal("unchanged")]),
+    /** The subvolume holding the script (`root`). */
     subvolume: z.string(),
+    /** In the installed system: `/etc/grub.d/41_lifeboat`. */
     path: z.string(),
-    systemEntry: z.string(),
   }),
   z.object({
-    kind: z.literal("grub.d"),
+    kind: z.literal("custom.cfg"),
+    status: z.union([z.literal("installed"), z.literal("unchanged")]),
+    /** As the installed system sees it: `/boot/grub/custom.cfg` or `/boot/grub2/custom.cfg`. */
+    path: z.string(),
+    /** The grub.cfg beside it. */
+    grubCfg: z.string(),
+    /** Whether that grub.cfg reads custom.cfg (if not, `detail` says what to add). */
+    sourced: z.boolean(),
+    /** The recovery filesystem UUID the entries search for. */
+    recoveryFsUuid: z.string(),
+    detail: z.string(),
+  }),
+  z.object({
+    kind: z.union([z.literal("grub.d"), z.literal("custom.cfg")]),
     status: z.literal("skipped"),
     reason: z.union([
       z.literal("not-requested"),
-      z.literal("no-bls-directory"),
-      z.literal("no-bls-entries"),
       z.literal("no-grub-d"),
+      z.literal("grub-d"),
+      z.literal("no-grub-cfg"),
+      z.literal("no-recovery-partition"),
     ]),
     detail: z.string(),
   }),

@@ -124,6 +124,7 @@ describe("lifeboat, the real binary", () => {
         subvolume: "root",
         path: "/etc/grub.d/41_lifeboat",
       }),
+      expect.objectContaining({ kind: "custom.cfg" }),
     ]);
     const i = cliJson(
       ["inspect", "--disk", disk, "--trusted-key", keys.publicKey],
@@ -134,7 +135,7 @@ describe("lifeboat, the real binary", () => {
     expect(i.disk?.partitions).toHaveLength(4);
     const g = cliJson(["grub", "render", "--disk", disk], grubRenderDataSchema);
     expect(g.sampleOutput).toContain("Reset to factory settings");
-    expect(g.sampleOutput).toContain("systemd.factory_reset=1");
+    expect(g.sampleOutput).toContain("lifeboat.mode=factory-reset");
   });
 
   it("refuses to reset without confirmation, with --yes alone, with a wrong digest; runs with the right one", () => {

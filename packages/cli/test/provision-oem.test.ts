@@ -60,53 +60,55 @@ afterAll(async () => {
 });
 
 describe("provision and grub on a /boot without BLS entries (issue #16)", () => {
-  it("provision on a /boot without loader/entries: the GRUB integration is skipped and says why, in --json and in words", async () => {
+  it("provision on a /boot without loader/entries: the grub.d script is installed (no system kernel needed), every integration said, in --json and in words", async () => {
     const boot = await bootDir("boot-none", "none");
     const p = cliJson(provisionArgs(boot), provisionDataSchema);
-    expect(p.grub).toEqual([
-      expect.objectContaining({ kind: "grub.d", status: "skipped", reason: "no-bls-directory" }),
-    ]);
-    const human = cli(provisionArgs(boot));
-    expect(human.code).toBe(0);
-    expect(human.stdout + human.stderr).toContain(
-      "GRUB grub.d script skipped: /boot has no loader/entries",
-    );
-    expect(human.stdout + human.stderr).not.toMatch(/ENOENT|scandir/);
-  });
-
-  it("provision on an empty loader/entries: skipped with the reason, never silently", async () => {
-    const boot = await bootDir("boot-empty", "empty");
-    const p = cliJson(provisionArgs(boot), provisionDataSchema);
-    expect(p.grub).toEqual([
-      expect.objectContaining({ status: "skipped", reason: "no-bls-entries" }),
-    ]);
-    const human = cli(provisionArgs(boot));
-    expect(human.stdout + human.stderr).toContain("/boot/loader/entries holds no *.conf entry");
-  });
-
-  it("grub render on a /boot without loader/entries: GRUB_NO_BLS_ENTRY, no raw ENOENT", async () => {
-    const boot = await bootDir("boot-none-render", "none");
-    const r = cliJsonFailure(["grub", "render", "--boot", boot]);
-    expect(r.code).toBe(1);
-    expect(r.doc.error.code).toBe("GRUB_NO_BLS_ENTRY");
-    expect(JSON.stringify(r.doc)).not.toMatch(/ENOENT|scandir/);
-  });
-});
-
-describe("recovery entry kernel arguments (issue #16)", () => {
-  it("provision --recovery-args puts them on the recovery entry; the message names the script inside the subvolume", async () => {
-    const boot = await bootDir("boot-one", "one");
-    const args = provisionArgs(boot, "--recovery-args", "console=ttyS0,115200 lifeboat.lang=de_DE");
-    const p = cliJson(args, provisionDataSchema);
     expect(p.grub).toEqual([
       {
         kind: "grub.d",
         status: expect.stringMatching(/^(installed|unchanged)$/),
         subvolume: "root",
         path: "/etc/grub.d/41_lifeboat",
-        systemEntry: `loader/entries/abc-${KVER}.conf`,
       },
+      expect.objectContaining({ kind: "custom.cfg", status: "skipped", reason: "grub-d" }),
     ]);
+    const human = cli(provisionArgs(boot));
+    expect(human.code).toBe(0);
+    expect(human.stdout + human.stderr).toContain(
+      "GRUB grub.d script /etc/grub.d/41_lifeboat in subvolume root",
+    );
+    expect(human.stdout + human.stderr).toContain("GRUB custom.cfg skipped:");
+    expect(human.stdout + human.stderr).not.toMatch(/ENOENT|scandir/);
+  });
+
+  it("grub render needs no /boot: both entries boot the recovery environment", async () => {
+    const boot = await bootDir("boot-none-render", "none");
+    const g = cliJson(["grub", "render", "--boot", boot], grubRenderDataSchema);
+    expect(g.sampleOutput).toContain("linux /environment/vmlinuz lifeboat.mode=factory-reset\n");
+    expect(g.sampleOutput).not.toContain("systemd.factory_reset");
+    execFileSync("grub-script-check", [], { input: g.sampleOutput });
+  });
+
+  it("grub render --recovery-fs-uuid prints the GRUB text of the custom.cfg block", () => {
+    const uuid = "5b3e0c1a-1111-4222-8333-444455556666";
+    const g = cliJson(["grub", "render", "--recovery-fs-uuid", uuid], grubRenderDataSchema);
+    expect(g.script).toContain(`search --no-floppy --fs-uuid --set=root ${uuid}`);
+    expect(g.script).toMatch(/^### BEGIN lifeboat/);
+    execFileSync("grub-script-check", [], { input: g.script });
+  });
+});
+
+describe("recovery entry kernel arguments (issue #16)", () => {
+  it("provision --recovery-args puts them on both entries; the message names the script inside the subvolume", async () => {
+    const boot = await bootDir("boot-one", "one");
+    const args = provisionArgs(boot, "--recovery-args", "console=ttyS0,115200 lifeboat.lang=de_DE");
+    const p = cliJson(args, provisionDataSchema);
+    expect(p.grub[0]).toEqual({
+      kind: "grub.d",
+      status: expect.stringMatching(/^(installed|unchanged)$/),
+      subvolume: "root",
+      path: "/etc/grub.d/41_lifeboat",
+    });
     const script = await readFile(path.join(top, "root/etc/grub.d/41_lifeboat"), "utf8");
     expect(script).toContain(
       `linux ${RECOVERY_ENVIRONMENT_BOOT.kernel} console=ttyS0,115200 lifeboat.lang=de_DE`,
@@ -117,7 +119,7 @@ describe("recovery entry kernel arguments (issue #16)", () => {
 
   it("grub render --recovery-args: rendered, and the output passes grub-script-check", () => {
     const g = cliJson(
-      ["grub", "render", "--kernel", "/vmlinuz-6.8", "--recovery-args", "console=ttyS0,115200"],
+      ["grub", "render", "--recovery-args", "console=ttyS0,115200"],
       grubRenderDataSchema,
     );
     expect(g.sampleOutput).toContain("linux /environment/vmlinuz console=ttyS0,115200");

@@ -39,7 +39,7 @@ export const RECOVERY_ENVIRONMENT_FILES = {
  *
  * @example
  * ```ts
- * renderLifeboatGrubdScript(installed, { recoveryKernel: RECOVERY_ENVIRONMENT_BOOT.kernel });
+ * renderLifeboatGrubdScript({ recoveryKernel: RECOVERY_ENVIRONMENT_BOOT.kernel });
  * ```
  */
 export const RECOVERY_ENVIRONMENT_BOOT = {

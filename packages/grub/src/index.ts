@@ -80,10 +80,16 @@ export {
   writeGrubConfig,
 } from "./install.js";
 export {
+  CUSTOM_CFG_BEGIN,
+  CUSTOM_CFG_END,
+  FACTORY_RESET_MODE_ARG,
   type InstalledBootEntry,
+  installLifeboatCustomCfg,
   type LifeboatMenuOptions,
+  lifeboatMenuEntries,
   parseKernelArgsOption,
   readNewestBlsEntry,
+  renderLifeboatCustomCfg,
   renderLifeboatGrubdScript,
 } from "./lifeboat-menu.js";
 export { checkGrubString, findUnrepresentable, quoteGrubWord } from "./quote.js";

@@ -1,20 +1,27 @@
 /**
- * Lifeboat's own GRUB menu for an installed system: read the system's
- * newest BLS entry from /boot, and render the grub.d script with the
- * "Recovery options" submenu (the recovery environment, and reset to
- * factory settings with the system's kernel).
+ * Lifeboat's own GRUB menu for an installed system: the "Recovery options"
+ * submenu (the recovery environment's guided front end, and reset to factory
+ * settings in the same environment), as a grub.d script or a block in
+ * `custom.cfg`; and the system's newest BLS entry, read from /boot.
  *
  * @module
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { ioError, RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core";
+import { type CommandRunner, ioError, RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
 import { blsField, blsFields, blsKernelArgs, parseBlsEntry } from "./bls.js";
 import { controlCharacterAt, parseKernelCommandLine } from "./cmdline.js";
-import { factoryResetMenuEntry, recoveryMenu, recoveryMenuEntry } from "./entries.js";
-import type { GrubBadKernelArgsError, GrubError, GrubNoBlsEntryError } from "./errors.js";
+import { type RecoveryPartitionRef, recoveryMenu, recoveryMenuEntry } from "./entries.js";
+import type {
+  GrubBadKernelArgsError,
+  GrubError,
+  GrubNoBlsEntryError,
+  GrubScriptInvalidError,
+} from "./errors.js";
 import { type GrubdScript, renderGrubdScript } from "./grubd.js";
+import { type GrubFileChange, type GrubWriteOptions, writeGrubConfig } from "./install.js";
+import { type GrubCommand, renderGrubScript } from "./script.js";
 
 /** Where BLS entries live, relative to /boot. */
 const ENTRIES = "loader/entries";
@@ -88,66 +95,165 @@ export function readNewestBlsEntry(boot: string): ResultAsync<InstalledBootEntry
   });
 }
 
-/** What Lifeboat's menu needs besides the installed system (see {@link renderLifeboatGrubdScript}). */
+/** Lifeboat's recovery menu: where the recovery environment is and how it boots (see {@link lifeboatMenuEntries}). */
 export interface LifeboatMenuOptions {
   /** Kernel of the recovery environment on the recovery partition (default `/environment/vmlinuz`, what `lifeboat provision` installs). */
   readonly recoveryKernel?: string;
   /** Its initrd (default `/environment/initrd.img`). */
   readonly recoveryInitrd?: string;
   /**
-   * Kernel arguments of the recovery entry, e.g. `["console=ttyS0,115200"]`
+   * Kernel arguments of both entries, e.g. `["console=ttyS0,115200"]`
    * (see {@link parseKernelArgsOption} to take them from one string).
    */
   readonly recoveryKernelArgs?: readonly string[];
   /** Filesystem label searched when the recovery filesystem's UUID is not found. */
   readonly recoveryLabel?: string;
-  /** Filesystem UUID of /boot (searched by the factory-reset entry). */
-  readonly bootFsUuid?: string;
   /** `linuxefi`/`initrdefi` instead of `linux`/`initrd`. */
   readonly efi?: boolean;
 }
 
+/** The kernel argument that makes the recovery environment open on the "reset, keep my files" confirmation. */
+export const FACTORY_RESET_MODE_ARG = "lifeboat.mode=factory-reset";
+
 /**
- * The `/etc/grub.d` script with the "Recovery options" submenu: boot the
- * recovery environment from the recovery partition (found by its GPT type
- * when `grub-mkconfig` runs), and reset to factory settings with the
- * installed system's kernel and arguments.
+ * The "Recovery options" submenu: "Recovery" boots the recovery
+ * environment (its guided front end), and "Reset to factory settings"
+ * boots the same environment with {@link FACTORY_RESET_MODE_ARG}, which
+ * opens on the confirmation of a reset that keeps /home. Neither needs the
+ * installed system's kernel, so both work when the system no longer boots.
  *
  * @example
  * ```ts
- * const system = (await readNewestBlsEntry("/boot"))._unsafeUnwrap();
- * const script = renderLifeboatGrubdScript(system, { recoveryKernelArgs: ["console=ttyS0,115200"] });
+ * const menu = lifeboatMenuEntries({ fsUuid: "5b3e…", label: "LIFEBOAT" }, { recoveryKernelArgs: ["console=ttyS0,115200"] });
+ * renderGrubScript(menu);
+ * ```
+ */
+export function lifeboatMenuEntries(
+  partition: RecoveryPartitionRef,
+  options: LifeboatMenuOptions = {},
+): GrubCommand[] {
+  const where: RecoveryPartitionRef = {
+    fsUuid: partition.fsUuid,
+    ...(options.recoveryLabel ? { label: options.recoveryLabel } : {}),
+    ...(partition.label ? { label: partition.label } : {}),
+  };
+  const source = {
+    kind: "files",
+    kernel: options.recoveryKernel ?? RECOVERY_ENVIRONMENT_BOOT.kernel,
+    initrd: options.recoveryInitrd ?? RECOVERY_ENVIRONMENT_BOOT.initrd,
+  } as const;
+  const args = (options.recoveryKernelArgs ?? []).filter((a) => !a.startsWith("lifeboat.mode="));
+  const efi = options.efi ? { efi: true } : {};
+  return recoveryMenu([
+    recoveryMenuEntry({ partition: where, source, kernelArgs: args, ...efi }),
+    recoveryMenuEntry({
+      partition: where,
+      source,
+      title: "Reset to factory settings",
+      id: "lifeboat-factory-reset",
+      kernelArgs: [...args, FACTORY_RESET_MODE_ARG],
+      ...efi,
+    }),
+  ]);
+}
+
+/**
+ * The `/etc/grub.d` script with the "Recovery options" submenu of
+ * {@link lifeboatMenuEntries}, the recovery partition found by its GPT
+ * type each time `grub-mkconfig` runs. It needs nothing from /boot (no BLS
+ * entry): both entries boot the recovery environment.
+ *
+ * @example
+ * ```ts
+ * const script = renderLifeboatGrubdScript({ recoveryKernelArgs: ["console=ttyS0,115200"] });
+ * if (script.isOk()) await installGrubdScript(runner, script.value);
  * ```
  */
 export function renderLifeboatGrubdScript(
-  system: Pick<InstalledBootEntry, "kernel" | "initrd" | "args">,
   options: LifeboatMenuOptions = {},
 ): Result<GrubdScript, GrubError> {
-  return renderGrubdScript({
-    entries: ({ fsUuid }) =>
-      recoveryMenu([
-        recoveryMenuEntry({
-          partition: {
-            fsUuid,
-            ...(options.recoveryLabel ? { label: options.recoveryLabel } : {}),
-          },
-          source: {
-            kind: "files",
-            kernel: options.recoveryKernel ?? RECOVERY_ENVIRONMENT_BOOT.kernel,
-            initrd: options.recoveryInitrd ?? RECOVERY_ENVIRONMENT_BOOT.initrd,
-          },
-          ...(options.recoveryKernelArgs ? { kernelArgs: options.recoveryKernelArgs } : {}),
-          ...(options.efi ? { efi: true } : {}),
-        }),
-        factoryResetMenuEntry({
-          kernel: system.kernel,
-          initrd: system.initrd,
-          kernelArgs: system.args,
-          ...(options.bootFsUuid ? { bootFsUuid: options.bootFsUuid } : {}),
-          ...(options.efi ? { efi: true } : {}),
-        }),
-      ]),
+  return renderGrubdScript({ entries: ({ fsUuid }) => lifeboatMenuEntries({ fsUuid }, options) });
+}
+
+/** First line of Lifeboat's block in a `custom.cfg` (see {@link renderLifeboatCustomCfg}). */
+export const CUSTOM_CFG_BEGIN =
+  "### BEGIN lifeboat (written by lifeboat provision; replaced when it runs again) ###";
+/** Last line of Lifeboat's block in a `custom.cfg`. */
+export const CUSTOM_CFG_END = "### END lifeboat ###";
+
+/**
+ * A `custom.cfg` (read by hand-written GRUB configs and by grub-mkconfig's
+ * `41_custom`) with Lifeboat's block: the submenu of
+ * {@link lifeboatMenuEntries} for the recovery partition whose filesystem
+ * UUID is given, between {@link CUSTOM_CFG_BEGIN} and {@link CUSTOM_CFG_END}.
+ * Everything else in `existing` is kept as it is; a block already there is
+ * replaced in place, so running it again gives the same text. A begin line
+ * without its end line is `GRUB_SCRIPT_INVALID` (nothing guessed).
+ *
+ * @example
+ * ```ts
+ * const text = renderLifeboatCustomCfg(await readFile(cfg, "utf8").catch(() => undefined), { fsUuid: "5b3e…" });
+ * if (text.isOk()) await writeGrubConfig(runner, cfg, text.value); // checked by grub-script-check
+ * ```
+ */
+export function renderLifeboatCustomCfg(
+  existing: string | undefined,
+  partition: RecoveryPartitionRef,
+  options: LifeboatMenuOptions = {},
+): Result<string, GrubError> {
+  return renderGrubScript(lifeboatMenuEntries(partition, options)).andThen((menu) => {
+    const block = `${CUSTOM_CFG_BEGIN}\n${menu}${CUSTOM_CFG_END}\n`;
+    const old = existing ?? "";
+    const lines = old.split("\n");
+    const begin = lines.findIndex((l) => l.trim() === CUSTOM_CFG_BEGIN);
+    if (begin < 0) {
+      if (old === "") return ok(block);
+      return ok(`${old}${old.endsWith("\n") ? "" : "\n"}${block}`);
+    }
+    const end = lines.findIndex((l, i) => i > begin && l.trim() === CUSTOM_CFG_END);
+    if (end < 0)
+      return err({
+        code: "GRUB_SCRIPT_INVALID",
+        message: `custom.cfg has Lifeboat's begin line (line ${begin + 1}) without its end line "${CUSTOM_CFG_END}": remove the unfinished block by hand, then run again.`,
+        path: "custom.cfg",
+        line: begin + 1,
+        stderrTail: "",
+      } satisfies GrubScriptInvalidError);
+    const before = lines.slice(0, begin).join("\n");
+    const after = lines.slice(end + 1).join("\n");
+    return ok(`${before}${before === "" ? "" : "\n"}${block}${after}`);
   });
+}
+
+/**
+ * Write Lifeboat's block into a `custom.cfg` (see
+ * {@link renderLifeboatCustomCfg}), keeping the rest of the file: the whole
+ * new text is checked with `grub-script-check`, then replaces the old file
+ * atomically; the same text again changes nothing (`changed: false`).
+ *
+ * @example
+ * ```ts
+ * const r = await installLifeboatCustomCfg(runner, "/boot/grub/custom.cfg", { fsUuid: "5b3e…" });
+ * if (r.isOk()) console.log(r.value.changed ? "written" : "unchanged");
+ * ```
+ */
+export function installLifeboatCustomCfg(
+  runner: CommandRunner,
+  file: string,
+  partition: RecoveryPartitionRef,
+  options: LifeboatMenuOptions & GrubWriteOptions = {},
+): ResultAsync<GrubFileChange, GrubError> {
+  return ResultAsync.fromPromise(
+    readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    }),
+    (e): GrubError => ioError(e, file, "read"),
+  ).andThen((old) =>
+    renderLifeboatCustomCfg(old, partition, options).asyncAndThen((text) =>
+      writeGrubConfig(runner, file, text, options.signal ? { signal: options.signal } : {}),
+    ),
+  );
 }
 
 /**

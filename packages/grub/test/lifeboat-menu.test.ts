@@ -3,8 +3,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  CUSTOM_CFG_BEGIN,
+  CUSTOM_CFG_END,
+  lifeboatMenuEntries,
   parseKernelArgsOption,
   readNewestBlsEntry,
+  renderGrubScript,
+  renderLifeboatCustomCfg,
   renderLifeboatGrubdScript,
 } from "../src/index.js";
 import { grubScriptCheck } from "./_support/check.js";
@@ -71,19 +76,102 @@ describe("recovery entry kernel arguments (issue #16)", () => {
     expect(parseKernelArgsOption('a="b')._unsafeUnwrapErr().reason).toBe("unbalanced-quote");
   });
 
-  it("renders them on the recovery entry only, and grub-script-check accepts the output", async () => {
+  it("renders them on both entries, and grub-script-check accepts the output", async () => {
     const args = parseKernelArgsOption(
       'console=ttyS0,115200 lifeboat.lang=de_DE x="a b"',
     )._unsafeUnwrap();
-    const s = renderLifeboatGrubdScript(
-      { kernel: "/vmlinuz-6.8", initrd: ["/initramfs-6.8.img"], args: ["root=UUID=1", "ro"] },
-      { recoveryKernelArgs: args, recoveryLabel: "LIFEBOAT" },
-    )._unsafeUnwrap();
+    const s = renderLifeboatGrubdScript({
+      recoveryKernelArgs: args,
+      recoveryLabel: "LIFEBOAT",
+    })._unsafeUnwrap();
     expect(s.sampleOutput).toContain(
       // The kernel's quotes are GRUB's to write: it quotes an argument with a space itself.
-      "linux /environment/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE 'x=a b'",
+      "linux /environment/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE 'x=a b'\n",
     );
-    expect(s.sampleOutput).toContain("linux /vmlinuz-6.8 root=UUID=1 ro systemd.factory_reset=1\n");
+    expect(s.sampleOutput).toContain(
+      "linux /environment/vmlinuz console=ttyS0,115200 lifeboat.lang=de_DE 'x=a b' lifeboat.mode=factory-reset\n",
+    );
     expect(await grubScriptCheck(s.sampleOutput)).toEqual({ code: 0, stderr: "" });
+  });
+});
+
+describe('"Reset to factory settings" boots the recovery environment, not the system (issue #16)', () => {
+  it("both entries boot /environment/vmlinuz from the recovery partition; the second with lifeboat.mode=factory-reset", () => {
+    const text = renderGrubScript(
+      lifeboatMenuEntries(
+        { fsUuid: "1111-2222" },
+        { recoveryLabel: "LIFEBOAT", recoveryKernelArgs: ["lifeboat.mode=unattended", "quiet"] },
+      ),
+    )._unsafeUnwrap();
+    expect(text).toMatchInlineSnapshot(`
+      "submenu --class lifeboat --id lifeboat-recovery-menu -- 'Recovery options' {
+        menuentry --class lifeboat --class recovery --id lifeboat-recovery -- Recovery {
+          insmod part_gpt
+          if ! search --no-floppy --fs-uuid --set=root 1111-2222; then
+            search --no-floppy --label --set=root LIFEBOAT
+          fi
+          linux /environment/vmlinuz quiet
+          initrd /environment/initrd.img
+        }
+        menuentry --class lifeboat --class recovery --id lifeboat-factory-reset -- 'Reset to factory settings' {
+          insmod part_gpt
+          if ! search --no-floppy --fs-uuid --set=root 1111-2222; then
+            search --no-floppy --label --set=root LIFEBOAT
+          fi
+          linux /environment/vmlinuz quiet lifeboat.mode=factory-reset
+          initrd /environment/initrd.img
+        }
+      }
+      "
+    `);
+    expect(text).not.toContain("systemd.factory_reset");
+  });
+});
+
+describe("custom.cfg: Lifeboat's block for hand-written GRUB configs (issue #16)", () => {
+  const uuid = { fsUuid: "5b3e0c1a-0000-4000-8000-000000000001" };
+  const user = "# my own entries\nmenuentry 'Memtest' {\n  linux16 /memtest\n}\n";
+
+  it("appended after what is there, kept as it is; running again gives the same text", async () => {
+    const once = renderLifeboatCustomCfg(user, uuid)._unsafeUnwrap();
+    expect(once.startsWith(user)).toBe(true);
+    expect(once).toContain(`${CUSTOM_CFG_BEGIN}\nsubmenu`);
+    expect(once.endsWith(`${CUSTOM_CFG_END}\n`)).toBe(true);
+    expect(once).toContain("linux /environment/vmlinuz lifeboat.mode=factory-reset");
+    expect(renderLifeboatCustomCfg(once, uuid)._unsafeUnwrap()).toBe(once);
+    expect(await grubScriptCheck(once)).toEqual({ code: 0, stderr: "" });
+    // A file without one: just the block; no final newline: one is added first.
+    expect(
+      renderLifeboatCustomCfg(undefined, uuid)._unsafeUnwrap().startsWith(CUSTOM_CFG_BEGIN),
+    ).toBe(true);
+    expect(renderLifeboatCustomCfg("set timeout=5", uuid)._unsafeUnwrap()).toMatch(
+      new RegExp(`^set timeout=5\\n${CUSTOM_CFG_BEGIN.replace(/[()]/g, "\\$&")}\\n`),
+    );
+  });
+
+  it("a block already there is replaced in place (new UUID, new arguments); text before and after is kept", async () => {
+    const old = renderLifeboatCustomCfg(user, uuid)._unsafeUnwrap();
+    const withTail = `${old}set timeout=3\n`;
+    const next = renderLifeboatCustomCfg(
+      withTail,
+      { fsUuid: "99999999-0000-4000-8000-000000000002" },
+      { recoveryKernelArgs: ["console=ttyS0,115200"] },
+    )._unsafeUnwrap();
+    expect(next.startsWith(user)).toBe(true);
+    expect(next.endsWith(`${CUSTOM_CFG_END}\nset timeout=3\n`)).toBe(true);
+    expect(next).not.toContain(uuid.fsUuid);
+    expect(next.split(CUSTOM_CFG_BEGIN).length).toBe(2);
+    expect(next).toContain(
+      "linux /environment/vmlinuz console=ttyS0,115200 lifeboat.mode=factory-reset",
+    );
+    expect(await grubScriptCheck(next)).toEqual({ code: 0, stderr: "" });
+  });
+
+  it("a begin line without its end line is GRUB_SCRIPT_INVALID naming the line; nothing guessed", () => {
+    const broken = `${user}${CUSTOM_CFG_BEGIN}\nsubmenu 'x' {\n`;
+    expect(renderLifeboatCustomCfg(broken, uuid)._unsafeUnwrapErr()).toMatchObject({
+      code: "GRUB_SCRIPT_INVALID",
+      line: 5,
+    });
   });
 });

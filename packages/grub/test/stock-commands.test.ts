@@ -3,10 +3,12 @@ import { describe, expect, it } from "vitest";
 import {
   factoryResetMenuEntry,
   type GrubCommand,
+  lifeboatMenuEntries,
   recoveryMenu,
   recoveryMenuEntry,
   recoverySearch,
   renderGrubScript,
+  renderLifeboatCustomCfg,
 } from "../src/index.js";
 import { grubScriptCheck } from "./_support/check.js";
 import { runGrubEmu } from "./_support/grub-emu.js";
@@ -77,6 +79,10 @@ describe("rendered entries use only commands every stock GRUB image has (issue #
         },
         { kind: "menuentry", title: "empty", body: [] },
       ])._unsafeUnwrap(),
+      renderGrubScript(
+        lifeboatMenuEntries({ fsUuid: "1111-2222" }, { recoveryLabel: "LIFEBOAT" }),
+      )._unsafeUnwrap(),
+      renderLifeboatCustomCfg(undefined, { fsUuid: "1111-2222" })._unsafeUnwrap(),
     ];
     for (const script of scripts) {
       expect(script).not.toMatch(/\btrue\b/);

@@ -99,7 +99,10 @@ export interface ProvisionedRecovery {
 
 /** Progress of {@link provision} and {@link provisionRecovery}, phase by phase. */
 export type ProvisionProgress =
+  /** The grub.d script (before the factory snapshot). */
   | { readonly phase: "grub" }
+  /** The custom.cfg block (after the recovery partition). */
+  | { readonly phase: "grub-custom-cfg" }
   | { readonly phase: "snapshot" }
   | { readonly phase: "recovery-check" }
   | { readonly phase: "recovery-build" }

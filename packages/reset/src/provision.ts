@@ -24,6 +24,7 @@ import { type FactoryManifest, readFactoryManifest } from "./manifest.js";
 import {
   type GrubIntegration,
   type ProvisionGrubOptions,
+  provisionCustomCfg,
   provisionGrub,
 } from "./provision-grub.js";
 import {
@@ -55,9 +56,14 @@ export interface ProvisionOptions {
    */
   readonly recovery?: RecoveryProvisionOptions;
   /**
-   * Install the grub.d script with the recovery menu into the `root`
-   * subvolume (before the factory snapshot, so the snapshot has it). Every
-   * integration done or skipped, with the reason, is in the result's `grub`.
+   * The GRUB recovery menu ("Recovery", "Reset to factory settings"; both
+   * boot the recovery environment): a grub.d script in the `root` subvolume
+   * when it has /etc/grub.d (before the factory snapshot, so the snapshot
+   * has it), and a marked block in the custom.cfg beside /boot's grub.cfg
+   * when that is hand-written and reads custom.cfg, or when there is no
+   * /etc/grub.d (after the recovery partition, whose filesystem UUID it
+   * names). Every integration done or skipped, with the reason, is in the
+   * result's `grub`.
    */
   readonly grub?: ProvisionGrubOptions | false;
   readonly signal?: AbortSignal;
@@ -138,27 +144,46 @@ function provisionPrepared(
   env: VerifiedRecoveryEnvironment | undefined,
 ): ResultAsync<ProvisionResult, LifeboatError> {
   if (options.grub) options.onProgress?.({ phase: "grub" });
-  return provisionGrub(runner, {
-    top: options.top,
-    boot: options.boot,
-    grub: options.grub,
-    ...(options.signal ? { signal: options.signal } : {}),
-  }).andThen((grub) => {
-    options.onProgress?.({ phase: "snapshot" });
-    return provisionFactory(runner, options).andThen((manifest) => {
-      const recovery = options.recovery;
-      if (recovery === undefined)
-        return okAsync<ProvisionResult, LifeboatError>({ ...manifest, grub });
-      return provisionRecovery(runner, {
-        ...recovery,
-        top: options.top,
-        boot: options.boot,
-        ...(env ? { preparedEnvironment: env } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      }).map((r): ProvisionResult => ({ ...manifest, grub, recoveryImage: r }));
+  const signal = options.signal ? { signal: options.signal } : {};
+  // custom.cfg (hand-written GRUB configs) names the recovery filesystem's UUID: written once it is provisioned.
+  const customCfg = (provisioned: boolean) => {
+    if (options.grub) options.onProgress?.({ phase: "grub-custom-cfg" });
+    return provisionCustomCfg(runner, {
+      top: options.top,
+      boot: options.boot,
+      grub: options.grub,
+      recovery: provisioned ? options.recovery : undefined,
+      ...signal,
     });
-  });
+  };
+  return provisionGrub(runner, { top: options.top, grub: options.grub, ...signal }).andThen(
+    (grubD) => {
+      options.onProgress?.({ phase: "snapshot" });
+      return provisionFactory(runner, options).andThen((manifest) => {
+        const recovery = options.recovery;
+        if (recovery === undefined)
+          return customCfg(false).map(
+            (custom): ProvisionResult => ({ ...manifest, grub: [...grubD, ...custom] }),
+          );
+        return provisionRecovery(runner, {
+          ...recovery,
+          top: options.top,
+          boot: options.boot,
+          ...(env ? { preparedEnvironment: env } : {}),
+          ...signal,
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        }).andThen((r) =>
+          customCfg(true).map(
+            (custom): ProvisionResult => ({
+              ...manifest,
+              grub: [...grubD, ...custom],
+              recoveryImage: r,
+            }),
+          ),
+        );
+      });
+    },
+  );
 }
 
 function provisionFactory(

@@ -4,7 +4,7 @@ import {
   installGrubdScript,
   type LifeboatMenuOptions,
   parseKernelArgsOption,
-  readNewestBlsEntry,
+  renderLifeboatCustomCfg,
   renderLifeboatGrubdScript,
 } from "@lifeboat/grub";
 import type { Command } from "commander";
@@ -19,13 +19,11 @@ interface GrubOpts {
   disk?: string;
   top?: string;
   boot?: string;
-  kernel?: string;
-  initrd?: string;
-  args?: string;
   recoveryKernel?: string;
   recoveryInitrd?: string;
   recoveryLabel?: string;
   recoveryArgs?: string;
+  recoveryFsUuid?: string;
   efi?: boolean;
   root?: string;
   directory?: string;
@@ -43,52 +41,37 @@ function inputsOf(opts: GrubOpts): LifeboatMenuOptions {
   };
 }
 
-/**
- * The script for the system given by options, or on the target (its newest
- * BLS entry; a /boot without one is `GRUB_NO_BLS_ENTRY`).
- */
-async function scriptFor(
-  ctx: CliContext,
-  command: string,
-  opts: GrubOpts,
-  boot: string | undefined,
-) {
-  const inputs = inputsOf(opts);
-  let system: { kernel: string; initrd: readonly string[]; args: readonly string[] };
-  if (opts.kernel) {
-    system = {
-      kernel: opts.kernel,
-      initrd: opts.initrd ? [opts.initrd] : [],
-      args: must(parseKernelArgsOption(opts.args ?? "")),
-    };
-  } else if (boot) {
-    system = must(await readNewestBlsEntry(boot));
-  } else {
-    usage(ctx, command, "give --kernel (and --initrd, --args), or --disk/--boot with BLS entries");
-    return undefined;
-  }
-  return must(renderLifeboatGrubdScript(system, inputs));
+/** The grub.d script: both entries boot the recovery environment, so nothing is read from /boot. */
+function scriptFor(opts: GrubOpts) {
+  return must(renderLifeboatGrubdScript(inputsOf(opts)));
 }
 
 async function render(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> {
-  return guarded(ctx, "grub render", () =>
-    withTarget(ctx.runner, targetOf(opts), {}, (t) =>
-      withNamedPaths({ disk: t.disk?.device, top: t.top, boot: t.boot }, async () => {
-        const script = await scriptFor(ctx, "grub render", opts, t.boot);
-        if (!script) return 2;
-        return succeed(
-          ctx,
-          "grub render",
-          {
-            script: script.script,
-            sampleOutput: script.sampleOutput,
-            sampleFsUuid: script.sampleFsUuid,
-          },
-          (d) => d.script,
-        );
-      }),
-    ),
-  );
+  return guarded(ctx, "grub render", async () => {
+    if (opts.recoveryFsUuid !== undefined) {
+      // GRUB text for a hand-written config: the block provision writes into custom.cfg.
+      const text = must(
+        renderLifeboatCustomCfg(undefined, { fsUuid: opts.recoveryFsUuid }, inputsOf(opts)),
+      );
+      return succeed(
+        ctx,
+        "grub render",
+        { script: text, sampleOutput: text, sampleFsUuid: opts.recoveryFsUuid },
+        (d) => d.script,
+      );
+    }
+    const script = scriptFor(opts);
+    return succeed(
+      ctx,
+      "grub render",
+      {
+        script: script.script,
+        sampleOutput: script.sampleOutput,
+        sampleFsUuid: script.sampleFsUuid,
+      },
+      (d) => d.script,
+    );
+  });
 }
 
 async function install(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> {
@@ -96,8 +79,7 @@ async function install(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> 
   return guarded(ctx, "grub install", () =>
     withTarget(ctx.runner, target, {}, (t) =>
       withNamedPaths({ disk: t.disk?.device, top: t.top, boot: t.boot }, async () => {
-        const script = await scriptFor(ctx, "grub install", opts, t.boot);
-        if (!script) return 2;
+        const script = scriptFor(opts);
         const directory =
           opts.directory ??
           (opts.root
@@ -126,15 +108,6 @@ async function install(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> 
 function grubOptions(cmd: Command): Command {
   return targetOptions(cmd)
     .option(
-      "--kernel <path>",
-      "kernel of the installed system (default: from the newest BLS entry)",
-    )
-    .option("--initrd <path>", "its initrd")
-    .option(
-      "--args <args>",
-      `its kernel arguments, one quoted string read as the kernel reads it: --args 'root=UUID=… x="a b"'`,
-    )
-    .option(
       "--recovery-kernel <path>",
       "recovery kernel on the recovery partition (what provision installs)",
       RECOVERY_ENVIRONMENT_BOOT.kernel,
@@ -150,7 +123,7 @@ function grubOptions(cmd: Command): Command {
     )
     .option(
       "--recovery-args <args>",
-      'kernel arguments of the recovery entry, one quoted string: --recovery-args "console=ttyS0,115200"',
+      'kernel arguments of both entries, one quoted string: --recovery-args "console=ttyS0,115200"',
     )
     .option("--efi", "use linuxefi/initrdefi");
 }
@@ -159,7 +132,13 @@ function grubOptions(cmd: Command): Command {
 export function registerGrub(program: Command, wrap: Wrap): void {
   const grub = program.command("grub").description("GRUB recovery and factory-reset entries");
   grubOptions(grub.command("render"))
-    .description("print the /etc/grub.d script with the recovery submenu")
+    .description(
+      "print the /etc/grub.d script with the Recovery options submenu (Recovery; Reset to factory settings), or with --recovery-fs-uuid the GRUB text for a hand-written grub.cfg/custom.cfg",
+    )
+    .option(
+      "--recovery-fs-uuid <uuid>",
+      "print GRUB text (the custom.cfg block) for the recovery filesystem with this UUID instead of the grub.d script",
+    )
     .action(wrap(render));
   grubOptions(grub.command("install"))
     .description("install the /etc/grub.d script (checked with grub-script-check)")

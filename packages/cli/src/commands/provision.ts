@@ -113,7 +113,12 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
           if (e.phase === "grub")
             enter(
               "grub",
-              "GRUB: the Recovery options submenu (recovery environment, reset to factory settings)",
+              "GRUB: the Recovery options submenu (Recovery; Reset to factory settings), as a grub.d script",
+            );
+          else if (e.phase === "grub-custom-cfg")
+            enter(
+              "grub-custom-cfg",
+              "GRUB: the same submenu in custom.cfg, for a hand-written grub.cfg",
             );
           else if (e.phase === "snapshot")
             enter("snapshot", "Factory snapshot of root (read-only) and of the /boot payload");
@@ -266,10 +271,13 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
   });
 }
 
-/** One line per GRUB integration: where it is (subvolume + path in it), or why it was skipped. */
+/** One line per GRUB integration: where it is (subvolume + path in it, or on /boot), or why it was skipped. */
 export function describeGrubIntegration(g: GrubIntegration): string {
-  if (g.status === "skipped") return pc.yellow(`  GRUB ${g.kind} script skipped: ${g.detail}`);
-  return `  GRUB ${g.kind} script ${g.path} in subvolume ${g.subvolume} (${g.status}; from /boot/${g.systemEntry}); grub-mkconfig in the system adds it to grub.cfg`;
+  if (g.status === "skipped") return pc.yellow(`  GRUB ${g.kind} skipped: ${g.detail}`);
+  if (g.kind === "grub.d")
+    return `  GRUB grub.d script ${g.path} in subvolume ${g.subvolume} (${g.status}); grub-mkconfig in the system adds it to grub.cfg`;
+  const line = `  GRUB custom.cfg ${g.path} (${g.status}; recovery filesystem UUID ${g.recoveryFsUuid}): ${g.detail}`;
+  return g.sourced ? line : pc.yellow(line);
 }
 
 /** `lifeboat provision`: the OEM preload step. */
