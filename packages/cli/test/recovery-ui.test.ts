@@ -183,4 +183,41 @@ describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => 
       await expect(stat(path.join(top, "root/etc/added-again"))).rejects.toThrow();
     });
   });
+
+  it("--factory-reset (GRUB's Reset to factory settings) opens on the keep-my-files confirmation: one word resets", async () => {
+    await withTop(async (top) => {
+      await writeFile(path.join(top, "root/etc/damaged-by-user"), "x\n");
+    });
+    startFrontEnd("--lang", "en", "--factory-reset");
+    const confirm = await see(/and press Enter to start/, "factory-reset-confirm");
+    expect(confirm).toContain("Please check:");
+    expect(confirm).not.toContain("What would you like to do?");
+    const word = /Type (\w+) and press Enter/.exec(confirm)?.[1] ?? "";
+    expect(["YES", "ERASE"]).toContain(word);
+    await keys(word.toLowerCase(), "Enter");
+    await see(/Everything went well|It did not work/, "factory-reset-done", 240_000);
+    expect(screen()).toContain("Everything went well. Restart the computer to use it.");
+    await keys("Enter");
+    await see(/exit=\d+/);
+    expect(screen()).toContain("LIFEBOAT-RECOVERY restart chosen");
+    expect(screen()).toContain("exit=0");
+    await withTop(async (top) => {
+      expect(await readFile(path.join(top, "home/alice/thesis.txt"), "utf8")).toBe("chapter one\n");
+      await expect(stat(path.join(top, "root/etc/damaged-by-user"))).rejects.toThrow();
+    });
+  });
+
+  it("--factory-reset: Esc goes to the main menu, nothing done; without a terminal it is a usage error", async () => {
+    startFrontEnd("--lang", "en", "--factory-reset");
+    await see(/and press Enter to start/);
+    await keys("Escape");
+    const choices = await see(/What would you like to do\?/);
+    expect(choices).toContain("1. Reset the system, keep my files");
+    await keys("8"); // power off
+    await see(/exit=\d+/);
+    expect(screen()).toContain("LIFEBOAT-RECOVERY power-off chosen");
+    const r = cli(["recovery", "--disk", disk, "--factory-reset", "--json"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain("--factory-reset asks the person to confirm");
+  });
 });

@@ -10,6 +10,8 @@ export interface RecoveryUiOpts {
   readonly trustedKey?: string[];
   readonly lang?: string;
   readonly ascii?: boolean;
+  /** Open on the "reset, keep my files" confirmation (`--factory-reset`, GRUB's "Reset to factory settings"). */
+  readonly factoryReset?: boolean;
 }
 
 async function cmdline(): Promise<string> {
@@ -53,12 +55,16 @@ export async function runRecoveryFrontEnd(
     trustedKeys,
     ...(runDirectory ? { runDirectory } : {}),
   });
+  // Only the first run starts on the confirmation: back from the expert shell is the main menu.
+  let start: "reset-keep-home" | undefined = opts.factoryReset ? "reset-keep-home" : undefined;
   for (;;) {
     const action = await ui.runRecoveryUi({
       backend,
       ...(locale ? { locale } : {}),
       ...(opts.ascii ? { ascii: true } : {}),
+      ...(start ? { start } : {}),
     });
+    start = undefined;
     if (action === "shell") {
       ctx.stderr.write("Expert shell: type 'exit' to return to the recovery menu.\n");
       await shell();

@@ -42,6 +42,7 @@ interface RecoveryOpts {
   trustedKey?: string[];
   lang?: string;
   ascii?: boolean;
+  factoryReset?: boolean;
 }
 
 /** A reset request written beforehand (by the running system or an OEM tool) for an unattended boot. */
@@ -78,6 +79,18 @@ async function useHelperFromRecoveryPartition(): Promise<void> {
 async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> {
   const target = targetOf(opts);
   if (!target.disk && !target.top) return usage(ctx, "recovery", "give --disk <device|image>");
+  if (opts.factoryReset && (opts.request || opts.digest))
+    return usage(
+      ctx,
+      "recovery",
+      "--factory-reset opens the guided front end: drop --request and --digest",
+    );
+  if (opts.factoryReset && (!target.disk || !ctx.interactive || ctx.json))
+    return usage(
+      ctx,
+      "recovery",
+      "--factory-reset asks the person to confirm: run it on a terminal, with --disk <device|image> and without --json",
+    );
   if (!opts.request && !opts.digest && target.disk && ctx.interactive && !ctx.json) {
     const disk = target.disk;
     return guarded(ctx, "recovery", () =>
@@ -86,6 +99,7 @@ async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> 
         ...(opts.trustedKey ? { trustedKey: opts.trustedKey } : {}),
         ...(opts.lang ? { lang: opts.lang } : {}),
         ...(opts.ascii ? { ascii: true } : {}),
+        ...(opts.factoryReset ? { factoryReset: true } : {}),
       }),
     );
   }
@@ -169,7 +183,7 @@ async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> 
 export function registerRecovery(program: Command, wrap: Wrap): void {
   targetOptions(program.command("recovery"))
     .description(
-      "on a terminal with only --disk: the guided recovery front end; otherwise run a reset request written beforehand (checked against its digest), or resume an interrupted one",
+      "on a terminal with only --disk: the guided recovery front end (--factory-reset: on the reset-keeping-files confirmation); otherwise run a reset request written beforehand (checked against its digest), or resume an interrupted one",
     )
     .option("--request <file>", 'the request: {"kind":"reset-keep-home","stamp":"…"}')
     .option(
@@ -186,5 +200,9 @@ export function registerRecovery(program: Command, wrap: Wrap): void {
       "front end language (en, de); default lifeboat.lang= or a first screen",
     )
     .option("--ascii", "front end with ASCII-only borders (default on TERM=linux)")
+    .option(
+      "--factory-reset",
+      'open the guided front end on the "reset, keep my files" confirmation (what GRUB\'s "Reset to factory settings" runs); Esc goes to the main menu',
+    )
     .action(wrap(run));
 }
