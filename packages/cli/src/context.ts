@@ -22,6 +22,8 @@ export interface CliContext {
   readonly signal: AbortSignal;
   /** `--progress=json`: executor events as JSON lines on stderr (one object a line). */
   readonly progressJson?: boolean;
+  /** `--via-service`: run through lifeboatd on the system bus instead of in this process. */
+  readonly viaService?: boolean;
 }
 
 /** The success document of `--json` output. */
@@ -48,11 +50,13 @@ export function createContext(options: {
   json: boolean;
   signal: AbortSignal;
   progressJson?: boolean;
+  viaService?: boolean;
   /** Where the command's output goes (default `process.stdout`). */
   stdout?: Writable;
 }): CliContext {
   return {
     progressJson: options.progressJson ?? false,
+    viaService: options.viaService ?? false,
     runner: createExecaRunner(),
     json: options.json,
     stdout: options.stdout ?? process.stdout,

@@ -2,9 +2,10 @@ import { Writable } from "node:stream";
 import { abortedError, isLifeboatError, type LifeboatError } from "@lifeboat/core";
 import { Command, CommanderError } from "commander";
 import { registerCommands } from "./commands/index.js";
-import { type CliContext, createContext, failureDocument } from "./context.js";
+import { type CliContext, createContext, fail, failureDocument } from "./context.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { asLifeboatError } from "./target.js";
+import { VIA_SERVICE_COMMANDS } from "./via-service-commands.js";
 
 /** How a command's action is wired: it gets the context and its parsed arguments, and returns an exit code. */
 export type Action = (ctx: CliContext, ...args: never[]) => Promise<ExitCodeValue>;
@@ -102,6 +103,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       "--progress <mode>",
       "json: a run's progress events as JSON lines on stderr (for scripts and UIs)",
     )
+    .option(
+      "--via-service",
+      "run through lifeboatd on the system bus (inspect, plan, apply, resume, checkpoint create), authorized by polkit: no root needed",
+    )
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -109,14 +114,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   const wrap =
     (action: Action) =>
     async (...args: unknown[]) => {
-      const globals = program.opts<{ json?: boolean; progress?: string }>();
+      const globals = program.opts<{ json?: boolean; progress?: string; viaService?: boolean }>();
       json = Boolean(globals.json);
       const ctx = createContext({
         json,
         signal: abort.signal,
         progressJson: globals.progress === "json",
+        viaService: Boolean(globals.viaService),
         ...(json ? { stdout: documents } : {}),
       });
+      if (ctx.viaService && !VIA_SERVICE_COMMANDS.has(command)) {
+        exitCode = fail(ctx, command, {
+          code: "CLI_USAGE",
+          message: `lifeboat ${command} is not offered through lifeboatd; --via-service runs ${[...VIA_SERVICE_COMMANDS].join(", ")}`,
+        });
+        return;
+      }
       exitCode = await (action as (ctx: CliContext, ...a: unknown[]) => Promise<ExitCodeValue>)(
         ctx,
         ...args,

@@ -17,6 +17,7 @@ import { runPlan } from "../run-plan.js";
 import { type OpenedTarget, withTarget } from "../target.js";
 import { formatBytes, table } from "../ui/format.js";
 import { renderPlan } from "../ui/plan-render.js";
+import { checkpointCreateViaService } from "../via-service-commands.js";
 import {
   collect,
   confirmOptions,
@@ -94,6 +95,7 @@ function open(
 }
 
 async function createCommand(ctx: CliContext, opts: CheckpointOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return checkpointCreateViaService(ctx, opts);
   if (!opts.reason) return usage(ctx, "checkpoint create", 'give --reason "<why>"');
   return open(ctx, "checkpoint create", opts, async (t) => {
     if (!t.boot) return usage(ctx, "checkpoint create", "no /boot found (give --boot)");

@@ -8,6 +8,7 @@ import { machineState, tableSummary } from "../machine-state.js";
 import { withTarget } from "../target.js";
 import { drawSummary } from "../ui/disk-view.js";
 import { formatBytes, table } from "../ui/format.js";
+import { inspectViaService } from "../via-service-commands.js";
 import { collect, guarded, loadTrustedKeys, targetOf, targetOptions, usage } from "./_shared.js";
 import type { Wrap } from "./index.js";
 
@@ -83,6 +84,7 @@ export function renderState(state: SystemState, drawing: string | undefined): st
 }
 
 async function run(ctx: CliContext, opts: InspectOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return inspectViaService(ctx, opts);
   const target = targetOf(opts);
   if (!target.disk && !target.top)
     return usage(ctx, "inspect", "give --disk <image|device> or --top <dir>");

@@ -24,6 +24,7 @@ import { executorProgress, runPlan } from "../run-plan.js";
 import { type OpenedTarget, withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
 import { renderPlan } from "../ui/plan-render.js";
+import { applyViaService, planViaService, resumeViaService } from "../via-service-commands.js";
 import {
   allowRollbackOption,
   collect,
@@ -141,6 +142,7 @@ function needsTarget(ctx: CliContext, command: string, opts: ResetOpts): ExitCod
 }
 
 async function planCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return planViaService(ctx, opts);
   const mode = checkMode(ctx, "plan", opts.mode);
   if (typeof mode === "number") return mode;
   const missing = needsTarget(ctx, "plan", opts);
@@ -168,6 +170,7 @@ async function applyCommand(
   planFile: string | undefined,
   opts: ResetOpts,
 ): Promise<ExitCodeValue> {
+  if (ctx.viaService) return applyViaService(ctx, planFile, opts);
   const mode = checkMode(ctx, "apply", opts.mode);
   if (typeof mode === "number") return mode;
   const missing = needsTarget(ctx, "apply", opts);
@@ -228,6 +231,7 @@ async function applyCommand(
 }
 
 async function resumeCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return resumeViaService(ctx, opts);
   const missing = needsTarget(ctx, "resume", opts);
   if (missing !== undefined) return missing;
   return guarded(ctx, "resume", async () => {

@@ -1,0 +1,252 @@
+/**
+ * `lifeboat --via-service …`: the commands that lifeboatd offers, run through
+ * it instead of in this process, with the same text and `--json` documents
+ * and exit codes. The service opens whole-disk block devices only
+ * (`--disk /dev/…`) and authorizes every call with polkit, so these work
+ * without root.
+ */
+import { writeFile } from "node:fs/promises";
+import type { ExecutionSummary, Plan } from "@lifeboat/core";
+import { type CheckpointManifest, type SystemState, stampOf } from "@lifeboat/reset";
+import pc from "picocolors";
+import { renderState } from "./commands/inspect.js";
+import { type CliContext, fail, succeed } from "./context.js";
+import type { ExitCodeValue } from "./exit-codes.js";
+import { executorProgress, runPlan } from "./run-plan.js";
+import { formatDuration } from "./ui/format.js";
+import { renderPlan } from "./ui/plan-render.js";
+import { jobResult, progressAdapter, withService } from "./via-service.js";
+
+/** The options the routed commands share. */
+export interface ViaServiceOptions {
+  readonly disk?: string;
+  readonly top?: string;
+  readonly boot?: string;
+  readonly recoveryRoot?: string;
+  readonly mode?: string;
+  readonly stamp?: string;
+  readonly checkpoint?: string;
+  readonly out?: string;
+  readonly yes?: boolean;
+  readonly confirm?: string;
+  readonly dryRun?: boolean;
+  readonly name?: string;
+  readonly reason?: string;
+  readonly trustedKey?: string[];
+  readonly allowRollback?: string;
+  readonly to?: string;
+}
+
+/** The commands `--via-service` routes to lifeboatd; any other is refused with `CLI_USAGE`. */
+export const VIA_SERVICE_COMMANDS: ReadonlySet<string> = new Set([
+  "inspect",
+  "plan",
+  "apply",
+  "resume",
+  "checkpoint create",
+]);
+
+/** The request modes lifeboatd plans and applies. */
+const SERVICE_MODES = [
+  "reset-keep-home",
+  "reset-from-recovery",
+  "full-restore",
+  "cleanup",
+  "rollback",
+] as const;
+
+function usage(ctx: CliContext, command: string, message: string): ExitCodeValue {
+  return fail(ctx, command, { code: "CLI_USAGE", message });
+}
+
+/** The disk to name to the service, or a usage failure: the service opens block devices only. */
+function diskOf(ctx: CliContext, command: string, opts: ViaServiceOptions): string | ExitCodeValue {
+  if (opts.top || opts.boot || opts.recoveryRoot)
+    return usage(
+      ctx,
+      command,
+      "--via-service takes --disk <block device> (lifeboatd mounts it itself), not --top/--boot/--recovery-root",
+    );
+  if (opts.trustedKey?.length)
+    return usage(
+      ctx,
+      command,
+      "--via-service uses lifeboatd's trusted keys (its --trusted-key), not the caller's",
+    );
+  if (!opts.disk) return usage(ctx, command, "give --disk <block device>");
+  return opts.disk;
+}
+
+/** The request JSON of `--mode`/`--stamp`/`--checkpoint`, or a usage failure. */
+function requestOf(
+  ctx: CliContext,
+  command: string,
+  opts: ViaServiceOptions,
+): string | ExitCodeValue {
+  const kind = opts.mode ?? "reset-keep-home";
+  if (!(SERVICE_MODES as readonly string[]).includes(kind))
+    return usage(
+      ctx,
+      command,
+      `--via-service offers --mode ${SERVICE_MODES.join(", ")} (rescue and --allow-rollback need this process's mounts: run without --via-service)`,
+    );
+  if (opts.allowRollback !== undefined || opts.to)
+    return usage(ctx, command, "--allow-rollback and --to are not offered with --via-service");
+  const stamp = opts.stamp ?? stampOf(new Date());
+  if (kind === "cleanup") return JSON.stringify({ kind });
+  if (kind === "rollback")
+    return JSON.stringify({ kind, stamp, checkpoint: opts.checkpoint ?? "" });
+  return JSON.stringify({ kind, stamp });
+}
+
+/** `lifeboat --via-service inspect --disk /dev/…`. */
+export async function inspectViaService(
+  ctx: CliContext,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  const disk = diskOf(ctx, "inspect", opts);
+  if (typeof disk !== "string") return disk;
+  const r = await withService((c) => c.call("Inspect", "s", [disk]));
+  if (r.isErr()) return fail(ctx, "inspect", r.error);
+  const state = JSON.parse(String(r.value[0])) as SystemState;
+  // The service answers with the state; the disk's drawing needs the GPT read here, as root.
+  return succeed(ctx, "inspect", { disk: null, state }, (d) => renderState(d.state, undefined));
+}
+
+/** `lifeboat --via-service plan --disk /dev/… [--mode …] [--stamp …]`. */
+export async function planViaService(
+  ctx: CliContext,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  const disk = diskOf(ctx, "plan", opts);
+  if (typeof disk !== "string") return disk;
+  const request = requestOf(ctx, "plan", opts);
+  if (typeof request !== "string") return request;
+  const r = await withService((c) => c.call("Plan", "ss", [disk, request]));
+  if (r.isErr()) return fail(ctx, "plan", r.error);
+  const plan = JSON.parse(String(r.value[0])) as Plan;
+  if (opts.out) await writeFile(opts.out, `${JSON.stringify(plan, null, 2)}\n`);
+  const stamp = (JSON.parse(request) as { stamp?: string }).stamp ?? "<stamp>";
+  return succeed(ctx, "plan", { plan, digest: plan.digest, savedTo: opts.out ?? null }, (d) =>
+    [
+      renderPlan(d.plan),
+      "",
+      `Digest: ${pc.bold(d.digest)}`,
+      pc.dim(
+        `Run it: lifeboat --via-service apply --disk ${disk} --mode ${plan.kind} --stamp ${stamp} (type the word, or --yes --confirm ${d.digest})`,
+      ),
+    ].join("\n"),
+  );
+}
+
+/**
+ * `lifeboat --via-service apply --disk /dev/… --mode … --stamp …`: the plan
+ * is made by lifeboatd, confirmed here as in-process (typed word, or `--yes
+ * --confirm <digest>`), and applied by lifeboatd, which plans again and runs
+ * only the plan with that digest.
+ */
+export async function applyViaService(
+  ctx: CliContext,
+  planFile: string | undefined,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  if (planFile)
+    return usage(
+      ctx,
+      "apply",
+      "--via-service applies --mode/--stamp (lifeboatd plans them again), not a plan file",
+    );
+  const disk = diskOf(ctx, "apply", opts);
+  if (typeof disk !== "string") return disk;
+  const request = requestOf(ctx, "apply", opts);
+  if (typeof request !== "string") return request;
+  const planned = await withService((c) => c.call("Plan", "ss", [disk, request]));
+  if (planned.isErr()) return fail(ctx, "apply", planned.error);
+  const plan = JSON.parse(String(planned.value[0])) as Plan;
+  return runPlan(
+    ctx,
+    plan,
+    {},
+    {
+      command: "apply",
+      journalPath: `the Btrfs of ${disk} (kept by lifeboatd)`,
+      word: plan.kind === "full-restore" ? "ERASE" : "RESET",
+      target: {
+        args: `--via-service --disk ${disk}`,
+        journalWhere: `on the Btrfs of ${disk}`,
+      },
+      ...(opts.yes ? { yes: true } : {}),
+      ...(opts.confirm ? { confirm: opts.confirm } : {}),
+      ...(opts.dryRun ? { dryRun: true } : {}),
+      executeWith: ({ confirm, onProgress }) =>
+        withService((c) =>
+          c
+            .call("Apply", "sss", [disk, request, confirm ?? plan.digest])
+            .andThen(([job]) => c.followJob(String(job), progressAdapter(onProgress, plan)))
+            .andThen((o) => jobResult<ExecutionSummary>(o)),
+        ),
+    },
+  );
+}
+
+/** `lifeboat --via-service resume --disk /dev/…`. */
+export async function resumeViaService(
+  ctx: CliContext,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  const disk = diskOf(ctx, "resume", opts);
+  if (typeof disk !== "string") return disk;
+  const progress = executorProgress(ctx);
+  const started = Date.now();
+  const r = await withService((c) =>
+    c
+      .call("Resume", "s", [disk])
+      .andThen(([job]) => c.followJob(String(job), progressAdapter(progress.onProgress)))
+      .andThen((o) => jobResult<ExecutionSummary>(o)),
+  );
+  progress.stop();
+  if (r.isErr()) return fail(ctx, "resume", r.error);
+  return succeed(ctx, "resume", { summary: r.value, durationMs: Date.now() - started }, (d) =>
+    d.summary.alreadyDone
+      ? "Nothing to resume: the last plan had finished."
+      : pc.green(`Resumed and finished in ${formatDuration(d.durationMs)}.`),
+  );
+}
+
+/** `lifeboat --via-service checkpoint create --disk /dev/… --reason … [--name …]`. */
+export async function checkpointCreateViaService(
+  ctx: CliContext,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  const command = "checkpoint create";
+  if (!opts.reason) return usage(ctx, command, 'give --reason "<why>"');
+  const disk = diskOf(ctx, command, opts);
+  if (typeof disk !== "string") return disk;
+  const r = await withService((c) =>
+    c.call("CheckpointCreate", "sss", [disk, opts.name ?? "", opts.reason ?? ""]),
+  );
+  if (r.isErr()) return fail(ctx, command, r.error);
+  const m = JSON.parse(String(r.value[0])) as CheckpointManifest;
+  return succeed(
+    ctx,
+    command,
+    {
+      checkpoint: {
+        id: m.id,
+        reason: m.reason,
+        createdAt: m.createdAt,
+        parent: m.parent,
+        rootPath: m.root.path,
+        bootPath: m.boot.path,
+        kernelVersions: m.boot.kernelVersions,
+      },
+    },
+    (d) =>
+      [
+        pc.green(`Checkpoint ${d.checkpoint.id} taken.`),
+        `  root ${d.checkpoint.rootPath} (read-only), /boot payload ${d.checkpoint.bootPath}`,
+        `  kernels ${d.checkpoint.kernelVersions.join(", ")}; parent ${d.checkpoint.parent ?? "none"}`,
+        pc.dim(`Roll back: lifeboat checkpoint rollback ${d.checkpoint.id} …`),
+      ].join("\n"),
+  );
+}

@@ -1,0 +1,259 @@
+// `lifeboat --via-service` (issue #20): the CLI, run as the unprivileged user nobody,
+// talks to lifeboatd on a real private system bus (real dbus-daemon, real polkitd in a
+// private mount namespace; packages/service/test/private-bus.ts) instead of running in
+// process. Without a polkit rule, inspect exits 1 with PERMISSION_DENIED and a clear
+// message; with the rule, inspect, plan, apply (a keep-home reset of a loop-backed disk:
+// /home kept, root the factory's again), resume and checkpoint create give the same
+// documents as in process, a wrong digest exits 3, a command lifeboatd does not offer
+// exits 2. The CLI runs from a copy of its one-file bundle in a folder nobody can read:
+// the checkout may sit in a 0700 folder. Needs root, loop devices, dbus-daemon, polkitd.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { HOME_SUBVOLUME, oldRootName, openMachine, ROOT_SUBVOLUME } from "@lifeboat/reset";
+import { attachLoop, requireTools, Scratch } from "@lifeboat/testkit";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import * as serviceNames from "../../service/src/names.js";
+import {
+  asNobody,
+  type PrivateSystem,
+  type Run,
+  startPrivateSystem,
+} from "../../service/test/private-bus.js";
+import {
+  SERVICE_BUS_NAME,
+  SERVICE_ERROR_PREFIX,
+  SERVICE_JOB_INTERFACE,
+  SERVICE_MANAGER_INTERFACE,
+  SERVICE_OBJECT_PATH,
+} from "../src/via-service.js";
+import { cliDir, ensureBuilt, keygen, provisionSmall, runner, smallDisk } from "./support.js";
+
+const GRANT_NOBODY = `polkit.addRule(function (action, subject) {
+  if (action.id.indexOf("org.lifeboat.Lifeboat1.") === 0 && subject.user === "nobody")
+    return polkit.Result.YES;
+});
+`;
+
+test("the client's bus names are lifeboatd's", () => {
+  expect({
+    SERVICE_BUS_NAME,
+    SERVICE_OBJECT_PATH,
+    SERVICE_MANAGER_INTERFACE,
+    SERVICE_JOB_INTERFACE,
+    SERVICE_ERROR_PREFIX,
+  }).toEqual({
+    SERVICE_BUS_NAME: serviceNames.BUS_NAME,
+    SERVICE_OBJECT_PATH: serviceNames.OBJECT_PATH,
+    SERVICE_MANAGER_INTERFACE: serviceNames.MANAGER_INTERFACE,
+    SERVICE_JOB_INTERFACE: serviceNames.JOB_INTERFACE,
+    SERVICE_ERROR_PREFIX: serviceNames.ERROR_PREFIX,
+  });
+});
+
+describe("lifeboat --via-service as nobody, on a private system bus", () => {
+  let scratch: Scratch;
+  let system: PrivateSystem;
+  let loop: string;
+  let runDirectory: string;
+  let cli: string;
+
+  /** The CLI bundle run as nobody with the private bus's address. */
+  function lifeboat(args: readonly string[]): Promise<Run> {
+    return new Promise((resolve, reject) => {
+      const [cmd, ...argv] = asNobody([process.execPath, cli, ...args]);
+      const child = spawn(cmd ?? "", argv, {
+        env: { ...system.env, HOME: "/nonexistent" },
+        cwd: "/",
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+  }
+
+  async function json(args: readonly string[]) {
+    const r = await lifeboat(["--via-service", "--json", ...args]);
+    let doc: Record<string, unknown> = {};
+    try {
+      doc = JSON.parse(r.stdout) as Record<string, unknown>;
+    } catch {
+      throw new Error(`not one JSON document: ${r.stdout}\n${r.stderr}\n${system.serviceLog()}`);
+    }
+    return { code: r.code, doc, stderr: r.stderr };
+  }
+
+  async function onTop<T>(body: (top: string) => Promise<T>): Promise<T> {
+    const m = (await openMachine(runner, { disk: loop, runDirectory }))._unsafeUnwrap();
+    try {
+      return await body(m.top ?? "");
+    } finally {
+      await m.close();
+    }
+  }
+
+  beforeAll(async () => {
+    requireTools("dbus-daemon", "busctl", "setpriv", "unshare", "nsenter");
+    ensureBuilt();
+    scratch = await Scratch.create("via-service-");
+    const image = await smallDisk(scratch);
+    const keys = keygen(scratch);
+    provisionSmall(image, keys.privateKey);
+    loop = await attachLoop(scratch, image);
+    runDirectory = scratch.path("run");
+    await mkdir(runDirectory);
+    await onTop(async (top) => {
+      await writeFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "keep me\n");
+      await writeFile(path.join(top, ROOT_SUBVOLUME, "etc/after-factory"), "reset me\n");
+    });
+    // The one-file bundle, where nobody can read it.
+    const dir = await mkdtemp("/tmp/lifeboat-cli-");
+    scratch.defer(() => rm(dir, { recursive: true, force: true }));
+    await chmod(dir, 0o755);
+    cli = path.join(dir, "lifeboat.js");
+    await copyFile(path.join(cliDir, "dist/lifeboat-standalone.js"), cli);
+    await chmod(cli, 0o644);
+    scratch.defer(async () => {
+      const m = await openMachine(runner, { disk: loop, runDirectory });
+      if (m.isOk()) await m.value.close();
+    });
+    system = await startPrivateSystem(scratch, { runDirectory, trustedKey: keys.publicKey });
+  }, 300_000);
+
+  afterAll(async () => {
+    await scratch?.cleanup();
+  });
+
+  test("without a polkit rule: inspect exits 1 with PERMISSION_DENIED, in --json and in text", async () => {
+    const r = await json(["inspect", "--disk", loop]);
+    expect(r.code).toBe(1);
+    expect(r.doc).toMatchObject({
+      ok: false,
+      command: "inspect",
+      exitCode: 1,
+      error: { code: "PERMISSION_DENIED" },
+    });
+    expect(String((r.doc.error as { message: string }).message)).toContain(
+      "Not authorized to org.lifeboat.Lifeboat1.read",
+    );
+    const text = await lifeboat(["--via-service", "inspect", "--disk", loop]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toBe("");
+    expect(text.stderr).toContain("Not authorized to org.lifeboat.Lifeboat1.read");
+    // Without --via-service, nobody cannot open the disk at all (the point of the service).
+    const direct = await lifeboat(["--json", "inspect", "--disk", loop]);
+    expect(direct.code).not.toBe(0);
+  });
+
+  test("with the rule: inspect, plan, a wrong digest (exit 3), apply keeping /home, resume", async () => {
+    await system.setRules(GRANT_NOBODY);
+    const inspected = await json(["inspect", "--disk", loop]);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    expect(inspected.doc).toMatchObject({
+      ok: true,
+      command: "inspect",
+      data: { disk: null, state: { factory: { product: "P", intact: true } } },
+    });
+    const text = await lifeboat(["--via-service", "inspect", "--disk", loop]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain("Factory snapshot");
+
+    const stamp = "20261205T070000Z";
+    const planned = await json(["plan", "--disk", loop, "--stamp", stamp]);
+    expect(planned.code, planned.stderr).toBe(0);
+    const data = planned.doc.data as { digest: string; plan: { kind: string; digest: string } };
+    expect(data.plan.kind).toBe("reset-keep-home");
+    expect(data.plan.digest).toBe(data.digest);
+
+    const wrong = await json([
+      "apply",
+      "--disk",
+      loop,
+      "--stamp",
+      stamp,
+      "--yes",
+      "--confirm",
+      `sha256:${"0".repeat(64)}`,
+    ]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.doc).toMatchObject({ ok: false, error: { code: "CONFIRMATION_MISMATCH" } });
+
+    const applied = await lifeboat([
+      "--via-service",
+      "--json",
+      "--progress",
+      "json",
+      "apply",
+      "--disk",
+      loop,
+      "--stamp",
+      stamp,
+      "--yes",
+      "--confirm",
+      data.digest,
+    ]);
+    expect(applied.code, `${applied.stdout}${applied.stderr}\n${system.serviceLog()}`).toBe(0);
+    const doc = JSON.parse(applied.stdout) as {
+      ok: boolean;
+      data: { executed: boolean; summary: { planDigest: string; ranStepIds: string[] } };
+    };
+    expect(doc.ok).toBe(true);
+    expect(doc.data.executed).toBe(true);
+    expect(doc.data.summary.planDigest).toBe(data.digest);
+    expect(doc.data.summary.ranStepIds.length).toBeGreaterThan(0);
+    // Progress came through the job's signals, as executor events on stderr.
+    const events = applied.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(events).toContain("step-started");
+    expect(events).toContain("step-finished");
+
+    await onTop(async (top) => {
+      expect(await readFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "utf8")).toBe(
+        "keep me\n",
+      );
+      expect(existsSync(path.join(top, ROOT_SUBVOLUME, "etc/after-factory"))).toBe(false);
+      expect(existsSync(path.join(top, oldRootName(stamp), "etc/after-factory"))).toBe(true);
+    });
+
+    const resumed = await json(["resume", "--disk", loop]);
+    expect(resumed.code, JSON.stringify(resumed.doc)).toBe(0);
+    expect(resumed.doc).toMatchObject({ ok: true, command: "resume" });
+  });
+
+  test("with the rule: checkpoint create; a command lifeboatd does not offer exits 2 (CLI_USAGE)", async () => {
+    await system.setRules(GRANT_NOBODY);
+    const made = await json([
+      "checkpoint",
+      "create",
+      "--disk",
+      loop,
+      "--name",
+      "via-service",
+      "--reason",
+      "before an upgrade",
+    ]);
+    expect(made.code, JSON.stringify(made.doc)).toBe(0);
+    expect(made.doc).toMatchObject({
+      ok: true,
+      command: "checkpoint create",
+      data: { checkpoint: { id: "via-service", reason: "before an upgrade" } },
+    });
+    const notOffered = await json(["checkpoint", "list", "--disk", loop]);
+    expect(notOffered.code).toBe(2);
+    expect(notOffered.doc).toMatchObject({ ok: false, error: { code: "CLI_USAGE" } });
+    const topGiven = await json(["inspect", "--top", "/"]);
+    expect(topGiven.code).toBe(2);
+    expect(topGiven.doc).toMatchObject({ ok: false, error: { code: "CLI_USAGE" } });
+  });
+});
