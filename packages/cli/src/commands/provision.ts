@@ -289,10 +289,13 @@ export function registerProvision(program: Command, wrap: Wrap): void {
     .requiredOption("--product <name>", 'product name, e.g. "Contoso Laptop 14"')
     .requiredOption("--build <id>", "factory build id, e.g. F40-2026.11")
     .option("--key <private.pem>", "sign the recovery image with this key (no image without it)")
-    .option("--no-grub", "do not install the GRUB script")
+    .option(
+      "--no-grub",
+      "do not install the GRUB entries (neither the /etc/grub.d script nor the custom.cfg block)",
+    )
     .option(
       "--recovery-args <args>",
-      'kernel arguments of the GRUB recovery entry, one quoted string: --recovery-args "console=ttyS0,115200 lifeboat.lang=de_DE"',
+      'kernel arguments of both GRUB entries (Recovery; Reset to factory settings), one quoted string: --recovery-args "console=ttyS0,115200 lifeboat.lang=de_DE"',
     )
     .option(
       "--recovery-env <dir>",
