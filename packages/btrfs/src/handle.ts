@@ -9,11 +9,11 @@
  */
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type AbortedError, abortedError, type CommandRunner } from "@lifeboat/core";
+import { type AbortedError, abortedError, type CommandRunner, resolveInside } from "@lifeboat/core";
 import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
 import { type AgentLease, agentRuledOut, leaseAgent } from "./_internal/agent-pool.js";
 import { isExecutable } from "./_internal/build-helper.js";
-import { btrfs, checkTopLevel, fromNode, type Inside, inside } from "./_internal/common.js";
+import { btrfs, checkTopLevel, fromNode, type Inside } from "./_internal/common.js";
 import type { BtrfsAgent, StartAgentOptions, SubvolumeFacts } from "./agent.js";
 import type { BtrfsError } from "./errors.js";
 import {
@@ -231,9 +231,14 @@ class Handle implements BtrfsHandle {
     void this.close();
   };
 
-  /** Refuse once closed or cancelled; else resolve `rel` inside the top level. */
+  /** Refuse once closed or cancelled; else resolve `rel` inside the top level (checked at open). */
   private at(rel: string): ResultAsync<Inside, BtrfsHandleError> {
-    return this.live().andThen(() => inside(this.top, rel).mapErr((e): BtrfsHandleError => e));
+    return this.live().andThen(() =>
+      resolveInside(this.top, rel).map((absolute) => ({
+        absolute,
+        relative: path.relative(this.top, absolute),
+      })),
+    );
   }
 
   private live(): ResultAsync<void, BtrfsHandleError> {
@@ -292,11 +297,11 @@ class Handle implements BtrfsHandle {
     subvolume: string,
     options: DeleteOptions = {},
   ): ResultAsync<DeleteResult, BtrfsHandleError> {
-    return this.live().andThen(() =>
+    return this.at(subvolume).andThen((where) =>
       deleteWith(
         this.runner,
         this.top,
-        subvolume,
+        where,
         {
           list: () => this.impl.listSubvolumes(),
           defaultId: () => this.impl.defaultSubvolumeId(),
@@ -356,7 +361,13 @@ export function openBtrfs(
   if (options.signal?.aborted)
     return errAsync(abortedError("opening Btrfs", options.signal.reason));
   const { lease, backend } = chooseBackend(runner, top, options);
-  return checkTopLevel(top)
+  const checked = lease?.checkedTops.has(top)
+    ? okAsync(top)
+    : checkTopLevel(top).map((t) => {
+        lease?.checkedTops.add(t);
+        return t;
+      });
+  return checked
     .orElse((e) => {
       lease?.release();
       return errAsync<string, BtrfsHandleError>(e);

@@ -200,18 +200,20 @@ export function deleteSubvolume(
   subvolume: string,
   options: DeleteOptions = {},
 ): ResultAsync<DeleteResult, BtrfsError> {
-  return deleteWith(
-    runner,
-    topLevel,
-    subvolume,
-    {
-      list: () => listSubvolumes(runner, topLevel),
-      defaultId: () =>
-        btrfs(runner, ["subvolume", "get-default", topLevel])
-          .andThen((r) => parseGetDefault(r.stdout))
-          .map((d) => d.id),
-    },
-    options,
+  return inside(topLevel, subvolume).andThen((where) =>
+    deleteWith(
+      runner,
+      topLevel,
+      where,
+      {
+        list: () => listSubvolumes(runner, topLevel),
+        defaultId: () =>
+          btrfs(runner, ["subvolume", "get-default", topLevel])
+            .andThen((r) => parseGetDefault(r.stdout))
+            .map((d) => d.id),
+      },
+      options,
+    ),
   );
 }
 
@@ -221,16 +223,19 @@ export interface DeleteFacts {
   defaultId(): ResultAsync<number, BtrfsError>;
 }
 
-/** {@link deleteSubvolume} with the subvolume list and default id from `facts`; the deletion is `btrfs subvolume delete`. */
+/**
+ * {@link deleteSubvolume} of `where` (resolved under the checked `topLevel`),
+ * with the subvolume list and default id from `facts`; the deletion is
+ * `btrfs subvolume delete`.
+ */
 export function deleteWith(
   runner: CommandRunner,
   topLevel: string,
-  subvolume: string,
+  where: Inside,
   facts: DeleteFacts,
   options: DeleteOptions = {},
 ): ResultAsync<DeleteResult, BtrfsError> {
-  return inside(topLevel, subvolume)
-    .andThen(requireSubvolume)
+  return requireSubvolume(where)
     .andThen((w) =>
       ResultAsync.combine([facts.list(), facts.defaultId()]).andThen(([all, defaultId]) =>
         doomed(w.relative, all, defaultId, options.recursive ?? false),

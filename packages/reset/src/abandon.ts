@@ -10,7 +10,7 @@ import {
 } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
-import { deleteSubvolume, subvolumesAt, withBtrfsAgent } from "./_internal/btrfs.js";
+import { deleteSubvolume, holdingBtrfs, subvolumesAt } from "./_internal/btrfs.js";
 import { archiveJournal } from "./_internal/journal-archive.js";
 import type { CannotAbandonError } from "./errors.js";
 import { resetJournalPaths } from "./execute.js";
@@ -75,7 +75,7 @@ export function abandonReset(
 ): ResultAsync<AbandonSummary, CannotAbandonError | LifeboatError> {
   const { journalPath, lockPath } = resetJournalPaths(env.top);
   return acquireLock(lockPath).andThen((lock) =>
-    withBtrfsAgent(env.runner, () =>
+    holdingBtrfs(env.runner, env.top, () =>
       effect(async () => {
         try {
           return await abandonLocked(env, journalPath);

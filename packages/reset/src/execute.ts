@@ -13,7 +13,7 @@ import {
   resume,
 } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
-import { withBtrfsAgent } from "./_internal/btrfs.js";
+import { holdingBtrfs } from "./_internal/btrfs.js";
 import { io } from "./_internal/fs.js";
 import { isFilesystem } from "./_internal/fs-identity.js";
 import { archiveJournal } from "./_internal/journal-archive.js";
@@ -96,7 +96,7 @@ export function executeReset(
   const checked = checkPlanText(plan);
   if (checked.isErr()) return errAsync(checked.error);
   const paths = resetJournalPaths(env.top);
-  return withBtrfsAgent(env.runner, () => {
+  return holdingBtrfs(env.runner, env.top, () => {
     return checkTarget(env, plan)
       .andThen(() =>
         io(mkdir(path.join(env.top, LIFEBOAT_DIR), { recursive: true }), env.top, "mkdir"),
@@ -138,7 +138,7 @@ export function resumeReset(
       return checked.isErr() ? errAsync(checked.error) : okAsync(undefined);
     })
     .andThen(() =>
-      withBtrfsAgent(env.runner, () =>
+      holdingBtrfs(env.runner, env.top, () =>
         resume(journalPath, createResetHandlers(env), {
           lockPath,
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),

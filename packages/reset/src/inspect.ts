@@ -8,10 +8,10 @@ import {
   type MountinfoEntry,
   readMountinfo,
 } from "@lifeboat/core";
-import type { ResultAsync } from "neverthrow";
+import { ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { kernelDeviceName } from "./_internal/block-device.js";
-import { agentFor, withBtrfsAgent } from "./_internal/btrfs.js";
+import { holdingBtrfs, useBtrfs } from "./_internal/btrfs.js";
 import { exists } from "./_internal/fs.js";
 import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
 import { checkpointFields } from "./checkpoint/list.js";
@@ -95,29 +95,18 @@ async function bootMountOf(
   return { device: m.device, fsUuid: m.fsUuid };
 }
 
-/** The filesystem UUID, devices, subvolumes and default subvolume id: from the agent, else programs. */
+/** The filesystem UUID, devices, subvolumes and default subvolume id: three questions asked together. */
 async function btrfsFacts(runner: CommandRunner, top: string) {
-  const agent = await agentFor(runner).unwrapOr(undefined);
-  if (agent) {
-    const [devs, subs, def] = await Promise.all([
-      must(agent.devices(top)),
-      must(agent.listSubvolumes(top)),
-      must(agent.defaultSubvolumeId(top)),
-    ]);
-    return {
-      uuid: devs.fsUuid,
-      devices: devs.devices.map((d) => ({ path: d.path, size: d.totalBytes })),
+  return must(
+    useBtrfs(runner, top, (fs) =>
+      ResultAsync.combine([fs.filesystem(), fs.listSubvolumes(), fs.defaultSubvolumeId()]),
+    ).map(([info, subs, defaultId]) => ({
+      uuid: info.uuid,
+      devices: info.devices,
       subs,
-      defaultId: def,
-    };
-  }
-  // Three independent programs: started together (a reset's fixed cost, issue 7).
-  const [info, subs, def] = await Promise.all([
-    must(btrfs.filesystemInfo(runner, top)),
-    must(btrfs.listSubvolumes(runner, top)),
-    must(btrfs.getDefaultSubvolume(runner, top)),
-  ]);
-  return { uuid: info.uuid, devices: info.devices, subs, defaultId: def.id };
+      defaultId,
+    })),
+  );
 }
 
 async function btrfsState(
@@ -238,7 +227,7 @@ export function inspect(
   runner: CommandRunner,
   options: InspectOptions = {},
 ): ResultAsync<SystemState, LifeboatError> {
-  return withBtrfsAgent(runner, () =>
+  return holdingBtrfs(runner, options.top, () =>
     effect(async () => {
       const table = await must(readMountinfo());
       // /boot's mount is independent of the rest: started first.

@@ -12,12 +12,15 @@ import type { BtrfsError } from "../errors.js";
 /** A share of the runner's agent; `ready` settles once it runs or failed to start. */
 export interface AgentLease {
   readonly ready: Promise<Result<BtrfsAgent, BtrfsError>>;
+  /** Top levels checked already while this agent runs (a top level stays mounted meanwhile). */
+  readonly checkedTops: Set<string>;
   /** Give the share back (idempotent per lease taken). */
   release(): void;
 }
 
 interface Shared {
   readonly ready: Promise<Result<BtrfsAgent, BtrfsError>>;
+  readonly checkedTops: Set<string>;
   users: number;
 }
 
@@ -60,6 +63,7 @@ export function leaseAgent(
         // A failed start is not kept: an explicit "agent" opener may try again.
         if (shared.get(runner) === fresh) shared.delete(runner);
       }),
+      checkedTops: new Set(),
       users: 0,
     };
     shared.set(runner, fresh);
@@ -70,6 +74,7 @@ export function leaseAgent(
   let released = false;
   return {
     ready: held.ready,
+    checkedTops: held.checkedTops,
     release: () => {
       if (released) return;
       released = true;

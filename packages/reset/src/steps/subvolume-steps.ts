@@ -10,11 +10,9 @@ import {
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { z } from "zod";
 import {
-  agentFor,
   createSubvolume,
   deleteSubvolume,
   exchange,
-  filesystemHasUuid,
   renameDurable,
   snapshot,
   subvolumeAt,
@@ -22,6 +20,7 @@ import {
   subvolumesAt,
 } from "../_internal/btrfs.js";
 import { io, readJsonMaybe } from "../_internal/fs.js";
+import { isFilesystem } from "../_internal/fs-identity.js";
 import { HOME_SUBVOLUME, LIFEBOAT_DIR, ROOT_SUBVOLUME } from "../layout.js";
 import { count } from "../planner/words.js";
 import { ensure, readIntent, unexpected, writeIntent } from "./context.js";
@@ -62,20 +61,7 @@ export const checkStep = defineStep({
         : `Check that the filesystem and ${snapshotNoun(p.factory)} are the ones planned for`,
     ),
   run: (p, step, _ctx, env) =>
-    agentFor(env.runner)
-      .andThen((agent) =>
-        // The agent asks the filesystem itself (BTRFS_IOC_FS_INFO); else sysfs and the mount table.
-        agent
-          ? agent.devices(env.top).map((d): boolean | undefined => d.fsUuid === p.fsUuid)
-          : io(filesystemHasUuid(env.top, p.fsUuid), env.top, "read /sys/fs/btrfs"),
-      )
-      .andThen((known) =>
-        known === undefined
-          ? env.runner
-              .run("btrfs", ["filesystem", "show", env.top])
-              .map((r) => r.stdout.includes(p.fsUuid))
-          : okAsync(known),
-      )
+    isFilesystem(env.runner, env.top, p.fsUuid)
       .andThen((same) => ensure(same, step, `the filesystem at ${env.top} is not ${p.fsUuid}`))
       .andThen(() => {
         const factory = p.factory;
