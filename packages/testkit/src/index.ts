@@ -244,6 +244,12 @@ export {
   syncBlsMenu,
 } from "./bls-menu.js";
 export {
+  type CrashPlanOptions,
+  type CrashState,
+  CrashStateBuilder,
+  planCrashStates,
+} from "./crash-states.js";
+export {
   DEBIAN_FIXTURE_RECIPE,
   type DebianFixture,
   type DebianFixtureInfo,
@@ -299,3 +305,15 @@ export {
   type QemuHandle,
   qemuArgs,
 } from "./qemu.js";
+export {
+  applyEntries,
+  exportWithWriteLog,
+  isDataWrite,
+  isFlush,
+  readWriteLog,
+  WRITE_LOG_MAGIC,
+  type WriteLog,
+  type WriteLogEntry,
+  WriteLogFlag,
+  writeLogBlockdevArgs,
+} from "./write-log.js";
