@@ -30,6 +30,24 @@ export {
   type RecoveryMediaOptions,
 } from "./media-plan.js";
 export {
+  type CheckSecureBootOptions,
+  checkSecureBoot,
+  type PeSignature,
+  parseSbverifyList,
+  type SecureBootCheckError,
+  type SecureBootGrubMissing,
+  type SecureBootGrubUnsigned,
+  type SecureBootKernel,
+  type SecureBootKernelMissing,
+  type SecureBootKernelUnsigned,
+  type SecureBootPath,
+  type SecureBootProblem,
+  type SecureBootReport,
+  type SecureBootShimMissing,
+  type SecureBootShimNotMicrosoftSigned,
+  type SignedFile,
+} from "./secure-boot.js";
+export {
   type ChangedId,
   type MakeUniqueOptions,
   type MakeUniqueSummary,

@@ -1,0 +1,307 @@
+import { access } from "node:fs/promises";
+import path from "node:path";
+import {
+  type CommandError,
+  type CommandRunner,
+  type ErrorBase,
+  type IoFailedError,
+  ioError,
+  type ParseFailedError,
+} from "@lifeboat/core";
+import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
+import { z } from "zod";
+
+/** One Authenticode signature of a PE image, as `sbverify --list` reports it. */
+export interface PeSignature {
+  /** Distinguished names of the signature's issuers, e.g. `/CN=Debian Secure Boot CA`. */
+  readonly issuers: readonly string[];
+  /** The certificates carried in the signature. */
+  readonly certificates: readonly { readonly subject: string; readonly issuer: string }[];
+}
+
+const signatureSchema = z.object({
+  issuers: z.array(z.string().min(1)),
+  certificates: z.array(z.object({ subject: z.string().min(1), issuer: z.string().min(1) })),
+});
+const signaturesSchema = z.array(signatureSchema);
+
+/**
+ * Parse the output of `sbverify --list <image>` into its signatures. Pure. An
+ * image without a signature table gives `[]` (sbverify prints nothing on
+ * standard output then).
+ *
+ * @example
+ * ```ts
+ * import { parseSbverifyList } from "@lifeboat/factory";
+ * const r = parseSbverifyList(
+ *   "signature 1\nimage signature issuers:\n - /CN=Debian Secure Boot CA\nimage signature certificates:\n",
+ * );
+ * if (r.isOk()) console.log(r.value[0]?.issuers); // ["/CN=Debian Secure Boot CA"]
+ * ```
+ */
+export function parseSbverifyList(stdout: string): Result<PeSignature[], ParseFailedError> {
+  const raw: { issuers: string[]; certificates: { subject?: string; issuer?: string }[] }[] = [];
+  let section: "issuers" | "certificates" | undefined;
+  const issues: string[] = [];
+  for (const [n, line] of stdout.split("\n").entries()) {
+    if (line.trim() === "") continue;
+    const current = raw[raw.length - 1];
+    if (/^signature \d+$/.test(line)) {
+      raw.push({ issuers: [], certificates: [] });
+      section = undefined;
+    } else if (line === "image signature issuers:") section = "issuers";
+    else if (line === "image signature certificates:") section = "certificates";
+    else if (current && section === "issuers" && line.startsWith(" - "))
+      current.issuers.push(line.slice(3).trim());
+    else if (current && section === "certificates" && line.startsWith(" - subject: "))
+      current.certificates.push({ subject: line.slice(" - subject: ".length).trim() });
+    else if (current && section === "certificates" && /^ {3}issuer: /.test(line)) {
+      const last = current.certificates[current.certificates.length - 1];
+      if (last) last.issuer = line.replace(/^ {3}issuer: +/, "").trim();
+      else issues.push(`line ${n + 1}: issuer without subject`);
+    } else issues.push(`line ${n + 1}: unexpected ${JSON.stringify(line)}`);
+  }
+  const parsed = signaturesSchema.safeParse(raw);
+  if (!parsed.success)
+    issues.push(...parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  if (issues.length > 0 || !parsed.success)
+    return err({
+      code: "PARSE_FAILED",
+      message: "sbverify --list printed something Lifeboat does not understand",
+      source: "sbverify --list",
+      issues,
+    });
+  return ok(parsed.data);
+}
+
+/** The Microsoft certificate authorities that sign third-party UEFI binaries such as shim. */
+const MICROSOFT_UEFI_CA = [
+  /CN=Microsoft Corporation UEFI CA 2011$/,
+  /CN=Microsoft UEFI CA 2023$/,
+] as const;
+
+/** `BOOTX64.EFI` is not on the ESP: the firmware has nothing to start on the removable-media path. */
+export interface SecureBootShimMissing extends ErrorBase<"SECURE_BOOT_SHIM_MISSING"> {
+  readonly path: string;
+}
+/** `BOOTX64.EFI` is not signed by Microsoft's third-party UEFI CA, so firmware with the Microsoft keys refuses it ("Access Denied"). */
+export interface SecureBootShimNotMicrosoftSigned
+  extends ErrorBase<"SECURE_BOOT_SHIM_NOT_MICROSOFT_SIGNED"> {
+  readonly path: string;
+  /** The issuers it is signed by (empty: not signed at all). */
+  readonly issuers: readonly string[];
+}
+/** There is no `grubx64.efi` beside the shim: shim has nothing to start. */
+export interface SecureBootGrubMissing extends ErrorBase<"SECURE_BOOT_GRUB_MISSING"> {
+  readonly path: string;
+}
+/** The GRUB beside the shim carries no signature (self-built, or stripped): shim refuses it ("Security Violation"). */
+export interface SecureBootGrubUnsigned extends ErrorBase<"SECURE_BOOT_GRUB_UNSIGNED"> {
+  readonly path: string;
+}
+/** A kernel an entry boots is not there. */
+export interface SecureBootKernelMissing extends ErrorBase<"SECURE_BOOT_KERNEL_MISSING"> {
+  readonly path: string;
+  readonly role: string;
+}
+/** A kernel an entry boots carries no signature: the locked-down GRUB refuses it ("bad shim signature"). */
+export interface SecureBootKernelUnsigned extends ErrorBase<"SECURE_BOOT_KERNEL_UNSIGNED"> {
+  readonly path: string;
+  readonly role: string;
+}
+
+/** A reason a boot path cannot boot with Secure Boot enforced. */
+export type SecureBootProblem =
+  | SecureBootShimMissing
+  | SecureBootShimNotMicrosoftSigned
+  | SecureBootGrubMissing
+  | SecureBootGrubUnsigned
+  | SecureBootKernelMissing
+  | SecureBootKernelUnsigned;
+
+/** What was found about one EFI binary or kernel. */
+export interface SignedFile {
+  readonly path: string;
+  readonly present: boolean;
+  /** Its signatures (empty when absent or unsigned). */
+  readonly signatures: readonly PeSignature[];
+}
+
+/** A kernel an entry boots, and which entry. */
+export interface SecureBootKernel {
+  /** A name for the boot path, e.g. `"system"` or `"recovery"`. */
+  readonly role: string;
+  /** The kernel file as the host sees it. */
+  readonly path: string;
+}
+
+/** Options of {@link checkSecureBoot}. */
+export interface CheckSecureBootOptions {
+  /** Runs `sbverify`. */
+  readonly runner: CommandRunner;
+  /** The ESP's root: a mounted ESP, or a directory holding a copy of its files. */
+  readonly esp: string;
+  /** The loader the firmware starts, relative to the ESP (default `EFI/BOOT/BOOTX64.EFI`). */
+  readonly loader?: string;
+  /** The kernels the boot paths load (the system's, the recovery environment's). */
+  readonly kernels: readonly SecureBootKernel[];
+  readonly signal?: AbortSignal;
+}
+
+/** One boot path (firmware → shim → GRUB → kernel) and why it cannot boot, if it cannot. */
+export interface SecureBootPath {
+  readonly role: string;
+  readonly kernel: SignedFile;
+  /** True when nothing stops this path under Secure Boot. */
+  readonly bootable: boolean;
+  readonly problems: readonly SecureBootProblem[];
+}
+
+/** The answer of {@link checkSecureBoot}. */
+export interface SecureBootReport {
+  readonly esp: string;
+  readonly shim: SignedFile;
+  readonly grub: SignedFile;
+  readonly paths: readonly SecureBootPath[];
+  /** True when every path can boot. */
+  readonly bootable: boolean;
+}
+
+/** Errors of {@link checkSecureBoot} (problems it finds are in the report, not errors). */
+export type SecureBootCheckError = CommandError | ParseFailedError | IoFailedError;
+
+function exists(file: string): ResultAsync<boolean, never> {
+  return ResultAsync.fromSafePromise(
+    access(file).then(
+      () => true,
+      () => false,
+    ),
+  );
+}
+
+function inspect(
+  runner: CommandRunner,
+  file: string,
+  signal: AbortSignal | undefined,
+): ResultAsync<SignedFile, SecureBootCheckError> {
+  return exists(file).andThen((present) =>
+    present
+      ? runner
+          .run("sbverify", ["--list", file], signal ? { signal } : {})
+          .andThen((r) => parseSbverifyList(r.stdout))
+          .map((signatures): SignedFile => ({ path: file, present, signatures }))
+      : okAsync<SignedFile, SecureBootCheckError>({ path: file, present, signatures: [] }),
+  );
+}
+
+/**
+ * Say, before anything is written, whether each boot path of a machine can
+ * boot with UEFI Secure Boot enforced: the loader on the ESP
+ * (`EFI/BOOT/BOOTX64.EFI`) must be a shim signed by Microsoft's third-party
+ * UEFI CA, the `grubx64.efi` beside it must be signed (by the distribution,
+ * whose key the shim carries), and every kernel an entry boots must be
+ * signed. Signatures are read with `sbverify --list` (package `sbsigntool`);
+ * the chain from GRUB's signer to the shim's built-in key is not verified
+ * here, only that a signature is there.
+ *
+ * @example
+ * ```ts
+ * import { createExecaRunner } from "@lifeboat/core";
+ * import { checkSecureBoot } from "@lifeboat/factory";
+ * const r = await checkSecureBoot({
+ *   runner: createExecaRunner(),
+ *   esp: "/boot/efi",
+ *   kernels: [
+ *     { role: "system", path: "/boot/vmlinuz-6.1.0-57-amd64" },
+ *     { role: "recovery", path: "/mnt/recovery/environment/vmlinuz" },
+ *   ],
+ * });
+ * if (r.isOk())
+ *   for (const p of r.value.paths)
+ *     console.log(p.role, p.bootable ? "ok" : p.problems.map((x) => x.code).join(", "));
+ * ```
+ */
+export function checkSecureBoot(
+  options: CheckSecureBootOptions,
+): ResultAsync<SecureBootReport, SecureBootCheckError> {
+  const { runner, esp, signal } = options;
+  const loader = options.loader ?? "EFI/BOOT/BOOTX64.EFI";
+  if (path.isAbsolute(loader) || loader.split(/[\\/]/).includes(".."))
+    return errAsync(ioError(new Error("the loader must be a path inside the ESP"), loader, "read"));
+  const shimPath = path.join(esp, loader);
+  const grubPath = path.join(path.dirname(shimPath), "grubx64.efi");
+  return inspect(runner, shimPath, signal).andThen((shim) =>
+    inspect(runner, grubPath, signal).andThen((grub) =>
+      ResultAsync.combine(options.kernels.map((k) => inspect(runner, k.path, signal))).map(
+        (kernels): SecureBootReport => {
+          const chain = chainProblems(shim, grub);
+          const paths = options.kernels.map((k, i): SecureBootPath => {
+            const kernel = kernels[i] as SignedFile;
+            const problems = [...chain, ...kernelProblems(kernel, k.role)];
+            return { role: k.role, kernel, bootable: problems.length === 0, problems };
+          });
+          const bootable = chain.length === 0 && paths.every((p) => p.bootable);
+          return { esp, shim, grub, paths, bootable };
+        },
+      ),
+    ),
+  );
+}
+
+function chainProblems(shim: SignedFile, grub: SignedFile): SecureBootProblem[] {
+  const problems: SecureBootProblem[] = [];
+  if (!shim.present)
+    problems.push({
+      code: "SECURE_BOOT_SHIM_MISSING",
+      message: `${shim.path} is not there: the firmware has no loader to start`,
+      path: shim.path,
+    });
+  else {
+    const issuers = shim.signatures.flatMap((s) => s.issuers);
+    if (!issuers.some((i) => MICROSOFT_UEFI_CA.some((ca) => ca.test(i))))
+      problems.push({
+        code: "SECURE_BOOT_SHIM_NOT_MICROSOFT_SIGNED",
+        message:
+          issuers.length === 0
+            ? `${shim.path} is not signed: the firmware refuses it (install the distribution's signed shim)`
+            : `${shim.path} is signed by ${issuers.join(", ")}, not by Microsoft's UEFI CA: the firmware refuses it`,
+        path: shim.path,
+        issuers,
+      });
+  }
+  if (!grub.present)
+    problems.push({
+      code: "SECURE_BOOT_GRUB_MISSING",
+      message: `${grub.path} is not there: shim has no GRUB to start`,
+      path: grub.path,
+    });
+  else if (grub.signatures.length === 0)
+    problems.push({
+      code: "SECURE_BOOT_GRUB_UNSIGNED",
+      message: `${grub.path} is not signed: shim refuses it (Security Violation); use the distribution's signed GRUB`,
+      path: grub.path,
+    });
+  return problems;
+}
+
+function kernelProblems(kernel: SignedFile, role: string): SecureBootProblem[] {
+  if (!kernel.present)
+    return [
+      {
+        code: "SECURE_BOOT_KERNEL_MISSING",
+        message: `the ${role} kernel ${kernel.path} is not there`,
+        path: kernel.path,
+        role,
+      },
+    ];
+  if (kernel.signatures.length === 0)
+    return [
+      {
+        code: "SECURE_BOOT_KERNEL_UNSIGNED",
+        message: `the ${role} kernel ${kernel.path} is not signed: GRUB refuses it under Secure Boot (bad shim signature)`,
+        path: kernel.path,
+        role,
+      },
+    ];
+  return [];
+}
