@@ -105,7 +105,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .option(
       "--via-service",
-      "run through lifeboatd on the system bus (inspect, plan, apply, resume, checkpoint create), authorized by polkit: no root needed",
+      "run through lifeboatd on the system bus (inspect, plan, apply, resume, checkpoint create/rollback), authorized by polkit: no root needed",
     )
     .showSuggestionAfterError()
     .exitOverride()

@@ -44,6 +44,7 @@ export const VIA_SERVICE_COMMANDS: ReadonlySet<string> = new Set([
   "apply",
   "resume",
   "checkpoint create",
+  "checkpoint rollback",
 ]);
 
 /** The request modes lifeboatd plans and applies. */
@@ -160,17 +161,31 @@ export async function applyViaService(
   if (typeof disk !== "string") return disk;
   const request = requestOf(ctx, "apply", opts);
   if (typeof request !== "string") return request;
+  return applyRequest(ctx, "apply", disk, request, opts, (kind) =>
+    kind === "full-restore" ? "ERASE" : "RESET",
+  );
+}
+
+/** Plan `request` in lifeboatd, confirm it here as in process, apply it in lifeboatd with the digest. */
+async function applyRequest(
+  ctx: CliContext,
+  command: string,
+  disk: string,
+  request: string,
+  opts: ViaServiceOptions,
+  wordFor: (kind: string) => string,
+): Promise<ExitCodeValue> {
   const planned = await withService((c) => c.call("Plan", "ss", [disk, request]));
-  if (planned.isErr()) return fail(ctx, "apply", planned.error);
+  if (planned.isErr()) return fail(ctx, command, planned.error);
   const plan = JSON.parse(String(planned.value[0])) as Plan;
   return runPlan(
     ctx,
     plan,
     {},
     {
-      command: "apply",
+      command,
       journalPath: `the Btrfs of ${disk} (kept by lifeboatd)`,
-      word: plan.kind === "full-restore" ? "ERASE" : "RESET",
+      word: wordFor(plan.kind),
       target: {
         args: `--via-service --disk ${disk}`,
         journalWhere: `on the Btrfs of ${disk}`,
@@ -187,6 +202,23 @@ export async function applyViaService(
         ),
     },
   );
+}
+
+/** `lifeboat --via-service checkpoint rollback <id> --disk /dev/… [--stamp …]`: the `rollback` request. */
+export async function checkpointRollbackViaService(
+  ctx: CliContext,
+  id: string,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  const command = "checkpoint rollback";
+  const disk = diskOf(ctx, command, opts);
+  if (typeof disk !== "string") return disk;
+  const request = JSON.stringify({
+    kind: "rollback",
+    stamp: opts.stamp ?? stampOf(new Date()),
+    checkpoint: id,
+  });
+  return applyRequest(ctx, command, disk, request, opts, () => "ROLLBACK");
 }
 
 /** `lifeboat --via-service resume --disk /dev/…`. */

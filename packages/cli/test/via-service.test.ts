@@ -231,7 +231,7 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
     expect(resumed.doc).toMatchObject({ ok: true, command: "resume" });
   });
 
-  test("with the rule: checkpoint create; a command lifeboatd does not offer exits 2 (CLI_USAGE)", async () => {
+  test("with the rule: checkpoint create and rollback; a command lifeboatd does not offer exits 2 (CLI_USAGE)", async () => {
     await system.setRules(GRANT_NOBODY);
     const made = await json([
       "checkpoint",
@@ -248,6 +248,48 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
       ok: true,
       command: "checkpoint create",
       data: { checkpoint: { id: "via-service", reason: "before an upgrade" } },
+    });
+    // Roll back to it through the service: its plan, the same confirmation, Apply with the digest.
+    const noConfirm = await json([
+      "checkpoint",
+      "rollback",
+      "via-service",
+      "--disk",
+      loop,
+      "--yes",
+    ]);
+    expect(noConfirm.code).toBe(2);
+    const stamp = "20261205T080000Z";
+    const dry = await json([
+      "checkpoint",
+      "rollback",
+      "via-service",
+      "--disk",
+      loop,
+      "--stamp",
+      stamp,
+      "--dry-run",
+    ]);
+    expect(dry.code, JSON.stringify(dry.doc)).toBe(0);
+    const digest = (dry.doc.data as { plan: { digest: string; kind: string } }).plan.digest;
+    expect((dry.doc.data as { plan: { kind: string } }).plan.kind).toBe("rollback");
+    const rolled = await json([
+      "checkpoint",
+      "rollback",
+      "via-service",
+      "--disk",
+      loop,
+      "--stamp",
+      stamp,
+      "--yes",
+      "--confirm",
+      digest,
+    ]);
+    expect(rolled.code, `${JSON.stringify(rolled.doc)}\n${system.serviceLog()}`).toBe(0);
+    expect(rolled.doc).toMatchObject({
+      ok: true,
+      command: "checkpoint rollback",
+      data: { executed: true, summary: { planDigest: digest } },
     });
     const notOffered = await json(["checkpoint", "list", "--disk", loop]);
     expect(notOffered.code).toBe(2);

@@ -17,7 +17,10 @@ import { runPlan } from "../run-plan.js";
 import { type OpenedTarget, withTarget } from "../target.js";
 import { formatBytes, table } from "../ui/format.js";
 import { renderPlan } from "../ui/plan-render.js";
-import { checkpointCreateViaService } from "../via-service-commands.js";
+import {
+  checkpointCreateViaService,
+  checkpointRollbackViaService,
+} from "../via-service-commands.js";
 import {
   collect,
   confirmOptions,
@@ -149,6 +152,7 @@ async function rollbackCommand(
   id: string,
   opts: CheckpointOpts,
 ): Promise<ExitCodeValue> {
+  if (ctx.viaService) return checkpointRollbackViaService(ctx, id, opts);
   return open(ctx, "checkpoint rollback", opts, async (t) => {
     const m = await machineState(ctx.runner, t, { trustedKeys: [], signal: ctx.signal });
     const p = must(
