@@ -220,19 +220,25 @@ describe("lifeboat provision installs the recovery environment (issue #16)", () 
     expect(first.grubScript).toContain(`initrd ${RECOVERY_ENVIRONMENT_BOOT.initrd}`);
   }, 600_000);
 
-  it("the initramfs holds the CLI, /init, the kernel's modules and the OEM's public key", async () => {
-    const { listing, key } = await withMachine(disk, async ({ recovery }) => {
+  it("the initramfs holds the CLI, /init, the kernel's modules, the OEM's public key and each mode's CLI arguments", async () => {
+    const { listing, key, factoryReset, init } = await withMachine(disk, async ({ recovery }) => {
       const initrd = path.join(recovery as string, RECOVERY_ENVIRONMENT_BOOT.initrd);
       const cpio = execFileSync("zstd", ["-dc", initrd], { maxBuffer: 1 << 30 });
+      const file = (name: string) =>
+        execFileSync("cpio", ["-i", "--quiet", "--to-stdout", name], {
+          input: cpio,
+          encoding: "utf8",
+        });
       return {
         listing: execFileSync("cpio", ["-t", "--quiet"], { input: cpio, encoding: "utf8" }),
-        key: execFileSync(
-          "cpio",
-          ["-i", "--quiet", "--to-stdout", "etc/lifeboat/trusted-keys/key-1.pem"],
-          { input: cpio, encoding: "utf8" },
-        ),
+        key: file("etc/lifeboat/trusted-keys/key-1.pem"),
+        factoryReset: file("lifeboat/args.factory-reset"),
+        init: file("init"),
       };
     });
+    // GRUB's "Reset to factory settings" (lifeboat.mode=factory-reset) runs the CLI's real command.
+    expect(factoryReset).toBe("recovery\n--factory-reset\n--disk\n{disk}\n");
+    expect(init).toContain("interactive|unattended|factory-reset)");
     const names = listing.split("\n");
     // The CLI there verifies the recovery image with it (its default trusted-keys folder).
     expect(key).toBe(await readFile(scratch.path("keys/public.pem"), "utf8"));
