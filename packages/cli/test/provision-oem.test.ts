@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
+import { openMachine } from "@lifeboat/reset";
 import { createBtrfs, partitionsOf, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -15,7 +16,7 @@ import {
   imageKeygenDataSchema,
   provisionDataSchema,
 } from "../src/json-schemas.js";
-import { cli, cliJson, cliJsonFailure, ensureBuilt, KVER, smallDisk } from "./support.js";
+import { cli, cliJson, cliJsonFailure, ensureBuilt, KVER, runner, smallDisk } from "./support.js";
 
 let scratch: Scratch;
 let top: string;
@@ -217,6 +218,88 @@ describe("a recovery partition without a filesystem (issue #16)", () => {
     expect(text).not.toMatch(/\/run\/lifeboat|\/tmp\/lifeboat/);
     expect((bad.doc.error as { path?: string }).path).toBe(
       `[Btrfs of ${disk}]/.lifeboat/factory/manifest.json`,
+    );
+  }, 600_000);
+});
+
+describe("custom.cfg beside a hand-written grub.cfg, through the binary (issue #16)", () => {
+  /** With the disk opened by the SDK (partitions attached and mounted), then closed. */
+  async function withMachine<T>(
+    image: string,
+    body: (m: { top: string; boot: string; recoveryDevice: string | undefined }) => Promise<T>,
+  ): Promise<T> {
+    const m = (await openMachine(runner, { disk: image }))._unsafeUnwrap();
+    try {
+      if (!m.top || !m.boot) throw new Error("the test disk has no Btrfs or /boot");
+      return await body({ top: m.top, boot: m.boot, recoveryDevice: m.devices.recovery });
+    } finally {
+      await m.close();
+    }
+  }
+
+  it("Fedora naming, /etc/grub.d and a hand-written grub2/grub.cfg that sources custom.cfg: both written, custom.cfg names the recovery filesystem; again: unchanged", async () => {
+    const disk = await smallDisk(scratch, "custom-cfg.img");
+    const keys = cliJson(
+      ["image", "keygen", "--out", scratch.path("keys-custom")],
+      imageKeygenDataSchema,
+    );
+    const mine = "menuentry 'Firmware setup' {\n  fwsetup\n}\n";
+    const recoveryUuid = await withMachine(disk, async ({ top, boot, recoveryDevice }) => {
+      await mkdir(path.join(top, "root/etc/grub.d"), { recursive: true });
+      await mkdir(path.join(boot, "grub2"), { recursive: true });
+      await writeFile(
+        path.join(boot, "grub2/grub.cfg"),
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: GRUB's own ${…}, not a template
+        "set timeout=3\nif [ -f ${config_directory}/custom.cfg ]; then\n  source ${config_directory}/custom.cfg\nfi\n",
+      );
+      await writeFile(path.join(boot, "grub2/custom.cfg"), mine);
+      if (!recoveryDevice) throw new Error("no recovery partition in the test disk");
+      return (await sh("blkid", ["-p", "-s", "UUID", "-o", "value", recoveryDevice])).trim();
+    });
+    const args = [
+      "provision",
+      "--disk",
+      disk,
+      "--product",
+      "P",
+      "--build",
+      "B",
+      "--key",
+      keys.privateKey,
+      "--no-recovery-env",
+      "--recovery-args",
+      "console=ttyS0,115200",
+    ];
+    const p = cliJson(args, provisionDataSchema);
+    expect(p.grub).toEqual([
+      { kind: "grub.d", status: "installed", subvolume: "root", path: "/etc/grub.d/41_lifeboat" },
+      {
+        kind: "custom.cfg",
+        status: "installed",
+        path: "/boot/grub2/custom.cfg",
+        grubCfg: "/boot/grub2/grub.cfg",
+        sourced: true,
+        recoveryFsUuid: recoveryUuid,
+        detail: expect.stringContaining("reads it"),
+      },
+    ]);
+    const text = await withMachine(disk, ({ boot }) =>
+      readFile(path.join(boot, "grub2/custom.cfg"), "utf8"),
+    );
+    expect(text.startsWith(mine)).toBe(true);
+    expect(text).toContain(`search --no-floppy --fs-uuid --set=root ${recoveryUuid}`);
+    expect(text).toContain(
+      "linux /environment/vmlinuz console=ttyS0,115200 lifeboat.mode=factory-reset\n",
+    );
+    execFileSync("grub-script-check", [], { input: text });
+    const again = cliJson(args, provisionDataSchema);
+    expect(again.grub.map((g) => `${g.kind} ${g.status}`)).toEqual([
+      "grub.d unchanged",
+      "custom.cfg unchanged",
+    ]);
+    const human = cli(args);
+    expect(human.stdout).toContain(
+      `GRUB custom.cfg /boot/grub2/custom.cfg (unchanged; recovery filesystem UUID ${recoveryUuid})`,
     );
   }, 600_000);
 });

@@ -104,6 +104,9 @@ describe("provision reports every GRUB integration it does or skips (issue #16)"
   });
 });
 
+/** GRUB's `${config_directory}` (a GRUB variable, not a template placeholder). */
+const CONFIG_DIRECTORY = ["$", "{config_directory}"].join("");
+
 describe("custom.cfg for hand-written GRUB configs (issue #16)", () => {
   const FS_UUID = "5b3e0c1a-1111-4222-8333-444455556666";
   let scratch: Scratch;
@@ -177,9 +180,8 @@ source $prefix/custom.cfg
     await sh("grub-script-check", [path.join(s.boot, "grub/custom.cfg")]);
   });
 
-  it("Fedora naming, a hand-written grub2/grub.cfg with `if [ -f ${config_directory}/custom.cfg ]`: written into grub2/, even with /etc/grub.d", async () => {
-    const cfg =
-      "set timeout=5\nif [ -f ${config_directory}/custom.cfg ]; then\n  source ${config_directory}/custom.cfg\nfi\n";
+  it("Fedora naming, a hand-written grub2/grub.cfg with `if [ -f $config_directory/custom.cfg ]`: written into grub2/, even with /etc/grub.d", async () => {
+    const cfg = `set timeout=5\nif [ -f ${CONFIG_DIRECTORY}/custom.cfg ]; then\n  source ${CONFIG_DIRECTORY}/custom.cfg\nfi\n`;
     const s = await system(true, { "grub2/grub.cfg": cfg });
     const r = await provisionCustomCfg(runner, {
       ...s,
@@ -192,8 +194,7 @@ source $prefix/custom.cfg
   });
 
   it("grub-mkconfig's grub.cfg with /etc/grub.d: skipped (the grub.d script brings the entries; no duplicates)", async () => {
-    const generated =
-      "### BEGIN /etc/grub.d/00_header ###\nset timeout=5\n### END /etc/grub.d/00_header ###\n### BEGIN /etc/grub.d/41_custom ###\nif [ -f  ${config_directory}/custom.cfg ]; then\n  source ${config_directory}/custom.cfg\nfi\n### END /etc/grub.d/41_custom ###\n";
+    const generated = `### BEGIN /etc/grub.d/00_header ###\nset timeout=5\n### END /etc/grub.d/00_header ###\n### BEGIN /etc/grub.d/41_custom ###\nif [ -f  ${CONFIG_DIRECTORY}/custom.cfg ]; then\n  source ${CONFIG_DIRECTORY}/custom.cfg\nfi\n### END /etc/grub.d/41_custom ###\n`;
     const s = await system(true, { "grub2/grub.cfg": generated });
     const r = await provisionCustomCfg(runner, {
       ...s,
@@ -217,7 +218,7 @@ source $prefix/custom.cfg
         kind: "custom.cfg",
         status: "installed",
         sourced: false,
-        detail: expect.stringContaining("source ${config_directory}/custom.cfg"),
+        detail: expect.stringContaining(`source ${CONFIG_DIRECTORY}/custom.cfg`),
       },
     ]);
   });
@@ -236,7 +237,7 @@ source $prefix/custom.cfg
 
   it("sourcesCustomCfg and madeByGrubMkconfig read the lines that count", () => {
     expect(sourcesCustomCfg("source $prefix/custom.cfg")).toBe(true);
-    expect(sourcesCustomCfg("if [ -f ${config_directory}/custom.cfg ]; then")).toBe(true);
+    expect(sourcesCustomCfg(`if [ -f ${CONFIG_DIRECTORY}/custom.cfg ]; then`)).toBe(true);
     expect(sourcesCustomCfg("  configfile (hd0,gpt2)/grub/custom.cfg")).toBe(true);
     expect(sourcesCustomCfg("# source $prefix/custom.cfg")).toBe(false);
     expect(sourcesCustomCfg("source $prefix/my-custom.cfg.bak")).toBe(false);

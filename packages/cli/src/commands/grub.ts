@@ -12,7 +12,7 @@ import { type CliContext, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { withNamedPaths } from "../mounted-paths.js";
 import { withTarget } from "../target.js";
-import { guarded, must, targetOf, targetOptions, usage } from "./_shared.js";
+import { guarded, must, targetOf, targetOptions } from "./_shared.js";
 import type { Wrap } from "./index.js";
 
 interface GrubOpts {
