@@ -6,8 +6,9 @@
  * without root.
  */
 import { writeFile } from "node:fs/promises";
-import type { ExecutionSummary, Plan } from "@lifeboat/core";
+import type { ExecutionSummary, ExecutorEvent, LifeboatError, Plan } from "@lifeboat/core";
 import { type CheckpointManifest, type SystemState, stampOf } from "@lifeboat/reset";
+import type { ResultAsync } from "neverthrow";
 import pc from "picocolors";
 import { renderState } from "./commands/inspect.js";
 import { type CliContext, fail, succeed } from "./context.js";
@@ -15,7 +16,13 @@ import type { ExitCodeValue } from "./exit-codes.js";
 import { executorProgress, runPlan } from "./run-plan.js";
 import { formatDuration } from "./ui/format.js";
 import { renderPlan } from "./ui/plan-render.js";
-import { jobResult, progressAdapter, withService } from "./via-service.js";
+import {
+  type JobOutcome,
+  jobResult,
+  progressAdapter,
+  type ServiceConnection,
+  withService,
+} from "./via-service.js";
 
 /** The options the routed commands share. */
 export interface ViaServiceOptions {
@@ -98,6 +105,32 @@ function requestOf(
   if (kind === "rollback")
     return JSON.stringify({ kind, stamp, checkpoint: opts.checkpoint ?? "" });
   return JSON.stringify({ kind, stamp });
+}
+
+/**
+ * Follow a job to its end; Ctrl-C (`signal`) asks lifeboatd to `Cancel` it,
+ * as an in-process run stops, and the job then ends with `ABORTED`.
+ */
+function followCancellable(
+  c: ServiceConnection,
+  job: string,
+  signal: AbortSignal,
+  onProgress: (e: ExecutorEvent) => void,
+  plan?: Plan,
+): ResultAsync<JobOutcome, LifeboatError> {
+  const cancel = () => void c.call("Cancel", "o", [job]);
+  if (signal.aborted) cancel();
+  else signal.addEventListener("abort", cancel, { once: true });
+  return c
+    .followJob(job, progressAdapter(onProgress, plan))
+    .map((o) => {
+      signal.removeEventListener("abort", cancel);
+      return o;
+    })
+    .mapErr((e) => {
+      signal.removeEventListener("abort", cancel);
+      return e;
+    });
 }
 
 /** `lifeboat --via-service inspect --disk /dev/…`. */
@@ -193,11 +226,11 @@ async function applyRequest(
       ...(opts.yes ? { yes: true } : {}),
       ...(opts.confirm ? { confirm: opts.confirm } : {}),
       ...(opts.dryRun ? { dryRun: true } : {}),
-      executeWith: ({ confirm, onProgress }) =>
+      executeWith: ({ confirm, onProgress, signal }) =>
         withService((c) =>
           c
             .call("Apply", "sss", [disk, request, confirm ?? plan.digest])
-            .andThen(([job]) => c.followJob(String(job), progressAdapter(onProgress, plan)))
+            .andThen(([job]) => followCancellable(c, String(job), signal, onProgress, plan))
             .andThen((o) => jobResult<ExecutionSummary>(o)),
         ),
     },
@@ -233,7 +266,7 @@ export async function resumeViaService(
   const r = await withService((c) =>
     c
       .call("Resume", "s", [disk])
-      .andThen(([job]) => c.followJob(String(job), progressAdapter(progress.onProgress)))
+      .andThen(([job]) => followCancellable(c, String(job), ctx.signal, progress.onProgress))
       .andThen((o) => jobResult<ExecutionSummary>(o)),
   );
   progress.stop();

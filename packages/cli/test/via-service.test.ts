@@ -231,6 +231,63 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
     expect(resumed.doc).toMatchObject({ ok: true, command: "resume" });
   });
 
+  test("Ctrl-C during an apply through the service cancels its job (exit 130, ABORTED); resume through the service finishes it", async () => {
+    await system.setRules(GRANT_NOBODY);
+    const stamp = "20261205T090000Z";
+    const planned = await json(["plan", "--disk", loop, "--stamp", stamp]);
+    const digest = (planned.doc.data as { digest: string }).digest;
+    const [cmd, ...argv] = asNobody([
+      process.execPath,
+      cli,
+      "--via-service",
+      "--json",
+      "--progress",
+      "json",
+      "apply",
+      "--disk",
+      loop,
+      "--stamp",
+      stamp,
+      "--yes",
+      "--confirm",
+      digest,
+    ]);
+    const r = await new Promise<Run>((resolve, reject) => {
+      const child = spawn(cmd ?? "", argv, { env: system.env, cwd: "/" });
+      let stdout = "";
+      let stderr = "";
+      let sent = false;
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+        // setpriv execs node: the child's pid is the CLI's.
+        if (!sent && stderr.includes('"type":"step-started"')) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      });
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    expect(r.code, `${r.stdout}${r.stderr}`).toBe(130);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: "ABORTED" } });
+    const inspected = await json(["inspect", "--disk", loop]);
+    expect(
+      (inspected.doc.data as { state: { unfinishedPlan?: { digest: string } } }).state
+        .unfinishedPlan?.digest,
+    ).toBe(digest);
+    const resumed = await json(["resume", "--disk", loop]);
+    expect(resumed.code, JSON.stringify(resumed.doc)).toBe(0);
+    await onTop(async (top) => {
+      expect(existsSync(path.join(top, oldRootName(stamp)))).toBe(true);
+      expect(await readFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "utf8")).toBe(
+        "keep me\n",
+      );
+    });
+  });
+
   test("with the rule: checkpoint create and rollback; a command lifeboatd does not offer exits 2 (CLI_USAGE)", async () => {
     await system.setRules(GRANT_NOBODY);
     const made = await json([
