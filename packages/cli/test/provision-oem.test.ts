@@ -12,6 +12,7 @@ import { openMachine } from "@lifeboat/reset";
 import { createBtrfs, partitionsOf, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  grubInstallDataSchema,
   grubRenderDataSchema,
   imageKeygenDataSchema,
   provisionDataSchema,
@@ -88,6 +89,19 @@ describe("provision and grub on a /boot without BLS entries (issue #16)", () => 
     expect(g.sampleOutput).toContain("linux /environment/vmlinuz lifeboat.mode=factory-reset\n");
     expect(g.sampleOutput).not.toContain("systemd.factory_reset");
     execFileSync("grub-script-check", [], { input: g.sampleOutput });
+  });
+
+  it("grub install into a system without /etc/grub.d: CLI_USAGE pointing to custom.cfg, no raw ENOENT; with it: installed", async () => {
+    const root = scratch.path("root-without-grub-d");
+    await mkdir(root, { recursive: true });
+    const r = cliJsonFailure(["grub", "install", "--root", root]);
+    expect(r.doc.error.code).toBe("CLI_USAGE");
+    expect(r.doc.error.message).toContain("custom.cfg");
+    expect(JSON.stringify(r.doc)).not.toMatch(/ENOENT/);
+    await mkdir(path.join(root, "etc/grub.d"), { recursive: true });
+    const ok = cliJson(["grub", "install", "--root", root], grubInstallDataSchema);
+    expect(ok).toMatchObject({ path: path.join(root, "etc/grub.d/41_lifeboat"), changed: true });
+    expect(await readFile(ok.path, "utf8")).toContain("lifeboat.mode=factory-reset");
   });
 
   it("grub render --recovery-fs-uuid prints the GRUB text of the custom.cfg block", () => {

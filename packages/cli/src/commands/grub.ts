@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core";
 import {
@@ -12,7 +13,7 @@ import { type CliContext, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { withNamedPaths } from "../mounted-paths.js";
 import { withTarget } from "../target.js";
-import { guarded, must, targetOf, targetOptions } from "./_shared.js";
+import { guarded, must, targetOf, targetOptions, usage } from "./_shared.js";
 import type { Wrap } from "./index.js";
 
 interface GrubOpts {
@@ -87,6 +88,12 @@ async function install(ctx: CliContext, opts: GrubOpts): Promise<ExitCodeValue> 
             : t.top
               ? path.join(t.top, "root/etc/grub.d")
               : "/etc/grub.d");
+        if (!existsSync(directory))
+          return usage(
+            ctx,
+            "grub install",
+            `the system has no ${opts.directory ?? "/etc/grub.d"} (no grub-mkconfig to run the script): for a hand-written grub.cfg, \`lifeboat provision\` writes the entries into custom.cfg, or print them with \`lifeboat grub render --recovery-fs-uuid <uuid>\``,
+          );
         const change = must(
           await installGrubdScript(ctx.runner, script, { directory, signal: ctx.signal }),
         );
