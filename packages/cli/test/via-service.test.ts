@@ -5,7 +5,7 @@
 // message; with the rule, inspect, plan, apply (a keep-home reset of a loop-backed disk:
 // /home kept, root the factory's again), resume and checkpoint create give the same
 // documents as in process, a wrong digest exits 3, a command lifeboatd does not offer
-// exits 2. The CLI runs from a copy of its one-file bundle in a folder nobody can read:
+// exits 2; Ctrl-C cancels the job; no lifeboatd or no bus is CLI_SERVICE_UNAVAILABLE. The CLI runs from a copy of its one-file bundle in a folder nobody can read:
 // the checkout may sit in a 0700 folder. Needs root, loop devices, dbus-daemon, polkitd.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -285,6 +285,46 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
       expect(await readFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "utf8")).toBe(
         "keep me\n",
       );
+    });
+  });
+
+  test("lifeboatd not on the bus, or no bus at all: CLI_SERVICE_UNAVAILABLE (exit 1) with a clear message", async () => {
+    await system.killService();
+    try {
+      const r = await json(["inspect", "--disk", loop]);
+      expect(r.code).toBe(1);
+      expect(r.doc).toMatchObject({ ok: false, error: { code: "CLI_SERVICE_UNAVAILABLE" } });
+      expect(String((r.doc.error as { message: string }).message)).toContain(
+        "lifeboatd (org.lifeboat.Lifeboat1) is not on the bus",
+      );
+    } finally {
+      await system.startService();
+    }
+    const [cmd, ...argv] = asNobody([
+      process.execPath,
+      cli,
+      "--via-service",
+      "--json",
+      "inspect",
+      "--disk",
+      loop,
+    ]);
+    const r = await new Promise<Run>((resolve, reject) => {
+      const child = spawn(cmd ?? "", argv, {
+        env: { ...system.env, LIFEBOAT_BUS_ADDRESS: "unix:path=/nonexistent/bus" },
+        cwd: "/",
+      });
+      let stdout = "";
+      child.stdout.on("data", (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.on("error", reject);
+      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr: "" }));
+    });
+    expect(r.code, r.stdout).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      error: { code: "CLI_SERVICE_UNAVAILABLE" },
     });
   });
 
