@@ -5,8 +5,9 @@
 // message; with the rule, inspect, plan, apply (a keep-home reset of a loop-backed disk:
 // /home kept, root the factory's again), resume and checkpoint create give the same
 // documents as in process, a wrong digest exits 3, a command lifeboatd does not offer
-// exits 2; Ctrl-C cancels the job; no lifeboatd or no bus is CLI_SERVICE_UNAVAILABLE. The CLI runs from a copy of its one-file bundle in a folder nobody can read:
-// the checkout may sit in a 0700 folder. Needs root, loop devices, dbus-daemon, polkitd.
+// exits 2; Ctrl-C cancels the job; no lifeboatd or no bus is CLI_SERVICE_UNAVAILABLE.
+// The CLI runs from a copy of its one-file bundle in a folder nobody can read: the
+// checkout may sit in a 0700 folder. Needs root, loop devices, dbus-daemon, polkitd.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
