@@ -341,6 +341,17 @@ export const updateDataSchema = z.object({
   rollback: rollbackRecordSchema.nullable().optional(),
 });
 
+const signedFileSchema = z.object({
+  path: z.string(),
+  present: z.boolean(),
+  signatures: z.array(
+    z.object({
+      issuers: z.array(z.string()),
+      certificates: z.array(z.object({ subject: z.string(), issuer: z.string() })),
+    }),
+  ),
+});
+
 /** `data` of `doctor`. */
 export const doctorDataSchema = z.object({
   root: z.boolean(),
@@ -348,6 +359,36 @@ export const doctorDataSchema = z.object({
   tools: z.array(
     z.object({ tool: z.string(), found: z.boolean(), installHint: z.string().nullable() }),
   ),
+  /** With `--esp`: can each boot path boot with Secure Boot enforced (docs/secure-boot.md); null without. */
+  secureBoot: z
+    .object({
+      esp: z.string(),
+      shim: signedFileSchema,
+      grub: signedFileSchema,
+      paths: z.array(
+        z.object({
+          role: z.string(),
+          kernel: signedFileSchema,
+          bootable: z.boolean(),
+          problems: z.array(
+            z.looseObject({
+              code: z.enum([
+                "SECURE_BOOT_SHIM_MISSING",
+                "SECURE_BOOT_SHIM_NOT_MICROSOFT_SIGNED",
+                "SECURE_BOOT_GRUB_MISSING",
+                "SECURE_BOOT_GRUB_UNSIGNED",
+                "SECURE_BOOT_KERNEL_MISSING",
+                "SECURE_BOOT_KERNEL_UNSIGNED",
+              ]),
+              message: z.string(),
+              path: z.string(),
+            }),
+          ),
+        }),
+      ),
+      bootable: z.boolean(),
+    })
+    .nullable(),
 });
 
 /** `data` of `media create`: the plan, and what was written unless it was a dry run. */
