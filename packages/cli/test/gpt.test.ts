@@ -9,7 +9,7 @@ import { readFile, truncate } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createImageFile, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { diskTableSchema } from "../src/json-schemas.js";
+import { diskTableSchema, planRunDataSchema } from "../src/json-schemas.js";
 import { bin, cli, cliJson, cliJsonFailure, ensureBuilt } from "./support.js";
 
 const RECOVERY = "d999c366-3126-4451-b3c1-be31e091158c";
@@ -84,6 +84,70 @@ describe("gpt add-recovery needs confirmation (issue #19: it wrote from a script
     expect(again.code).toBe(4);
     expect(again.doc.error).toMatchObject({ code: "GPT_RECOVERY_EXISTS", slot: 2 });
     expect((await readFile(disk)).equals(before)).toBe(true);
+  });
+});
+
+/** Filesystem type and label of partition 2 of `image`, read through a loop device at its offset. */
+async function recoveryFilesystem(
+  image: string,
+): Promise<{ type?: string | undefined; label?: string | undefined }> {
+  const parts = (
+    JSON.parse(await sh("sfdisk", ["-J", image])) as {
+      partitiontable: { sectorsize?: number; partitions: { start: number; size: number }[] };
+    }
+  ).partitiontable;
+  const p = parts.partitions[1];
+  if (!p) throw new Error("no partition 2");
+  const ss = parts.sectorsize ?? 512;
+  const dev = (
+    await sh("losetup", [
+      "--find",
+      "--show",
+      "--read-only",
+      "--offset",
+      String(p.start * ss),
+      "--sizelimit",
+      String(p.size * ss),
+      image,
+    ])
+  ).trim();
+  try {
+    const out = execFileSync("blkid", ["-p", "-o", "export", dev], { encoding: "utf8" });
+    const field = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(out)?.[1];
+    return { type: field("TYPE"), label: field("LABEL") };
+  } catch {
+    return {}; // blkid: no signature
+  } finally {
+    await sh("losetup", ["--detach", dev]);
+  }
+}
+
+const loopsOf = async (image: string) =>
+  (await sh("losetup", ["--associated", image])).split("\n").filter(Boolean);
+
+describe("gpt add-recovery makes the recovery filesystem (issue #16: the partition came without one)", () => {
+  it("by default: a second step makes ext4 labelled LIFEBOAT through a loop device it detaches", async () => {
+    requireRoot();
+    const args = ["gpt", "add-recovery", disk, "--size", "16M"];
+    const dry = cliJson([...args, "--dry-run"], planRunDataSchema);
+    expect(dry.plan.steps.map((s) => s.kind)).toEqual(["gpt.write", "recovery.format"]);
+    expect(dry.plan.steps.flatMap((s) => s.destroys)).toEqual([]);
+    const r = cli(["--json", ...args, "--yes", "--confirm", digestOf(args)]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await sh("sgdisk", ["-v", disk])).toContain("No problems found");
+    expect(await recoveryFilesystem(disk)).toEqual({ type: "ext4", label: "LIFEBOAT" });
+    expect(await loopsOf(disk)).toEqual([]);
+  });
+
+  it("--no-format writes the table only", async () => {
+    requireRoot();
+    const args = ["gpt", "add-recovery", disk, "--size", "16M", "--no-format"];
+    const r = cli(["--json", ...args, "--yes", "--confirm", digestOf(args)]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { data: { plan: { steps: { kind: string }[] } } };
+    expect(doc.data.plan.steps.map((s) => s.kind)).toEqual(["gpt.write"]);
+    expect(await sfdiskTypes(disk)).toEqual(["c12a7328-f81f-11d2-ba4b-00a0c93ec93b", RECOVERY]);
+    expect(await recoveryFilesystem(disk)).toEqual({});
   });
 });
 

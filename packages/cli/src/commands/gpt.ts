@@ -8,12 +8,20 @@ import {
   type Plan,
   readJournal,
 } from "@lifeboat/core";
-import { planRecoveryPartition, type ReadGptOptions, readGpt, writeGpt } from "@lifeboat/gpt";
+import {
+  attachPartition,
+  type GptPartition,
+  planRecoveryPartition,
+  type ReadGptOptions,
+  readGpt,
+  writeGpt,
+} from "@lifeboat/gpt";
 import type { Command } from "commander";
 import { errAsync, okAsync } from "neverthrow";
 import { type CliContext, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { tableSummary } from "../machine-state.js";
+import { RECOVERY_FS_LABEL } from "../recovery-fs.js";
 import { runPlan } from "../run-plan.js";
 import { drawSummary } from "../ui/disk-view.js";
 import { formatBytes } from "../ui/format.js";
@@ -61,6 +69,32 @@ interface AddOpts extends SectorSizeOpts {
   yes?: boolean;
   confirm?: string;
   dryRun?: boolean;
+  /** `--no-format` makes it false: the table only, no filesystem. */
+  format?: boolean;
+}
+
+/**
+ * Make the recovery filesystem (ext4, label `LIFEBOAT`) on the new
+ * partition, through a loop device at its offset and size: the same on an
+ * image file and on a disk, whatever partition devices the kernel made.
+ * The partition was free space a moment ago, so `-F`: a stale signature
+ * left there by an earlier use is not a filesystem anyone has.
+ */
+function formatRecovery(
+  ctx: CliContext,
+  disk: string,
+  partition: Pick<GptPartition, "firstLba" | "lastLba">,
+  sectorSize: 512 | 4096,
+) {
+  return attachPartition(ctx.runner, disk, partition, { sectorSize, signal: ctx.signal }).andThen(
+    (loop) =>
+      ctx.runner
+        .run("mkfs.ext4", ["-F", "-q", "-L", RECOVERY_FS_LABEL, "--", loop.device], {
+          signal: ctx.signal,
+        })
+        .andThen(() => loop.detach())
+        .orElse((e) => loop.detach().andThen(() => errAsync(e))),
+  );
 }
 
 async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promise<ExitCodeValue> {
@@ -96,6 +130,19 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
             reversible: true,
             preconditions: ["the table on the disk is the one read when planning"],
           },
+          ...(opts.format === false
+            ? []
+            : [
+                {
+                  id: "format-recovery",
+                  kind: "recovery.format",
+                  title: `Make an ext4 filesystem labelled ${RECOVERY_FS_LABEL} on the new partition ${r.slot} (it was free space)`,
+                  params: { disk, slot: r.slot, label: RECOVERY_FS_LABEL },
+                  destroys: [],
+                  reversible: true,
+                  preconditions: [`partition ${r.slot} is the recovery partition just written`],
+                },
+              ]),
         ],
       }),
     );
@@ -122,6 +169,19 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
               return writeGpt(ctx.runner, disk, layout.table, { signal: ctx.signal }).map(
                 () => undefined,
               );
+            }),
+          "recovery.format": () =>
+            readGpt(ctx.runner, disk, { sectorSize: table.sectorSize }).andThen((now) => {
+              const p = now.partitions.find((x) => x.slot === r.slot && x.typeGuid === r.typeGuid);
+              if (!p || p.firstLba !== r.firstLba || p.lastLba !== r.lastLba)
+                return errAsync(
+                  lifeboatError(
+                    "PRECONDITION_FAILED",
+                    `Partition ${r.slot} is not the recovery partition this plan wrote.`,
+                    {},
+                  ),
+                );
+              return formatRecovery(ctx, disk, p, table.sectorSize);
             }),
         },
         {
@@ -177,13 +237,17 @@ export function registerGpt(program: Command, wrap: Wrap): void {
   confirmOptions(
     gpt
       .command("add-recovery <disk>")
-      .description("carve the Lifeboat recovery partition out of free space")
+      .description("carve the Lifeboat recovery partition out of free space and make its filesystem")
       .requiredOption("--size <size>", "size, e.g. 2G")
       .option(
         "--placement <where>",
         "first-fit or end (default end: the end of the last gap that fits)",
       )
       .option("--name <name>", 'partition name (default "Lifeboat Recovery")')
+      .option(
+        "--no-format",
+        `write the table only; by default the new partition also gets its filesystem (ext4, label ${RECOVERY_FS_LABEL})`,
+      )
       .option(SECTOR_SIZE_FLAGS, SECTOR_SIZE_HELP),
   ).action(wrap(addRecovery));
 }

@@ -232,7 +232,7 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
             ? {
                 reason: "no-recovery-partition" as const,
                 detail:
-                  "the disk has no recovery partition (add one with `lifeboat gpt add-recovery`, then make its filesystem: see docs/oem-guide.md)",
+                  "the disk has no recovery partition (add one with `lifeboat gpt add-recovery`, which also makes its filesystem: see docs/oem-guide.md)",
               }
             : { reason: "no-key" as const, detail: "no signing key given (--key)" };
         return succeed(
