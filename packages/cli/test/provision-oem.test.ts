@@ -158,7 +158,7 @@ describe("a recovery partition without a filesystem (issue #16)", () => {
       (p) => p.type === "d999c366-3126-4451-b3c1-be31e091158c",
     );
     if (!rec) throw new Error("no recovery partition in the test disk");
-    // Wipe the recovery filesystem: a partition as `gpt add-recovery` leaves it.
+    // Wipe the recovery filesystem: a partition as `gpt add-recovery --no-format` leaves it.
     const loop = (
       await sh("losetup", [
         "--find",
