@@ -306,6 +306,18 @@ export {
   qemuArgs,
 } from "./qemu.js";
 export {
+  copyEspOut,
+  installSignedBootChain,
+  replaceEspFile,
+  SECURE_BOOT_OVMF_CODE,
+  SECURE_BOOT_OVMF_VARS,
+  SECURE_BOOT_QEMU_ARGS,
+  SIGNED_GRUB,
+  SIGNED_SHIM,
+  type SignedBootChainOptions,
+  signedGrubStubConfig,
+} from "./secure-boot.js";
+export {
   applyEntries,
   exportWithWriteLog,
   isDataWrite,

@@ -17,6 +17,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { stamp, testOutputPath } from "./_internal/output-dir.js";
 import { SerialText } from "./_internal/serial-text.js";
+import {
+  SECURE_BOOT_OVMF_CODE,
+  SECURE_BOOT_OVMF_VARS,
+  SECURE_BOOT_QEMU_ARGS,
+} from "./secure-boot.js";
 
 /** OVMF firmware files (Debian's `ovmf` package, 4 MiB flash layout). */
 export const OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd";
@@ -52,6 +57,8 @@ export interface BootOptions {
   readonly append?: string;
   /** `ovmf` (default): UEFI with pflash code + a per-run copy of the variables. `bios`: SeaBIOS (direct kernel boot only). */
   readonly firmware?: "ovmf" | "bios";
+  /** With `ovmf`: Secure Boot enforced (SMM, OVMF's secboot code, Microsoft's keys in the variables). */
+  readonly secureBoot?: boolean;
   /** Guest memory in MiB (default 1024). */
   readonly memoryMiB?: number;
   /** Virtual CPUs (default 1; the host is CPU-starved). */
@@ -168,7 +175,7 @@ export function qemuArgs(options: BootOptions, varsFile?: string): string[] {
     "-cpu",
     "max",
     "-machine",
-    "q35",
+    options.secureBoot ? "q35,smm=on" : "q35",
     "-m",
     String(options.memoryMiB ?? 1024),
     "-smp",
@@ -186,7 +193,9 @@ export function qemuArgs(options: BootOptions, varsFile?: string): string[] {
   ];
   if (options.noReboot ?? true) args.push("-no-reboot");
   if (firmware === "ovmf") {
-    args.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
+    const code = options.secureBoot ? SECURE_BOOT_OVMF_CODE : OVMF_CODE;
+    if (options.secureBoot) args.push(...SECURE_BOOT_QEMU_ARGS);
+    args.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${code}`);
     if (varsFile !== undefined) args.push("-drive", `if=pflash,format=raw,unit=1,file=${varsFile}`);
   }
   if (options.kernel !== undefined) args.push("-kernel", options.kernel);
@@ -229,7 +238,7 @@ export async function boot(options: BootOptions): Promise<QemuHandle> {
   if ((options.firmware ?? "ovmf") === "ovmf") {
     varsDir = await mkdtemp(path.join(tmpdir(), "lifeboat-ovmf-"));
     varsFile = path.join(varsDir, "OVMF_VARS.fd");
-    await copyFile(OVMF_VARS, varsFile);
+    await copyFile(options.secureBoot ? SECURE_BOOT_OVMF_VARS : OVMF_VARS, varsFile);
   }
   const args = qemuArgs(options, varsFile);
   const log = createWriteStream(logFile);
