@@ -1,9 +1,13 @@
-import { mkdir, readFile, rm, symlink } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import {
   type CommandRunner,
+  findMountOf,
   type InvalidArgumentError,
   type LifeboatError,
+  type Plan,
+  type PreconditionFailedError,
   writeFileAtomic,
 } from "@lifeboat/core";
 import {
@@ -20,9 +24,14 @@ import {
   writeGrubConfig,
 } from "@lifeboat/grub";
 import { err, ok, type Result, type ResultAsync } from "neverthrow";
+import { z } from "zod";
 import { effect, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
 import { removeMenuBlock, withMenuBlock } from "./_internal/menu-block.js";
+import type { BadRequestError } from "./errors.js";
+import { isValidStamp, LIFEBOAT_DIR } from "./layout.js";
+import { plan as makePlan } from "./plan.js";
+import type { SystemState } from "./state.js";
 
 /** The unit that runs a scheduled reset. */
 export const RESET_UNIT = "lifeboat-factory-reset.service";
@@ -277,4 +286,300 @@ export function unscheduleReset(
     }
     return { removed };
   }, "unschedule the reset");
+}
+
+/** Where a scheduled request is kept, relative to the Btrfs top level. */
+export const SCHEDULED_REQUEST = `${LIFEBOAT_DIR}/scheduled-reset.json`;
+
+/** The kinds of reset that can be scheduled for the next boot. */
+export const SCHEDULABLE_KINDS = ["reset-keep-home", "full-restore", "reset-user-data"] as const;
+
+/** A reset request kept for the next boot, in {@link SCHEDULED_REQUEST}. */
+export interface ScheduledResetRequest {
+  readonly kind: (typeof SCHEDULABLE_KINDS)[number];
+  /** The time stamp naming this reset's subvolumes (`20261205T050000Z`). */
+  readonly stamp: string;
+}
+
+const scheduledRequestSchema = z.strictObject({
+  kind: z.enum(SCHEDULABLE_KINDS),
+  stamp: z.string().refine(isValidStamp, "a UTC time stamp like 20261205T050000Z"),
+});
+
+function badRequest(field: string, message: string): BadRequestError {
+  return { code: "RESET_BAD_REQUEST", message, field };
+}
+
+/** End the surrounding {@link effect} with `error`. */
+const stop = (error: LifeboatError | PreconditionFailedError): Promise<never> =>
+  must(err<never, LifeboatError>(error as LifeboatError));
+
+const sha256 = (bytes: string | Buffer) =>
+  `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+/**
+ * Check a request to schedule (as a caller gave it, e.g. parsed JSON):
+ * `{ kind, stamp }` with one of {@link SCHEDULABLE_KINDS}, or `RESET_BAD_REQUEST`. Pure.
+ *
+ * @example
+ * ```ts
+ * const r = parseScheduledRequest({ kind: "reset-keep-home", stamp: stampOf(new Date()) });
+ * ```
+ */
+export function parseScheduledRequest(
+  value: unknown,
+): Result<ScheduledResetRequest, BadRequestError> {
+  const parsed = scheduledRequestSchema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join(".") || "request";
+  return err(
+    badRequest(
+      field,
+      `Not a request that can be scheduled: ${field}: ${issue?.message ?? "invalid"} (kind is ${SCHEDULABLE_KINDS.join(", ")}).`,
+    ),
+  );
+}
+
+/**
+ * The BLS entry (relative to /boot) of the running kernel (`uname -r`),
+ * not one of Lifeboat's own; the first entry when none matches; `undefined`
+ * when /boot has none.
+ *
+ * @example
+ * ```ts
+ * const base = await findBaseEntry(runner, "/boot"); // "loader/entries/abc-6.8.5.conf"
+ * ```
+ */
+export async function findBaseEntry(
+  runner: CommandRunner,
+  boot: string,
+): Promise<string | undefined> {
+  const release = (await runner.run("uname", ["-r"])).map((r) => r.stdout.trim());
+  const kernel = release.isOk() ? release.value : "";
+  const dir = path.join(boot, "loader/entries");
+  const names = (await readdir(dir).catch(() => [] as string[]))
+    .filter((n) => n.endsWith(".conf") && !n.startsWith("lifeboat-"))
+    .sort();
+  const pattern = new RegExp(`^linux\\s+\\S*vmlinuz-${kernel.replace(/[.+]/g, "\\$&")}\\s*$`, "m");
+  for (const n of names) {
+    if (kernel && pattern.test(await readFile(path.join(dir, n), "utf8")))
+      return `loader/entries/${n}`;
+  }
+  return names[0] === undefined ? undefined : `loader/entries/${names[0]}`;
+}
+
+/**
+ * Where GRUB finds the reset entry: `undefined` when grub.cfg reads the BLS
+ * entries itself (`blscfg`, or `choice` "bls"), else `grub2/custom.cfg`.
+ *
+ * @example
+ * ```ts
+ * const menuFile = await grubMenuFileFor("/boot", "auto");
+ * ```
+ */
+export async function grubMenuFileFor(
+  boot: string,
+  choice: "auto" | "bls" | "custom-cfg" = "auto",
+): Promise<string | undefined> {
+  if (choice === "bls") return undefined;
+  if (choice === "custom-cfg") return "grub2/custom.cfg";
+  const cfg = await readFile(path.join(boot, "grub2/grub.cfg"), "utf8").catch(() => "");
+  // `blscfg` as a command (not in a comment): GRUB reads the BLS entries itself.
+  return /^\s*blscfg\b/m.test(cfg) ? undefined : "grub2/custom.cfg";
+}
+
+/** A machine to schedule on: its Btrfs top level and /boot, mounted, and its state as inspected. */
+export interface ScheduleTarget {
+  readonly top: string;
+  readonly boot: string;
+  /** The state now: the request is planned on it, so one that cannot run is refused before the reboot. */
+  readonly state: SystemState;
+}
+
+/** Options of {@link scheduleResetOn}. */
+export interface ScheduleResetOnOptions {
+  readonly request: ScheduledResetRequest;
+  /** The root of the system that will boot (where `etc/systemd/system` is). */
+  readonly systemRoot: string;
+  /** The BLS entry the reset entry is made from (default {@link findBaseEntry}). */
+  readonly baseEntry?: string | undefined;
+  /** The lifeboat program the unit runs (default `/usr/bin/lifeboat`). */
+  readonly lifeboat?: string | undefined;
+  /** The grubenv file relative to /boot (default `grub2/grubenv`). */
+  readonly grubenv?: string | undefined;
+  /** Where GRUB finds the entry (default `auto`, see {@link grubMenuFileFor}). */
+  readonly grubMenu?: "auto" | "bls" | "custom-cfg" | undefined;
+}
+
+/** What {@link scheduleResetOn} did. */
+export interface ResetScheduledOn extends ScheduledReset {
+  readonly request: ScheduledResetRequest;
+  /** {@link SCHEDULED_REQUEST}. */
+  readonly requestPath: string;
+  /** The SHA-256 of the request file, which the unit checks before it runs anything. */
+  readonly digest: string;
+  /** The request planned on the machine as it is now. */
+  readonly plannedNow: { readonly kind: string; readonly steps: number; readonly digest: string };
+  readonly baseEntry: string;
+}
+
+/**
+ * Schedule a reset for the next boot on a machine: plan the request on its
+ * state now (a request that cannot run is refused before the reboot), write it
+ * with its digest to {@link SCHEDULED_REQUEST} on the top level, and install
+ * the unit (running `lifeboat reset run-scheduled --digest …`), the reset
+ * entry and `next_entry` with {@link scheduleReset}. Errors: the plan's, or
+ * `PRECONDITION_FAILED` when /boot has no BLS entry to make the reset entry from.
+ *
+ * @example
+ * ```ts
+ * const m = await inspectMachine(runner, machine, { trustedKeys: [] });
+ * const done = await scheduleResetOn(runner, { top, boot, state: m.value.state }, {
+ *   request: { kind: "reset-keep-home", stamp: stampOf(new Date()) },
+ *   systemRoot: path.join(top, ROOT_SUBVOLUME),
+ * });
+ * ```
+ */
+export function scheduleResetOn(
+  runner: CommandRunner,
+  target: ScheduleTarget,
+  options: ScheduleResetOnOptions,
+): ResultAsync<ResetScheduledOn, LifeboatError> {
+  return effect(async () => {
+    const request = await must(parseScheduledRequest(options.request));
+    const { top, boot } = target;
+    const baseEntry = options.baseEntry ?? (await findBaseEntry(runner, boot));
+    if (baseEntry === undefined)
+      return stop({
+        code: "PRECONDITION_FAILED",
+        message: `There is no boot entry in ${boot}/loader/entries to make the reset entry from. Nothing was changed.`,
+        precondition: "a BLS entry in /boot/loader/entries",
+      });
+    const planned: Plan = await must(makePlan(target.state, request));
+    const bytes = `${JSON.stringify({ kind: request.kind, stamp: request.stamp })}\n`;
+    const digest = sha256(bytes);
+    const requestPath = path.join(top, SCHEDULED_REQUEST);
+    await mkdir(path.dirname(requestPath), { recursive: true });
+    await must(writeFileAtomic(requestPath, bytes));
+    const menuFile = await grubMenuFileFor(boot, options.grubMenu);
+    const bootMount = await findMountOf(runner, boot);
+    const done = await must(
+      scheduleReset(runner, {
+        systemRoot: options.systemRoot,
+        boot,
+        baseEntry,
+        execStart: [
+          options.lifeboat ?? "/usr/bin/lifeboat",
+          "reset",
+          "run-scheduled",
+          "--digest",
+          digest,
+        ],
+        nextBoot: true,
+        grubenv: options.grubenv ?? "grub2/grubenv",
+        ...(menuFile ? { menuFile } : {}),
+        ...(bootMount.isOk() && bootMount.value.fsUuid
+          ? { bootFsUuid: bootMount.value.fsUuid }
+          : {}),
+      }),
+    );
+    return {
+      ...done,
+      request,
+      requestPath: SCHEDULED_REQUEST,
+      digest,
+      plannedNow: { kind: planned.kind, steps: planned.steps.length, digest: planned.digest },
+      baseEntry,
+    };
+  }, "schedule the reset");
+}
+
+/** A scheduled request as read back by {@link readScheduledReset}. */
+export interface ScheduledResetFound {
+  readonly request: ScheduledResetRequest;
+  /** The SHA-256 of the request file. */
+  readonly digest: string;
+}
+
+/**
+ * Read the scheduled request on the Btrfs top level `top`: `undefined` when
+ * none is scheduled. With `expectedDigest` (what the unit was written with), a
+ * file whose SHA-256 differs is `PRECONDITION_FAILED`; a file that is not a
+ * request is `RESET_BAD_REQUEST`. Reads only.
+ *
+ * @example
+ * ```ts
+ * const r = await readScheduledReset(top);
+ * if (r.isOk() && r.value) console.log(`a ${r.value.request.kind} is scheduled`);
+ * ```
+ */
+export function readScheduledReset(
+  top: string,
+  options: { readonly expectedDigest?: string } = {},
+): ResultAsync<ScheduledResetFound | undefined, LifeboatError> {
+  return effect(async () => {
+    const file = path.join(top, SCHEDULED_REQUEST);
+    if (!(await exists(file))) return undefined;
+    const bytes = await readFile(file);
+    const digest = sha256(bytes);
+    if (options.expectedDigest !== undefined && digest !== options.expectedDigest)
+      return stop({
+        code: "PRECONDITION_FAILED",
+        message: `The scheduled request does not match its digest (expected ${options.expectedDigest.slice(0, 100)}, found ${digest}): nothing was done.`,
+        precondition: "the scheduled request has the digest the unit was written with",
+      });
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString("utf8"));
+    } catch (e) {
+      return stop(
+        badRequest("request", `The scheduled request is not JSON: ${(e as Error).message}.`),
+      );
+    }
+    return { request: await must(parseScheduledRequest(value)), digest };
+  }, "read the scheduled reset");
+}
+
+/** Options of {@link cancelScheduledReset}. */
+export interface CancelScheduledResetOptions {
+  /** The Btrfs top level, mounted (where {@link SCHEDULED_REQUEST} is). */
+  readonly top: string;
+  /** /boot, mounted. */
+  readonly boot: string;
+  /** The root whose unit is removed (omit after the reset: the old root keeps it). */
+  readonly systemRoot?: string | undefined;
+  /** The grubenv file relative to /boot (default `grub2/grubenv`). */
+  readonly grubenv?: string | undefined;
+}
+
+/**
+ * Cancel a scheduled reset: the request on the top level, then everything
+ * {@link unscheduleReset} removes (unit, entry, `grub2/custom.cfg` block,
+ * `next_entry`). What is already gone is skipped; `removed` says what was there.
+ *
+ * @example
+ * ```ts
+ * const r = await cancelScheduledReset(runner, { top, boot: "/boot", systemRoot: "/" });
+ * if (r.isOk() && r.value.removed.length === 0) console.log("No reset was scheduled.");
+ * ```
+ */
+export function cancelScheduledReset(
+  runner: CommandRunner,
+  options: CancelScheduledResetOptions,
+): ResultAsync<{ readonly removed: readonly string[] }, LifeboatError> {
+  return effect(async () => {
+    const requestPath = path.join(options.top, SCHEDULED_REQUEST);
+    const hadRequest = await exists(requestPath);
+    await rm(requestPath, { force: true });
+    const r = await must(
+      unscheduleReset(runner, {
+        ...(options.systemRoot === undefined ? {} : { systemRoot: options.systemRoot }),
+        boot: options.boot,
+        grubenv: options.grubenv ?? "grub2/grubenv",
+        menuFile: "grub2/custom.cfg",
+      }),
+    );
+    return { removed: [...(hadRequest ? [SCHEDULED_REQUEST] : []), ...r.removed] };
+  }, "cancel the scheduled reset");
 }

@@ -3,10 +3,18 @@ import path from "node:path";
 import { requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
+  cancelScheduledReset,
+  findBaseEntry,
+  grubMenuFileFor,
+  parseScheduledRequest,
   RESET_ENTRY_ID,
   RESET_UNIT_WANTED_BY,
+  readScheduledReset,
   renderResetUnit,
+  SCHEDULED_REQUEST,
+  type SystemState,
   scheduleReset,
+  scheduleResetOn,
   unscheduleReset,
 } from "../src/index.js";
 import { runner } from "./support/machine.js";
@@ -109,5 +117,75 @@ describe("scheduled reset: unit, GRUB menu block, grubenv (no grub-editenv neede
     expect(await readdir(path.join(m.boot, "grub2"))).toContain("custom.cfg");
     (await unscheduleReset(runner, { boot: m.boot, menuFile: "grub2/custom.cfg" }))._unsafeUnwrap();
     expect(await readdir(path.join(m.boot, "grub2"))).not.toContain("custom.cfg");
+  });
+});
+
+describe("the scheduled request on the top level: parse, read back with its digest, cancel", () => {
+  it("accepts only the kinds that can be scheduled, with a valid stamp", () => {
+    expect(
+      parseScheduledRequest({ kind: "reset-keep-home", stamp: "20261205T050000Z" }).isOk(),
+    ).toBe(true);
+    for (const bad of [
+      { kind: "cleanup", stamp: "20261205T050000Z" },
+      { kind: "reset-keep-home", stamp: "yesterday" },
+      { kind: "reset-keep-home", stamp: "20261205T050000Z", extra: 1 },
+      "reset-keep-home",
+    ])
+      expect(parseScheduledRequest(bad)._unsafeUnwrapErr().code).toBe("RESET_BAD_REQUEST");
+  });
+
+  it("reads nothing when none is scheduled, the request and digest when one is, refuses a changed file, and cancel removes it", async () => {
+    const top = scratch.path("top");
+    const boot = scratch.path("boot");
+    await mkdir(path.join(top, ".lifeboat"), { recursive: true });
+    await mkdir(path.join(boot, "loader/entries"), { recursive: true });
+    expect((await readScheduledReset(top))._unsafeUnwrap()).toBeUndefined();
+    const bytes = `${JSON.stringify({ kind: "full-restore", stamp: "20261205T050000Z" })}\n`;
+    await writeFile(path.join(top, SCHEDULED_REQUEST), bytes);
+    const found = (await readScheduledReset(top))._unsafeUnwrap();
+    expect(found?.request).toEqual({ kind: "full-restore", stamp: "20261205T050000Z" });
+    expect(found?.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(
+      (await readScheduledReset(top, { expectedDigest: found?.digest ?? "" }))._unsafeUnwrap(),
+    ).toEqual(found);
+    const wrong = (
+      await readScheduledReset(top, { expectedDigest: `sha256:${"0".repeat(64)}` })
+    )._unsafeUnwrapErr();
+    expect(wrong.code).toBe("PRECONDITION_FAILED");
+    await writeFile(path.join(top, SCHEDULED_REQUEST), "{not json");
+    expect((await readScheduledReset(top))._unsafeUnwrapErr().code).toBe("RESET_BAD_REQUEST");
+    const c = (await cancelScheduledReset(runner, { top, boot }))._unsafeUnwrap();
+    expect(c.removed).toEqual([SCHEDULED_REQUEST]);
+    expect((await cancelScheduledReset(runner, { top, boot }))._unsafeUnwrap().removed).toEqual([]);
+  });
+
+  it("finds the base entry and the GRUB menu file; scheduleResetOn refuses before writing anything", async () => {
+    const m = await machine();
+    expect(await findBaseEntry(runner, m.boot)).toBe(m.baseEntry);
+    expect(await grubMenuFileFor(m.boot)).toBe("grub2/custom.cfg");
+    await writeFile(path.join(m.boot, "grub2/grub.cfg"), "# blscfg\ninsmod blscfg\nblscfg\n");
+    expect(await grubMenuFileFor(m.boot)).toBeUndefined();
+    expect(await grubMenuFileFor(m.boot, "custom-cfg")).toBe("grub2/custom.cfg");
+    const top = scratch.path("top2");
+    await mkdir(top);
+    const empty = scratch.path("emptyboot");
+    await mkdir(empty);
+    const state = {} as SystemState; // refused before the plan is made
+    const noEntry = await scheduleResetOn(
+      runner,
+      { top, boot: empty, state },
+      { request: { kind: "reset-keep-home", stamp: "20261205T050000Z" }, systemRoot: m.root },
+    );
+    expect(noEntry._unsafeUnwrapErr().code).toBe("PRECONDITION_FAILED");
+    const badKind = await scheduleResetOn(
+      runner,
+      { top, boot: m.boot, state },
+      {
+        request: { kind: "cleanup", stamp: "x" } as never,
+        systemRoot: m.root,
+      },
+    );
+    expect(badKind._unsafeUnwrapErr().code).toBe("RESET_BAD_REQUEST");
+    expect(await readdir(top)).toEqual([]);
   });
 });

@@ -1,24 +1,25 @@
-import { createHash } from "node:crypto";
-import { access, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import path from "node:path";
 import { mountTopLevel } from "@lifeboat/btrfs";
-import { findMountOf, readJournal, writeFileAtomic } from "@lifeboat/core";
+import { readJournal } from "@lifeboat/core";
 import { editGrubenv } from "@lifeboat/grub";
 import {
+  cancelScheduledReset,
   executeReset,
   plan as makePlan,
   RESET_ENTRY_ID,
-  RESET_REQUEST_KINDS,
   type ResetRequest,
+  readScheduledReset,
   resetJournalPaths,
   resumeReset,
-  scheduleReset,
+  SCHEDULABLE_KINDS,
+  SCHEDULED_REQUEST,
+  type ScheduledResetRequest,
+  scheduleResetOn,
   stampOf,
-  unscheduleReset,
 } from "@lifeboat/reset";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { z } from "zod";
 import { type CliContext, fail, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { machineState } from "../machine-state.js";
@@ -28,8 +29,8 @@ import { formatDuration } from "../ui/format.js";
 import { guarded, must, usage } from "./_shared.js";
 import type { Wrap } from "./index.js";
 
-/** Where the scheduled request is kept, relative to the Btrfs top level. */
-export const SCHEDULED_REQUEST = ".lifeboat/scheduled-reset.json";
+/** Where the scheduled request is kept, relative to the Btrfs top level (`@lifeboat/reset`'s). */
+export { SCHEDULED_REQUEST };
 
 interface ScheduleOpts {
   mode?: string;
@@ -43,11 +44,6 @@ interface ScheduleOpts {
   digest?: string;
   reboot?: boolean;
 }
-
-const RequestFile = z.object({
-  kind: z.enum(RESET_REQUEST_KINDS as unknown as [string, ...string[]]),
-  stamp: z.string().regex(/^\d{8}T\d{6}Z$/),
-});
 
 const exists = (p: string) =>
   access(p).then(
@@ -69,97 +65,57 @@ async function withTopOf<T>(
   }
 }
 
-/** The GRUB menu file: `custom.cfg` when grub.cfg does not read BLS entries itself (no blscfg). */
-async function menuFileFor(boot: string, choice: string | undefined): Promise<string | undefined> {
-  if (choice === "bls") return undefined;
-  if (choice === "custom-cfg") return "grub2/custom.cfg";
-  const cfg = await readFile(path.join(boot, "grub2/grub.cfg"), "utf8").catch(() => "");
-  // `blscfg` as a command (not in a comment): GRUB reads the BLS entries itself.
-  return /^\s*blscfg\b/m.test(cfg) ? undefined : "grub2/custom.cfg";
-}
-
-/** The running kernel's BLS entry (not one of Lifeboat's own). */
-async function runningEntry(ctx: CliContext, boot: string): Promise<string | undefined> {
-  const release = (await ctx.runner.run("uname", ["-r"])).map((r) => r.stdout.trim());
-  const kernel = release.isOk() ? release.value : "";
-  const dir = path.join(boot, "loader/entries");
-  const names = (await readdir(dir).catch(() => [] as string[]))
-    .filter((n) => n.endsWith(".conf") && !n.startsWith("lifeboat-"))
-    .sort();
-  for (const n of names) {
-    const text = await readFile(path.join(dir, n), "utf8");
-    if (
-      kernel &&
-      new RegExp(`^linux\\s+\\S*vmlinuz-${kernel.replace(/[.+]/g, "\\$&")}\\s*$`, "m").test(text)
-    )
-      return `loader/entries/${n}`;
-  }
-  return names[0] === undefined ? undefined : `loader/entries/${names[0]}`;
-}
-
 async function schedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
   const kind = opts.mode ?? "reset-keep-home";
-  if (!["reset-keep-home", "full-restore", "reset-user-data"].includes(kind))
-    return usage(
-      ctx,
-      "reset schedule",
-      "--mode must be reset-keep-home, full-restore or reset-user-data",
-    );
+  if (!(SCHEDULABLE_KINDS as readonly string[]).includes(kind))
+    return usage(ctx, "reset schedule", `--mode must be ${SCHEDULABLE_KINDS.join(", ")}`);
+  if (opts.grubMenu !== undefined && !["auto", "bls", "custom-cfg"].includes(opts.grubMenu))
+    return usage(ctx, "reset schedule", "--grub-menu must be auto, bls or custom-cfg");
   const systemRoot = path.resolve(opts.systemRoot ?? "/");
   const boot = path.resolve(opts.boot ?? "/boot");
-  const stamp = opts.stamp ?? stampOf(new Date());
-  return guarded(ctx, "reset schedule", async () => {
-    const baseEntry = opts.entry ?? (await runningEntry(ctx, boot));
-    if (!baseEntry) return usage(ctx, "reset schedule", `no boot entry in ${boot}/loader/entries`);
-    return withTopOf(ctx, systemRoot, async (top) => {
-      const request = { kind, stamp } as ResetRequest;
-      // Plan it now on the machine as it is: a request that cannot run is refused before the reboot.
-      const planned = await withTarget(ctx.runner, { top, boot }, { mount: false }, async (t) => {
-        const m = await machineState(ctx.runner, t, { trustedKeys: [], measureSizes: false });
-        return must(makePlan(m.state, request));
-      });
-      const bytes = `${JSON.stringify({ kind, stamp })}\n`;
-      const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-      const requestPath = path.join(top, SCHEDULED_REQUEST);
-      await mkdir(path.dirname(requestPath), { recursive: true });
-      must(await writeFileAtomic(requestPath, bytes));
-      const menuFile = await menuFileFor(boot, opts.grubMenu);
-      const bootMount = await findMountOf(ctx.runner, boot);
-      const grubenv = opts.grubenv ?? "grub2/grubenv";
-      const done = must(
-        await scheduleReset(ctx.runner, {
-          systemRoot,
-          boot,
-          baseEntry,
-          execStart: [
-            opts.lifeboat ?? "/usr/bin/lifeboat",
-            "reset",
-            "run-scheduled",
-            "--digest",
-            digest,
-          ],
-          nextBoot: true,
-          grubenv,
-          ...(menuFile ? { menuFile } : {}),
-          ...(bootMount.isOk() && bootMount.value.fsUuid
-            ? { bootFsUuid: bootMount.value.fsUuid }
-            : {}),
-        }),
+  const request = { kind, stamp: opts.stamp ?? stampOf(new Date()) } as ScheduledResetRequest;
+  return guarded(ctx, "reset schedule", () =>
+    withTopOf(ctx, systemRoot, async (top) => {
+      const state = await withTarget(
+        ctx.runner,
+        { top, boot },
+        { mount: false },
+        async (t) =>
+          (await machineState(ctx.runner, t, { trustedKeys: [], measureSizes: false })).state,
       );
+      const done = await scheduleResetOn(
+        ctx.runner,
+        { top, boot, state },
+        {
+          request,
+          systemRoot,
+          baseEntry: opts.entry,
+          lifeboat: opts.lifeboat,
+          grubenv: opts.grubenv,
+          grubMenu: opts.grubMenu as "auto" | "bls" | "custom-cfg" | undefined,
+        },
+      );
+      if (
+        done.isErr() &&
+        done.error.code === "PRECONDITION_FAILED" &&
+        done.error.message.startsWith("There is no boot entry")
+      )
+        return usage(ctx, "reset schedule", `no boot entry in ${boot}/loader/entries`);
+      const d0 = must(done);
       return succeed(
         ctx,
         "reset schedule",
         {
-          request: { kind, stamp },
-          requestPath: SCHEDULED_REQUEST,
-          digest,
-          plannedNow: { kind: planned.kind, steps: planned.steps.length, digest: planned.digest },
-          unit: done.unitPath,
-          wantedBy: done.wantedBy,
-          bootEntry: done.entryPath,
-          baseEntry,
-          menuFile: done.menuFile ?? null,
-          grubenv: done.grubenv ?? null,
+          request: d0.request,
+          requestPath: d0.requestPath,
+          digest: d0.digest,
+          plannedNow: d0.plannedNow,
+          unit: d0.unitPath,
+          wantedBy: d0.wantedBy,
+          bootEntry: d0.entryPath,
+          baseEntry: d0.baseEntry,
+          menuFile: d0.menuFile ?? null,
+          grubenv: d0.grubenv ?? null,
           nextEntry: RESET_ENTRY_ID,
         },
         (d) =>
@@ -171,8 +127,8 @@ async function schedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeVa
             pc.dim("Reboot to run it; `lifeboat reset unschedule` cancels it."),
           ].join("\n"),
       );
-    });
-  });
+    }),
+  );
 }
 
 async function unschedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
@@ -180,19 +136,10 @@ async function unschedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCode
   const boot = path.resolve(opts.boot ?? "/boot");
   return guarded(ctx, "reset unschedule", () =>
     withTopOf(ctx, systemRoot, async (top) => {
-      const requestPath = path.join(top, SCHEDULED_REQUEST);
-      const hadRequest = await exists(requestPath);
-      await rm(requestPath, { force: true });
       const r = must(
-        await unscheduleReset(ctx.runner, {
-          systemRoot,
-          boot,
-          grubenv: opts.grubenv ?? "grub2/grubenv",
-          menuFile: "grub2/custom.cfg",
-        }),
+        await cancelScheduledReset(ctx.runner, { top, boot, systemRoot, grubenv: opts.grubenv }),
       );
-      const removed = [...(hadRequest ? [SCHEDULED_REQUEST] : []), ...r.removed];
-      return succeed(ctx, "reset unschedule", { removed }, (d) =>
+      return succeed(ctx, "reset unschedule", { removed: r.removed }, (d) =>
         d.removed.length === 0
           ? "No reset was scheduled."
           : pc.green(`The scheduled reset is cancelled (${d.removed.length} things removed).`),
@@ -211,18 +158,16 @@ async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCo
   return guarded(ctx, "reset run-scheduled", () =>
     withTopOf(ctx, systemRoot, async (top) => {
       const started = Date.now();
-      const requestPath = path.join(top, SCHEDULED_REQUEST);
       const { journalPath } = resetJournalPaths(top);
       const journal = (await exists(journalPath)) ? await readJournal(journalPath) : undefined;
       const env = { runner: ctx.runner, top, boot };
       const progress = executorProgress(ctx);
       // The reset is done: clean-up trouble is reported, not a failure (the unit must still reboot).
       const finish = async () => {
-        await rm(requestPath, { force: true }).catch(() => undefined);
-        const r = await unscheduleReset(ctx.runner, {
+        const r = await cancelScheduledReset(ctx.runner, {
+          top,
           boot,
           grubenv: path.relative(boot, grubenv),
-          menuFile: "grub2/custom.cfg",
         });
         if (r.isErr()) note(ctx, pc.yellow(`The reset entry was not removed: ${r.error.message}`));
       };
@@ -240,22 +185,14 @@ async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCo
             pc.green(`LIFEBOAT-SCHEDULED resumed and finished in ${formatDuration(d.durationMs)}.`),
         );
       }
-      if (!(await exists(requestPath)))
+      const found = await readScheduledReset(top, { expectedDigest: expected });
+      if (found.isErr()) return fail(ctx, "reset run-scheduled", found.error);
+      if (found.value === undefined)
         return fail(ctx, "reset run-scheduled", {
           code: "CLI_USAGE",
           message: `no scheduled request at ${SCHEDULED_REQUEST} on the top level: nothing was done`,
         });
-      const bytes = await readFile(requestPath);
-      const actual = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-      if (actual !== expected)
-        return fail(ctx, "reset run-scheduled", {
-          code: "CLI_USAGE",
-          message: `the scheduled request does not match its digest (expected ${expected}, found ${actual}): nothing was done`,
-        });
-      const parsed = RequestFile.safeParse(JSON.parse(bytes.toString("utf8")));
-      if (!parsed.success)
-        return usage(ctx, "reset run-scheduled", `not a reset request: ${parsed.error.message}`);
-      const request = parsed.data as ResetRequest;
+      const request: ResetRequest = found.value.request;
       // A power cut from here on brings the next boot back to this entry (GRUB cleared the one-shot).
       must(await editGrubenv(grubenv, { next_entry: RESET_ENTRY_ID }));
       const p = await withTarget(ctx.runner, { top, boot }, { mount: false }, async (t) => {
