@@ -369,13 +369,21 @@ export async function findBaseEntry(
   return names[0] === undefined ? undefined : `loader/entries/${names[0]}`;
 }
 
+/** GRUB's directory on /boot: `grub2` (Fedora) or `grub` (Debian), whichever exists; else `undefined`. */
+async function grubDirOf(boot: string): Promise<string | undefined> {
+  for (const dir of ["grub2", "grub"]) if (await exists(path.join(boot, dir))) return dir;
+  return undefined;
+}
+
 /**
- * Where GRUB finds the reset entry: `undefined` when grub.cfg reads the BLS
- * entries itself (`blscfg`, or `choice` "bls"), else `grub2/custom.cfg`.
+ * Where GRUB finds the reset entry, relative to /boot: `undefined` when
+ * grub.cfg reads the BLS entries itself (`blscfg`, or `choice` "bls") or
+ * /boot has no GRUB directory (a boot loader that reads BLS entries); else
+ * `custom.cfg` in GRUB's directory (`grub2/`, or Debian's `grub/`).
  *
  * @example
  * ```ts
- * const menuFile = await grubMenuFileFor("/boot", "auto");
+ * const menuFile = await grubMenuFileFor("/boot", "auto"); // "grub2/custom.cfg"
  * ```
  */
 export async function grubMenuFileFor(
@@ -383,10 +391,12 @@ export async function grubMenuFileFor(
   choice: "auto" | "bls" | "custom-cfg" = "auto",
 ): Promise<string | undefined> {
   if (choice === "bls") return undefined;
-  if (choice === "custom-cfg") return "grub2/custom.cfg";
-  const cfg = await readFile(path.join(boot, "grub2/grub.cfg"), "utf8").catch(() => "");
+  const dir = await grubDirOf(boot);
+  if (choice === "custom-cfg") return `${dir ?? "grub2"}/custom.cfg`;
+  if (dir === undefined) return undefined;
+  const cfg = await readFile(path.join(boot, dir, "grub.cfg"), "utf8").catch(() => "");
   // `blscfg` as a command (not in a comment): GRUB reads the BLS entries itself.
-  return /^\s*blscfg\b/m.test(cfg) ? undefined : "grub2/custom.cfg";
+  return /^\s*blscfg\b/m.test(cfg) ? undefined : `${dir}/custom.cfg`;
 }
 
 /** A machine to schedule on: its Btrfs top level and /boot, mounted, and its state as inspected. */
@@ -406,7 +416,10 @@ export interface ScheduleResetOnOptions {
   readonly baseEntry?: string | undefined;
   /** The lifeboat program the unit runs (default `/usr/bin/lifeboat`). */
   readonly lifeboat?: string | undefined;
-  /** The grubenv file relative to /boot (default `grub2/grubenv`). */
+  /**
+   * The grubenv file relative to /boot that makes the next boot take the entry
+   * (default `grubenv` in GRUB's directory, `grub2/` or `grub/`; none when /boot has neither).
+   */
   readonly grubenv?: string | undefined;
   /** Where GRUB finds the entry (default `auto`, see {@link grubMenuFileFor}). */
   readonly grubMenu?: "auto" | "bls" | "custom-cfg" | undefined;
@@ -459,31 +472,45 @@ export function scheduleResetOn(
     const planned: Plan = await must(makePlan(target.state, request));
     const bytes = `${JSON.stringify({ kind: request.kind, stamp: request.stamp })}\n`;
     const digest = sha256(bytes);
-    const requestPath = path.join(top, SCHEDULED_REQUEST);
-    await mkdir(path.dirname(requestPath), { recursive: true });
-    await must(writeFileAtomic(requestPath, bytes));
     const menuFile = await grubMenuFileFor(boot, options.grubMenu);
+    const grubDir = await grubDirOf(boot);
+    const grubenv = options.grubenv ?? (grubDir === undefined ? undefined : `${grubDir}/grubenv`);
     const bootMount = await findMountOf(runner, boot);
-    const done = await must(
-      scheduleReset(runner, {
-        systemRoot: options.systemRoot,
-        boot,
-        baseEntry,
-        execStart: [
-          options.lifeboat ?? "/usr/bin/lifeboat",
-          "reset",
-          "run-scheduled",
-          "--digest",
-          digest,
-        ],
-        nextBoot: true,
-        grubenv: options.grubenv ?? "grub2/grubenv",
-        ...(menuFile ? { menuFile } : {}),
-        ...(bootMount.isOk() && bootMount.value.fsUuid
-          ? { bootFsUuid: bootMount.value.fsUuid }
-          : {}),
-      }),
+    const scheduled = await scheduleReset(runner, {
+      systemRoot: options.systemRoot,
+      boot,
+      baseEntry,
+      execStart: [
+        options.lifeboat ?? "/usr/bin/lifeboat",
+        "reset",
+        "run-scheduled",
+        "--digest",
+        digest,
+      ],
+      // No GRUB directory and no grubenv asked for: the entry is in the menu, not taken by itself.
+      nextBoot: grubenv !== undefined,
+      ...(grubenv === undefined ? {} : { grubenv }),
+      ...(menuFile ? { menuFile } : {}),
+      ...(bootMount.isOk() && bootMount.value.fsUuid ? { bootFsUuid: bootMount.value.fsUuid } : {}),
+    });
+    // The request last: without it nothing runs; on failure what was written is taken back.
+    const requestPath = path.join(top, SCHEDULED_REQUEST);
+    const written = await scheduled.asyncAndThen(() =>
+      effect(async () => {
+        await mkdir(path.dirname(requestPath), { recursive: true });
+        await must(writeFileAtomic(requestPath, bytes));
+      }, "write the scheduled request"),
     );
+    if (written.isErr()) {
+      await cancelScheduledReset(runner, {
+        top,
+        boot,
+        systemRoot: options.systemRoot,
+        grubenv,
+      });
+      return stop(written.error);
+    }
+    const done = scheduled._unsafeUnwrap();
     return {
       ...done,
       request,
@@ -549,13 +576,13 @@ export interface CancelScheduledResetOptions {
   readonly boot: string;
   /** The root whose unit is removed (omit after the reset: the old root keeps it). */
   readonly systemRoot?: string | undefined;
-  /** The grubenv file relative to /boot (default `grub2/grubenv`). */
+  /** The grubenv file relative to /boot (default `grubenv` in GRUB's directory, `grub2/` or `grub/`). */
   readonly grubenv?: string | undefined;
 }
 
 /**
  * Cancel a scheduled reset: the request on the top level, then everything
- * {@link unscheduleReset} removes (unit, entry, `grub2/custom.cfg` block,
+ * {@link unscheduleReset} removes (unit, entry, the `custom.cfg` block in GRUB's directory,
  * `next_entry`). What is already gone is skipped; `removed` says what was there.
  *
  * @example
@@ -572,12 +599,13 @@ export function cancelScheduledReset(
     const requestPath = path.join(options.top, SCHEDULED_REQUEST);
     const hadRequest = await exists(requestPath);
     await rm(requestPath, { force: true });
+    const grubDir = (await grubDirOf(options.boot)) ?? "grub2";
     const r = await must(
       unscheduleReset(runner, {
         ...(options.systemRoot === undefined ? {} : { systemRoot: options.systemRoot }),
         boot: options.boot,
-        grubenv: options.grubenv ?? "grub2/grubenv",
-        menuFile: "grub2/custom.cfg",
+        grubenv: options.grubenv ?? `${grubDir}/grubenv`,
+        menuFile: `${grubDir}/custom.cfg`,
       }),
     );
     return { removed: [...(hadRequest ? [SCHEDULED_REQUEST] : []), ...r.removed] };

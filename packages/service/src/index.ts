@@ -25,5 +25,6 @@ export {
   checkAuthorization,
 } from "./polkit.js";
 export type { CheckpointPruneRequest, ServiceRequest } from "./request.js";
+export type { ScheduledOnDisk } from "./schedule.js";
 export { type RunningService, type ServiceOptions, startService } from "./service.js";
 export type { VerifyResult } from "./verify.js";

@@ -56,6 +56,18 @@ export class ManagerInterface extends dbus.Interface {
   CheckpointCreate(_disk: string, _name: string, _reason: string): string {
     return notThisWay();
   }
+  @dbus.method({ inSignature: "ss", outSignature: "s" })
+  Schedule(_disk: string, _request: string): string {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "s", outSignature: "as" })
+  Unschedule(_disk: string): string[] {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "s", outSignature: "s" })
+  ScheduledReset(_disk: string): string {
+    return notThisWay();
+  }
   override $introspect(): IntrospectData {
     return nameArguments(super.$introspect(), {
       Inspect: ["disk", "state_json"],
@@ -66,6 +78,9 @@ export class ManagerInterface extends dbus.Interface {
       Cancel: ["job", "cancelled"],
       Verify: ["disk", "job"],
       CheckpointCreate: ["disk", "name", "reason", "checkpoint_json"],
+      Schedule: ["disk", "request_json", "scheduled_json"],
+      Unschedule: ["disk", "removed"],
+      ScheduledReset: ["disk", "scheduled_json"],
     });
   }
 }

@@ -19,6 +19,8 @@ export const POLKIT_ACTIONS = {
   plan: "org.lifeboat.Lifeboat1.plan",
   /** Run a plan (`Apply`): destructive. */
   act: "org.lifeboat.Lifeboat1.act",
+  /** Schedule a reset for the next boot, or cancel it (`Schedule`, `Unschedule`): destructive at the next boot. */
+  schedule: "org.lifeboat.Lifeboat1.schedule",
 } as const;
 
 /** A polkit action id of {@link POLKIT_ACTIONS}. */

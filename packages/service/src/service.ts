@@ -30,6 +30,12 @@ import {
 import { planValue } from "./plan-value.js";
 import { ALLOW_INTERACTIVE_AUTHORIZATION, checkAuthorization } from "./polkit.js";
 import { parseRequest, resolveDisk, type ServiceRequest } from "./request.js";
+import {
+  parseScheduleRequest,
+  scheduledOnDisk,
+  scheduleOnDisk,
+  unscheduleOnDisk,
+} from "./schedule.js";
 import { verifyRecovery } from "./verify.js";
 
 /** Options of {@link startService}. */
@@ -88,7 +94,9 @@ function toJson(value: unknown): string {
  * `/org/lifeboat/Lifeboat1` (call `bus.requestName("org.lifeboat.Lifeboat1")`
  * after it). Every call is authorized with polkit first, with the caller's
  * bus name as the subject, before anything is read or opened: `Inspect` needs
- * `org.lifeboat.Lifeboat1.read`, `Plan` `…plan`, `Apply` and `Resume` `…act`. `Apply`
+ * `org.lifeboat.Lifeboat1.read`, `Plan` `…plan`, `Apply` and `Resume` `…act`,
+ * `Schedule` and `Unschedule` (a reset at the disk's next boot) `…schedule`,
+ * `ScheduledReset` `…read`. `Apply`
  * plans the request again on the disk and runs it only when the plan's digest
  * is the one the caller gives; it answers with a job object at once and the
  * job runs on without the caller. `Resume` finishes the plan a killed run left
@@ -365,6 +373,42 @@ export function startService(options: ServiceOptions): RunningService {
           ),
         );
       },
+    },
+    Schedule: {
+      inSignature: "ss",
+      action: POLKIT_ACTIONS.schedule,
+      run: ([disk, text]) => {
+        const req = parseScheduleRequest(text ?? "");
+        if (req.isErr()) return errAsync(req.error);
+        return resolveDisk(disk ?? "").andThen((d) =>
+          holding(d, "Schedule", () =>
+            scheduleOnDisk(options, d, req.value).map((r) => ({
+              signature: "s",
+              body: [toJson(r)],
+            })),
+          ),
+        );
+      },
+    },
+    Unschedule: {
+      inSignature: "s",
+      action: POLKIT_ACTIONS.schedule,
+      run: ([disk]) =>
+        resolveDisk(disk ?? "").andThen((d) =>
+          holding(d, "Unschedule", () =>
+            unscheduleOnDisk(options, d).map((removed) => ({ signature: "as", body: [removed] })),
+          ),
+        ),
+    },
+    ScheduledReset: {
+      inSignature: "s",
+      action: POLKIT_ACTIONS.read,
+      run: ([disk]) =>
+        resolveDisk(disk ?? "").andThen((d) =>
+          holding(d, "ScheduledReset", () =>
+            scheduledOnDisk(options, d).map((r) => ({ signature: "s", body: [toJson(r)] })),
+          ),
+        ),
     },
   };
 
