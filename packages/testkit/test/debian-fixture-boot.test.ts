@@ -48,7 +48,7 @@ describe("Debian-flavoured fixture (hand-written grub.cfg) and chooseGrubEntry",
       expect(names).not.toContain("loader");
       expect(names).not.toContain("grub2");
       const cfg = await readFile(path.join(m.boot, "grub/grub.cfg"), "utf8");
-      expect(cfg).toContain("source ${config_directory}/custom.cfg");
+      expect(cfg).toContain(`source \${config_directory}/custom.cfg`);
       expect(cfg).toContain(`linux /vmlinuz-${fx.kernelVersion} `);
       await expect(stat(path.join(m.btrfsTop, "root/etc/grub.d"))).rejects.toThrow();
       await expect(stat(path.join(m.boot, "grub/custom.cfg"))).rejects.toThrow();
