@@ -4,8 +4,8 @@ import {
   type CommandError,
   type CommandRunner,
   type ErrorBase,
-  type IoFailedError,
-  ioError,
+  type InvalidArgumentError,
+  lifeboatError,
   type ParseFailedError,
 } from "@lifeboat/core";
 import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
@@ -168,7 +168,7 @@ export interface SecureBootReport {
 }
 
 /** Errors of {@link checkSecureBoot} (problems it finds are in the report, not errors). */
-export type SecureBootCheckError = CommandError | ParseFailedError | IoFailedError;
+export type SecureBootCheckError = CommandError | ParseFailedError | InvalidArgumentError;
 
 function exists(file: string): ResultAsync<boolean, never> {
   return ResultAsync.fromSafePromise(
@@ -227,7 +227,11 @@ export function checkSecureBoot(
   const { runner, esp, signal } = options;
   const loader = options.loader ?? "EFI/BOOT/BOOTX64.EFI";
   if (path.isAbsolute(loader) || loader.split(/[\\/]/).includes(".."))
-    return errAsync(ioError(new Error("the loader must be a path inside the ESP"), loader, "read"));
+    return errAsync(
+      lifeboatError("INVALID_ARGUMENT", `the loader ${loader} must be a path inside the ESP`, {
+        argument: "loader",
+      }),
+    );
   const shimPath = path.join(esp, loader);
   const grubPath = path.join(path.dirname(shimPath), "grubx64.efi");
   return inspect(runner, shimPath, signal).andThen((shim) =>

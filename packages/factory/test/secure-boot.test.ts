@@ -151,6 +151,18 @@ describe("checkSecureBoot", () => {
   });
 });
 
+describe("checkSecureBoot arguments", () => {
+  it("refuses a loader path outside the ESP (INVALID_ARGUMENT)", async () => {
+    const r = await checkSecureBoot({
+      runner,
+      esp: scratch.path("empty-esp"),
+      loader: "../outside.efi",
+      kernels: [],
+    });
+    expect(r._unsafeUnwrapErr()).toMatchObject({ code: "INVALID_ARGUMENT", argument: "loader" });
+  });
+});
+
 describe("parseSbverifyList", () => {
   it("reads two signatures with their certificates, and nothing as no signature", () => {
     const out = [
