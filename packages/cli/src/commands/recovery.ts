@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
-import { readJournal } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_FILES, readJournal } from "@lifeboat/core";
 import {
   type EncryptedLockedError,
   executeReset,
@@ -68,8 +68,8 @@ async function useHelperFromRecoveryPartition(): Promise<void> {
   const mount = process.env.LIFEBOAT_RECOVERY_MOUNT;
   if (!mount) return;
   for (const [variable, name] of [
-    ["LIFEBOAT_EXCH_HELPER", "lifeboat-exch"],
-    ["LIFEBOAT_AGENT_HELPER", "lifeboat-btrfs-agent"],
+    ["LIFEBOAT_EXCH_HELPER", RECOVERY_ENVIRONMENT_FILES.exchangeHelper],
+    ["LIFEBOAT_AGENT_HELPER", RECOVERY_ENVIRONMENT_FILES.agentHelper],
   ] as const) {
     const helper = path.join(mount, name);
     if (!process.env[variable] && (await exists(helper))) process.env[variable] = helper;
