@@ -237,7 +237,9 @@ export function registerGpt(program: Command, wrap: Wrap): void {
   confirmOptions(
     gpt
       .command("add-recovery <disk>")
-      .description("carve the Lifeboat recovery partition out of free space and make its filesystem")
+      .description(
+        "carve the Lifeboat recovery partition out of free space and make its filesystem",
+      )
       .requiredOption("--size <size>", "size, e.g. 2G")
       .option(
         "--placement <where>",
