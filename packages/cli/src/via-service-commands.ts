@@ -52,6 +52,8 @@ export const VIA_SERVICE_COMMANDS: ReadonlySet<string> = new Set([
   "resume",
   "checkpoint create",
   "checkpoint rollback",
+  "reset schedule",
+  "reset unschedule",
 ]);
 
 /** The request modes lifeboatd plans and applies. */

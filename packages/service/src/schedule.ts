@@ -26,6 +26,8 @@ export interface ScheduledOnDisk {
   readonly plannedNow: { readonly kind: string; readonly steps: number; readonly digest: string };
   /** The unit, relative to the top level (in the root subvolume). */
   readonly unit: string;
+  /** The `*.wants/` links that enable the unit, relative to the top level. */
+  readonly wantedBy: readonly string[];
   /** The reset's BLS entry, relative to /boot. */
   readonly bootEntry: string;
   /** The BLS entry it was made from, relative to /boot. */
@@ -125,6 +127,7 @@ export function scheduleOnDisk(
       digest: d.digest,
       plannedNow: d.plannedNow,
       unit: path.relative(top, d.unitPath),
+      wantedBy: d.wantedBy.map((l) => path.relative(top, l)),
       bootEntry: path.relative(boot, d.entryPath),
       baseEntry: d.baseEntry,
       menuFile: d.menuFile === undefined ? null : path.relative(boot, d.menuFile),

@@ -26,6 +26,7 @@ import { machineState } from "../machine-state.js";
 import { executorProgress } from "../run-plan.js";
 import { withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
+import { withService } from "../via-service.js";
 import { guarded, must, usage } from "./_shared.js";
 import type { Wrap } from "./index.js";
 
@@ -33,6 +34,7 @@ import type { Wrap } from "./index.js";
 export { SCHEDULED_REQUEST };
 
 interface ScheduleOpts {
+  disk?: string;
   mode?: string;
   stamp?: string;
   systemRoot?: string;
@@ -65,7 +67,113 @@ async function withTopOf<T>(
   }
 }
 
+/** The `reset schedule` document (in process and through lifeboatd). */
+interface ScheduleDoc {
+  readonly request: { readonly kind: string; readonly stamp: string };
+  readonly requestPath: string;
+  readonly digest: string;
+  readonly plannedNow: { readonly kind: string; readonly steps: number; readonly digest: string };
+  readonly unit: string;
+  readonly wantedBy: readonly string[];
+  readonly bootEntry: string;
+  readonly baseEntry: string;
+  readonly menuFile: string | null;
+  readonly grubenv: string | null;
+  readonly nextEntry: string;
+}
+
+function renderScheduled(d: ScheduleDoc): string {
+  return [
+    pc.green(`A ${d.request.kind} reset is scheduled for the next boot.`),
+    `  request ${d.requestPath} (${d.digest})`,
+    `  unit    ${d.unit}`,
+    `  entry   ${d.bootEntry}${d.menuFile ? ` and ${d.menuFile}` : ""}${d.grubenv ? " (next boot only)" : " (in the boot menu: /boot has no GRUB directory for next_entry)"}`,
+    pc.dim("Reboot to run it; `lifeboat reset unschedule` cancels it."),
+  ].join("\n");
+}
+
+function renderUnscheduled(d: { readonly removed: readonly string[] }): string {
+  return d.removed.length === 0
+    ? "No reset was scheduled."
+    : pc.green(`The scheduled reset is cancelled (${d.removed.length} things removed).`);
+}
+
+/** With --via-service: the options lifeboatd does not take, or the disk it opens. */
+function serviceDiskOf(
+  ctx: CliContext,
+  command: string,
+  opts: ScheduleOpts,
+): string | ExitCodeValue {
+  const local = (
+    [
+      ["systemRoot", "--system-root"],
+      ["boot", "--boot"],
+      ["grubenv", "--grubenv"],
+      ["entry", "--entry"],
+      ["grubMenu", "--grub-menu"],
+      ["lifeboat", "--lifeboat"],
+    ] as const
+  ).filter(([k]) => opts[k] !== undefined);
+  if (local.length > 0)
+    return usage(
+      ctx,
+      command,
+      `--via-service takes --disk <block device> (lifeboatd opens it and finds its entry itself), not ${local.map(([, o]) => o).join(", ")}`,
+    );
+  if (!opts.disk) return usage(ctx, command, "give --disk <block device> with --via-service");
+  return opts.disk;
+}
+
+/** `lifeboat --via-service reset schedule --disk /dev/…`: lifeboatd's `Schedule`. */
+async function scheduleViaService(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  const command = "reset schedule";
+  const disk = serviceDiskOf(ctx, command, opts);
+  if (typeof disk !== "string") return disk;
+  const request = JSON.stringify({
+    kind: opts.mode ?? "reset-keep-home",
+    stamp: opts.stamp ?? stampOf(new Date()),
+  });
+  const r = await withService((c) => c.call("Schedule", "ss", [disk, request]));
+  if (r.isErr()) return fail(ctx, command, r.error);
+  const d = JSON.parse(String(r.value[0])) as ScheduleDoc;
+  return succeed(
+    ctx,
+    command,
+    {
+      request: d.request,
+      requestPath: d.requestPath,
+      digest: d.digest,
+      plannedNow: d.plannedNow,
+      unit: d.unit,
+      wantedBy: d.wantedBy,
+      bootEntry: d.bootEntry,
+      baseEntry: d.baseEntry,
+      menuFile: d.menuFile,
+      grubenv: d.grubenv,
+      nextEntry: d.nextEntry,
+    },
+    renderScheduled,
+  );
+}
+
+/** `lifeboat --via-service reset unschedule --disk /dev/…`: lifeboatd's `Unschedule`. */
+async function unscheduleViaService(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  const command = "reset unschedule";
+  const disk = serviceDiskOf(ctx, command, opts);
+  if (typeof disk !== "string") return disk;
+  const r = await withService((c) => c.call("Unschedule", "s", [disk]));
+  if (r.isErr()) return fail(ctx, command, r.error);
+  return succeed(ctx, command, { removed: (r.value[0] ?? []) as string[] }, renderUnscheduled);
+}
+
 async function schedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return scheduleViaService(ctx, opts);
+  if (opts.disk !== undefined)
+    return usage(
+      ctx,
+      "reset schedule",
+      "--disk is for --via-service; on the machine itself give --system-root and --boot",
+    );
   const kind = opts.mode ?? "reset-keep-home";
   if (!(SCHEDULABLE_KINDS as readonly string[]).includes(kind))
     return usage(ctx, "reset schedule", `--mode must be ${SCHEDULABLE_KINDS.join(", ")}`);
@@ -118,20 +226,20 @@ async function schedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeVa
           grubenv: d0.grubenv ?? null,
           nextEntry: RESET_ENTRY_ID,
         },
-        (d) =>
-          [
-            pc.green(`A ${d.request.kind} reset is scheduled for the next boot.`),
-            `  request ${d.requestPath} (${d.digest})`,
-            `  unit    ${d.unit}`,
-            `  entry   ${d.bootEntry}${d.menuFile ? ` and ${d.menuFile}` : ""} (next boot only)`,
-            pc.dim("Reboot to run it; `lifeboat reset unschedule` cancels it."),
-          ].join("\n"),
+        renderScheduled,
       );
     }),
   );
 }
 
 async function unschedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return unscheduleViaService(ctx, opts);
+  if (opts.disk !== undefined)
+    return usage(
+      ctx,
+      "reset unschedule",
+      "--disk is for --via-service; on the machine itself give --system-root and --boot",
+    );
   const systemRoot = path.resolve(opts.systemRoot ?? "/");
   const boot = path.resolve(opts.boot ?? "/boot");
   return guarded(ctx, "reset unschedule", () =>
@@ -139,11 +247,7 @@ async function unschedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCode
       const r = must(
         await cancelScheduledReset(ctx.runner, { top, boot, systemRoot, grubenv: opts.grubenv }),
       );
-      return succeed(ctx, "reset unschedule", { removed: r.removed }, (d) =>
-        d.removed.length === 0
-          ? "No reset was scheduled."
-          : pc.green(`The scheduled reset is cancelled (${d.removed.length} things removed).`),
-      );
+      return succeed(ctx, "reset unschedule", { removed: r.removed }, renderUnscheduled);
     }),
   );
 }
@@ -256,9 +360,17 @@ export function registerResetSchedule(program: Command, wrap: Wrap): void {
       "auto (default) | bls | custom-cfg: where GRUB finds the reset entry",
     )
     .option("--lifeboat <path>", "the lifeboat program the unit runs (default /usr/bin/lifeboat)")
+    .option(
+      "--disk <device>",
+      "with --via-service: the whole-disk block device lifeboatd schedules on",
+    )
     .action(wrap(schedule));
   placeOptions(reset.command("unschedule"))
     .description("cancel a scheduled reset (request, unit, GRUB entry, next boot)")
+    .option(
+      "--disk <device>",
+      "with --via-service: the whole-disk block device lifeboatd unschedules on",
+    )
     .action(wrap(unschedule));
   placeOptions(reset.command("run-scheduled"))
     .description(
