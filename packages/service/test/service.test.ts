@@ -340,6 +340,8 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
     { method: "Apply", signature: "ssi", args: [loop, good, 1] },
     { method: "Apply", signature: "ss", args: [loop, good] },
     { method: "Resume", signature: "b", args: [true] },
+    { method: "Schedule", signature: "s", args: [loop] },
+    { method: "Unschedule", signature: "ss", args: [loop, good] },
     { method: "NoSuchMethod", signature: "s", args: [loop] },
     // Hostile disks, in every method.
     ...disks.flatMap((d): Case[] => [
@@ -350,6 +352,9 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
       { method: "PlanDetails", signature: "ss", args: [d, good] },
       { method: "Verify", signature: "s", args: [d] },
       { method: "CheckpointCreate", signature: "sss", args: [d, "cp", "why"] },
+      { method: "Schedule", signature: "ss", args: [d, good] },
+      { method: "Unschedule", signature: "s", args: [d] },
+      { method: "ScheduledReset", signature: "s", args: [d] },
     ]),
     // Hostile checkpoints and jobs.
     ...["", "../../etc", huge.slice(0, 300), ".", "a/b"].map(
@@ -365,6 +370,7 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
       { method: "Plan", signature: "ss", args: [loop, r] },
       { method: "Apply", signature: "sss", args: [loop, r, "sha256:0"] },
       { method: "PlanDetails", signature: "ss", args: [loop, r] },
+      { method: "Schedule", signature: "ss", args: [loop, r] },
     ]),
     // A good request with digests that are not the plan's.
     ...["", huge, `sha256:${"0".repeat(64)}`].map(
