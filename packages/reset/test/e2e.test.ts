@@ -51,6 +51,10 @@ describe("reset keeping /home, end to end on loop devices", () => {
       disks: [m.disk],
       recovery: m.recoveryState,
     };
+    // Free space moves while Btrfs commits what provision and the damage wrote: commit it
+    // first, so that inspect, df and the second inspect below read one settled number.
+    await sh("btrfs", ["subvolume", "sync", m.top]); // deleted subvolumes cleaned up
+    await sh("btrfs", ["filesystem", "sync", m.top]);
     const state = (await inspect(runner, inspectOptions))._unsafeUnwrap();
     expect(state.factory?.intact).toBe(true);
     expect(state.rootMount).toEqual({ by: "name", subvolume: "root" });
