@@ -152,6 +152,9 @@ export async function fedoraFixture(
     fixtureImagePath("fedora", info.key, options.cacheDir),
     image,
   ]);
+  // A disk GUID of its own: Lifeboat opens two disks with one GUID (copies of one image)
+  // one at a time (LOCK_HELD), and tests run side by side each with a copy.
+  await sh("sgdisk", ["--disk-guid=R", image]);
   return { ...info, image, cached };
 }
 
