@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { access } from "node:fs/promises";
 import path from "node:path";
 import { mountTopLevel } from "@lifeboat/btrfs";
@@ -19,6 +20,7 @@ import {
   stampOf,
 } from "@lifeboat/reset";
 import type { Command } from "commander";
+import { ok } from "neverthrow";
 import pc from "picocolors";
 import { type CliContext, fail, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
@@ -258,7 +260,16 @@ async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCo
   const expected = opts.digest;
   const systemRoot = path.resolve(opts.systemRoot ?? "/");
   const boot = path.resolve(opts.boot ?? "/boot");
-  const grubenv = path.join(boot, opts.grubenv ?? "grub2/grubenv");
+  // As scheduleResetOn chose it: grubenv in GRUB's directory (grub2/, else Debian's grub/); none without one.
+  const grubDir = ["grub2", "grub"].find((d) => existsSync(path.join(boot, d)));
+  const grubenv =
+    opts.grubenv !== undefined
+      ? path.join(boot, opts.grubenv)
+      : grubDir === undefined
+        ? undefined
+        : path.join(boot, grubDir, "grubenv");
+  const setNextEntry = async (value: string | undefined) =>
+    grubenv === undefined ? ok(undefined) : editGrubenv(grubenv, { next_entry: value });
   return guarded(ctx, "reset run-scheduled", () =>
     withTopOf(ctx, systemRoot, async (top) => {
       const started = Date.now();
@@ -271,7 +282,7 @@ async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCo
         const r = await cancelScheduledReset(ctx.runner, {
           top,
           boot,
-          grubenv: path.relative(boot, grubenv),
+          ...(grubenv === undefined ? {} : { grubenv: path.relative(boot, grubenv) }),
         });
         if (r.isErr()) note(ctx, pc.yellow(`The reset entry was not removed: ${r.error.message}`));
       };
@@ -298,13 +309,13 @@ async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCo
         });
       const request: ResetRequest = found.value.request;
       // A power cut from here on brings the next boot back to this entry (GRUB cleared the one-shot).
-      must(await editGrubenv(grubenv, { next_entry: RESET_ENTRY_ID }));
+      must(await setNextEntry(RESET_ENTRY_ID));
       const p = await withTarget(ctx.runner, { top, boot }, { mount: false }, async (t) => {
         const m = await machineState(ctx.runner, t, { trustedKeys: [], signal: ctx.signal });
         return makePlan(m.state, request);
       });
       if (p.isErr()) {
-        must(await editGrubenv(grubenv, { next_entry: undefined }));
+        must(await setNextEntry(undefined));
         return fail(ctx, "reset run-scheduled", p.error);
       }
       note(ctx, `Plan ${p.value.kind}: ${p.value.steps.length} steps, digest ${p.value.digest}`);
@@ -316,7 +327,7 @@ async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCo
       progress.stop();
       if (r.isErr()) {
         // Leave the journal for `lifeboat resume`; boot the system as it is next time.
-        await editGrubenv(grubenv, { next_entry: undefined });
+        await setNextEntry(undefined);
         return fail(ctx, "reset run-scheduled", r.error);
       }
       await finish();
@@ -336,7 +347,7 @@ function placeOptions(cmd: Command): Command {
     .option("--boot <dir>", "/boot, mounted (default /boot)")
     .option(
       "--grubenv <file>",
-      "GRUB's environment block, relative to /boot (default grub2/grubenv)",
+      "GRUB's environment block, relative to /boot (default grubenv in grub2/, else grub/)",
     );
 }
 
