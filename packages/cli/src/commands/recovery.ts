@@ -93,15 +93,17 @@ async function run(ctx: CliContext, opts: RecoveryOpts): Promise<ExitCodeValue> 
     );
   if (!opts.request && !opts.digest && target.disk && ctx.interactive && !ctx.json) {
     const disk = target.disk;
-    return guarded(ctx, "recovery", () =>
-      runRecoveryFrontEnd(ctx, {
+    return guarded(ctx, "recovery", async () => {
+      // The guided resets swap root too: with the partition's prebuilt helpers, as unattended.
+      await useHelperFromRecoveryPartition();
+      return runRecoveryFrontEnd(ctx, {
         disk,
         ...(opts.trustedKey ? { trustedKey: opts.trustedKey } : {}),
         ...(opts.lang ? { lang: opts.lang } : {}),
         ...(opts.ascii ? { ascii: true } : {}),
         ...(opts.factoryReset ? { factoryReset: true } : {}),
-      }),
-    );
+      });
+    });
   }
   if (!opts.request || !opts.digest)
     return usage(
