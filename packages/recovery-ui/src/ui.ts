@@ -59,3 +59,15 @@ export function fit(text: string, width: number, glyphs: Glyphs): string {
   if (text.length <= width) return text;
   return `${text.slice(0, Math.max(0, width - glyphs.ellipsis.length))}${glyphs.ellipsis}`;
 }
+
+/**
+ * The terminal's size, 80×25 when it reports none: a serial console's tty
+ * says 0×0 (nothing set its window size), and a width of 0 would cut every
+ * title to "...".
+ */
+export function terminalSize(stdout: { columns?: number; rows?: number }): {
+  columns: number;
+  rows: number;
+} {
+  return { columns: stdout.columns || 80, rows: stdout.rows || 25 };
+}

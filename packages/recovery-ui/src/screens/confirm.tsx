@@ -1,7 +1,7 @@
 import { formatBytes, type Plan, planDataLoss } from "@lifeboat/core";
 import { Box, Text, useStdout } from "ink";
 import { useState } from "react";
-import { fit, useUi } from "../ui.js";
+import { fit, terminalSize, useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
 import { TextInput } from "../widgets/text-input.js";
 
@@ -20,8 +20,8 @@ export function ConfirmScreen(props: {
   // On a small console (80x25) each step takes one line and the sections no gap,
   // so the prompt and what is removed stay on the screen; the losses are never cut.
   const { stdout } = useStdout();
-  const rows = stdout.rows ?? 25;
-  const width = (stdout.columns ?? 80) - 4;
+  const { rows, columns } = terminalSize(stdout);
+  const width = columns - 4;
   const compact = rows < 30;
   const gap = compact ? 0 : 1;
   const losses = [...planDataLoss(props.plan)].sort((a, b) => Number(!!b.loud) - Number(!!a.loud));

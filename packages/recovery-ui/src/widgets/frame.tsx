@@ -1,11 +1,11 @@
 import { Box, Text, useStdout } from "ink";
 import type { ReactNode } from "react";
-import { fit, useUi } from "../ui.js";
+import { fit, terminalSize, useUi } from "../ui.js";
 
 /** A screen: the product title and the screen's title in a box, its content, the keys at the bottom. */
 export function Frame(props: { title: string; keys?: string; children: ReactNode }) {
   const { t, glyphs, color } = useUi();
-  const width = (useStdout().stdout.columns ?? 80) - 4;
+  const width = terminalSize(useStdout().stdout).columns - 4;
   return (
     <Box flexDirection="column" borderStyle={glyphs.border} paddingX={1} width="100%">
       <Text bold {...(color ? { color: "cyan" } : {})}>
