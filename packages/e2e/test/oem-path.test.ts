@@ -28,7 +28,7 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
+import { promisify, stripVTControlCharacters } from "node:util";
 import {
   boot,
   chooseGrubEntry,
@@ -109,7 +109,8 @@ const CASES: readonly FixtureCase[] = [
 async function lifeboat(args: readonly string[]): Promise<string> {
   try {
     const r = await execFileAsync("node", [LIFEBOAT_BIN, ...args], { maxBuffer: 64 * 2 ** 20 });
-    return r.stdout;
+    // Text as a person reads it: with CI set, picocolors colours even a pipe.
+    return stripVTControlCharacters(r.stdout);
   } catch (e) {
     const { code, stdout, stderr } = e as { code?: number; stdout?: string; stderr?: string };
     throw new Error(
