@@ -32,20 +32,29 @@ async function storeContents(store: string): Promise<{ files: number; bytes: num
 }
 
 describe("extract checks every chunk's length against its index entry (issue #19: a wrong index gave a wrong image, exit 0)", () => {
-  it("an index whose first cut moved by one byte (ids unchanged) is CASYNC_CHUNK_MISMATCH, as casync refuses it", async () => {
+  it("an index whose cut moved by one byte (ids unchanged) is CASYNC_CHUNK_MISMATCH, as casync refuses it", async () => {
     const image = scratch.path("small.bin");
     await writeFile(image, mixedImage(2 * 1024 * 1024));
     const made = (
       await makeIndex(image, { store: scratch.path("small.castr"), workers: 1 })
     )._unsafeUnwrap();
-    const [a, b, ...rest] = made.index.chunks;
-    if (a === undefined || b === undefined) throw new Error("want two chunks at least");
+    // The first cut that can move one byte later and stay a valid index: a chunk shorter
+    // than the maximum (random data may cut the first one at the maximum) before one
+    // longer than the minimum.
+    const { chunks, chunkSizes } = made.index;
+    const i = chunks.findIndex(
+      (c, k) => c.size < chunkSizes.max && (chunks[k + 1]?.size ?? 0) > chunkSizes.min,
+    );
+    const a = chunks[i];
+    const b = chunks[i + 1];
+    if (a === undefined || b === undefined) throw new Error("want a cut that can move");
     const wrong = encodeIndex({
       ...made.index,
       chunks: [
+        ...chunks.slice(0, i),
         { ...a, size: a.size + 1 },
         { ...b, offset: b.offset + 1, size: b.size - 1 },
-        ...rest,
+        ...chunks.slice(i + 2),
       ],
     });
     const wrongPath = scratch.path("wrong.caibx");
@@ -64,7 +73,7 @@ describe("extract checks every chunk's length against its index entry (issue #19
       code: "CASYNC_CHUNK_MISMATCH",
       message: expect.stringContaining("Bad message"),
       chunkId: a.id,
-      offset: 0,
+      offset: a.offset,
       expectedSize: a.size + 1,
       actualSize: a.size,
     });
