@@ -20,6 +20,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
+  copyFixture,
   earlyGrubConfig,
   type FixtureIds,
   fstab,
@@ -39,7 +40,7 @@ import {
   type FixtureFlavour,
   fixtureImagePath,
 } from "./fedora-fixture.js";
-import { type Scratch, sh } from "./index.js";
+import type { Scratch } from "./index.js";
 
 /** What the Debian-flavoured fixture is built from (its hash names the cached image). */
 export const DEBIAN_FIXTURE_RECIPE = {
@@ -129,14 +130,6 @@ export async function debianFixture(
 ): Promise<DebianFixture> {
   const { info, cached } = await ensureDebianFixture(options);
   const image = scratch.path(options.name ?? "debian.img");
-  await sh("cp", [
-    "--reflink=auto",
-    "--sparse=always",
-    fixtureImagePath("debian", info.key, options.cacheDir),
-    image,
-  ]);
-  // A disk GUID of its own: Lifeboat opens two disks with one GUID (copies of one image)
-  // one at a time (LOCK_HELD), and tests run side by side each with a copy.
-  await sh("sgdisk", ["--disk-guid=R", image]);
+  await copyFixture(fixtureImagePath("debian", info.key, options.cacheDir), image);
   return { ...info, image, cached };
 }

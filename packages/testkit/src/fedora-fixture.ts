@@ -20,6 +20,7 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
+  copyFixture,
   earlyGrubConfig,
   emptyGrubenv,
   espStubConfig,
@@ -146,15 +147,7 @@ export async function fedoraFixture(
 ): Promise<FedoraFixture> {
   const { info, cached } = await ensureFedoraFixture(options);
   const image = scratch.path(options.name ?? "fedora.img");
-  await sh("cp", [
-    "--reflink=auto",
-    "--sparse=always",
-    fixtureImagePath("fedora", info.key, options.cacheDir),
-    image,
-  ]);
-  // A disk GUID of its own: Lifeboat opens two disks with one GUID (copies of one image)
-  // one at a time (LOCK_HELD), and tests run side by side each with a copy.
-  await sh("sgdisk", ["--disk-guid=R", image]);
+  await copyFixture(fixtureImagePath("fedora", info.key, options.cacheDir), image);
   return { ...info, image, cached };
 }
 

@@ -1,4 +1,9 @@
-/** The files the Fedora-shaped fixture puts into its Debian system (pure renderers). */
+/**
+ * The files the Fedora-shaped fixture puts into its Debian system (pure
+ * renderers), and {@link copyFixture}, which gives a test its copy of a
+ * cached image.
+ */
+import { sh } from "../index.js";
 
 /** Identity of the fixture's filesystems. */
 export interface FixtureIds {
@@ -199,4 +204,15 @@ elif [ -z "\${config_directory}" -a -f $prefix/custom.cfg ]; then
   source $prefix/custom.cfg
 fi
 `;
+}
+
+/**
+ * Copy a cached fixture image to `image` (sparse, reflinked where the
+ * filesystem can) and give the copy a disk GUID of its own: Lifeboat opens
+ * two disks with one GUID (copies of one image) one at a time (LOCK_HELD),
+ * and tests run side by side each with a copy.
+ */
+export async function copyFixture(cachedImage: string, image: string): Promise<void> {
+  await sh("cp", ["--reflink=auto", "--sparse=always", cachedImage, image]);
+  await sh("sgdisk", ["--disk-guid=R", image]);
 }
