@@ -163,6 +163,49 @@ export function startService(options: ServiceOptions): RunningService {
     return p.isOk() ? okAsync(p.value) : errAsync(p.error);
   }
 
+  /** The caller's disk resolved to a block device, held for `what` while `body` runs. */
+  function onDisk<T>(
+    disk: string | undefined,
+    what: string,
+    body: (d: string) => ResultAsync<T, LifeboatError>,
+  ): ResultAsync<T, LifeboatError> {
+    return resolveDisk(disk ?? "").andThen((d) => holding(d, what, () => body(d)));
+  }
+
+  /** `Plan` and `PlanDetails`: the request of `args[1]` planned on the disk of `args[0]`, answered by `reply`. */
+  function planned(args: string[], reply: (p: Plan) => Reply): ResultAsync<Reply, LifeboatError> {
+    return onDisk(args[0], "Plan", (d) =>
+      request(args, 1).andThen((req) =>
+        withMachine(options, d, {}, (m) => planOn(m, req).map(reply)),
+      ),
+    );
+  }
+
+  /** The plan of `req` on the opened disk, only when its digest is the caller's `digest`. */
+  function confirmed(
+    m: OpenedMachine,
+    d: string,
+    req: ServiceRequest,
+    digest: string,
+  ): ResultAsync<Plan, LifeboatError> {
+    return planOn(m, req).andThen((p) =>
+      p.digest === digest
+        ? okAsync(p)
+        : errAsync<Plan, LifeboatError>({
+            code: "CONFIRMATION_MISMATCH",
+            message: `The plan on ${d} now has digest ${p.digest}, not ${digest.slice(0, 100)}: plan again and check what it does. Nothing was changed.`,
+            planDigest: p.digest,
+            given: digest.slice(0, 100),
+          } as LifeboatError),
+    );
+  }
+
+  /** Close the opened disk after a failure before the job started, and pass the error on. */
+  function closing<T>(m: OpenedMachine): (e: LifeboatError) => ResultAsync<T, LifeboatError> {
+    return (e) =>
+      ResultAsync.fromSafePromise(m.machine.close()).andThen(() => errAsync<T, LifeboatError>(e));
+  }
+
   function pruneJobs(): void {
     const finished = [...jobs].filter(([, j]) => j.finishedAt !== undefined);
     for (const [path] of finished.slice(0, Math.max(0, finished.length - keep))) {
@@ -212,62 +255,39 @@ export function startService(options: ServiceOptions): RunningService {
       inSignature: "s",
       action: POLKIT_ACTIONS.read,
       run: ([disk]) =>
-        resolveDisk(disk ?? "").andThen((d) =>
-          holding(d, "Inspect", () =>
-            withMachine(options, d, {}, (m) =>
-              okAsync({ signature: "s", body: [toJson(m.state)] }),
-            ),
-          ),
+        onDisk(disk, "Inspect", (d) =>
+          withMachine(options, d, {}, (m) => okAsync({ signature: "s", body: [toJson(m.state)] })),
         ),
     },
     Plan: {
       inSignature: "ss",
       action: POLKIT_ACTIONS.plan,
+      run: (args) => planned(args, (p) => ({ signature: "ss", body: [toJson(p), p.digest] })),
+    },
+    PlanDetails: {
+      inSignature: "ss",
+      action: POLKIT_ACTIONS.plan,
       run: (args) =>
-        resolveDisk(args[0] ?? "").andThen((d) =>
-          request(args, 1).andThen((req) =>
-            holding(d, "Plan", () =>
-              withMachine(options, d, {}, (m) =>
-                planOn(m, req).map((p) => ({ signature: "ss", body: [toJson(p), p.digest] })),
-              ),
-            ),
-          ),
-        ),
+        planned(args, (p) => ({ signature: "a{sv}ss", body: [planValue(p), toJson(p), p.digest] })),
     },
     Apply: {
       inSignature: "sss",
       action: POLKIT_ACTIONS.act,
       run: (args) => {
         const digest = args[2] ?? "";
-        return resolveDisk(args[0] ?? "").andThen((d) =>
+        return onDisk(args[0], "Apply", (d) =>
           request(args, 1).andThen((req) =>
-            holding(d, "Apply", () =>
-              openAndInspect(options, d).andThen((m) =>
-                planOn(m, req)
-                  .andThen((p) =>
-                    p.digest === digest
-                      ? okAsync(p)
-                      : errAsync<Plan, LifeboatError>({
-                          code: "CONFIRMATION_MISMATCH",
-                          message: `The plan on ${d} now has digest ${p.digest}, not ${digest.slice(0, 100)}: plan again and check what it does. Nothing was changed.`,
-                          planDigest: p.digest,
-                          given: digest.slice(0, 100),
-                        } as LifeboatError),
-                  )
-                  .orElse((e) =>
-                    ResultAsync.fromSafePromise(m.machine.close()).andThen(() =>
-                      errAsync<Plan, LifeboatError>(e),
+            openAndInspect(options, d).andThen((m) =>
+              confirmed(m, d, req, digest)
+                .orElse(closing<Plan>(m))
+                .map((p) => ({
+                  signature: "o",
+                  body: [
+                    startJob(m, d, p, (onProgress, signal) =>
+                      executeReset(m.env, p, { confirm: digest, onProgress, signal }),
                     ),
-                  )
-                  .map((p) => ({
-                    signature: "o",
-                    body: [
-                      startJob(m, d, p, (onProgress, signal) =>
-                        executeReset(m.env, p, { confirm: digest, onProgress, signal }),
-                      ),
-                    ],
-                  })),
-              ),
+                  ],
+                })),
             ),
           ),
         );
@@ -277,38 +297,19 @@ export function startService(options: ServiceOptions): RunningService {
       inSignature: "s",
       action: POLKIT_ACTIONS.act,
       run: ([disk]) =>
-        resolveDisk(disk ?? "").andThen((d) =>
-          holding(d, "Resume", () =>
-            openAndInspect(options, d, { measureSizes: false }).map((m) => {
-              const u = m.state.unfinishedPlan;
-              const what = { digest: u?.digest ?? "", kind: u?.kind ?? "" };
-              return {
-                signature: "o",
-                body: [
-                  startJob(m, d, what, (onProgress, signal) =>
-                    resumeReset(m.env, { onProgress, signal }),
-                  ),
-                ],
-              };
-            }),
-          ),
-        ),
-    },
-    PlanDetails: {
-      inSignature: "ss",
-      action: POLKIT_ACTIONS.plan,
-      run: (args) =>
-        resolveDisk(args[0] ?? "").andThen((d) =>
-          request(args, 1).andThen((req) =>
-            holding(d, "Plan", () =>
-              withMachine(options, d, {}, (m) =>
-                planOn(m, req).map((p) => ({
-                  signature: "a{sv}ss",
-                  body: [planValue(p), toJson(p), p.digest],
-                })),
-              ),
-            ),
-          ),
+        onDisk(disk, "Resume", (d) =>
+          openAndInspect(options, d, { measureSizes: false }).map((m) => {
+            const u = m.state.unfinishedPlan;
+            const what = { digest: u?.digest ?? "", kind: u?.kind ?? "" };
+            return {
+              signature: "o",
+              body: [
+                startJob(m, d, what, (onProgress, signal) =>
+                  resumeReset(m.env, { onProgress, signal }),
+                ),
+              ],
+            };
+          }),
         ),
     },
     Cancel: {
@@ -331,20 +332,18 @@ export function startService(options: ServiceOptions): RunningService {
       inSignature: "s",
       action: POLKIT_ACTIONS.read,
       run: ([disk]) =>
-        resolveDisk(disk ?? "").andThen((d) =>
-          holding(d, "Verify", () =>
-            openMachine(options.runner, {
-              disk: d,
-              ...(options.runDirectory ? { runDirectory: options.runDirectory } : {}),
-            }).map((machine) => ({
-              signature: "o",
-              body: [
-                startJob({ machine }, d, { digest: "", kind: "verify" }, (onProgress, signal) =>
-                  verifyRecovery(options, machine, signal, onProgress),
-                ),
-              ],
-            })),
-          ),
+        onDisk(disk, "Verify", (d) =>
+          openMachine(options.runner, {
+            disk: d,
+            ...(options.runDirectory ? { runDirectory: options.runDirectory } : {}),
+          }).map((machine) => ({
+            signature: "o",
+            body: [
+              startJob({ machine }, d, { digest: "", kind: "verify" }, (onProgress, signal) =>
+                verifyRecovery(options, machine, signal, onProgress),
+              ),
+            ],
+          })),
         ),
     },
     CheckpointCreate: {
@@ -355,22 +354,20 @@ export function startService(options: ServiceOptions): RunningService {
           return errAsync(badArgument("name", "The name is too long."));
         if ((reason ?? "").length === 0 || (reason ?? "").length > MAX_TEXT)
           return errAsync(badArgument("reason", `Give a reason of 1 to ${MAX_TEXT} characters.`));
-        return resolveDisk(disk ?? "").andThen((d) =>
-          holding(d, "CheckpointCreate", () =>
-            withMachine(options, d, { measureSizes: false }, (m) => {
-              const { top, boot } = m.machine;
-              if (top === undefined || boot === undefined)
-                return errAsync<Reply, LifeboatError>({
-                  code: "PRECONDITION_FAILED",
-                  message: `${d} has no Btrfs top level and /boot Lifeboat can open. Nothing was changed.`,
-                } as LifeboatError);
-              return createCheckpoint(
-                options.runner,
-                { top, boot },
-                { reason: reason ?? "", ...(name ? { name } : {}) },
-              ).map((cp) => ({ signature: "s", body: [toJson(cp)] }));
-            }),
-          ),
+        return onDisk(disk, "CheckpointCreate", (d) =>
+          withMachine(options, d, { measureSizes: false }, (m) => {
+            const { top, boot } = m.machine;
+            if (top === undefined || boot === undefined)
+              return errAsync<Reply, LifeboatError>({
+                code: "PRECONDITION_FAILED",
+                message: `${d} has no Btrfs top level and /boot Lifeboat can open. Nothing was changed.`,
+              } as LifeboatError);
+            return createCheckpoint(
+              options.runner,
+              { top, boot },
+              { reason: reason ?? "", ...(name ? { name } : {}) },
+            ).map((cp) => ({ signature: "s", body: [toJson(cp)] }));
+          }),
         );
       },
     },
@@ -380,13 +377,8 @@ export function startService(options: ServiceOptions): RunningService {
       run: ([disk, text]) => {
         const req = parseScheduleRequest(text ?? "");
         if (req.isErr()) return errAsync(req.error);
-        return resolveDisk(disk ?? "").andThen((d) =>
-          holding(d, "Schedule", () =>
-            scheduleOnDisk(options, d, req.value).map((r) => ({
-              signature: "s",
-              body: [toJson(r)],
-            })),
-          ),
+        return onDisk(disk, "Schedule", (d) =>
+          scheduleOnDisk(options, d, req.value).map((r) => ({ signature: "s", body: [toJson(r)] })),
         );
       },
     },
@@ -394,20 +386,16 @@ export function startService(options: ServiceOptions): RunningService {
       inSignature: "s",
       action: POLKIT_ACTIONS.schedule,
       run: ([disk]) =>
-        resolveDisk(disk ?? "").andThen((d) =>
-          holding(d, "Unschedule", () =>
-            unscheduleOnDisk(options, d).map((removed) => ({ signature: "as", body: [removed] })),
-          ),
+        onDisk(disk, "Unschedule", (d) =>
+          unscheduleOnDisk(options, d).map((removed) => ({ signature: "as", body: [removed] })),
         ),
     },
     ScheduledReset: {
       inSignature: "s",
       action: POLKIT_ACTIONS.read,
       run: ([disk]) =>
-        resolveDisk(disk ?? "").andThen((d) =>
-          holding(d, "ScheduledReset", () =>
-            scheduledOnDisk(options, d).map((r) => ({ signature: "s", body: [toJson(r)] })),
-          ),
+        onDisk(disk, "ScheduledReset", (d) =>
+          scheduledOnDisk(options, d).map((r) => ({ signature: "s", body: [toJson(r)] })),
         ),
     },
   };
