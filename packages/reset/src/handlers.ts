@@ -61,6 +61,7 @@ export function createResetHandlers(env: ResetEnvironment): StepHandlers {
     "reset.prepare-root": handlerOf(STEP_CATALOGUE["reset.prepare-root"], env),
     "reset.stage-boot": handlerOf(STEP_CATALOGUE["reset.stage-boot"], env),
     "reset.install-boot": handlerOf(STEP_CATALOGUE["reset.install-boot"], env),
+    "reset.keep-boot": handlerOf(STEP_CATALOGUE["reset.keep-boot"], env),
     "reset.verify-image": handlerOf(STEP_CATALOGUE["reset.verify-image"], env),
     "reset.unpack": handlerOf(STEP_CATALOGUE["reset.unpack"], env),
     "reset.rescue-copy": handlerOf(STEP_CATALOGUE["reset.rescue-copy"], env),

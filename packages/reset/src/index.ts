@@ -157,6 +157,7 @@ export type {
   ResetRequest,
   ResetUserDataRequest,
   RollbackRequest,
+  UndoResetRequest,
 } from "./requests.js";
 export { RESET_REQUEST_KINDS } from "./requests.js";
 export { describeRescueTarget } from "./rescue-target.js";
@@ -193,6 +194,7 @@ export type {
   CheckpointState,
   DiskState,
   FactoryState,
+  KeptRootState,
   LuksInfo,
   OtherOs,
   PartitionRole,

@@ -15,6 +15,7 @@ import { holdingBtrfs, useBtrfs } from "./_internal/btrfs.js";
 import { exists } from "./_internal/fs.js";
 import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
 import { checkpointFields } from "./checkpoint/list.js";
+import { keptRootsOf } from "./kept-roots.js";
 import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
 import { readFactoryManifest } from "./manifest.js";
 import type {
@@ -258,6 +259,7 @@ export function inspect(
         busy,
         live: options.live ?? false,
         ...(fs && options.top ? await checkpointFields(options.top, fs.subvolumes) : {}),
+        ...(fs && options.top ? { keptRoots: await keptRootsOf(options.top, fs.subvolumes) } : {}),
       };
     }, "inspect"),
   );

@@ -41,6 +41,15 @@ export const rescueSnapshotName = (stamp: string): string => `${LIFEBOAT_DIR}/re
 /** The directory in /boot where the factory payload is staged before it is moved into place. */
 export const bootStagingDir = (stamp: string): string => `.lifeboat-staged-${stamp}`;
 
+/**
+ * Where a reset keeps the /boot payload the old root booted with (a
+ * subvolume holding the files and `manifest.json`), beside `root.old-<stamp>`,
+ * so "undo the last reset" can bring both back.
+ */
+export const keptBootName = (stamp: string): string => `${LIFEBOAT_DIR}/boot.old-${stamp}`;
+/** The list of files in a kept /boot payload (relative to {@link keptBootName}). */
+export const KEPT_BOOT_MANIFEST = "manifest.json";
+
 /** Where the recovered /boot payload is unpacked before it is staged. */
 export const recoveredBootDir = (stamp: string): string => `${LIFEBOAT_DIR}/boot-${stamp}`;
 
@@ -54,6 +63,7 @@ export function stampedSubvolumes(stamp: string): string[] {
     oldHomeName(stamp),
     rescueSnapshotName(stamp),
     recoveredBootDir(stamp),
+    keptBootName(stamp),
   ];
 }
 

@@ -7,6 +7,7 @@ import { planFullRestore } from "./planner/full-restore.js";
 import { planKeepHome } from "./planner/keep-home.js";
 import { planRescue } from "./planner/rescue.js";
 import { planRollback } from "./planner/rollback.js";
+import { planUndoReset } from "./planner/undo.js";
 import { planUserData } from "./planner/user-data.js";
 import type { ResetRequest } from "./requests.js";
 import type { SystemState } from "./state.js";
@@ -41,5 +42,7 @@ export function plan(state: SystemState, request: ResetRequest): Result<Plan, Re
       return planCleanup(state);
     case "rollback":
       return planRollback(state, request);
+    case "undo-reset":
+      return planUndoReset(state, request);
   }
 }

@@ -73,6 +73,18 @@ export interface RollbackRequest extends Stamped {
   readonly checkpoint: string;
 }
 
+/**
+ * Undo a reset: put back the root it replaced and kept (`root.old-<stamp>`)
+ * and the /boot payload kept beside it, keeping /home. The root in use now
+ * is kept in turn (as `root.old-<this request's stamp>`, with its /boot
+ * payload), so the undo can itself be undone.
+ */
+export interface UndoResetRequest extends Stamped {
+  readonly kind: "undo-reset";
+  /** The stamp of the reset to undo (its `root.old-<stamp>`); default: the newest kept root. */
+  readonly reset?: string;
+}
+
 /** What a person asked for. */
 export type ResetRequest =
   | ResetKeepHomeRequest
@@ -81,7 +93,8 @@ export type ResetRequest =
   | ResetUserDataRequest
   | RescueRequest
   | CleanupRequest
-  | RollbackRequest;
+  | RollbackRequest
+  | UndoResetRequest;
 
 /** The request kinds, in the order a UI shows them. */
 export const RESET_REQUEST_KINDS = [
@@ -92,4 +105,5 @@ export const RESET_REQUEST_KINDS = [
   "rescue",
   "cleanup",
   "rollback",
+  "undo-reset",
 ] as const;

@@ -136,6 +136,24 @@ export interface CheckpointState {
   readonly intact: boolean;
 }
 
+/**
+ * A root an earlier reset replaced and kept (`root.old-<stamp>`), with the
+ * /boot payload it booted with when the reset kept that too: what "undo the
+ * last reset" brings back.
+ */
+export interface KeptRootState {
+  /** The time stamp of the reset that replaced it. */
+  readonly stamp: string;
+  /** `root.old-<stamp>`, from the top level. */
+  readonly rootPath: string;
+  /** Bytes it references, when measured. */
+  readonly bytes: number | undefined;
+  /** `.lifeboat/boot.old-<stamp>`, when the reset kept the /boot payload. */
+  readonly bootPath: string | undefined;
+  /** The kept /boot payload's files (empty when none was kept). */
+  readonly bootFiles: readonly BootFile[];
+}
+
 /** A plan whose journal on the target says it has not finished. */
 export interface UnfinishedPlanState {
   readonly digest: string;
@@ -213,6 +231,8 @@ export interface SystemState {
   readonly live: boolean;
   /** The checkpoints, factory first, then oldest to newest (absent when not inspected). */
   readonly checkpoints?: readonly CheckpointState[];
+  /** Roots earlier resets kept, oldest first (absent when not inspected). */
+  readonly keptRoots?: readonly KeptRootState[];
   /** The plan an unfinished journal on the target refers to, if any. */
   readonly unfinishedPlan?: UnfinishedPlanState;
 }

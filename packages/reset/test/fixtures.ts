@@ -112,3 +112,36 @@ function sv(
 ) {
   return { id, path, uuid, parentUuid, readOnly, bytes };
 }
+
+/**
+ * What an earlier reset at `stamp` kept: the old root's /boot payload
+ * subvolume (beside `root.old-<stamp>`, which the caller adds) and the
+ * state's `keptRoots` entry naming both.
+ */
+export function keptByReset(stamp: string) {
+  const bootFiles = [
+    { path: "vmlinuz-6.9.0-100.fc40.x86_64", bytes: 14 * 1024 ** 2, sha256: "c".repeat(64) },
+    {
+      path: "loader/entries/abc-6.9.0-100.fc40.x86_64.conf",
+      bytes: 400,
+      sha256: "d".repeat(64),
+    },
+  ];
+  return {
+    bootSubvolume: {
+      id: 301,
+      path: `.lifeboat/boot.old-${stamp}`,
+      uuid: "9998",
+      parentUuid: undefined,
+      readOnly: false,
+      bytes: 14 * 1024 ** 2,
+    },
+    keptRoot: {
+      stamp,
+      rootPath: `root.old-${stamp}`,
+      bytes: 12 * 1024 ** 3,
+      bootPath: `.lifeboat/boot.old-${stamp}`,
+      bootFiles,
+    },
+  };
+}

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { plan, RESET_REQUEST_KINDS, type ResetRequest, type SystemState } from "../src/index.js";
-import { laptop } from "./fixtures.js";
+import { keptByReset, laptop } from "./fixtures.js";
+
+const kept = keptByReset("20260101T000000Z");
 
 const stamp = "20261125T200000Z";
 const usb = { directory: "/run/media/usb", freeBytes: 64 * 1024 ** 3 };
@@ -13,6 +15,7 @@ const REQUESTS: Record<(typeof RESET_REQUEST_KINDS)[number], ResetRequest> = {
   rescue: { kind: "rescue", stamp, target: usb },
   cleanup: { kind: "cleanup" },
   rollback: { kind: "rollback", checkpoint: "factory", stamp },
+  "undo-reset": { kind: "undo-reset", stamp },
 };
 
 /** The laptop as one process sees it, with an old root kept (so cleanup has work). */
@@ -50,8 +53,10 @@ function seenBy(view: {
           readOnly: false,
           bytes: 12 * 1024 ** 3,
         },
+        kept.bootSubvolume,
       ],
     },
+    keptRoots: [kept.keptRoot],
     boot: { ...base.boot!, device: rename(base.boot!.device) },
     recovery: { ...base.recovery!, device: rename(base.recovery!.device), imageDir: view.imageDir },
     otherOses: base.otherOses.map((os) => ({ ...os, devices: os.devices.map(rename) })),

@@ -18,7 +18,9 @@ import {
   resumeReset,
   type SystemState,
 } from "../src/index.js";
-import { laptop } from "./fixtures.js";
+import { keptByReset, laptop } from "./fixtures.js";
+
+const kept = keptByReset("20260101T000000Z");
 
 const stamp = "20261125T200000Z";
 
@@ -39,8 +41,10 @@ function machine(): SystemState {
           readOnly: false,
           bytes: 12 * 1024 ** 3,
         },
+        kept.bootSubvolume,
       ],
     },
+    keptRoots: [kept.keptRoot],
   });
 }
 
@@ -60,6 +64,7 @@ const REQUESTS: Record<(typeof RESET_REQUEST_KINDS)[number], ResetRequest> = {
   },
   cleanup: { kind: "cleanup" },
   rollback: { kind: "rollback", checkpoint: "factory", stamp },
+  "undo-reset": { kind: "undo-reset", stamp },
 };
 
 function planFor(state: SystemState, kind: (typeof RESET_REQUEST_KINDS)[number]): Plan {
@@ -197,6 +202,7 @@ describe("checkPlanText: plan words are derived from parameters", () => {
       "reset.delete-subvolume",
       "reset.exchange",
       "reset.install-boot",
+      "reset.keep-boot",
       "reset.prepare-root",
       "reset.remove-partitions",
       "reset.rename",

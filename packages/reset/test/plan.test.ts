@@ -30,10 +30,11 @@ describe("plan: rendered plans", () => {
         1. Check that the filesystem and the factory snapshot are the ones planned for
         2. Make root.new-20261125T200000Z as a writable snapshot of the factory snapshot (copy-on-write, no copying)
         3. Prepare root.new-20261125T200000Z for first boot (empty /etc/machine-id, reset marker)
-        4. Stage the factory /boot payload (2 files) beside the current one
-        5. Swap root and root.new-20261125T200000Z in one atomic rename  [destroys]
-        6. Keep the old root as root.old-20261125T200000Z
-        7. Bring /boot back to the factory kernel, initramfs and boot entries  [destroys]"
+        4. Keep a copy of the current /boot payload as .lifeboat/boot.old-20261125T200000Z
+        5. Stage the factory /boot payload (2 files) beside the current one
+        6. Swap root and root.new-20261125T200000Z in one atomic rename  [destroys]
+        7. Keep the old root as root.old-20261125T200000Z
+        8. Bring /boot back to the factory kernel, initramfs and boot entries  [destroys]"
     `);
   });
   it("reset from the recovery partition", () => {
@@ -53,11 +54,12 @@ describe("plan: rendered plans", () => {
         2. Verify the recovery image set again (signature and digests) just before using it
         3. Unpack the factory system (9.0 GiB) from the recovery image into root.new-20261125T200000Z
         4. Prepare root.new-20261125T200000Z for first boot (empty /etc/machine-id, reset marker)
-        5. Stage the factory /boot payload (1 file) beside the current one
-        6. Swap root and root.new-20261125T200000Z in one atomic rename  [destroys]
-        7. Keep the old root as root.old-20261125T200000Z
-        8. Bring /boot back to the factory kernel, initramfs and boot entries  [destroys]
-        9. Remove the unpacked copy of the /boot payload"
+        5. Keep a copy of the current /boot payload as .lifeboat/boot.old-20261125T200000Z
+        6. Stage the factory /boot payload (1 file) beside the current one
+        7. Swap root and root.new-20261125T200000Z in one atomic rename  [destroys]
+        8. Keep the old root as root.old-20261125T200000Z
+        9. Bring /boot back to the factory kernel, initramfs and boot entries  [destroys]
+        10. Remove the unpacked copy of the /boot payload"
     `);
   });
   it("full restore names Windows loudly", () => {

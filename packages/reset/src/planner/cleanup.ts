@@ -6,12 +6,15 @@ import { makeStep } from "../steps/catalogue.js";
 import { requireBtrfs } from "./common.js";
 
 const LEFTOVER = /^(root\.old|home\.old)-[0-9]{8}T[0-9]{6}Z$/;
+/** The /boot payload a reset kept beside its old root (see `keptBootName`). */
+const KEPT_BOOT = /^\.lifeboat\/boot\.old-[0-9]{8}T[0-9]{6}Z$/;
 
 /** Plan deleting the old roots kept by earlier resets. */
 export function planCleanup(state: SystemState): Result<Plan, ResetPlanError> {
   return requireBtrfs(state).andThen((btrfs) => {
-    const old = btrfs.subvolumes.filter((s) => LEFTOVER.test(s.path));
-    if (old.length === 0)
+    const roots = btrfs.subvolumes.filter((s) => LEFTOVER.test(s.path));
+    const old = [...roots, ...btrfs.subvolumes.filter((s) => KEPT_BOOT.test(s.path))];
+    if (roots.length === 0)
       return err<never, ResetPlanError>({
         code: "RESET_UNSUPPORTED_LAYOUT",
         message: "There is nothing to clean up: no old roots are kept.",
@@ -19,7 +22,7 @@ export function planCleanup(state: SystemState): Result<Plan, ResetPlanError> {
       });
     return createPlan({
       kind: "cleanup",
-      title: `Delete ${old.length === 1 ? "the old root" : `${old.length} old roots`} kept by earlier resets`,
+      title: `Delete ${roots.length === 1 ? "the old root" : `${roots.length} old roots`} kept by earlier resets`,
       target: `btrfs:${btrfs.fsUuid}`,
       warnings: [],
       steps: old.map((s, i) =>

@@ -35,6 +35,8 @@ export function swapRootSteps(
       marker: RESET_MARKER,
       ...(firstBoot ? {} : { firstBoot: false as const }),
     }),
+    // The old root is kept: so is the /boot payload it boots with, for "undo the last reset".
+    ...(options.keepOld ? [makeStep("keep-boot", "reset.keep-boot", { stamp })] : []),
     makeStep("stage-boot", "reset.stage-boot", {
       sourceDir: boot.sourceDir,
       staging: bootStagingDir(stamp),

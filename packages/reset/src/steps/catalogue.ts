@@ -13,6 +13,7 @@ import {
   toJson,
 } from "./define.js";
 import { unpackStep, verifyImageStep } from "./image-steps.js";
+import { keepBootStep } from "./kept-boot-steps.js";
 import { removePartitionsStep } from "./partition-steps.js";
 import { rescueCopyStep, rescueVerifyStep } from "./rescue-steps.js";
 import { prepareRootStep } from "./root-steps.js";
@@ -43,6 +44,7 @@ export const STEP_CATALOGUE = catalogue({
   "reset.prepare-root": prepareRootStep,
   "reset.stage-boot": stageBootStep,
   "reset.install-boot": installBootStep,
+  "reset.keep-boot": keepBootStep,
   "reset.verify-image": verifyImageStep,
   "reset.unpack": unpackStep,
   "reset.rescue-copy": rescueCopyStep,

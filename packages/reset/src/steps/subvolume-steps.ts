@@ -33,7 +33,7 @@ import {
   subvolumeUuidSchema,
   uuidSchema,
 } from "./define.js";
-import { isRecoveredBootDir, snapshotNoun } from "./words.js";
+import { isKeptBootDir, isRecoveredBootDir, snapshotNoun } from "./words.js";
 
 /** The UUIDs an exchange recorded before it acted. */
 export interface ExchangeIntent {
@@ -288,9 +288,13 @@ const deleteSchema = z.discriminatedUnion("role", [
   }),
   z.strictObject({
     role: z.literal("scratch"),
-    path: relativePath.refine((p) => isRecoveredBootDir(p) || RESCUE_SNAPSHOT.test(p), {
-      message: "a scratch subvolume is the unpacked /boot payload or a rescue snapshot",
-    }),
+    path: relativePath.refine(
+      (p) => isRecoveredBootDir(p) || isKeptBootDir(p) || RESCUE_SNAPSHOT.test(p),
+      {
+        message:
+          "a scratch subvolume is the unpacked /boot payload, a kept /boot payload now back in /boot, or a rescue snapshot",
+      },
+    ),
   }),
   z.strictObject({
     role: z.literal("data"),
@@ -313,7 +317,9 @@ function describeDelete(p: z.infer<typeof deleteSchema>) {
       return adds(
         isRecoveredBootDir(p.path)
           ? "Remove the unpacked copy of the /boot payload"
-          : "Remove the read-only snapshot of home",
+          : isKeptBootDir(p.path)
+            ? `Remove the kept copy of the /boot payload (${p.path}), now back in /boot`
+            : "Remove the read-only snapshot of home",
       );
     case "data": {
       const noun = p.readOnly ? "snapshot" : "subvolume";

@@ -21,6 +21,7 @@ const CHECKPOINT_ROOT = new RegExp(
 const CHECKPOINT_BOOT = new RegExp(
   `^${escapeRegExp(checkpointBoot("@@"))}$`.replace("@@", "([^/]+)"),
 );
+const KEPT_BOOT = new RegExp(`^${escapeRegExp(LIFEBOAT_DIR)}/boot\\.old-([0-9]{8}T[0-9]{6}Z)$`);
 const RECOVERED_BOOT = new RegExp(`^${escapeRegExp(LIFEBOAT_DIR)}/boot-[0-9]{8}T[0-9]{6}Z$`);
 
 function escapeRegExp(text: string): string {
@@ -37,6 +38,13 @@ export function snapshotNoun(rootPath: string): string {
 /** The words for a /boot payload by the directory it is copied from (on the Btrfs top level). */
 export function originOf(sourceDir: string): OriginWords {
   if (sourceDir === FACTORY_BOOT || RECOVERED_BOOT.test(sourceDir)) return FACTORY_ORIGIN;
+  const kept = KEPT_BOOT.exec(sourceDir)?.[1];
+  if (kept !== undefined)
+    return {
+      payload: `the /boot payload kept by the reset of ${kept}`,
+      kernels: `the kernels, initramfs and boot entries kept by the reset of ${kept}`,
+      from: `the system before the reset of ${kept}`,
+    };
   const id = CHECKPOINT_BOOT.exec(sourceDir)?.[1];
   const noun = id === undefined ? sourceDir : `checkpoint ${id}`;
   return {
@@ -44,6 +52,11 @@ export function originOf(sourceDir: string): OriginWords {
     kernels: `the kernels, initramfs and boot entries of ${noun}`,
     from: noun,
   };
+}
+
+/** True for a /boot payload a reset kept beside its old root (`.lifeboat/boot.old-<stamp>`). */
+export function isKeptBootDir(path: string): boolean {
+  return KEPT_BOOT.test(path);
 }
 
 /** True for the copy of the /boot payload unpacked from the recovery image. */
