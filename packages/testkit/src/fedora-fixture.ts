@@ -1,7 +1,7 @@
 /**
  * A real, bootable disk image shaped like Fedora's default install, with a
  * real distribution inside (Debian bookworm from `debootstrap`): GPT with an
- * ESP (FAT via mtools, GRUB EFI as `EFI/BOOT/BOOTX64.EFI`), `/boot` (ext4:
+ * ESP (FAT via mtools: Debian's signed shim and GRUB, Secure Boot ready), `/boot` (ext4:
  * kernel, initramfs, BLS entries, grub2/grub.cfg), one Btrfs with
  * subvolumes `root` and `home` (fstab `subvol=`, `rootflags=subvol=root`),
  * a serial console, and free space at the end where an OEM puts the
@@ -35,7 +35,7 @@ import {
   SYSTEMD_SLOW_MACHINE,
 } from "./_internal/fixture-files.js";
 import { renderBlsEntry, syncBlsMenu } from "./bls-menu.js";
-import { makeFatImage, makeGrubEfi, writeAtOffset } from "./esp.js";
+import { makeFatImage, writeAtOffset } from "./esp.js";
 import {
   attachLoop,
   partitionsOf,
@@ -45,6 +45,7 @@ import {
   sh,
   unmount,
 } from "./index.js";
+import { SIGNED_GRUB, SIGNED_SHIM } from "./secure-boot.js";
 
 /** Where built fixtures (and the .deb cache debootstrap reuses) are kept. */
 export const FIXTURE_CACHE_DIR = "/var/cache/lifeboat-fixtures";
@@ -54,7 +55,7 @@ const MiB = 1024 * 1024;
 /** What the fixture is built from; its hash names the cached image. */
 export const FEDORA_FIXTURE_RECIPE = {
   /** Bump when the builder changes in a way the other fields do not show. */
-  builder: 3,
+  builder: 4,
   suite: "bookworm",
   mirror: "http://deb.debian.org/debian",
   packages: ["linux-image-amd64", "systemd-sysv", "btrfs-progs", "udev", "kmod", "cryptsetup-bin"],
@@ -252,7 +253,7 @@ async function buildFixture(
 ): Promise<BuiltFixtureInfo> {
   requireRoot();
   requireTools("debootstrap", "sgdisk", "sfdisk", "mkfs.ext4", "mkfs.btrfs", "btrfs", "chroot");
-  requireTools("mformat", "mcopy", "grub-mkimage", "losetup", "mount");
+  requireTools("mformat", "mcopy", "losetup", "mount");
   const started = Date.now();
   const step = (line: string) =>
     progress(`[fixture ${key}] ${((Date.now() - started) / 1000).toFixed(0)}s ${line}`);
@@ -344,22 +345,30 @@ async function buildFixture(
     await sh("sync", []);
     await unmountAll(scratch);
 
-    step("ESP with GRUB");
-    const grub = await makeGrubEfi({
-      output: scratch.path("BOOTX64.EFI"),
-      earlyConfig: earlyGrubConfig(fullIds, flavour.grubDir),
-    });
+    step("ESP with the signed chain (shim, Debian-signed GRUB)");
+    // As a Debian system with Secure Boot has it (issue #21): firmware runs the Microsoft-signed
+    // shim as the removable-media path, shim runs the Debian-signed GRUB beside it, which reads
+    // its prefix EFI/debian/grub.cfg (else grub.cfg beside itself): both find /boot by UUID.
+    for (const file of [SIGNED_SHIM, SIGNED_GRUB])
+      if (!existsSync(file))
+        throw new Error(
+          `fixture: ${file} missing (apt-get install shim-signed grub-efi-amd64-signed)`,
+        );
+    const stub = espStubConfig(fullIds, flavour.grubDir);
+    const stubs = [...new Set(["BOOT", "debian", flavour.espVendor])].map((dir) => ({
+      target: `EFI/${dir}/grub.cfg`,
+      source: { bytes: stub },
+    }));
     const esp = await makeFatImage({
       output: scratch.path("esp.img"),
       sizeBytes: Number(p1.sizeBytes),
       label: "ESP",
       serial: espSerial,
       files: [
-        { target: "EFI/BOOT/BOOTX64.EFI", source: { file: grub.path } },
-        {
-          target: `EFI/${flavour.espVendor}/grub.cfg`,
-          source: { bytes: espStubConfig(fullIds, flavour.grubDir) },
-        },
+        { target: "EFI/BOOT/BOOTX64.EFI", source: { file: SIGNED_SHIM } },
+        { target: "EFI/BOOT/grubx64.efi", source: { file: SIGNED_GRUB } },
+        { target: "EFI/debian/grubx64.efi", source: { file: SIGNED_GRUB } },
+        ...stubs,
       ],
     });
     await writeAtOffset(partial, esp.path, p1.offsetBytes);

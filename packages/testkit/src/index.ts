@@ -298,12 +298,15 @@ export {
   type BootOptions,
   boot,
   Keys,
+  kernelSecureBootStates,
   OVMF_CODE,
   OVMF_VARS,
   type QemuDisk,
   type QemuExit,
   type QemuHandle,
   qemuArgs,
+  secureBootMismatch,
+  secureBootOf,
 } from "./qemu.js";
 export {
   copyEspOut,

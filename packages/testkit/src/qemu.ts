@@ -57,7 +57,13 @@ export interface BootOptions {
   readonly append?: string;
   /** `ovmf` (default): UEFI with pflash code + a per-run copy of the variables. `bios`: SeaBIOS (direct kernel boot only). */
   readonly firmware?: "ovmf" | "bios";
-  /** With `ovmf`: Secure Boot enforced (SMM, OVMF's secboot code, Microsoft's keys in the variables). */
+  /**
+   * With `ovmf`: Secure Boot enforced (SMM, OVMF's secboot code, Microsoft's keys in the
+   * variables), as on a shipped laptop. Default `true` with `ovmf`, so every disk boot goes
+   * through the signed chain (issue #21). `false` is an explicit opt-out: a test that boots
+   * something that cannot be signed (a direct `kernel` boot, a self-built GRUB) says why
+   * beside it. Must not be `true` with `bios`.
+   */
   readonly secureBoot?: boolean;
   /** Guest memory in MiB (default 1024). */
   readonly memoryMiB?: number;
@@ -110,6 +116,38 @@ export interface QemuHandle {
   kill(): Promise<QemuExit>;
   /** Same as {@link QemuHandle.kill}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
+  /** Whether the machine enforces Secure Boot (see {@link BootOptions.secureBoot}). */
+  readonly secureBoot: boolean;
+  /**
+   * Check the guest's Secure Boot state as its kernel reported it: every Linux boot so far
+   * printed `secureboot: Secure boot enabled` (it reads the firmware's SecureBoot variable) when
+   * the machine enforces Secure Boot, and none printed `enabled` otherwise; with Secure Boot
+   * at least one kernel must have started. Throws with the log's path when not.
+   */
+  assertSecureBoot(): void;
+}
+
+/** The Secure Boot state each Linux boot in `serial` printed (`secureboot: Secure boot enabled|disabled`), in order. */
+export function kernelSecureBootStates(serial: string): ("enabled" | "disabled")[] {
+  return [...serial.matchAll(/secureboot: Secure boot (enabled|disabled)/g)].map(
+    (m) => m[1] as "enabled" | "disabled",
+  );
+}
+
+/** Why `serial` contradicts the Secure Boot state `expected` (undefined: it agrees); `complete` also requires a kernel's line. */
+export function secureBootMismatch(
+  serial: string,
+  expected: boolean,
+  complete: boolean,
+): string | undefined {
+  const states = kernelSecureBootStates(serial);
+  const want = expected ? "enabled" : "disabled";
+  const wrong = states.filter((s) => (expected ? s !== "enabled" : s === "enabled"));
+  if (wrong.length > 0)
+    return `the guest kernel said "Secure boot ${wrong[0]}" on a machine with Secure Boot ${expected ? "enforced" : "off"} (states: ${states.join(", ")})`;
+  if (complete && expected && states.length === 0)
+    return `no guest kernel said "Secure boot ${want}" yet`;
+  return undefined;
 }
 
 /** How long a match touching the end of the serial output waits for more (see `waitFor`). */
@@ -166,16 +204,32 @@ function diskArgs(disks: readonly (string | QemuDisk)[]): string[] {
   return args;
 }
 
+/** Whether {@link boot} enforces Secure Boot for `options` (default: yes with OVMF); throws on a combination that cannot. */
+export function secureBootOf(options: BootOptions): boolean {
+  const firmware = options.firmware ?? "ovmf";
+  if (firmware === "bios") {
+    if (options.secureBoot === true) throw new Error("boot: Secure Boot needs firmware ovmf");
+    return false;
+  }
+  const secureBoot = options.secureBoot ?? true;
+  if (secureBoot && options.kernel !== undefined)
+    throw new Error(
+      "boot: a direct kernel boot (kernel) does not go through shim, so it cannot run under Secure Boot; pass secureBoot: false and say why",
+    );
+  return secureBoot;
+}
+
 /** The QEMU command line {@link boot} runs (without the per-run firmware variable copy). */
 export function qemuArgs(options: BootOptions, varsFile?: string): string[] {
   const firmware = options.firmware ?? "ovmf";
+  const secureBoot = secureBootOf(options);
   const args = [
     "-accel",
     "tcg",
     "-cpu",
     "max",
     "-machine",
-    options.secureBoot ? "q35,smm=on" : "q35",
+    secureBoot ? "q35,smm=on" : "q35",
     "-m",
     String(options.memoryMiB ?? 1024),
     "-smp",
@@ -193,8 +247,8 @@ export function qemuArgs(options: BootOptions, varsFile?: string): string[] {
   ];
   if (options.noReboot ?? true) args.push("-no-reboot");
   if (firmware === "ovmf") {
-    const code = options.secureBoot ? SECURE_BOOT_OVMF_CODE : OVMF_CODE;
-    if (options.secureBoot) args.push(...SECURE_BOOT_QEMU_ARGS);
+    const code = secureBoot ? SECURE_BOOT_OVMF_CODE : OVMF_CODE;
+    if (secureBoot) args.push(...SECURE_BOOT_QEMU_ARGS);
     args.push("-drive", `if=pflash,format=raw,unit=0,readonly=on,file=${code}`);
     if (varsFile !== undefined) args.push("-drive", `if=pflash,format=raw,unit=1,file=${varsFile}`);
   }
@@ -225,6 +279,7 @@ export function qemuArgs(options: BootOptions, varsFile?: string): string[] {
 export async function boot(options: BootOptions): Promise<QemuHandle> {
   installExitHook();
   const name = options.name ?? "boot";
+  const secureBoot = secureBootOf(options);
   const logFile =
     options.logFile === undefined
       ? testOutputPath("qemu", `${name}-${stamp()}.log`)
@@ -238,7 +293,7 @@ export async function boot(options: BootOptions): Promise<QemuHandle> {
   if ((options.firmware ?? "ovmf") === "ovmf") {
     varsDir = await mkdtemp(path.join(tmpdir(), "lifeboat-ovmf-"));
     varsFile = path.join(varsDir, "OVMF_VARS.fd");
-    await copyFile(options.secureBoot ? SECURE_BOOT_OVMF_VARS : OVMF_VARS, varsFile);
+    await copyFile(secureBoot ? SECURE_BOOT_OVMF_VARS : OVMF_VARS, varsFile);
   }
   const args = qemuArgs(options, varsFile);
   const log = createWriteStream(logFile);
@@ -261,7 +316,9 @@ export async function boot(options: BootOptions): Promise<QemuHandle> {
       );
     });
     child.once("spawn", () =>
-      resolve(new Handle(child, log, logFile, name, started, options.timeoutMs, varsDir)),
+      resolve(
+        new Handle(child, log, logFile, name, started, options.timeoutMs, varsDir, secureBoot),
+      ),
     );
   });
 }
@@ -285,6 +342,7 @@ export class Handle implements QemuHandle {
     private readonly started: number,
     timeoutMs: number,
     varsDir: string | undefined,
+    readonly secureBoot = false,
   ) {
     this.pid = child.pid ?? -1;
     child.stdout?.setEncoding("latin1");
@@ -405,7 +463,15 @@ export class Handle implements QemuHandle {
       await this.#exited;
       throw this.#failure(`QEMU did not exit within ${timeoutMs} ms`);
     }
+    // Every boot that ends by itself is checked: a kernel that saw the other state fails the test.
+    const why = secureBootMismatch(this.#text, this.secureBoot, false);
+    if (why !== undefined) throw this.#failure(why);
     return r;
+  }
+
+  assertSecureBoot(): void {
+    const why = secureBootMismatch(this.#text, this.secureBoot, true);
+    if (why !== undefined) throw this.#failure(why);
   }
 
   async kill(): Promise<QemuExit> {

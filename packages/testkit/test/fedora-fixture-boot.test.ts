@@ -24,7 +24,7 @@ describe("Fedora-shaped fixture (Debian bookworm inside)", () => {
 
   beforeAll(async () => {
     requireRoot();
-    requireTools("qemu-system-x86_64", "debootstrap", "mformat", "grub-mkimage");
+    requireTools("qemu-system-x86_64", "debootstrap", "mformat");
     scratch = await Scratch.create("lifeboat-fixture-test-");
     const t0 = Date.now();
     fx = await fedoraFixture(scratch, { onProgress: log });
@@ -85,6 +85,7 @@ describe("Fedora-shaped fixture (Debian bookworm inside)", () => {
         600_000,
       );
       const markerAt = vm.elapsedMs();
+      vm.assertSecureBoot();
       const info = await vm.waitFor(/LIFEBOAT-MARKER-INFO subvol=(\S+) ms=(\d+)/, 30_000);
       const exit = await vm.waitForExit(120_000);
       log(
