@@ -23,6 +23,7 @@ export {
   type RecoveryMediaSummary,
 } from "./media.js";
 export {
+  type MediaBootLoader,
   type MediaEnvironment,
   type MediaExtraFile,
   type MediaLayoutParams,

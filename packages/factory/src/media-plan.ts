@@ -18,12 +18,22 @@ import {
   requestDigest,
 } from "./_internal/media-layout.js";
 import { describeTarget } from "./_internal/media-target.js";
+import { MEDIA_GRUB_CONFIG_DIRS, signedBootLoader } from "./_internal/signed-loader.js";
 import type { FactoryError } from "./errors.js";
+import { checkSecureBoot } from "./secure-boot.js";
 
 /** The recovery environment put on the stick: the same kernel + initramfs the recovery partition boots. */
 export interface MediaEnvironment {
   readonly kernel: string;
   readonly initrd: string;
+}
+
+/** The signed boot loader the stick's ESP carries (issue #21: no self-built GRUB where a user boots). */
+export interface MediaBootLoader {
+  /** The Microsoft-signed shim, copied to `EFI/BOOT/BOOTX64.EFI` (e.g. `/usr/lib/shim/shimx64.efi.signed`). */
+  readonly shim: string;
+  /** The distribution-signed GRUB that shim starts, copied to `EFI/BOOT/grubx64.efi` (e.g. `/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed`). */
+  readonly grub: string;
 }
 
 /** A file copied to the stick's recovery partition (e.g. the `lifeboat-exch` helper). */
@@ -43,6 +53,13 @@ export interface RecoveryMediaOptions {
   /** The machine's recovery image set, verified (e.g. `verifyImageSet` of its recovery partition's `current`). */
   readonly imageSet: VerifiedImageSet;
   readonly environment: MediaEnvironment;
+  /**
+   * The signed shim and GRUB to put on the stick. Default: this system's own, the first pair
+   * found of Debian/Ubuntu's (`/usr/lib/shim/shimx64.efi.signed`,
+   * `/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed`) and Fedora's
+   * (`/boot/efi/EFI/fedora/shimx64.efi`, `grubx64.efi`); none found is `INVALID_ARGUMENT`.
+   */
+  readonly bootLoader?: MediaBootLoader;
   readonly extraFiles?: readonly MediaExtraFile[];
   /** Kernel arguments of every stick entry, e.g. `console=ttyS0,115200`. */
   readonly kernelArgs?: readonly string[];
@@ -74,6 +91,10 @@ export interface MediaLayoutParams {
   readonly label: string;
   readonly setId: string;
   readonly grubConfig: string;
+  /** The signed shim and GRUB copied to the stick's ESP. */
+  readonly bootLoader: MediaBootLoader;
+  /** ESP folders (under `EFI/`) that get `grub.cfg`. */
+  readonly grubConfigDirs: readonly string[];
 }
 
 /**
@@ -94,16 +115,40 @@ function derivedIds(seed: string): { uuid: (n: number) => string; serial: string
   return { uuid, serial: `${s.slice(0, 4)}-${s.slice(4)}` };
 }
 
+/**
+ * Why the stick would not boot with Secure Boot enforced (sbverify on the shim, GRUB and the
+ * recovery kernel), as plan warnings: a stick can still serve machines with Secure Boot off.
+ */
+async function secureBootWarnings(
+  runner: CommandRunner,
+  loader: MediaBootLoader,
+  kernel: string,
+): Promise<string[]> {
+  const r = await checkSecureBoot({
+    runner,
+    esp: path.dirname(loader.shim),
+    shim: loader.shim,
+    grub: loader.grub,
+    kernels: [{ role: "recovery media", path: kernel }],
+  });
+  if (r.isErr())
+    return [`Secure Boot not checked (${r.error.message}): install sbsigntool to check it.`];
+  const problems = r.value.paths.flatMap((p) => p.problems);
+  return [...new Set(problems.map((p) => `Secure Boot: ${p.message}.`))];
+}
+
 function fileBytes(file: string): Promise<number> {
   return stat(file).then((s) => s.size);
 }
 
 /**
  * Plan writing a bootable recovery USB stick (or an image file for one) from
- * a verified recovery image set: a GPT with an ESP holding GRUB
- * (`EFI/BOOT/BOOTX64.EFI`, the removable-media path) whose embedded config
- * finds the stick's recovery partition by filesystem UUID (label as
- * fallback), and the recovery partition (type `d999c366-…`) with the image
+ * a verified recovery image set: a GPT with an ESP holding the system's
+ * signed boot chain (the Microsoft-signed shim at `EFI/BOOT/BOOTX64.EFI`, the
+ * removable-media path, the distribution-signed GRUB beside it) and a
+ * `grub.cfg` of only commands built into that signed GRUB, one `linux` per
+ * entry, that finds the stick's recovery partition by filesystem UUID (label
+ * as fallback), and the recovery partition (type `d999c366-…`) with the image
  * set, the recovery environment and, optionally, a reset request. The plan
  * lists what it destroys on the target; {@link createRecoveryMedia} needs
  * its digest.
@@ -155,6 +200,8 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
   // A device is used whole (the recovery partition fills it); an image file gets the size it needs.
   const diskBytes =
     current.kind === "device" ? BigInt(current.bytes) - (BigInt(current.bytes) % 512n) : needed;
+  const bootLoader = await signedBootLoader(options.bootLoader);
+  const secureBoot = await secureBootWarnings(runner, bootLoader, options.environment.kernel);
   const sizes: number[] = [];
   for (const f of [options.environment.kernel, options.environment.initrd])
     sizes.push(await fileBytes(f));
@@ -163,6 +210,7 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
     current: { kind: current.kind, bytes: current.bytes, loss: current.loss },
     setId: imageSetId(set),
     environment: options.environment,
+    bootLoader,
     sizes,
     extras: extras.map((e) => ({ ...e })),
     kernelArgs: options.kernelArgs ?? [],
@@ -196,6 +244,8 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
     label,
     setId: imageSetId(set),
     grubConfig: grub.value,
+    bootLoader,
+    grubConfigDirs: [...MEDIA_GRUB_CONFIG_DIRS],
   };
   const step = (
     id: string,
@@ -215,10 +265,17 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
     kind: "recovery-media",
     title: `Write recovery media ${layout.setId} to ${target}`,
     target,
-    warnings: current.loss.length > 0 ? [`Everything on ${target} is erased.`] : [],
+    warnings: [
+      ...(current.loss.length > 0 ? [`Everything on ${target} is erased.`] : []),
+      ...secureBoot,
+    ],
     steps: [
       step("layout", `New GPT on ${target}: ESP + recovery partition`, { ...layout }, current.loss),
-      step("esp", "ESP (FAT32) with GRUB at EFI/BOOT/BOOTX64.EFI", { serial: layout.espSerial }),
+      step("esp", "ESP (FAT32) with the signed shim at EFI/BOOT/BOOTX64.EFI and signed GRUB", {
+        serial: layout.espSerial,
+        shim: bootLoader.shim,
+        grub: bootLoader.grub,
+      }),
       step("recovery", `Recovery partition (ext4 ${label}, ${fsUuid})`, {
         environment: { ...options.environment },
         extraFiles: extras.map((e) => ({ ...e })),

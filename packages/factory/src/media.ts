@@ -12,7 +12,6 @@ import { imageSetId, installImageSet, type VerifiedImageSet } from "@lifeboat/im
 import { errAsync, ResultAsync } from "neverthrow";
 import { must } from "./_internal/await.js";
 import { Fail, toFactoryError } from "./_internal/fail.js";
-import { makeStandaloneGrub, workDirectory } from "./_internal/grub-efi.js";
 import {
   MEDIA_INITRD,
   MEDIA_KERNEL,
@@ -20,6 +19,7 @@ import {
   mediaTable,
 } from "./_internal/media-layout.js";
 import { describeTarget } from "./_internal/media-target.js";
+import { workDirectory } from "./_internal/work-dir.js";
 import type { FactoryError } from "./errors.js";
 import type { MediaExtraFile, MediaLayoutParams } from "./media-plan.js";
 
@@ -97,8 +97,9 @@ function confirmError(plan: Plan, confirm: string | undefined): FactoryError | u
 
 /**
  * Carry out a plan from {@link planRecoveryMedia}: write the GPT, make the
- * ESP (FAT32 via mkfs.vfat and mtools; no mount) with a standalone GRUB at
- * the removable-media path `EFI/BOOT/BOOTX64.EFI`, make the recovery
+ * ESP (FAT32 via mkfs.vfat and mtools; no mount) with the planned signed
+ * shim at the removable-media path `EFI/BOOT/BOOTX64.EFI`, the signed GRUB
+ * beside it and the stick's `grub.cfg` where that GRUB reads it, make the recovery
  * partition (ext4 with the planned UUID and label), copy the recovery
  * environment, extra files and request to it, and install the image set
  * there (copied, verified again on the stick, then made `current`).
@@ -190,7 +191,8 @@ async function write(
   const work = await workDirectory();
   try {
     progress({ phase: "esp" });
-    const efi = await makeStandaloneGrub(runner, layout.grubConfig, work.dir, signal);
+    const cfg = path.join(work.dir, "grub.cfg");
+    await writeFile(cfg, layout.grubConfig);
     const espDev = await must(attachPartition(runner, layout.target, esp, run));
     try {
       const serial = layout.espSerial.replace("-", "");
@@ -201,10 +203,15 @@ async function write(
           run,
         ),
       );
-      await must(runner.run("mmd", ["-i", espDev.device, "::/EFI", "::/EFI/BOOT"], MTOOLS));
-      await must(
-        runner.run("mcopy", ["-i", espDev.device, efi, "::/EFI/BOOT/BOOTX64.EFI"], MTOOLS),
-      );
+      const dirs = layout.grubConfigDirs.map((d) => `::/EFI/${d}`);
+      await must(runner.run("mmd", ["-i", espDev.device, "::/EFI", ...dirs], MTOOLS));
+      const copies: [string, string][] = [
+        [layout.bootLoader.shim, "::/EFI/BOOT/BOOTX64.EFI"],
+        [layout.bootLoader.grub, "::/EFI/BOOT/grubx64.efi"],
+        ...dirs.map((d): [string, string] => [cfg, `${d}/grub.cfg`]),
+      ];
+      for (const [from, to] of copies)
+        await must(runner.run("mcopy", ["-i", espDev.device, from, to], MTOOLS));
     } finally {
       await espDev.detach();
     }

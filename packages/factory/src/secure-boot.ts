@@ -143,6 +143,10 @@ export interface CheckSecureBootOptions {
   readonly esp: string;
   /** The loader the firmware starts, relative to the ESP (default `EFI/BOOT/BOOTX64.EFI`). */
   readonly loader?: string;
+  /** A shim not on the ESP yet (e.g. the one a recovery stick will carry); replaces `esp` + `loader`. */
+  readonly shim?: string;
+  /** A GRUB not on the ESP yet; replaces the `grubx64.efi` beside the loader. */
+  readonly grub?: string;
   /** The kernels the boot paths load (the system's, the recovery environment's). */
   readonly kernels: readonly SecureBootKernel[];
   readonly signal?: AbortSignal;
@@ -189,6 +193,12 @@ function inspect(
       ? runner
           .run("sbverify", ["--list", file], signal ? { signal } : {})
           .andThen((r) => parseSbverifyList(r.stdout))
+          // Not a PE image at all (sbverify: "Can't open image"): nothing can have signed it.
+          .orElse((e) =>
+            e.code === "COMMAND_FAILED" && /Can't open image/.test(e.stderrTail)
+              ? ok<PeSignature[], SecureBootCheckError>([])
+              : err<PeSignature[], SecureBootCheckError>(e),
+          )
           .map((signatures): SignedFile => ({ path: file, present, signatures }))
       : okAsync<SignedFile, SecureBootCheckError>({ path: file, present, signatures: [] }),
   );
@@ -232,8 +242,8 @@ export function checkSecureBoot(
         argument: "loader",
       }),
     );
-  const shimPath = path.join(esp, loader);
-  const grubPath = path.join(path.dirname(shimPath), "grubx64.efi");
+  const shimPath = options.shim ?? path.join(esp, loader);
+  const grubPath = options.grub ?? path.join(path.dirname(path.join(esp, loader)), "grubx64.efi");
   return inspect(runner, shimPath, signal).andThen((shim) =>
     inspect(runner, grubPath, signal).andThen((grub) =>
       ResultAsync.combine(options.kernels.map((k) => inspect(runner, k.path, signal))).map(

@@ -33,7 +33,7 @@ let options: RecoveryMediaOptions;
 
 beforeAll(async () => {
   requireRoot();
-  requireTools("mkfs.vfat", "mmd", "mcopy", "mdir", "mkfs.ext4", "grub-mkstandalone", "sfdisk");
+  requireTools("mkfs.vfat", "mmd", "mcopy", "mdir", "mkfs.ext4", "sbverify", "sfdisk");
   scratch = await Scratch.create("lifeboat-media-");
   const dir = scratch.path("set");
   await mkdir(dir, { recursive: true });
@@ -132,6 +132,21 @@ describe("recovery media", () => {
       })
     )._unsafeUnwrap().stdout;
     expect(listing).toContain("BOOTX64.EFI");
+    // The system's signed chain, not a self-built GRUB (issue #21); its config where it reads it.
+    expect(listing).toContain("grubx64.efi");
+    expect(listing).toContain("grub.cfg");
+    for (const dir of ["BOOT", "debian"]) {
+      const cfg = (
+        await runner.run("mtype", ["-i", espDev, `::/EFI/${dir}/grub.cfg`], {
+          env: { MTOOLS_SKIP_CHECK: "1" },
+        })
+      )._unsafeUnwrap().stdout;
+      expect(cfg).toBe(done.grubConfig);
+    }
+    // The test's kernel is a text file: the plan warned that Secure Boot would refuse it.
+    expect(plan.warnings.filter((w) => w.startsWith("Secure Boot:"))).toEqual([
+      expect.stringContaining("kernel"),
+    ]);
     expect((await sh("blkid", ["-p", "-o", "value", "-s", "UUID", espDev])).trim()).toBe(
       done.espSerial,
     );
