@@ -205,4 +205,7 @@ export type {
   SystemState,
   UnfinishedPlanState,
 } from "./state.js";
+export { type PlanStepView, planStepViews } from "./step-view.js";
+export type { StepKind, StepParams } from "./steps/catalogue.js";
 export type { RecoveryImageAccess, ResetEnvironment } from "./steps/context.js";
+export { type PayloadOrigin, payloadOrigin } from "./steps/words.js";

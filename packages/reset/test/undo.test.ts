@@ -11,7 +11,7 @@ import { exportPublicKeyPem } from "@lifeboat/image";
 import { Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleDefineArgs } from "../../../scripts/bundle-defines.js";
-import { executeReset, inspect, plan, resumeReset } from "../src/index.js";
+import { executeReset, inspect, plan, resumeReset, type SystemState } from "../src/index.js";
 import {
   buildGolden,
   damage,
@@ -95,8 +95,9 @@ async function runAndKill(
   });
 }
 
-const state = (m: Machine) =>
-  inspect(runner, { top: m.top, boot: m.boot, disks: [m.disk] }).then((r) => r._unsafeUnwrap());
+async function state(m: Machine): Promise<SystemState> {
+  return (await inspect(runner, { top: m.top, boot: m.boot, disks: [m.disk] }))._unsafeUnwrap();
+}
 
 describe("undo-reset on a loop-backed Btrfs", () => {
   it("reset keeping /home, then undo (killed twice, resumed): root and /boot are the old ones, /home untouched", async () => {

@@ -54,6 +54,38 @@ export function originOf(sourceDir: string): OriginWords {
   };
 }
 
+/**
+ * Where a /boot payload (or a root snapshot) comes from, as data: the
+ * factory (its snapshot or the recovery image), a checkpoint, the copy a
+ * reset kept beside its old root, or another path.
+ */
+export type PayloadOrigin =
+  | { readonly kind: "factory" }
+  | { readonly kind: "checkpoint"; readonly id: string }
+  | { readonly kind: "kept"; readonly stamp: string }
+  | { readonly kind: "other"; readonly path: string };
+
+/**
+ * Where the /boot payload a step copies comes from, by the directory it
+ * names (a `sourceDir` of `reset.stage-boot` or `reset.install-boot`), or a
+ * root snapshot by its path (`source` of `reset.snapshot`): for front ends
+ * that put plans into words of their own.
+ *
+ * @example
+ * ```ts
+ * payloadOrigin(".lifeboat/factory/boot"); // { kind: "factory" }
+ * payloadOrigin(".lifeboat/boot.old-20261205T070000Z"); // { kind: "kept", stamp: "20261205T070000Z" }
+ * ```
+ */
+export function payloadOrigin(dir: string): PayloadOrigin {
+  if (dir === FACTORY_BOOT || dir === FACTORY_ROOT || RECOVERED_BOOT.test(dir))
+    return { kind: "factory" };
+  const kept = KEPT_BOOT.exec(dir)?.[1];
+  if (kept !== undefined) return { kind: "kept", stamp: kept };
+  const id = CHECKPOINT_BOOT.exec(dir)?.[1] ?? CHECKPOINT_ROOT.exec(dir)?.[1];
+  return id === undefined ? { kind: "other", path: dir } : { kind: "checkpoint", id };
+}
+
 /** True for a /boot payload a reset kept beside its old root (`.lifeboat/boot.old-<stamp>`). */
 export function isKeptBootDir(path: string): boolean {
   return KEPT_BOOT.test(path);
