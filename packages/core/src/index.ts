@@ -91,6 +91,7 @@ export {
   RECOVERY_ENVIRONMENT_FILES,
   RECOVERY_ENVIRONMENT_LINK,
   RECOVERY_PARTITION_TYPE_GUID,
+  RECOVERY_SCHEDULE,
   TRUSTED_KEYS_DIR,
 } from "./on-disk.js";
 export { joinInside, resolveInside } from "./paths.js";

@@ -48,6 +48,32 @@ export const RECOVERY_ENVIRONMENT_BOOT = {
 } as const;
 
 /**
+ * A reset scheduled to run unattended in the recovery environment at the
+ * next boot, on the recovery partition: the request (`{ kind, stamp }`) and
+ * the GRUB fragment that Lifeboat's GRUB entries source when it is there
+ * (it sets {@link RECOVERY_SCHEDULE}`.digestVariable` to the request's
+ * SHA-256 and so adds the entry `entryId` as the default). The recovery
+ * environment removes both before it acts, so the schedule runs once.
+ *
+ * @example
+ * ```ts
+ * path.join(recoveryRoot, RECOVERY_SCHEDULE.request); // <mount>/schedule/request.json
+ * ```
+ */
+export const RECOVERY_SCHEDULE = {
+  /** The directory on the recovery partition. */
+  directory: "schedule",
+  /** The request, as the recovery environment reads it (`lifeboat.request=/schedule/request.json`). */
+  request: "schedule/request.json",
+  /** The GRUB fragment whose presence makes the next boot run the request. */
+  grubFragment: "schedule/next-boot.cfg",
+  /** The GRUB variable the fragment sets to the request's `sha256:` digest. */
+  digestVariable: "lifeboat_scheduled_digest",
+  /** The GRUB menu entry id of the scheduled, unattended reset. */
+  entryId: "lifeboat-scheduled-reset",
+} as const;
+
+/**
  * Where Lifeboat looks for the public keys it trusts (`*.pem`, and an OEM
  * `minimum-epoch` file) when none is given (`--trusted-key`): the recovery
  * environment has the OEM's key here, put in by `lifeboat provision`; on an

@@ -91,6 +91,7 @@ export {
   readNewestBlsEntry,
   renderLifeboatCustomCfg,
   renderLifeboatGrubdScript,
+  SCHEDULED_RESET_MODE_ARGS,
 } from "./lifeboat-menu.js";
 export { checkGrubString, findUnrepresentable, quoteGrubWord } from "./quote.js";
 export {

@@ -8,7 +8,12 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { type CommandRunner, ioError, RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core";
+import {
+  type CommandRunner,
+  ioError,
+  RECOVERY_ENVIRONMENT_BOOT,
+  RECOVERY_SCHEDULE,
+} from "@lifeboat/core";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
 import { blsField, blsFields, blsKernelArgs, parseBlsEntry } from "./bls.js";
 import { controlCharacterAt, parseKernelCommandLine } from "./cmdline.js";
@@ -21,7 +26,7 @@ import type {
 } from "./errors.js";
 import { type GrubdScript, renderGrubdScript } from "./grubd.js";
 import { type GrubFileChange, type GrubWriteOptions, writeGrubConfig } from "./install.js";
-import { type GrubCommand, renderGrubScript } from "./script.js";
+import { type GrubCommand, type GrubWord, renderGrubScript } from "./script.js";
 
 /** Where BLS entries live, relative to /boot. */
 const ENTRIES = "loader/entries";
@@ -144,17 +149,101 @@ export function lifeboatMenuEntries(
   } as const;
   const args = (options.recoveryKernelArgs ?? []).filter((a) => !a.startsWith("lifeboat.mode="));
   const efi = options.efi ? { efi: true } : {};
-  return recoveryMenu([
-    recoveryMenuEntry({ partition: where, source, kernelArgs: args, ...efi }),
-    recoveryMenuEntry({
-      partition: where,
-      source,
-      title: "Reset to factory settings",
-      id: "lifeboat-factory-reset",
-      kernelArgs: [...args, FACTORY_RESET_MODE_ARG],
-      ...efi,
-    }),
-  ]);
+  return [
+    ...recoveryMenu([
+      recoveryMenuEntry({ partition: where, source, kernelArgs: args, ...efi }),
+      recoveryMenuEntry({
+        partition: where,
+        source,
+        title: "Reset to factory settings",
+        id: "lifeboat-factory-reset",
+        kernelArgs: [...args, FACTORY_RESET_MODE_ARG],
+        ...efi,
+      }),
+    ]),
+    ...scheduledResetEntry(where, source, args, options.efi ?? false),
+  ];
+}
+
+/** The kernel arguments of the scheduled, unattended reset (the digest is GRUB's variable, set by the fragment). */
+export const SCHEDULED_RESET_MODE_ARGS = [
+  "lifeboat.mode=unattended",
+  `lifeboat.request=/${RECOVERY_SCHEDULE.request}`,
+] as const;
+
+/**
+ * A reset scheduled in the recovery environment (`lifeboat reset schedule
+ * --in-recovery`): when the recovery partition has
+ * {@link RECOVERY_SCHEDULE}`.grubFragment`, it is sourced (it sets the
+ * request's digest) and the entry "Scheduled reset (Lifeboat)"
+ * is added and made the default, booting the recovery environment with
+ * {@link SCHEDULED_RESET_MODE_ARGS} and `lifeboat.digest=`. Only stock
+ * commands (`search`, `[`, `source`, `set`), no `insmod`: Secure
+ * Boot's signed GRUB has them built in. The recovery environment removes the
+ * fragment before it acts, so only the next boot takes it.
+ */
+function scheduledResetEntry(
+  where: RecoveryPartitionRef,
+  source: { readonly kind: "files"; readonly kernel: string; readonly initrd: string },
+  args: readonly string[],
+  efi: boolean,
+): GrubCommand[] {
+  const variable = "lifeboat_recovery";
+  const fragment: GrubWord = ["(", { variable }, `)/${RECOVERY_SCHEDULE.grubFragment}`];
+  const entry = recoveryMenuEntry({
+    partition: where,
+    source,
+    title: "Scheduled reset (Lifeboat)",
+    id: RECOVERY_SCHEDULE.entryId,
+    kernelArgs: [...args, ...SCHEDULED_RESET_MODE_ARGS],
+    efi,
+  });
+  const withDigest: GrubCommand =
+    entry.kind === "menuentry"
+      ? {
+          ...entry,
+          body: entry.body.map((c) =>
+            c.kind === "linux"
+              ? {
+                  ...c,
+                  args: [
+                    ...c.args,
+                    ["lifeboat.digest=", { variable: RECOVERY_SCHEDULE.digestVariable }],
+                  ],
+                }
+              : c,
+          ),
+        }
+      : entry;
+  const search: GrubCommand = {
+    kind: "search",
+    by: "fs-uuid",
+    value: where.fsUuid,
+    set: variable,
+  };
+  return [
+    {
+      kind: "comment",
+      text: "A reset scheduled to run unattended in the recovery environment (once).",
+    },
+    where.label === undefined
+      ? search
+      : {
+          kind: "if",
+          condition: search,
+          body: [],
+          elseBody: [{ kind: "search", by: "label", value: where.label, set: variable }],
+        },
+    {
+      kind: "if",
+      condition: { kind: "command", name: "[", args: ["-f", fragment, "]"] },
+      body: [
+        { kind: "command", name: "source", args: [fragment] },
+        withDigest,
+        { kind: "set", name: "default", value: RECOVERY_SCHEDULE.entryId },
+      ],
+    },
+  ];
 }
 
 /**

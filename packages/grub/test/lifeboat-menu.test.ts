@@ -122,6 +122,22 @@ describe('"Reset to factory settings" boots the recovery environment, not the sy
           initrd /environment/initrd.img
         }
       }
+      # A reset scheduled to run unattended in the recovery environment (once).
+      if ! search --no-floppy --fs-uuid --set=lifeboat_recovery 1111-2222; then
+        search --no-floppy --label --set=lifeboat_recovery LIFEBOAT
+      fi
+      if [ -f '('"\${lifeboat_recovery}"')/schedule/next-boot.cfg' ']'; then
+        source '('"\${lifeboat_recovery}"')/schedule/next-boot.cfg'
+        menuentry --class lifeboat --class recovery --id lifeboat-scheduled-reset -- 'Scheduled reset (Lifeboat)' {
+          insmod part_gpt
+          if ! search --no-floppy --fs-uuid --set=root 1111-2222; then
+            search --no-floppy --label --set=root LIFEBOAT
+          fi
+          linux /environment/vmlinuz quiet lifeboat.mode=unattended lifeboat.request=/schedule/request.json 'lifeboat.digest='"\${lifeboat_scheduled_digest}"
+          initrd /environment/initrd.img
+        }
+        set default=lifeboat-scheduled-reset
+      fi
       "
     `);
     expect(text).not.toContain("systemd.factory_reset");

@@ -33,6 +33,10 @@ const STOCK = new Set([
   "linuxefi",
   "initrdefi",
   "loopback",
+  // What reads custom.cfg in the first place (grub-mkconfig's 41_custom, hand-written
+  // configs): a GRUB that reaches Lifeboat's block has them; the scheduled reset needs them.
+  "[",
+  "source",
 ]);
 
 function commandWords(script: string): string[] {

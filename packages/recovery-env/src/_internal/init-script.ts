@@ -1,4 +1,4 @@
-import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core";
+import { RECOVERY_PARTITION_TYPE_GUID, RECOVERY_SCHEDULE } from "@lifeboat/core";
 
 /** The recovery initramfs's `/init` (busybox sh), rendered with the build's facts. */
 
@@ -16,7 +16,9 @@ export interface InitFacts {
  * `lifeboat.media=<fs uuid>`, another disk than the media, or none: then it
  * says `no-machine-disk` and opens a shell), read `lifeboat.*` from the kernel
  * command line (`lifeboat.mode=` interactive, unattended or factory-reset),
- * check an unattended request against its digest, run
+ * consume a reset scheduled on the recovery partition (`lifeboat.request=/schedule/request.json`:
+ * the request is copied to /run and the schedule removed before anything
+ * runs, so a failure cannot loop), check an unattended request against its digest, run
  * `node /lifeboat/cli.js` with the mode's arguments (`/lifeboat/args.<mode>`), then sync and power
  * off (or open a shell).
  */
@@ -146,12 +148,28 @@ if [ -n "$RECOVERY" ]; then
   fi
 fi
 
-REQUEST_FILE=
+REQUEST_FILE= SCHEDULED=
+# A reset scheduled by \`lifeboat reset schedule --in-recovery\`: taken off the recovery
+# partition before anything runs (the next boot is a normal one, whatever happens here).
+if [ "$MODE" = unattended ] && [ "$REQUEST" = /${RECOVERY_SCHEDULE.request} ] && [ -n "$RECOVERY_MOUNT" ]; then
+  SCHEDULED=/run/lifeboat/scheduled-request.json
+  cp "$RECOVERY_MOUNT/${RECOVERY_SCHEDULE.request}" "$SCHEDULED" 2>/dev/null || rm -f "$SCHEDULED"
+  if mount -o remount,rw "$RECOVERY_MOUNT" 2>/dev/null &&
+    rm -f "$RECOVERY_MOUNT/${RECOVERY_SCHEDULE.grubFragment}" "$RECOVERY_MOUNT/${RECOVERY_SCHEDULE.request}" &&
+    sync && [ ! -e "$RECOVERY_MOUNT/${RECOVERY_SCHEDULE.grubFragment}" ]; then
+    say "schedule consumed"
+    mount -o remount,ro "$RECOVERY_MOUNT" 2>/dev/null
+    REQUEST=$SCHEDULED
+  else
+    say "error schedule-not-consumed (the next boot would run it again): not running it"
+    MODE=interactive
+  fi
+fi
 if [ "$MODE" = unattended ]; then
   case "$REQUEST" in
     ""|*..*) say "error request-path-invalid=\${REQUEST:-missing}"; MODE=interactive ;;
     *)
-      REQUEST_FILE=$RECOVERY_MOUNT/\${REQUEST#/}
+      if [ "$REQUEST" = "$SCHEDULED" ]; then REQUEST_FILE=$SCHEDULED; else REQUEST_FILE=$RECOVERY_MOUNT/\${REQUEST#/}; fi
       if [ -z "$RECOVERY_MOUNT" ] || [ ! -f "$REQUEST_FILE" ]; then
         say "error request-missing=$REQUEST"; MODE=interactive
       else
