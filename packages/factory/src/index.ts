@@ -49,6 +49,12 @@ export {
   type SignedFile,
 } from "./secure-boot.js";
 export {
+  type CheckEspSecureBootOptions,
+  checkEspSecureBoot,
+  type SecureBootUnbootableError,
+  secureBootRefusal,
+} from "./secure-boot-esp.js";
+export {
   type ChangedId,
   type MakeUniqueOptions,
   type MakeUniqueSummary,

@@ -21,6 +21,7 @@ import { type ByteProgress, startProgress } from "../ui/progress.js";
 import { guarded, must, targetOf, targetOptions, usage } from "./_shared.js";
 import { loadKeyFile } from "./image.js";
 import type { Wrap } from "./index.js";
+import { secureBootPreflight } from "./provision-secure-boot.js";
 
 interface ProvisionOpts {
   disk?: string;
@@ -39,6 +40,7 @@ interface ProvisionOpts {
   recoveryKernel?: string;
   recoveryModulesRoot?: string;
   cliBundle?: string;
+  secureBootOff?: boolean;
 }
 
 /**
@@ -88,6 +90,10 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
         if (!t.top || !t.boot) return usage(ctx, "provision", "no Btrfs filesystem or /boot found");
         if (key && !t.recoveryRoot && t.devices.recovery)
           throw await unformattedRecovery(t.disk?.device, t.table, t.devices.recovery);
+        await secureBootPreflight(ctx, t, {
+          secureBootOff: opts.secureBootOff === true,
+          recoveryKernel: opts.recoveryKernel,
+        });
         const step = (text: string) => note(ctx, `${pc.cyan("▶")} ${text}`);
         const timings: Record<string, number> = {};
         // The SDK does the factory snapshot and, with a key and a recovery
@@ -313,6 +319,10 @@ export function registerProvision(program: Command, wrap: Wrap): void {
     .option(
       "--cli-bundle <file>",
       "the Lifeboat CLI bundle the recovery environment runs (default: lifeboat-standalone.js beside this CLI)",
+    )
+    .option(
+      "--secure-boot-off",
+      "go on when the Secure Boot pre-flight says a boot path cannot boot with Secure Boot on (the machine ships with it off)",
     )
     .option("--epoch <seconds>", "SOURCE_DATE_EPOCH of the image build")
     .option(
