@@ -2,7 +2,9 @@
  * Issue 10 step 8 / issue 7 (encrypted disks): the reset keeping /home on a
  * Btrfs inside LUKS2, run by `lifeboat recovery` in the recovery environment
  * (our kernel + initramfs, whose kernel has device-mapper; this host's has
- * none). One QEMU boot, driven through the serial console: the guest makes
+ * none). One QEMU boot with Secure Boot enforced (the disk's signed shim and
+ * GRUB, a one-shot entry to the environment's signed kernel), driven through
+ * the serial console: the guest makes
  * the Btrfs inside LUKS from the fixture's trees, provisions it, breaks it,
  * is refused with a wrong key (nothing changed), resets with the key typed
  * at the prompt, and prints the fingerprints of root and /home, which must
@@ -30,6 +32,7 @@ import {
   fixtureFingerprints,
   mountFixture,
   type QemuHandle,
+  renderGrubenv,
   requireRoot,
   requireTools,
   Scratch,
@@ -37,7 +40,11 @@ import {
 } from "@lifeboat/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { cliBundle } from "./support/cli-bundle.js";
-import { carveRecoveryPartition, installEnvironmentWithSdk } from "./support/recovery.js";
+import {
+  carveRecoveryPartition,
+  installEnvironmentWithSdk,
+  withPartitionMounted,
+} from "./support/recovery.js";
 import { must, stepLogger } from "./support/steps.js";
 
 const LUKS_TYPE = "ca7d7ccb-63ed-4c53-861c-1742536059cc";
@@ -233,19 +240,40 @@ describe("boot chain, encrypted: reset on a Btrfs inside LUKS2, in the recovery 
     expect(layout.recovery.typeGuid.toLowerCase()).toBe(LIFEBOAT_RECOVERY_TYPE);
 
     // ---- 3. one boot of the recovery environment, driven through its shell
-    say("step 3: boot the recovery environment (direct kernel boot), shell on the serial console");
+    // Under Secure Boot (issue #21) the environment is booted the way a person reaches it:
+    // firmware → signed shim → signed GRUB on the disk's ESP → the environment's signed kernel,
+    // here from a one-shot entry on /boot (custom.cfg, next_entry in grubenv) with the test's
+    // kernel arguments; GRUB forgets next_entry, so only this boot takes it.
+    say("step 3: boot the recovery environment (one-shot GRUB entry, Secure Boot enforced)");
+    await withPartitionMounted(runner, image, part(2), scratch.path("boot-mnt"), async () => {
+      const dir = scratch.path("boot-mnt");
+      await mkdir(path.join(dir, "lifeboat-test"), { recursive: true });
+      await sh("cp", [env.kernel, path.join(dir, "lifeboat-test/vmlinuz")]);
+      await sh("cp", [env.initrd, path.join(dir, "lifeboat-test/initrd.img")]);
+      await writeFile(
+        path.join(dir, "grub2/custom.cfg"),
+        [
+          "menuentry 'Lifeboat LUKS test: recovery environment shell' --id lifeboat-luks-test {",
+          "  linux /lifeboat-test/vmlinuz console=ttyS0,115200 lifeboat.shell lifeboat.after=poweroff",
+          "  initrd /lifeboat-test/initrd.img",
+          "}",
+          "",
+        ].join("\n"),
+      );
+      await writeFile(
+        path.join(dir, "grub2/grubenv"),
+        renderGrubenv({ next_entry: "lifeboat-luks-test" }),
+      );
+    });
     const vm = await boot({
       disks: [image, { path: payloadImage, readOnly: true }],
-      kernel: env.kernel,
-      initrd: env.initrd,
-      append: "console=ttyS0,115200 lifeboat.shell lifeboat.after=poweroff",
-      firmware: "bios",
       memoryMiB: 1536,
       timeoutMs: 1_500_000,
       name: "luks",
     });
     try {
-      await vm.waitFor("LIFEBOAT-RECOVERY shell", 300_000);
+      await vm.waitFor("LIFEBOAT-RECOVERY shell", 600_000);
+      vm.assertSecureBoot();
       const run = guestShell(vm);
       const ok = async (command: string, timeoutMs?: number) => {
         const r = await run(command, timeoutMs);
