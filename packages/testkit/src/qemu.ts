@@ -110,7 +110,11 @@ export interface QemuHandle {
   waitFor(pattern: RegExp | string, timeoutMs: number): Promise<RegExpExecArray>;
   /** Type text on the serial console (see {@link Keys}). */
   send(text: string): Promise<void>;
-  /** Wait for QEMU to exit (e.g. guest power-off with `-no-reboot`); kills it and rejects on timeout. */
+  /**
+   * Wait for QEMU to exit (e.g. guest power-off with `-no-reboot`); kills it and rejects on
+   * timeout. Then checks the guest's Secure Boot state as {@link QemuHandle.assertSecureBoot}
+   * does, so every boot that ends by itself asserts it.
+   */
   waitForExit(timeoutMs: number): Promise<QemuExit>;
   /** Kill QEMU's process group now (a power cut) and wait for it; idempotent. */
   kill(): Promise<QemuExit>;
@@ -463,8 +467,9 @@ export class Handle implements QemuHandle {
       await this.#exited;
       throw this.#failure(`QEMU did not exit within ${timeoutMs} ms`);
     }
-    // Every boot that ends by itself is checked: a kernel that saw the other state fails the test.
-    const why = secureBootMismatch(this.#text, this.secureBoot, false);
+    // Every boot that ends by itself (power-off, reboot) is checked as assertSecureBoot does:
+    // under Secure Boot a kernel said "enabled" and none "disabled"; otherwise none "enabled".
+    const why = secureBootMismatch(this.#text, this.secureBoot, true);
     if (why !== undefined) throw this.#failure(why);
     return r;
   }
