@@ -174,6 +174,8 @@ export interface FixtureFlavour {
   readonly grubDir: string;
   /** The ESP's `EFI/<vendor>/grub.cfg` stub folder. */
   readonly espVendor: string;
+  /** Packages installed besides the recipe's (a debootstrap base of their own, cached apart). */
+  readonly extraPackages?: readonly string[];
   /** Write /boot's GRUB configuration (and BLS entries) into the mounted target. */
   writeBootConfig(
     target: string,
@@ -325,7 +327,7 @@ async function buildFixture(
     await mountAt(scratch, bootDev, path.join(target, "boot"));
     await mountAt(scratch, rootDev, path.join(target, "home"), "subvol=home,compress=zstd:1");
 
-    const base = await ensureBaseSystem(cacheDir, step);
+    const base = await ensureBaseSystem(cacheDir, step, flavour.extraPackages ?? []);
     step("copy the base system in");
     await sh("cp", ["-a", `${base}/.`, target]);
     step("configure");
@@ -423,21 +425,27 @@ async function pruneOtherFixtures(cacheDir: string, flavour: string, keep: strin
 }
 
 /** The debootstrap result, cached as a directory keyed by suite, mirror and packages. */
-async function ensureBaseSystem(cacheDir: string, step: (line: string) => void): Promise<string> {
+async function ensureBaseSystem(
+  cacheDir: string,
+  step: (line: string) => void,
+  extraPackages: readonly string[],
+): Promise<string> {
   const r = FEDORA_FIXTURE_RECIPE;
+  // The recipe's list alone keeps the key (and the cached base) of the flavours without extras.
+  const packages = extraPackages.length === 0 ? r.packages : [...r.packages, ...extraPackages];
   const key = createHash("sha256")
-    .update(JSON.stringify([r.suite, r.mirror, r.packages]))
+    .update(JSON.stringify([r.suite, r.mirror, packages]))
     .digest("hex")
     .slice(0, 16);
   const dir = path.join(cacheDir, `base-${key}`);
   if (existsSync(path.join(dir, "etc/os-release"))) return dir;
   const partial = `${dir}.partial-${process.pid}`;
   await rm(partial, { recursive: true, force: true });
-  step(`debootstrap ${r.suite} (${r.packages.join(",")}) into ${dir}`);
+  step(`debootstrap ${r.suite} (${packages.join(",")}) into ${dir}`);
   try {
     await sh("debootstrap", [
       "--variant=minbase",
-      `--include=${r.packages.join(",")}`,
+      `--include=${packages.join(",")}`,
       `--cache-dir=${path.join(cacheDir, "debs")}`,
       r.suite,
       partial,

@@ -280,6 +280,14 @@ export {
   fedoraFixture,
   fedoraFixtureKey,
 } from "./fedora-fixture.js";
+export {
+  ensureFedoraMkconfigFixture,
+  FEDORA_MKCONFIG_FIXTURE_RECIPE,
+  type FedoraMkconfigFixture,
+  type FedoraMkconfigFixtureInfo,
+  fedoraMkconfigFixture,
+  fedoraMkconfigFixtureKey,
+} from "./fedora-mkconfig-fixture.js";
 export { fingerprintFunction } from "./fingerprint-script.js";
 export {
   fixtureFingerprints,

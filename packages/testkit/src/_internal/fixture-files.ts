@@ -3,7 +3,10 @@
  * renderers), and {@link copyFixture}, which gives a test its copy of a
  * cached image.
  */
-import { sh } from "../index.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
 
 /** Identity of the fixture's filesystems. */
 export interface FixtureIds {
@@ -213,6 +216,52 @@ fi
  * and tests run side by side each with a copy.
  */
 export async function copyFixture(cachedImage: string, image: string): Promise<void> {
-  await sh("cp", ["--reflink=auto", "--sparse=always", cachedImage, image]);
-  await sh("sgdisk", ["--disk-guid=R", image]);
+  // Not testkit's sh: this module is imported by index.ts's own imports.
+  await run("cp", ["--reflink=auto", "--sparse=always", cachedImage, image]);
+  await run("sgdisk", ["--disk-guid=R", image]);
 }
+
+/** Packages the grub-mkconfig flavour adds to the debootstrap base: Debian's GRUB tools (grub-mkconfig, /etc/grub.d, grub-probe). */
+export const GRUB_MKCONFIG_PACKAGES = ["grub2-common", "grub-efi-amd64-bin"] as const;
+
+/**
+ * `/etc/default/grub` of the grub-mkconfig flavour, as Fedora ships it
+ * (`GRUB_ENABLE_BLSCFG=true`, no submenu), with the serial console the
+ * other flavours have. `GRUB_DEFAULT=0`, not Fedora's `saved`: Debian's
+ * grub-editenv looks for `/boot/grub/grubenv`, which a `grub2/` system lacks.
+ */
+export function mkconfigDefaultGrub(timeoutSeconds: number): string {
+  return `# Fedora-shaped /etc/default/grub (written by @lifeboat/testkit)
+GRUB_TIMEOUT=${timeoutSeconds}
+GRUB_TIMEOUT_STYLE=menu
+GRUB_DISTRIBUTOR="Debian GNU/Linux 12 [Fedora-shaped fixture, grub2-mkconfig]"
+GRUB_DEFAULT=0
+GRUB_DISABLE_SUBMENU=true
+GRUB_TERMINAL_INPUT="console"
+GRUB_TERMINAL_OUTPUT="serial"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_CMDLINE_LINUX="console=ttyS0,115200 systemd.show_status=1"
+GRUB_DISABLE_RECOVERY="true"
+GRUB_DISABLE_OS_PROBER="true"
+GRUB_ENABLE_BLSCFG=true
+`;
+}
+
+/**
+ * The flavour's `/etc/grub.d/10_linux`: Fedora's, with `GRUB_ENABLE_BLSCFG=true`,
+ * prints `blscfg` (GRUB reads /boot/loader/entries itself). Debian's GRUB has
+ * no blscfg, so the entries are rendered to `$prefix/bls.cfg` (see
+ * syncBlsMenu) and this script sources that file in the same place.
+ */
+export const BLS_GRUBD_SCRIPT = `#!/bin/sh
+# Fedora's 10_linux with GRUB_ENABLE_BLSCFG=true prints "blscfg"; this stand-in
+# (written by @lifeboat/testkit) sources the entries rendered from
+# /boot/loader/entries instead, as Debian's GRUB has no blscfg module.
+set -e
+cat <<'EOF'
+echo "LIFEBOAT-GRUB default=\${default}"
+if [ -f $prefix/bls.cfg ]; then
+  source $prefix/bls.cfg
+fi
+EOF
+`;
