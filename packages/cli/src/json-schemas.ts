@@ -449,20 +449,46 @@ export const checkpointPruneDataSchema = planRunDataSchema.extend({
   ),
 });
 
-/** `data` of `reset schedule`: the request (with its digest), what was installed, and the plan as it would run now. */
-export const resetScheduleDataSchema = z.object({
-  request: z.object({ kind: z.string(), stamp: z.string() }),
-  requestPath: z.string(),
-  digest: digestSchema,
-  plannedNow: z.object({ kind: z.string(), steps: z.number().int(), digest: digestSchema }),
-  unit: z.string(),
-  wantedBy: z.array(z.string()),
-  bootEntry: z.string(),
-  baseEntry: z.string(),
-  menuFile: z.string().nullable(),
-  grubenv: z.string().nullable(),
-  nextEntry: z.string(),
-});
+/**
+ * `data` of `reset schedule`: the request (with its digest), what was installed, and the plan as
+ * it would run now; with `--in-recovery` (`runsIn`), the files on the recovery partition instead of
+ * the unit and entry.
+ */
+export const resetScheduleDataSchema = z.union([
+  z.object({
+    request: z.object({ kind: z.string(), stamp: z.string() }),
+    requestPath: z.string(),
+    digest: digestSchema,
+    plannedNow: z.object({ kind: z.string(), steps: z.number().int(), digest: digestSchema }),
+    unit: z.string(),
+    wantedBy: z.array(z.string()),
+    bootEntry: z.string(),
+    baseEntry: z.string(),
+    menuFile: z.string().nullable(),
+    grubenv: z.string().nullable(),
+    nextEntry: z.string(),
+  }),
+  z.object({
+    runsIn: z.literal("recovery-environment"),
+    disk: z.string(),
+    request: z.object({ kind: z.string(), stamp: z.string() }),
+    /** On the recovery partition: `/schedule/request.json`. */
+    requestPath: z.string(),
+    /** The GRUB fragment whose presence makes the next boot run it: `/schedule/next-boot.cfg`. */
+    grubFragment: z.string(),
+    digest: digestSchema,
+    entryId: z.string(),
+    plannedNow: z.union([
+      z.object({
+        action: z.literal("reset"),
+        kind: z.string(),
+        steps: z.number().int(),
+        digest: digestSchema,
+      }),
+      z.object({ action: z.literal("resume"), kind: z.string(), digest: digestSchema }),
+    ]),
+  }),
+]);
 
 /** `data` of `reset unschedule`: what was removed (empty when nothing was scheduled). */
 export const resetUnscheduleDataSchema = z.object({ removed: z.array(z.string()) });

@@ -59,7 +59,7 @@ const where = () => ["--system-root", path.join(top, ROOT_SUBVOLUME), "--boot", 
 test("schedule writes request, unit, entry, menu block and next_entry; run-scheduled with another digest does nothing; unschedule removes it all", async () => {
   const d = cliJson(
     ["reset", "schedule", ...where(), "--stamp", "20261205T090000Z"],
-    resetScheduleDataSchema,
+    resetScheduleDataSchema.options[0],
   );
   expect(d.request).toEqual({ kind: "reset-keep-home", stamp: "20261205T090000Z" });
   expect(d.requestPath).toBe(SCHEDULED_REQUEST);

@@ -188,6 +188,16 @@ export {
   type UnscheduleResetOptions,
   unscheduleReset,
 } from "./schedule.js";
+export {
+  cancelRecoverySchedule,
+  type RecoveryResetScheduled,
+  type RecoveryScheduledPlan,
+  type RecoveryScheduleFound,
+  readRecoverySchedule,
+  renderScheduleFragment,
+  type ScheduleResetInRecoveryOptions,
+  scheduleResetInRecovery,
+} from "./schedule-recovery.js";
 export type {
   BootFile,
   BtrfsState,

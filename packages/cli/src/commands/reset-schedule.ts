@@ -2,13 +2,15 @@ import { existsSync } from "node:fs";
 import { access } from "node:fs/promises";
 import path from "node:path";
 import { mountTopLevel } from "@lifeboat/btrfs";
-import { readJournal } from "@lifeboat/core";
+import { lifeboatError, readJournal } from "@lifeboat/core";
 import { editGrubenv } from "@lifeboat/grub";
 import {
+  cancelRecoverySchedule,
   cancelScheduledReset,
   executeReset,
   plan as makePlan,
   RESET_ENTRY_ID,
+  type RecoveryResetScheduled,
   type ResetRequest,
   readScheduledReset,
   resetJournalPaths,
@@ -16,6 +18,7 @@ import {
   SCHEDULABLE_KINDS,
   SCHEDULED_REQUEST,
   type ScheduledResetRequest,
+  scheduleResetInRecovery,
   scheduleResetOn,
   stampOf,
 } from "@lifeboat/reset";
@@ -26,7 +29,7 @@ import { type CliContext, fail, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { machineState } from "../machine-state.js";
 import { executorProgress } from "../run-plan.js";
-import { withTarget } from "../target.js";
+import { type TargetOptions, withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
 import { withService } from "../via-service.js";
 import { guarded, must, usage } from "./_shared.js";
@@ -47,6 +50,8 @@ interface ScheduleOpts {
   lifeboat?: string;
   digest?: string;
   reboot?: boolean;
+  inRecovery?: boolean;
+  luksKeyFile?: string;
 }
 
 const exists = (p: string) =>
@@ -168,7 +173,118 @@ async function unscheduleViaService(ctx: CliContext, opts: ScheduleOpts): Promis
   return succeed(ctx, command, { removed: (r.value[0] ?? []) as string[] }, renderUnscheduled);
 }
 
+/** The `reset schedule --in-recovery` document. */
+type RecoveryScheduleDoc = Omit<RecoveryResetScheduled, "request"> & {
+  readonly runsIn: "recovery-environment";
+  readonly request: { readonly kind: string; readonly stamp: string };
+  readonly disk: string;
+};
+
+function renderScheduledInRecovery(d: RecoveryScheduleDoc): string {
+  const p = d.plannedNow;
+  return [
+    pc.green(
+      `A ${d.request.kind} reset is scheduled to run unattended in the recovery environment at the next boot.`,
+    ),
+    `  request ${d.requestPath} on the recovery partition (${d.digest})`,
+    p.action === "reset"
+      ? `  plan    ${p.kind}: ${p.steps} steps, digest ${p.digest} (as the machine is now)`
+      : `  plan    first resumes the interrupted ${p.kind} (${p.digest}) from its journal`,
+    `  boot    ${d.grubFragment} makes GRUB's Lifeboat entries boot "Scheduled reset (Lifeboat)" (${d.entryId}) once; the recovery environment removes it before it acts`,
+    pc.dim(
+      `Reboot to run it; \`lifeboat reset unschedule --in-recovery --disk ${d.disk}\` cancels it.`,
+    ),
+  ].join("\n");
+}
+
+/** With --in-recovery: the options that belong to the systemd path. */
+function systemdOnlyOptions(opts: ScheduleOpts): string[] {
+  return (
+    [
+      ["systemRoot", "--system-root"],
+      ["boot", "--boot"],
+      ["grubenv", "--grubenv"],
+      ["entry", "--entry"],
+      ["grubMenu", "--grub-menu"],
+      ["lifeboat", "--lifeboat"],
+    ] as const
+  )
+    .filter(([k]) => opts[k] !== undefined)
+    .map(([, o]) => o);
+}
+
+function recoveryTarget(disk: string, opts: ScheduleOpts): TargetOptions {
+  return { disk, ...(opts.luksKeyFile ? { luksKeyFile: opts.luksKeyFile } : {}) };
+}
+
+/** `lifeboat reset schedule --in-recovery --disk …`: the reset runs in the recovery environment. */
+async function scheduleInRecovery(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  const command = "reset schedule";
+  if (ctx.viaService) return usage(ctx, command, "--in-recovery is not offered --via-service");
+  const local = systemdOnlyOptions(opts);
+  if (local.length > 0)
+    return usage(
+      ctx,
+      command,
+      `--in-recovery takes --disk <device|image>, not ${local.join(", ")} (those are for the systemd path)`,
+    );
+  if (!opts.disk) return usage(ctx, command, "give --disk <device|image> with --in-recovery");
+  const disk = opts.disk;
+  const kind = opts.mode ?? "reset-keep-home";
+  if (!(SCHEDULABLE_KINDS as readonly string[]).includes(kind))
+    return usage(ctx, command, `--mode must be ${SCHEDULABLE_KINDS.join(", ")}`);
+  const request = { kind, stamp: opts.stamp ?? stampOf(new Date()) } as ScheduledResetRequest;
+  return guarded(ctx, command, () =>
+    withTarget(ctx.runner, recoveryTarget(disk, opts), { recoveryWritable: true }, async (t) => {
+      if (!t.recoveryRoot)
+        return fail(
+          ctx,
+          command,
+          lifeboatError(
+            "PRECONDITION_FAILED",
+            `${disk} has no mountable recovery partition: run \`lifeboat provision\` first. Nothing was changed.`,
+            { precondition: "a provisioned recovery partition" },
+          ),
+        );
+      const m = await machineState(ctx.runner, t, { trustedKeys: [], measureSizes: false });
+      const done = must(
+        await scheduleResetInRecovery(t.recoveryRoot, m.state, { runner: ctx.runner, request }),
+      );
+      return succeed(
+        ctx,
+        command,
+        { runsIn: "recovery-environment", disk, ...done } satisfies RecoveryScheduleDoc,
+        renderScheduledInRecovery,
+      );
+    }),
+  );
+}
+
+/** `lifeboat reset unschedule --in-recovery --disk …`. */
+async function unscheduleInRecovery(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  const command = "reset unschedule";
+  if (ctx.viaService) return usage(ctx, command, "--in-recovery is not offered --via-service");
+  const local = systemdOnlyOptions(opts);
+  if (local.length > 0)
+    return usage(
+      ctx,
+      command,
+      `--in-recovery takes --disk <device|image>, not ${local.join(", ")}`,
+    );
+  if (!opts.disk) return usage(ctx, command, "give --disk <device|image> with --in-recovery");
+  const disk = opts.disk;
+  return guarded(ctx, command, () =>
+    withTarget(ctx.runner, recoveryTarget(disk, opts), { recoveryWritable: true }, async (t) => {
+      if (!t.recoveryRoot)
+        return succeed(ctx, command, { removed: [] as string[] }, renderUnscheduled);
+      const r = must(await cancelRecoverySchedule(t.recoveryRoot));
+      return succeed(ctx, command, { removed: r.removed }, renderUnscheduled);
+    }),
+  );
+}
+
 async function schedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  if (opts.inRecovery) return scheduleInRecovery(ctx, opts);
   if (ctx.viaService) return scheduleViaService(ctx, opts);
   if (opts.disk !== undefined)
     return usage(
@@ -235,6 +351,7 @@ async function schedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeVa
 }
 
 async function unschedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  if (opts.inRecovery) return unscheduleInRecovery(ctx, opts);
   if (ctx.viaService) return unscheduleViaService(ctx, opts);
   if (opts.disk !== undefined)
     return usage(
@@ -372,16 +489,26 @@ export function registerResetSchedule(program: Command, wrap: Wrap): void {
     )
     .option("--lifeboat <path>", "the lifeboat program the unit runs (default /usr/bin/lifeboat)")
     .option(
-      "--disk <device>",
-      "with --via-service: the whole-disk block device lifeboatd schedules on",
+      "--in-recovery",
+      "run it unattended in the recovery environment instead (request and GRUB fragment on the recovery partition of --disk; works when the system no longer boots)",
     )
+    .option(
+      "--disk <device>",
+      "with --in-recovery: the disk or image; with --via-service: the whole-disk block device lifeboatd schedules on",
+    )
+    .option("--luks-key-file <file>", "with --in-recovery: key file of the LUKS container")
     .action(wrap(schedule));
   placeOptions(reset.command("unschedule"))
     .description("cancel a scheduled reset (request, unit, GRUB entry, next boot)")
     .option(
-      "--disk <device>",
-      "with --via-service: the whole-disk block device lifeboatd unschedules on",
+      "--in-recovery",
+      "cancel a reset scheduled in the recovery environment (on the recovery partition of --disk)",
     )
+    .option(
+      "--disk <device>",
+      "with --in-recovery: the disk or image; with --via-service: the whole-disk block device lifeboatd unschedules on",
+    )
+    .option("--luks-key-file <file>", "with --in-recovery: key file of the LUKS container")
     .action(wrap(unschedule));
   placeOptions(reset.command("run-scheduled"))
     .description(
