@@ -365,6 +365,8 @@ export const doctorDataSchema = z.object({
       esp: z.string(),
       shim: signedFileSchema,
       grub: signedFileSchema,
+      /** The certificate inside the shim and whether GRUB's signature verifies against it; null when not told. */
+      shimTrust: z.object({ shimCertificate: z.string(), trusted: z.boolean() }).nullable(),
       paths: z.array(
         z.object({
           role: z.string(),
@@ -377,6 +379,7 @@ export const doctorDataSchema = z.object({
                 "SECURE_BOOT_SHIM_NOT_MICROSOFT_SIGNED",
                 "SECURE_BOOT_GRUB_MISSING",
                 "SECURE_BOOT_GRUB_UNSIGNED",
+                "SECURE_BOOT_GRUB_NOT_TRUSTED",
                 "SECURE_BOOT_KERNEL_MISSING",
                 "SECURE_BOOT_KERNEL_UNSIGNED",
               ]),

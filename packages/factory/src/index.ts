@@ -37,6 +37,7 @@ export {
   parseSbverifyList,
   type SecureBootCheckError,
   type SecureBootGrubMissing,
+  type SecureBootGrubNotTrusted,
   type SecureBootGrubUnsigned,
   type SecureBootKernel,
   type SecureBootKernelMissing,

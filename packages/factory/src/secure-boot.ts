@@ -10,6 +10,7 @@ import {
 } from "@lifeboat/core";
 import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
 import { z } from "zod";
+import { grubTrustedByShim } from "./_internal/shim-vendor-cert.js";
 
 /** One Authenticode signature of a PE image, as `sbverify --list` reports it. */
 export interface PeSignature {
@@ -99,6 +100,16 @@ export interface SecureBootGrubMissing extends ErrorBase<"SECURE_BOOT_GRUB_MISSI
 export interface SecureBootGrubUnsigned extends ErrorBase<"SECURE_BOOT_GRUB_UNSIGNED"> {
   readonly path: string;
 }
+/**
+ * The GRUB beside the shim is signed, but its signature does not verify against the
+ * certificate built into this shim: shim refuses it (unless its signer is in the firmware's
+ * `db` or enrolled as a MOK).
+ */
+export interface SecureBootGrubNotTrusted extends ErrorBase<"SECURE_BOOT_GRUB_NOT_TRUSTED"> {
+  readonly path: string;
+  /** The subject of the shim's built-in certificate, e.g. `CN = Debian Secure Boot CA`. */
+  readonly shimCertificate: string;
+}
 /** A kernel an entry boots is not there. */
 export interface SecureBootKernelMissing extends ErrorBase<"SECURE_BOOT_KERNEL_MISSING"> {
   readonly path: string;
@@ -116,6 +127,7 @@ export type SecureBootProblem =
   | SecureBootShimNotMicrosoftSigned
   | SecureBootGrubMissing
   | SecureBootGrubUnsigned
+  | SecureBootGrubNotTrusted
   | SecureBootKernelMissing
   | SecureBootKernelUnsigned;
 
@@ -166,6 +178,12 @@ export interface SecureBootReport {
   readonly esp: string;
   readonly shim: SignedFile;
   readonly grub: SignedFile;
+  /**
+   * The certificate built into the shim and whether GRUB's signature verifies against it
+   * (objcopy, openssl, `sbverify --cert`); `null` when that could not be told (a tool missing,
+   * no single vendor certificate in the shim, GRUB missing or unsigned).
+   */
+  readonly shimTrust: { readonly shimCertificate: string; readonly trusted: boolean } | null;
   readonly paths: readonly SecureBootPath[];
   /** True when every path can boot. */
   readonly bootable: boolean;
@@ -211,8 +229,10 @@ function inspect(
  * UEFI CA, the `grubx64.efi` beside it must be signed (by the distribution,
  * whose key the shim carries), and every kernel an entry boots must be
  * signed. Signatures are read with `sbverify --list` (package `sbsigntool`);
- * the chain from GRUB's signer to the shim's built-in key is not verified
- * here, only that a signature is there.
+ * GRUB's signature is also verified against the certificate built into the
+ * shim (its `.vendor_cert`, with objcopy and openssl), so a GRUB of another
+ * distribution or signed by another key is named; that match is skipped
+ * (`shimTrust: null`) when a tool is missing.
  *
  * @example
  * ```ts
@@ -246,23 +266,33 @@ export function checkSecureBoot(
   const grubPath = options.grub ?? path.join(path.dirname(path.join(esp, loader)), "grubx64.efi");
   return inspect(runner, shimPath, signal).andThen((shim) =>
     inspect(runner, grubPath, signal).andThen((grub) =>
-      ResultAsync.combine(options.kernels.map((k) => inspect(runner, k.path, signal))).map(
-        (kernels): SecureBootReport => {
-          const chain = chainProblems(shim, grub);
-          const paths = options.kernels.map((k, i): SecureBootPath => {
-            const kernel = kernels[i] as SignedFile;
-            const problems = [...chain, ...kernelProblems(kernel, k.role)];
-            return { role: k.role, kernel, bootable: problems.length === 0, problems };
-          });
-          const bootable = chain.length === 0 && paths.every((p) => p.bootable);
-          return { esp, shim, grub, paths, bootable };
-        },
-      ),
+      ResultAsync.combine([
+        ResultAsync.fromSafePromise(
+          shim.present && grub.signatures.length > 0
+            ? grubTrustedByShim(runner, shimPath, grubPath, signal).catch(() => undefined)
+            : Promise.resolve(undefined),
+        ),
+        ResultAsync.combine(options.kernels.map((k) => inspect(runner, k.path, signal))),
+      ] as const).map(([trust, kernels]): SecureBootReport => {
+        const shimTrust = trust ?? null;
+        const chain = chainProblems(shim, grub, shimTrust);
+        const paths = options.kernels.map((k, i): SecureBootPath => {
+          const kernel = kernels[i] as SignedFile;
+          const problems = [...chain, ...kernelProblems(kernel, k.role)];
+          return { role: k.role, kernel, bootable: problems.length === 0, problems };
+        });
+        const bootable = chain.length === 0 && paths.every((p) => p.bootable);
+        return { esp, shim, grub, shimTrust, paths, bootable };
+      }),
     ),
   );
 }
 
-function chainProblems(shim: SignedFile, grub: SignedFile): SecureBootProblem[] {
+function chainProblems(
+  shim: SignedFile,
+  grub: SignedFile,
+  trust: SecureBootReport["shimTrust"],
+): SecureBootProblem[] {
   const problems: SecureBootProblem[] = [];
   if (!shim.present)
     problems.push({
@@ -294,6 +324,13 @@ function chainProblems(shim: SignedFile, grub: SignedFile): SecureBootProblem[] 
       code: "SECURE_BOOT_GRUB_UNSIGNED",
       message: `${grub.path} is not signed: shim refuses it (Security Violation); use the distribution's signed GRUB`,
       path: grub.path,
+    });
+  else if (trust !== null && !trust.trusted)
+    problems.push({
+      code: "SECURE_BOOT_GRUB_NOT_TRUSTED",
+      message: `${grub.path} is signed by ${grub.signatures.flatMap((s) => s.issuers).join(", ")}, not by the certificate in the shim (${trust.shimCertificate}): shim refuses it unless that signer is in the firmware's db or enrolled as a MOK; use the GRUB of the shim's distribution`,
+      path: grub.path,
+      shimCertificate: trust.shimCertificate,
     });
   return problems;
 }

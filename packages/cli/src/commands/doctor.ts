@@ -51,6 +51,11 @@ function secureBootText(report: SecureBootReport): string {
     `Secure Boot (ESP ${report.esp}): ${report.bootable ? pc.green("every path can boot") : pc.red("some paths cannot boot")}`,
     `  shim ${report.shim.path}: ${signer(report.shim)}`,
     `  GRUB ${report.grub.path}: ${signer(report.grub)}`,
+    ...(report.shimTrust
+      ? [
+          `  GRUB against the shim's certificate (${report.shimTrust.shimCertificate}): ${report.shimTrust.trusted ? pc.green("verifies") : pc.red("does not verify")}`,
+        ]
+      : []),
   ];
   for (const p of report.paths) {
     lines.push(
