@@ -90,18 +90,32 @@ async function readExactly(fh: FileHandle, bytes: number, position: number): Pro
  * ```ts
  * const log = await readWriteLog("/tmp/run/log.bin");
  * console.log(log.entries.filter(isFlush).length, "flushes");
+ * // While QEMU runs: where the guest's next operation starts in the log.
+ * const start = (await readWriteLog(logFile, { live: {} })).entries.length;
  * ```
  */
-export async function readWriteLog(logPath: string): Promise<WriteLog> {
+export async function readWriteLog(
+  logPath: string,
+  options: {
+    /**
+     * The log is still being written (QEMU is running): a superblock not
+     * written yet (QEMU writes it at the guest's first flush) is taken as an
+     * empty log of this sector size (default 512), and an entry whose data
+     * has not arrived ends the index instead of being an error.
+     */
+    readonly live?: { readonly sectorSize?: 512 | 4096 };
+  } = {},
+): Promise<WriteLog> {
   const fh = await open(logPath, "r");
   try {
     const size = (await fh.stat()).size;
     const sb = await readExactly(fh, 32, 0);
-    if (sb.length < 32 || sb.readBigUInt64LE(0) !== WRITE_LOG_MAGIC)
+    const unwritten = options.live !== undefined && (sb.length < 32 || sb.every((b) => b === 0));
+    if (!unwritten && (sb.length < 32 || sb.readBigUInt64LE(0) !== WRITE_LOG_MAGIC))
       throw new Error(`${logPath}: not a dm-log-writes log (bad magic)`);
-    const version = Number(sb.readBigUInt64LE(8));
-    const superblockEntries = Number(sb.readBigUInt64LE(16));
-    const sectorSize = sb.readUInt32LE(24);
+    const version = unwritten ? 1 : Number(sb.readBigUInt64LE(8));
+    const superblockEntries = unwritten ? 0 : Number(sb.readBigUInt64LE(16));
+    const sectorSize = unwritten ? (options.live?.sectorSize ?? 512) : sb.readUInt32LE(24);
     if (sectorSize < 512 || (sectorSize & (sectorSize - 1)) !== 0)
       throw new Error(`${logPath}: unsupported log sector size ${sectorSize}`);
     const entries: WriteLogEntry[] = [];
@@ -123,10 +137,13 @@ export async function readWriteLog(logPath: string): Promise<WriteLog> {
       } else if ((flags & WriteLogFlag.DISCARD) === 0) {
         dataBytes = bytes;
       }
-      if (dataOffset + dataBytes > size)
+      if (dataOffset + dataBytes > size) {
+        // A log still being written may end in an entry whose data is not there yet.
+        if (options.live !== undefined) break;
         throw new Error(
           `${logPath}: entry ${entries.length} at byte ${at} needs ${dataBytes} bytes of data past the end of the log`,
         );
+      }
       entries.push({
         index: entries.length,
         diskOffset: Number(sector) * sectorSize,
