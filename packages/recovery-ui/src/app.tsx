@@ -6,6 +6,7 @@ import { choiceOptions } from "./choices.js";
 import { diagnose, plainError } from "./diagnosis.js";
 import type { ChoiceId } from "./messages/catalog.js";
 import { LOCALES, type Locale } from "./messages/index.js";
+import { shownPlan, shownPlanTitle } from "./plan-words.js";
 import { advance } from "./progress-state.js";
 import { ChoicesScreen } from "./screens/choices.js";
 import { ConfirmScreen } from "./screens/confirm.js";
@@ -142,8 +143,11 @@ export function RecoveryApp(props: RecoveryAppProps) {
   const run = async (plan: Plan | undefined, rescuedTo?: string) => {
     const m = machine.current;
     if (!m) return;
+    const shown = plan ? shownPlan(plan, t) : undefined;
+    const unfinished = m.state.unfinishedPlan;
     let progress: ProgressState = {
-      title: plan?.title ?? m.state.unfinishedPlan?.title ?? "",
+      title:
+        shown?.title ?? (unfinished ? shownPlanTitle(unfinished.kind, unfinished.title, t) : ""),
       stepIndex: -1,
       totalSteps: plan?.steps.length ?? 0,
       stepTitle: "",
@@ -153,6 +157,8 @@ export function RecoveryApp(props: RecoveryAppProps) {
     show();
     const onProgress = (e: ExecutorEvent) => {
       progress = advance(progress, e, plan, now().getTime());
+      const stepTitle = e.type === "step-started" ? shown?.steps[e.stepIndex] : undefined;
+      if (stepTitle !== undefined) progress = { ...progress, stepTitle };
       show();
     };
     const r = plan ? await m.execute(plan, onProgress) : await m.resume(onProgress);

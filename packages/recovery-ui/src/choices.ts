@@ -50,6 +50,12 @@ export function choiceOptions(
         machine.state.btrfs ? { id: "rescue" } : { id: "rescue", unavailable: t.rootMissing },
       );
   }
+  // "Undo the last reset" only when a reset kept the system it replaced.
+  if ((machine.state.keptRoots ?? []).length > 0) {
+    const r = machine.plan({ kind: "undo-reset", stamp });
+    if (r.isOk()) plans.set("undo-reset", r.value);
+    options.push(r.isOk() ? { id: "undo-reset" } : { id: "undo-reset", unavailable: why(r.error) });
+  }
   options.push({ id: "shell" }, { id: "restart" }, { id: "power-off" });
   return {
     options: options.map((o) => {

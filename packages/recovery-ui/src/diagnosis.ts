@@ -1,6 +1,7 @@
 import { formatBytes, type LifeboatError } from "@lifeboat/core";
 import type { SystemState } from "@lifeboat/reset";
 import type { Messages } from "./messages/catalog.js";
+import { shownPlanTitle } from "./plan-words.js";
 
 /** How a finding is shown: fine, worth knowing, or a problem. */
 export type Tone = "ok" | "info" | "warn" | "bad";
@@ -11,11 +12,20 @@ export interface Finding {
   readonly text: string;
 }
 
+/** `20261205T070000Z` as `2026-12-05 07:00 UTC`. */
+export function readableStamp(stamp: string): string {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})/.exec(stamp);
+  return m ? `${m[1]}-${m[2]}-${m[3]} ${m[4]}:${m[5]} UTC` : stamp;
+}
+
 /** The machine's state in plain words, most important first. */
 export function diagnose(state: SystemState, t: Messages): Finding[] {
   const out: Finding[] = [];
   if (state.unfinishedPlan)
-    out.push({ tone: "bad", text: t.unfinished(state.unfinishedPlan.title) });
+    out.push({
+      tone: "bad",
+      text: t.unfinished(shownPlanTitle(state.unfinishedPlan.kind, state.unfinishedPlan.title, t)),
+    });
   const btrfs = state.btrfs;
   const root = state.rootMount?.subvolume;
   const rootThere = root !== undefined && btrfs?.subvolumes.some((s) => s.path === root);
@@ -38,6 +48,8 @@ export function diagnose(state: SystemState, t: Messages): Finding[] {
     });
   const snapshots = (state.checkpoints ?? []).filter((c) => !c.factory).length;
   if (snapshots > 0) out.push({ tone: "info", text: t.snapshots(snapshots) });
+  const kept = state.keptRoots?.at(-1);
+  if (kept) out.push({ tone: "info", text: t.keptRoot(readableStamp(kept.stamp)) });
   for (const os of state.otherOses)
     out.push({ tone: "warn", text: t.otherOs(os.name, formatBytes(os.bytes)) });
   return out;

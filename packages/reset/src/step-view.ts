@@ -15,6 +15,8 @@ export type PlanStepView = {
     readonly id: string;
     readonly kind: K;
     readonly params: StepParams<K>;
+    /** The step's title in the SDK's (English) words, as in the plan. */
+    readonly title: string;
     /** The step's `destroys`, as in the plan. */
     readonly destroys: readonly DataLoss[];
     /** Whether the step can be undone, as in the plan. */
@@ -30,6 +32,7 @@ function viewOf(step: PlanStep): PlanStepView {
     id: step.id,
     kind: step.kind,
     params,
+    title: step.title,
     destroys: step.destroys,
     reversible: step.reversible,
   } as PlanStepView;

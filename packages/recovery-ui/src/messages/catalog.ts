@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { PlanWords } from "./plan-words.js";
 
 /** The choices the front end offers, in the order it shows them. */
 export type ChoiceId =
@@ -13,6 +14,7 @@ export type ChoiceId =
   | "rescue"
   | "reset-user-data"
   | "full-restore"
+  | "undo-reset"
   | "shell"
   | "restart"
   | "power-off";
@@ -53,6 +55,8 @@ export interface Messages {
   readonly unfinished: (title: string) => string;
   readonly otherOs: (name: string, size: string) => string;
   readonly snapshots: (count: number) => string;
+  /** The system from before a reset is kept (`when`: the reset's time) and can be brought back. */
+  readonly keptRoot: (when: string) => string;
   readonly choicesTitle: string;
   readonly choices: Readonly<Record<ChoiceId, ChoiceText>>;
   readonly keepsLabel: string;
@@ -96,6 +100,11 @@ export interface Messages {
   readonly actionRetry: string;
   readonly actionLater: string;
   readonly actionMenu: string;
+  /**
+   * A reset plan's title, steps and data loss in this language, from the
+   * steps' parameters (English: the SDK's own words, `sdkPlanWords`).
+   */
+  readonly plan: PlanWords;
   /** Plain words for error codes a person may meet; others show the SDK's message. */
   readonly errors: Readonly<Record<string, string>>;
 }

@@ -1,4 +1,5 @@
 import type { Messages } from "./catalog.js";
+import { dePlan } from "./de-plan.js";
 
 /** Deutsch. */
 export const de: Messages = {
@@ -35,6 +36,8 @@ export const de: Messages = {
     count === 1
       ? "Es gibt 1 gespeicherten Schnappschuss des Systems."
       : `Es gibt ${count} gespeicherte Schnappschüsse des Systems.`,
+  keptRoot: (when) =>
+    `Das System vor dem Zurücksetzen vom ${when} ist aufbewahrt; das Zurücksetzen kann rückgängig gemacht werden.`,
   choicesTitle: "Was möchten Sie tun?",
   choices: {
     resume: {
@@ -73,6 +76,14 @@ export const de: Messages = {
       loses:
         "alle Dateien, alle Einstellungen, das System, Schnappschüsse und jedes andere System auf dieser Festplatte",
       time: "einige Minuten",
+    },
+    "undo-reset": {
+      label: "Letztes Zurücksetzen rückgängig machen (zum System davor)",
+      keeps:
+        "Ihre Dateien in /home; das jetzige System wird beiseitegelegt, auch das lässt sich rückgängig machen",
+      loses:
+        "nichts endgültig: das System des letzten Zurücksetzens wird beiseitegelegt, seine Programme und Änderungen werden nicht mehr benutzt",
+      time: "etwa eine Minute",
     },
     shell: {
       label: "Eine Experten-Shell öffnen",
@@ -129,6 +140,7 @@ export const de: Messages = {
   actionRetry: "Erneut versuchen",
   actionLater: "Später abschließen (ausschalten)",
   actionMenu: "Zurück zur Auswahl",
+  plan: dePlan,
   errors: {
     LOCK_HELD:
       "Ein anderes Programm arbeitet gerade mit dieser Festplatte. Warten Sie darauf und versuchen Sie es dann erneut.",

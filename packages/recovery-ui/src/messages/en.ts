@@ -1,4 +1,5 @@
 import type { Messages } from "./catalog.js";
+import { sdkPlanWords } from "./plan-words.js";
 
 /** English. */
 export const en: Messages = {
@@ -33,6 +34,8 @@ export const en: Messages = {
     count === 1
       ? "There is 1 saved snapshot of the system."
       : `There are ${count} saved snapshots of the system.`,
+  keptRoot: (when) =>
+    `The system as it was before the reset of ${when} is kept; the reset can be undone.`,
   choicesTitle: "What would you like to do?",
   choices: {
     resume: {
@@ -70,6 +73,14 @@ export const en: Messages = {
       keeps: "only the recovery image",
       loses: "all files, all settings, the system, snapshots, and any other system on this disk",
       time: "several minutes",
+    },
+    "undo-reset": {
+      label: "Undo the last reset (back to the system before it)",
+      keeps:
+        "your files in /home; the system as it is now is kept aside, so this can be undone too",
+      loses:
+        "nothing for good: the system of the last reset is set aside, its programs and changes stop being used",
+      time: "about a minute",
     },
     shell: {
       label: "Open an expert shell",
@@ -124,6 +135,7 @@ export const en: Messages = {
   actionRetry: "Try again",
   actionLater: "Finish later (power off)",
   actionMenu: "Back to the choices",
+  plan: sdkPlanWords,
   errors: {
     LOCK_HELD: "Another program is working on this disk right now. Wait for it, then try again.",
     RESET_DISK_IN_USE: "The disk is in use by something else. Nothing was changed.",

@@ -1,6 +1,7 @@
-import { formatBytes, type Plan, planDataLoss } from "@lifeboat/core";
+import { formatBytes, type Plan } from "@lifeboat/core";
 import { Box, Text, useStdout } from "ink";
 import { useState } from "react";
+import { shownPlan } from "../plan-words.js";
 import { fit, terminalSize, useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
 import { TextInput } from "../widgets/text-input.js";
@@ -24,16 +25,20 @@ export function ConfirmScreen(props: {
   const width = columns - 4;
   const compact = rows < 30;
   const gap = compact ? 0 : 1;
-  const losses = [...planDataLoss(props.plan)].sort((a, b) => Number(!!b.loud) - Number(!!a.loud));
+  const shown = shownPlan(props.plan, t);
+  const losses = [...shown.losses].sort((a, b) => Number(!!b.loud) - Number(!!a.loud));
   const word = losses.length > 0 ? t.confirmWordErase : t.confirmWordGo;
   return (
-    <Frame title={t.confirmTitle(props.plan.title)}>
+    <Frame title={t.confirmTitle(shown.title)}>
       <Text bold>{t.confirmSteps}</Text>
-      {props.plan.steps.map((s, i) => (
-        <Text key={s.id}>
-          {compact ? fit(`  ${i + 1}. ${s.title}`, width, glyphs) : `  ${i + 1}. ${s.title}`}
-        </Text>
-      ))}
+      {props.plan.steps.map((s, i) => {
+        const title = shown.steps[i] ?? s.title;
+        return (
+          <Text key={s.id}>
+            {compact ? fit(`  ${i + 1}. ${title}`, width, glyphs) : `  ${i + 1}. ${title}`}
+          </Text>
+        );
+      })}
       <Box flexDirection="column" marginTop={gap}>
         {losses.length === 0 ? (
           <Toned tone="ok">{t.confirmNoLoss}</Toned>

@@ -4,7 +4,11 @@ import { useUi } from "../ui.js";
 import { Frame } from "../widgets/frame.js";
 import { Menu } from "../widgets/menu.js";
 
-/** The first screen when the kernel command line names no language: every language in its own name. */
+/**
+ * The first screen when neither `lifeboat.lang=` nor an option names the
+ * language: the question in every language, each language listed in its own
+ * name; keyboard only (Up/Down or its number, Enter).
+ */
 export function LanguageScreen(props: { onChoose: (locale: Locale) => void }) {
   const { t } = useUi();
   const items = (Object.keys(LOCALES) as Locale[]).map((id) => ({
@@ -13,7 +17,10 @@ export function LanguageScreen(props: { onChoose: (locale: Locale) => void }) {
   }));
   return (
     <Frame title="Language / Sprache" keys={t.keysMenu}>
-      <Text>{t.languageQuestion}</Text>
+      {/* The question in every language, each in its own words: nobody has chosen yet. */}
+      {(Object.keys(LOCALES) as Locale[]).map((id) => (
+        <Text key={id}>{LOCALES[id].languageQuestion}</Text>
+      ))}
       <Menu items={items} onSelect={props.onChoose} />
     </Frame>
   );
