@@ -269,7 +269,18 @@ export const grubIntegrationSchema = z.union([
     detail: z.string(),
   }),
   z.object({
-    kind: z.union([z.literal("grub.d"), z.literal("custom.cfg")]),
+    /** The system's grub-mkconfig, run inside it after the grub.d script was installed. */
+    kind: z.literal("grub-mkconfig"),
+    /** `ran`: grub.cfg rewritten; `failed`: grub.cfg unchanged, `detail` says why. */
+    status: z.union([z.literal("ran"), z.literal("failed")]),
+    /** In the installed system: `/usr/sbin/grub2-mkconfig`. */
+    command: z.string(),
+    /** The grub.cfg it writes, as the installed system sees it: `/boot/grub2/grub.cfg`. */
+    path: z.string(),
+    detail: z.string(),
+  }),
+  z.object({
+    kind: z.union([z.literal("grub.d"), z.literal("custom.cfg"), z.literal("grub-mkconfig")]),
     status: z.literal("skipped"),
     reason: z.union([
       z.literal("not-requested"),
@@ -277,6 +288,8 @@ export const grubIntegrationSchema = z.union([
       z.literal("grub-d"),
       z.literal("no-grub-cfg"),
       z.literal("no-recovery-partition"),
+      z.literal("no-grub-mkconfig"),
+      z.literal("hand-written"),
     ]),
     detail: z.string(),
   }),

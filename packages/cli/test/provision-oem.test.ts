@@ -73,6 +73,12 @@ describe("provision and grub on a /boot without BLS entries (issue #16)", () => 
         path: "/etc/grub.d/41_lifeboat",
       },
       expect.objectContaining({ kind: "custom.cfg", status: "skipped", reason: "grub-d" }),
+      // No grub-mkconfig in this root: said, not run.
+      expect.objectContaining({
+        kind: "grub-mkconfig",
+        status: "skipped",
+        reason: "no-grub-mkconfig",
+      }),
     ]);
     const human = cli(provisionArgs(boot));
     expect(human.code).toBe(0);
@@ -80,6 +86,7 @@ describe("provision and grub on a /boot without BLS entries (issue #16)", () => 
       "GRUB grub.d script /etc/grub.d/41_lifeboat in subvolume root",
     );
     expect(human.stdout + human.stderr).toContain("GRUB custom.cfg skipped:");
+    expect(human.stdout + human.stderr).toContain("GRUB grub-mkconfig skipped:");
     expect(human.stdout + human.stderr).not.toMatch(/ENOENT|scandir/);
   });
 
@@ -296,6 +303,12 @@ describe("custom.cfg beside a hand-written grub.cfg, through the binary (issue #
         recoveryFsUuid: recoveryUuid,
         detail: expect.stringContaining("reads it"),
       },
+      // The script is installed, but this root has no grub-mkconfig to run.
+      expect.objectContaining({
+        kind: "grub-mkconfig",
+        status: "skipped",
+        reason: "no-grub-mkconfig",
+      }),
     ]);
     const text = await withMachine(disk, ({ boot }) =>
       readFile(path.join(boot, "grub2/custom.cfg"), "utf8"),
@@ -310,6 +323,7 @@ describe("custom.cfg beside a hand-written grub.cfg, through the binary (issue #
     expect(again.grub.map((g) => `${g.kind} ${g.status}`)).toEqual([
       "grub.d unchanged",
       "custom.cfg unchanged",
+      "grub-mkconfig skipped",
     ]);
     const human = cli(args);
     expect(human.stdout).toContain(

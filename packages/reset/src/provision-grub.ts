@@ -34,7 +34,11 @@ export type GrubSkipReason =
   /** custom.cfg: /boot has no `grub2/grub.cfg` or `grub/grub.cfg` to put it beside. */
   | "no-grub-cfg"
   /** custom.cfg: no recovery partition was provisioned, so there is no filesystem UUID to boot from. */
-  | "no-recovery-partition";
+  | "no-recovery-partition"
+  /** grub-mkconfig: the installed system has no grub2-mkconfig or grub-mkconfig. */
+  | "no-grub-mkconfig"
+  /** grub-mkconfig: /boot's grub.cfg is not grub-mkconfig's (left as it is; custom.cfg has the entries). */
+  | "hand-written";
 
 /**
  * One GRUB integration {@link provision} wrote, kept, or skipped. Paths are
@@ -69,7 +73,19 @@ export type GrubIntegration =
       readonly detail: string;
     }
   | {
-      readonly kind: "grub.d" | "custom.cfg";
+      /** The installed system's grub-mkconfig, run inside it after the grub.d script was installed. */
+      readonly kind: "grub-mkconfig";
+      /** `ran`: grub.cfg rewritten; `failed`: grub.cfg unchanged, `detail` says why. */
+      readonly status: "ran" | "failed";
+      /** The command in the installed system, e.g. `/usr/sbin/grub2-mkconfig`. */
+      readonly command: string;
+      /** The grub.cfg it writes, as the installed system sees it, e.g. `/boot/grub2/grub.cfg`. */
+      readonly path: string;
+      /** A sentence for the person: what was written, or why not (the command's last error lines). */
+      readonly detail: string;
+    }
+  | {
+      readonly kind: "grub.d" | "custom.cfg" | "grub-mkconfig";
       /** Not written. */
       readonly status: "skipped";
       /** Why. */
@@ -79,7 +95,7 @@ export type GrubIntegration =
     };
 
 const skipped = (
-  kind: "grub.d" | "custom.cfg",
+  kind: "grub.d" | "custom.cfg" | "grub-mkconfig",
   reason: GrubSkipReason,
   detail: string,
 ): GrubIntegration => ({ kind, status: "skipped", reason, detail });
@@ -165,7 +181,7 @@ async function readIfThere(file: string): Promise<string | undefined> {
 }
 
 /** The recovery partition's filesystem UUID and label (`blkid -p`), from its device or its mount point. */
-function recoveryFilesystem(
+export function recoveryFilesystem(
   runner: CommandRunner,
   recovery: { readonly device?: string; readonly root?: string },
   signal: AbortSignal | undefined,

@@ -103,6 +103,8 @@ export type ProvisionProgress =
   | { readonly phase: "grub" }
   /** The custom.cfg block (after the recovery partition). */
   | { readonly phase: "grub-custom-cfg" }
+  /** The system's grub-mkconfig, run inside it (after the grub.d script and the recovery partition). */
+  | { readonly phase: "grub-mkconfig" }
   | { readonly phase: "snapshot" }
   | { readonly phase: "recovery-check" }
   | { readonly phase: "recovery-build" }

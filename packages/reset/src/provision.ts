@@ -26,7 +26,9 @@ import {
   type ProvisionGrubOptions,
   provisionCustomCfg,
   provisionGrub,
+  recoveryFilesystem,
 } from "./provision-grub.js";
+import { runTargetGrubMkconfig } from "./provision-mkconfig.js";
 import {
   type PreparedEnvironment,
   type ProvisionedRecovery,
@@ -62,7 +64,10 @@ export interface ProvisionOptions {
    * has it), and a marked block in the custom.cfg beside /boot's grub.cfg
    * when that is hand-written and reads custom.cfg, or when there is no
    * /etc/grub.d (after the recovery partition, whose filesystem UUID it
-   * names). Every integration done or skipped, with the reason, is in the
+   * names). When the grub.d script is in place, the system's own
+   * `grub2-mkconfig`/`grub-mkconfig` is then run inside it (chroot) to
+   * rewrite the grub.cfg it owns; grub.cfg is left unchanged when that fails.
+   * Every integration done, failed or skipped, with the reason, is in the
    * result's `grub`.
    */
   readonly grub?: ProvisionGrubOptions | false;
@@ -156,15 +161,40 @@ function provisionPrepared(
       ...signal,
     });
   };
+  // With the grub.d script in place, the system's own grub-mkconfig puts its entries into grub.cfg.
+  const mkconfig = (
+    grubD: readonly GrubIntegration[],
+    provisioned: boolean,
+  ): ResultAsync<GrubIntegration[], LifeboatError> => {
+    if (!grubD.some((g) => g.kind === "grub.d" && g.status !== "skipped")) return okAsync([]);
+    options.onProgress?.({ phase: "grub-mkconfig" });
+    const recovery = provisioned ? options.recovery : undefined;
+    return (
+      recovery === undefined
+        ? okAsync(undefined)
+        : recoveryFilesystem(runner, recovery, options.signal).orElse(() => okAsync(undefined))
+    )
+      .andThen((fs) =>
+        runTargetGrubMkconfig(runner, {
+          top: options.top,
+          boot: options.boot,
+          ...(fs ? { recoveryFsUuid: fs.uuid } : {}),
+          ...signal,
+        }),
+      )
+      .map((g) => [g]);
+  };
+  const grubAfter = (grubD: readonly GrubIntegration[], provisioned: boolean) =>
+    customCfg(provisioned).andThen((custom) =>
+      mkconfig(grubD, provisioned).map((ran) => [...grubD, ...custom, ...ran]),
+    );
   return provisionGrub(runner, { top: options.top, grub: options.grub, ...signal }).andThen(
     (grubD) => {
       options.onProgress?.({ phase: "snapshot" });
       return provisionFactory(runner, options).andThen((manifest) => {
         const recovery = options.recovery;
         if (recovery === undefined)
-          return customCfg(false).map(
-            (custom): ProvisionResult => ({ ...manifest, grub: [...grubD, ...custom] }),
-          );
+          return grubAfter(grubD, false).map((grub): ProvisionResult => ({ ...manifest, grub }));
         return provisionRecovery(runner, {
           ...recovery,
           top: options.top,
@@ -173,12 +203,8 @@ function provisionPrepared(
           ...signal,
           ...(options.onProgress ? { onProgress: options.onProgress } : {}),
         }).andThen((r) =>
-          customCfg(true).map(
-            (custom): ProvisionResult => ({
-              ...manifest,
-              grub: [...grubD, ...custom],
-              recoveryImage: r,
-            }),
+          grubAfter(grubD, true).map(
+            (grub): ProvisionResult => ({ ...manifest, grub, recoveryImage: r }),
           ),
         );
       });

@@ -45,6 +45,12 @@ describe("provision reports every GRUB integration it does or skips (issue #16)"
         reason: "grub-d",
         detail: expect.stringContaining("grub.d script adds the entries"),
       },
+      {
+        kind: "grub-mkconfig",
+        status: "skipped",
+        reason: "no-grub-mkconfig",
+        detail: expect.stringContaining("no grub2-mkconfig or grub-mkconfig"),
+      },
     ]);
     expect(r.boot.kernelVersions).toEqual([K]);
   });

@@ -126,6 +126,11 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
               "grub-custom-cfg",
               "GRUB: the same submenu in custom.cfg, for a hand-written grub.cfg",
             );
+          else if (e.phase === "grub-mkconfig")
+            enter(
+              "grub-mkconfig",
+              "GRUB: run the system's own grub-mkconfig in it, so grub.cfg gets the submenu (grub.cfg unchanged if it fails)",
+            );
           else if (e.phase === "snapshot")
             enter("snapshot", "Factory snapshot of root (read-only) and of the /boot payload");
           else if (e.phase === "recovery-check") finish();
@@ -280,6 +285,10 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
 /** One line per GRUB integration: where it is (subvolume + path in it, or on /boot), or why it was skipped. */
 export function describeGrubIntegration(g: GrubIntegration): string {
   if (g.status === "skipped") return pc.yellow(`  GRUB ${g.kind} skipped: ${g.detail}`);
+  if (g.kind === "grub-mkconfig")
+    return g.status === "ran"
+      ? `  GRUB grub-mkconfig ran: ${g.detail}`
+      : pc.red(`  GRUB grub-mkconfig failed: ${g.detail}`);
   if (g.kind === "grub.d")
     return `  GRUB grub.d script ${g.path} in subvolume ${g.subvolume} (${g.status}); grub-mkconfig in the system adds it to grub.cfg`;
   const line = `  GRUB custom.cfg ${g.path} (${g.status}; recovery filesystem UUID ${g.recoveryFsUuid}): ${g.detail}`;
