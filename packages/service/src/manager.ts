@@ -68,6 +68,18 @@ export class ManagerInterface extends dbus.Interface {
   ScheduledReset(_disk: string): string {
     return notThisWay();
   }
+  @dbus.method({ inSignature: "sss", outSignature: "ss" })
+  PlanRescue(_disk: string, _device: string, _options: string): [string, string] {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "ssss", outSignature: "o" })
+  Rescue(_disk: string, _device: string, _options: string, _digest: string): string {
+    return notThisWay();
+  }
+  @dbus.method({ inSignature: "sss", outSignature: "o" })
+  Update(_disk: string, _directory: string, _digest: string): string {
+    return notThisWay();
+  }
   override $introspect(): IntrospectData {
     return nameArguments(super.$introspect(), {
       Inspect: ["disk", "state_json"],
@@ -81,6 +93,9 @@ export class ManagerInterface extends dbus.Interface {
       Schedule: ["disk", "request_json", "scheduled_json"],
       Unschedule: ["disk", "removed"],
       ScheduledReset: ["disk", "scheduled_json"],
+      PlanRescue: ["disk", "device", "options_json", "plan_json", "digest"],
+      Rescue: ["disk", "device", "options_json", "digest", "job"],
+      Update: ["disk", "directory", "digest", "job"],
     });
   }
 }

@@ -21,6 +21,8 @@ export const POLKIT_ACTIONS = {
   act: "org.lifeboat.Lifeboat1.act",
   /** Schedule a reset for the next boot, or cancel it (`Schedule`, `Unschedule`): destructive at the next boot. */
   schedule: "org.lifeboat.Lifeboat1.schedule",
+  /** Replace the recovery image set with a newer signed one (`Update`). */
+  update: "org.lifeboat.Lifeboat1.update",
 } as const;
 
 /** A polkit action id of {@link POLKIT_ACTIONS}. */

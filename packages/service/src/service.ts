@@ -31,17 +31,27 @@ import { planValue } from "./plan-value.js";
 import { ALLOW_INTERACTIVE_AUTHORIZATION, checkAuthorization } from "./polkit.js";
 import { parseRequest, resolveDisk, type ServiceRequest } from "./request.js";
 import {
+  type MountedTarget,
+  mountTarget,
+  parseRescueOptions,
+  planRescueOn,
+  resolveTargetDevice,
+} from "./rescue.js";
+import {
   parseScheduleRequest,
   scheduledOnDisk,
   scheduleOnDisk,
   unscheduleOnDisk,
 } from "./schedule.js";
+import { checkUpdateArguments, updateRecovery } from "./update.js";
 import { verifyRecovery } from "./verify.js";
 
 /** Options of {@link startService}. */
 export interface ServiceOptions extends MachineAccess {
   /** A connection to the system bus (see `systemBus()` of `@jellybrick/dbus-next`). */
   readonly bus: MessageBus;
+  /** The most bytes an image set given to `Update` may have (default 8 GiB; it is staged in the run directory). */
+  readonly updateMaxBytes?: number;
   /** Finished jobs kept on the bus for late readers (default 16); the oldest go first. */
   readonly keepFinishedJobs?: number;
 }
@@ -181,14 +191,9 @@ export function startService(options: ServiceOptions): RunningService {
     );
   }
 
-  /** The plan of `req` on the opened disk, only when its digest is the caller's `digest`. */
-  function confirmed(
-    m: OpenedMachine,
-    d: string,
-    req: ServiceRequest,
-    digest: string,
-  ): ResultAsync<Plan, LifeboatError> {
-    return planOn(m, req).andThen((p) =>
+  /** The plan, only when its digest is the caller's `digest`. */
+  function matching(d: string, digest: string): (p: Plan) => ResultAsync<Plan, LifeboatError> {
+    return (p) =>
       p.digest === digest
         ? okAsync(p)
         : errAsync<Plan, LifeboatError>({
@@ -196,7 +201,53 @@ export function startService(options: ServiceOptions): RunningService {
             message: `The plan on ${d} now has digest ${p.digest}, not ${digest.slice(0, 100)}: plan again and check what it does. Nothing was changed.`,
             planDigest: p.digest,
             given: digest.slice(0, 100),
-          } as LifeboatError),
+          } as LifeboatError);
+  }
+
+  /** The plan of `req` on the opened disk, only when its digest is the caller's `digest`. */
+  function confirmed(
+    m: OpenedMachine,
+    d: string,
+    req: ServiceRequest,
+    digest: string,
+  ): ResultAsync<Plan, LifeboatError> {
+    return planOn(m, req).andThen(matching(d, digest));
+  }
+
+  /**
+   * The rescue target named by `device`, mounted while `body` runs on the
+   * opened disk; `body` gets a closer that unmounts it and closes the disk
+   * (called by `body` on failure, or by the job it starts).
+   */
+  function withTarget<T>(
+    d: string,
+    device: string | undefined,
+    body: (
+      m: OpenedMachine,
+      target: MountedTarget,
+      opened: { readonly machine: { close(): Promise<void> } },
+    ) => ResultAsync<T, LifeboatError>,
+  ): ResultAsync<T, LifeboatError> {
+    return resolveTargetDevice(device ?? "", d).andThen((dev) =>
+      openAndInspect(options, d).andThen((m) =>
+        mountTarget(options, dev)
+          .orElse(closing<MountedTarget>(m))
+          .andThen((target) => {
+            const opened = {
+              machine: {
+                close: async () => {
+                  await target.release();
+                  await m.machine.close();
+                },
+              },
+            };
+            return body(m, target, opened).orElse((e) =>
+              ResultAsync.fromSafePromise(opened.machine.close()).andThen(() =>
+                errAsync<T, LifeboatError>(e),
+              ),
+            );
+          }),
+      ),
     );
   }
 
@@ -290,6 +341,79 @@ export function startService(options: ServiceOptions): RunningService {
                 })),
             ),
           ),
+        );
+      },
+    },
+    PlanRescue: {
+      inSignature: "sss",
+      action: POLKIT_ACTIONS.plan,
+      run: ([disk, device, text]) => {
+        const o = parseRescueOptions(text ?? "");
+        if (o.isErr()) return errAsync(o.error);
+        return onDisk(disk, "PlanRescue", (d) =>
+          withTarget(d, device, (m, target, opened) =>
+            planRescueOn(m, target, o.value).andThen((p) =>
+              ResultAsync.fromSafePromise(opened.machine.close()).map(() => ({
+                signature: "ss",
+                body: [toJson(p), p.digest],
+              })),
+            ),
+          ),
+        );
+      },
+    },
+    Rescue: {
+      inSignature: "ssss",
+      action: POLKIT_ACTIONS.act,
+      run: ([disk, device, text, digest]) => {
+        const o = parseRescueOptions(text ?? "");
+        if (o.isErr()) return errAsync(o.error);
+        return onDisk(disk, "Rescue", (d) =>
+          withTarget(d, device, (m, target, opened) =>
+            planRescueOn(m, target, o.value)
+              .andThen(matching(d, digest ?? ""))
+              .map((p) => ({
+                signature: "o",
+                body: [
+                  startJob(opened, d, p, (onProgress, signal) =>
+                    executeReset(m.env, p, { confirm: p.digest, onProgress, signal }),
+                  ),
+                ],
+              })),
+          ),
+        );
+      },
+    },
+    Update: {
+      inSignature: "sss",
+      action: POLKIT_ACTIONS.update,
+      run: ([disk, directory, digest]) => {
+        const bad = checkUpdateArguments(directory ?? "", digest ?? "");
+        if (bad !== undefined) return errAsync(bad);
+        return onDisk(disk, "Update", (d) =>
+          openMachine(options.runner, {
+            disk: d,
+            recoveryWritable: true,
+            ...(options.runDirectory ? { runDirectory: options.runDirectory } : {}),
+          }).map((machine) => ({
+            signature: "o",
+            body: [
+              startJob(
+                { machine },
+                d,
+                { digest: digest ?? "", kind: "update" },
+                (onProgress, signal) =>
+                  updateRecovery(
+                    options,
+                    machine,
+                    directory ?? "",
+                    digest ?? "",
+                    signal,
+                    onProgress,
+                  ),
+              ),
+            ],
+          })),
         );
       },
     },

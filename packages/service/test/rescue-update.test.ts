@@ -1,0 +1,322 @@
+// lifeboatd's Rescue (home copied to a device the service mounts itself, as a job) and
+// Update (the caller's image set staged into a root-owned directory, the staged copy
+// verified and installed) (issue #20). On a real private system bus with a real polkitd
+// and a loop-backed disk provisioned by the real CLI; the rescue target is a second loop
+// device with ext4. As nobody without a rule, both are refused; with a rule, a wrong
+// digest is refused and the right one succeeds with byte progress. Needs root, loop
+// devices, dbus-daemon, polkitd.
+
+import { spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  attachLoop,
+  createImageFile,
+  mountTemp,
+  type PartitionSlice,
+  partitionsOf,
+  requireTools,
+  Scratch,
+  sh,
+  unmount,
+} from "@lifeboat/testkit";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { z } from "zod";
+import { cliJson, ensureBuilt, keygen, provisionSmall, smallDisk } from "../../cli/test/support.js";
+import {
+  asNobody,
+  type PrivateSystem,
+  run,
+  serviceDir,
+  startPrivateSystem,
+} from "./private-bus.js";
+
+const DEST = "org.lifeboat.Lifeboat1";
+const OBJECT = "/org/lifeboat/Lifeboat1";
+const MANAGER = "org.lifeboat.Lifeboat1.Manager";
+const JOB = "org.lifeboat.Lifeboat1.Job";
+const GRANT_NOBODY = `polkit.addRule(function (action, subject) {
+  if (action.id.indexOf("org.lifeboat.Lifeboat1.") === 0 && subject.user === "nobody")
+    return polkit.Result.YES;
+});
+`;
+
+let scratch: Scratch;
+let system: PrivateSystem;
+let loop: string;
+let image: string;
+
+/** `busctl --json=short call` of a Manager method, as root or nobody: the reply's values, or the error. */
+async function call(
+  method: string,
+  signature: string,
+  args: readonly string[],
+  as: "root" | "nobody" = "nobody",
+): Promise<{ data: unknown[]; error: string }> {
+  const argv = [
+    "busctl",
+    "--system",
+    "--json=short",
+    "--timeout=600",
+    "call",
+    DEST,
+    OBJECT,
+    MANAGER,
+    method,
+    signature,
+    ...args,
+  ];
+  const r = await run(as === "nobody" ? asNobody(argv) : argv, system.env);
+  if (r.code !== 0) return { data: [], error: r.stderr.trim() };
+  return { data: (JSON.parse(r.stdout) as { data: unknown[] }).data, error: "" };
+}
+
+/**
+ * A call that must fail, as nobody, through the Python client (busctl prints only the message):
+ * the D-Bus error's name and message.
+ */
+async function failure(method: string, signature: string, args: readonly unknown[]) {
+  // The program text on the command line: the checkout may be in a folder nobody cannot read.
+  const program = await readFile(path.join(serviceDir, "test/call-many.py"), "utf8");
+  const [cmd, ...argv] = asNobody(["/usr/bin/python3", "-c", program]);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(cmd ?? "", argv, { env: system.env, stdio: ["pipe", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.on("error", reject);
+    child.on("close", () => resolve(stdout));
+    child.stdin.end(JSON.stringify([{ method, signature, args }]));
+  });
+  const [o] = JSON.parse(out) as { ok: boolean; name: string; message: string }[];
+  expect(o?.ok, `${method} should fail`).toBe(false);
+  return `${o?.name}: ${o?.message}`;
+}
+
+async function jobProperty(job: string, name: string): Promise<unknown> {
+  const r = await run(
+    ["busctl", "--system", "--json=short", "get-property", DEST, job, JOB, name],
+    system.env,
+  );
+  expect(r.stderr).toBe("");
+  return (JSON.parse(r.stdout) as { data: unknown }).data;
+}
+
+async function waitForJob(job: string): Promise<string> {
+  const end = Date.now() + 300_000;
+  let state = await jobProperty(job, "State");
+  while (state === "running" && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 300));
+    state = await jobProperty(job, "State");
+  }
+  return String(state);
+}
+
+beforeAll(async () => {
+  requireTools("dbus-daemon", "busctl", "setpriv", "unshare", "nsenter");
+  ensureBuilt();
+  scratch = await Scratch.create("lifeboatd-methods-");
+  image = await smallDisk(scratch);
+  keys = keygen(scratch);
+  provisionSmall(image, keys.privateKey);
+  loop = await attachLoop(scratch, image);
+  const runDirectory = scratch.path("run");
+  await mkdir(runDirectory);
+  system = await startPrivateSystem(scratch, { runDirectory, trustedKey: keys.publicKey });
+}, 300_000);
+
+afterAll(async () => {
+  await scratch?.cleanup();
+});
+
+let target: string;
+let keys: { privateKey: string; publicKey: string };
+const stamp = "20261205T070000Z";
+const options = JSON.stringify({ stamp });
+
+beforeAll(async () => {
+  const file = await createImageFile(scratch, "target.img", 128 * 1024 * 1024);
+  await sh("mkfs.ext4", ["-q", "-F", file]);
+  target = await attachLoop(scratch, file);
+  // Something in home to copy: 4 MiB, written through the Btrfs partition (loop, then gone again).
+  let btrfs: PartitionSlice | undefined;
+  for (const p of await partitionsOf(image)) {
+    const type = await sh("blkid", [
+      "-p",
+      "-O",
+      String(p.offsetBytes),
+      "-o",
+      "value",
+      "-s",
+      "TYPE",
+      image,
+    ]).catch(() => "");
+    if (type.trim() === "btrfs") btrfs = p;
+  }
+  if (btrfs === undefined) throw new Error("the small disk has no Btrfs partition");
+  const dev = (
+    await sh("losetup", [
+      "--find",
+      "--show",
+      "--offset",
+      String(btrfs.offsetBytes),
+      "--sizelimit",
+      String(btrfs.sizeBytes),
+      image,
+    ])
+  ).trim();
+  try {
+    const top = await mkdtemp(scratch.path("top-"));
+    await sh("mount", ["-o", "subvolid=5", dev, top]);
+    try {
+      await mkdir(path.join(top, "home", "user"), { recursive: true });
+      await writeFile(path.join(top, "home", "user", "data.bin"), randomBytes(4 * 1024 * 1024));
+    } finally {
+      await unmount(top);
+    }
+  } finally {
+    await sh("losetup", ["-d", dev]);
+  }
+}, 120_000);
+
+/** The files in the target's root directory (mounted here for a moment). */
+async function onTarget(): Promise<string[]> {
+  const dir = await mountTemp(scratch, target);
+  try {
+    return (await readdir(dir)).filter((n) => n !== "lost+found").sort();
+  } finally {
+    await unmount(dir);
+  }
+}
+
+/** A new recovery image set of the disk's factory snapshot signed with its key: version 2, security epoch 1. */
+function newSet(name: string): { dir: string; manifest: string } {
+  const dir = scratch.path(name);
+  cliJson(
+    [
+      "image",
+      "build",
+      "--disk",
+      loop,
+      "--out",
+      dir,
+      "--key",
+      keys.privateKey,
+      "--product",
+      "P",
+      "--version",
+      "2",
+      "--security-epoch",
+      "1",
+    ],
+    z.unknown(),
+  );
+  return { dir, manifest: path.join(dir, "manifest.json") };
+}
+
+async function digestOf(manifest: string): Promise<string> {
+  return `sha256:${createHash("sha256")
+    .update(await readFile(manifest))
+    .digest("hex")}`;
+}
+
+async function currentSet(): Promise<string | undefined> {
+  const r = await call("Inspect", "s", [loop], "root");
+  expect(r.error).toBe("");
+  const state = JSON.parse(String(r.data[0])) as { recovery?: { digest?: string } };
+  return state.recovery?.digest;
+}
+
+test("without a rule, nobody is refused PlanRescue, Rescue and Update before anything is opened", async () => {
+  const digest = `sha256:${"0".repeat(64)}`;
+  for (const [method, signature, args] of [
+    ["PlanRescue", "sss", [loop, target, options]],
+    ["Rescue", "ssss", [loop, target, options, digest]],
+    ["Update", "sss", [loop, "/nonexistent", digest]],
+  ] as const) {
+    expect(await failure(method, signature, args), method).toContain(
+      "org.lifeboat.Lifeboat1.Error.PERMISSION_DENIED",
+    );
+  }
+  expect(await onTarget()).toEqual([]);
+});
+
+test("Rescue: the disk itself as target and a wrong digest are refused; the plan's digest copies home to the device as a job with bytes", async () => {
+  await system.setRules(GRANT_NOBODY);
+  expect(await failure("PlanRescue", "sss", [loop, loop, options])).toContain(
+    "org.lifeboat.Lifeboat1.Error.RESET_NOT_A_DISK",
+  );
+  expect(await failure("Rescue", "ssss", [loop, "/dev/null", options, "x"])).toContain(
+    "org.lifeboat.Lifeboat1.Error.RESET_NOT_A_DISK",
+  );
+  expect(await failure("Rescue", "ssss", [loop, target, "{}", "x"])).toContain(
+    "org.lifeboat.Lifeboat1.Error.RESET_BAD_REQUEST",
+  );
+  const planned = await call("PlanRescue", "sss", [loop, target, options]);
+  expect(planned.error).toBe("");
+  const plan = JSON.parse(String(planned.data[0])) as { kind: string; steps: { id: string }[] };
+  expect(plan.kind).toBe("rescue");
+  expect(plan.steps.map((s) => s.id)).toContain("rescue-copy");
+  expect(
+    await failure("Rescue", "ssss", [loop, target, options, `sha256:${"0".repeat(64)}`]),
+  ).toContain("org.lifeboat.Lifeboat1.Error.CONFIRMATION_MISMATCH");
+  expect(await onTarget()).toEqual([]);
+
+  const r = await call("Rescue", "ssss", [loop, target, options, String(planned.data[1])]);
+  expect(r.error).toBe("");
+  const job = String(r.data[0]);
+  expect(await waitForJob(job), system.serviceLog()).toBe("succeeded");
+  expect(await jobProperty(job, "Kind")).toBe("rescue");
+  expect(Number(await jobProperty(job, "JobBytesDone"))).toBeGreaterThan(0);
+  expect(await jobProperty(job, "StepNumber")).toBe(await jobProperty(job, "StepCount"));
+  expect(await onTarget()).toEqual([`lifeboat-rescue-${stamp}`]);
+});
+
+test("Update: a wrong digest and a symlink in the set fail the job and change nothing; the right digest installs the staged copy, with bytes", async () => {
+  await system.setRules(GRANT_NOBODY);
+  const before = await currentSet();
+  expect(before).toBeDefined();
+  const set = newSet("set-v2");
+  const digest = await digestOf(set.manifest);
+  expect(await failure("Update", "sss", [loop, "relative", digest])).toContain(
+    "org.lifeboat.Lifeboat1.Error.INVALID_ARGUMENT",
+  );
+  expect(await failure("Update", "sss", [loop, set.dir, "sha256:x"])).toContain(
+    "org.lifeboat.Lifeboat1.Error.INVALID_ARGUMENT",
+  );
+
+  const wrong = await call("Update", "sss", [loop, set.dir, `sha256:${"0".repeat(64)}`]);
+  expect(wrong.error).toBe("");
+  expect(await waitForJob(String(wrong.data[0]))).toBe("failed");
+  expect(await jobProperty(String(wrong.data[0]), "ErrorCode")).toBe("CONFIRMATION_MISMATCH");
+  expect(await currentSet()).toBe(before);
+
+  const linked = newSet("set-linked");
+  await symlink("/etc/passwd", path.join(linked.dir, "extra"));
+  const l = await call("Update", "sss", [loop, linked.dir, await digestOf(linked.manifest)]);
+  expect(await waitForJob(String(l.data[0]))).toBe("failed");
+  expect(await jobProperty(String(l.data[0]), "ErrorCode")).toBe("INVALID_ARGUMENT");
+  expect(await currentSet()).toBe(before);
+
+  const r = await call("Update", "sss", [loop, set.dir, digest]);
+  expect(r.error).toBe("");
+  const job = String(r.data[0]);
+  expect(await waitForJob(job), system.serviceLog()).toBe("succeeded");
+  const result = JSON.parse(String(await jobProperty(job, "Result"))) as {
+    setId: string;
+    previousSetId: string;
+    digest: string;
+    securityEpoch: number;
+  };
+  expect(result).toMatchObject({ digest, securityEpoch: 1 });
+  expect(result.previousSetId).toBeTruthy();
+  expect(result.setId).not.toBe(result.previousSetId);
+  expect(await currentSet()).toBe(digest);
+  expect(await jobProperty(job, "StepCount")).toBe(3);
+  expect(await jobProperty(job, "StepNumber")).toBe(3);
+  expect(Number(await jobProperty(job, "JobBytesDone"))).toBeGreaterThan(1024 * 1024);
+  // The staging directory is gone again.
+  expect(await readdir(scratch.path("run", "staging"))).toEqual([]);
+});
