@@ -37,6 +37,8 @@ interface MediaOpts {
   requestDefault?: boolean;
   label?: string;
   timeout?: string;
+  shim?: string;
+  grub?: string;
   yes?: boolean;
   confirm?: string;
   dryRun?: boolean;
@@ -56,6 +58,8 @@ async function create(ctx: CliContext, opts: MediaOpts): Promise<ExitCodeValue> 
   const target = opts.target;
   if (!opts.trustedKey?.length)
     return usage(ctx, COMMAND, "give --trusted-key <public.pem>: the image set is verified first");
+  if ((opts.shim === undefined) !== (opts.grub === undefined))
+    return usage(ctx, COMMAND, "give --shim and --grub together (the signed pair), or neither");
   if (!opts.imageSet && !opts.disk && !opts.recoveryRoot)
     return usage(
       ctx,
@@ -98,6 +102,7 @@ async function create(ctx: CliContext, opts: MediaOpts): Promise<ExitCodeValue> 
           : { unattended: { request, default: opts.requestDefault === true } }),
         ...(opts.label ? { label: opts.label } : {}),
         ...(opts.timeout ? { timeoutSeconds: Number(opts.timeout) } : {}),
+        ...(opts.shim && opts.grub ? { bootLoader: { shim: opts.shim, grub: opts.grub } } : {}),
         signal: ctx.signal,
       };
       const plan = must(await planRecoveryMedia(ctx.runner, options));
@@ -184,6 +189,14 @@ export function registerMedia(program: Command, wrap: Wrap): void {
         "--label <label>",
         "label of the stick's recovery filesystem (default LIFEBOAT-MEDIA)",
       )
-      .option("--timeout <seconds>", "GRUB menu timeout (default 5)"),
+      .option("--timeout <seconds>", "GRUB menu timeout (default 5)")
+      .option(
+        "--shim <file>",
+        "the Microsoft-signed shim for the stick's EFI/BOOT/BOOTX64.EFI (default: this system's, e.g. /usr/lib/shim/shimx64.efi.signed)",
+      )
+      .option(
+        "--grub <file>",
+        "the distribution-signed GRUB shim starts (default: this system's, e.g. /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed)",
+      ),
   ).action(wrap(create));
 }
