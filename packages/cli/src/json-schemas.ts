@@ -324,6 +324,15 @@ export const provisionDataSchema = z.object({
       files: z.record(z.string(), z.object({ sha256: z.string(), bytes: z.number() })),
     })
     .nullable(),
+  /** lifeboatd's files installed in root (`--service`; null without it). */
+  service: z
+    .object({
+      files: z.array(
+        z.object({ path: z.string(), status: z.union([z.literal("written"), z.literal("kept")]) }),
+      ),
+      hasNode: z.boolean(),
+    })
+    .nullable(),
   timingsMs: z.record(z.string(), z.number()),
 });
 

@@ -136,6 +136,14 @@ export {
   type RecoveryProvisionOptions,
 } from "./provision-recovery.js";
 export {
+  type ProvisionedService,
+  type ProvisionedServiceFile,
+  type ProvisionServiceOptions,
+  provisionService,
+  SERVICE_DAEMON_PATH,
+  SERVICE_FILES,
+} from "./provision-service.js";
+export {
   type BuildRecoveryOptions,
   buildRecoveryImageSet,
   imageSetDigest,

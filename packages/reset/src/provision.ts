@@ -37,6 +37,11 @@ import {
   provisionRecovery,
   type RecoveryProvisionOptions,
 } from "./provision-recovery.js";
+import {
+  type ProvisionedService,
+  type ProvisionServiceOptions,
+  provisionService,
+} from "./provision-service.js";
 
 /** Options of {@link provision}. */
 export interface ProvisionOptions {
@@ -73,6 +78,8 @@ export interface ProvisionOptions {
   readonly grub?: ProvisionGrubOptions | false;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProvisionProgress) => void;
+  /** Also install lifeboatd (unit, bus and polkit policies, activation file, daemon) into `root` before the snapshot (see {@link provisionService}). */
+  readonly service?: ProvisionServiceOptions | undefined;
 }
 
 /** What {@link provision} did: the factory manifest, the GRUB integration, and the recovery partition when asked. */
@@ -81,6 +88,8 @@ export type ProvisionResult = FactoryManifest & {
   readonly grub: readonly GrubIntegration[];
   /** The recovery image set installed, present when `recovery` was given. */
   readonly recoveryImage?: ProvisionedRecovery;
+  /** The lifeboatd files installed, present when `service` was given. */
+  readonly service?: ProvisionedService;
 };
 
 /**
@@ -148,6 +157,11 @@ function provisionPrepared(
   options: ProvisionOptions,
   env: VerifiedRecoveryEnvironment | undefined,
 ): ResultAsync<ProvisionResult, LifeboatError> {
+  const { service: serviceFiles, ...rest } = options;
+  if (serviceFiles !== undefined)
+    return provisionService(options.top, serviceFiles).andThen((service) =>
+      provisionPrepared(runner, rest, env).map((r): ProvisionResult => ({ ...r, service })),
+    );
   if (options.grub) options.onProgress?.({ phase: "grub" });
   const signal = options.signal ? { signal: options.signal } : {};
   // custom.cfg (hand-written GRUB configs) names the recovery filesystem's UUID: written once it is provisioned.

@@ -22,6 +22,7 @@ import { guarded, must, targetOf, targetOptions, usage } from "./_shared.js";
 import { loadKeyFile } from "./image.js";
 import type { Wrap } from "./index.js";
 import { secureBootPreflight } from "./provision-secure-boot.js";
+import { describeService, serviceOptions } from "./provision-service.js";
 
 interface ProvisionOpts {
   disk?: string;
@@ -31,6 +32,8 @@ interface ProvisionOpts {
   product: string;
   build: string;
   key?: string;
+  /** The `@lifeboat/service` package directory: install lifeboatd into root. */
+  service?: string;
   grub?: boolean;
   recoveryArgs?: string;
   epoch?: string;
@@ -186,6 +189,7 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
                 build: opts.build,
                 signal: ctx.signal,
                 onProgress,
+                ...(opts.service ? { service: serviceOptions(opts.service, key) } : {}),
                 grub:
                   opts.grub === false
                     ? false
@@ -258,6 +262,7 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
             recovery,
             recoverySkipped,
             recoveryEnvironment,
+            service: manifest.service ?? null,
             timingsMs: timings,
           },
           (d) =>
@@ -275,6 +280,7 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
                   ? [pc.yellow("  no recovery environment (--no-recovery-env)")]
                   : []),
               ...d.grub.map(describeGrubIntegration),
+              ...describeService(d.service),
             ].join("\n"),
         );
       });
@@ -304,6 +310,10 @@ export function registerProvision(program: Command, wrap: Wrap): void {
     .requiredOption("--product <name>", 'product name, e.g. "Contoso Laptop 14"')
     .requiredOption("--build <id>", "factory build id, e.g. F40-2026.11")
     .option("--key <private.pem>", "sign the recovery image with this key (no image without it)")
+    .option(
+      "--service <dir>",
+      "install lifeboatd (unit, D-Bus and polkit policies, activation file, daemon) into root before the factory snapshot, from this @lifeboat/service package directory; with --key, lifeboatd trusts its public key",
+    )
     .option(
       "--no-grub",
       "do not install the GRUB entries (neither the /etc/grub.d script nor the custom.cfg block)",
