@@ -106,7 +106,9 @@ function toJson(value: unknown): string {
  * bus name as the subject, before anything is read or opened: `Inspect` needs
  * `org.lifeboat.Lifeboat1.read`, `Plan` `…plan`, `Apply` and `Resume` `…act`,
  * `Schedule` and `Unschedule` (a reset at the disk's next boot) `…schedule`,
- * `ScheduledReset` `…read`. `Apply`
+ * `ScheduledReset` `…read`, `PlanRescue` `…plan` and `Rescue` (home copied
+ * to a device the service mounts) `…act`, `Update` (a new recovery image set,
+ * staged into the service's own directory before it is verified) `…update`. `Apply`
  * plans the request again on the disk and runs it only when the plan's digest
  * is the one the caller gives; it answers with a job object at once and the
  * job runs on without the caller. `Resume` finishes the plan a killed run left
