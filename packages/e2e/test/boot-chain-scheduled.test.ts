@@ -163,6 +163,8 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
       const vm = await boot({ disks: [fx.image], timeoutMs: 1_500_000, name: `scheduled-${name}` });
       try {
         await drive(vm);
+        // With Secure Boot enforced (testkit's default), the guest kernel saw it (issue #21).
+        vm.assertSecureBoot();
       } finally {
         await vm.kill();
         say(`  ${name}: ${(vm.elapsedMs() / 1000).toFixed(0)} s in QEMU, log ${vm.logFile}`);
