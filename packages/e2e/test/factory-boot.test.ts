@@ -4,7 +4,9 @@
  * marker each time with the golden content and no shared identifier; a
  * recovery USB image made from a machine's verified recovery set boots into
  * the recovery environment alone, and resets the machine's disk when both
- * are attached. Every boot's serial console is kept under test-output/qemu/.
+ * are attached. Every boot runs with Secure Boot enforced (the stick through
+ * the system's signed shim and GRUB) and asserts the guest kernel saw it.
+ * Every boot's serial console is kept under test-output/qemu/.
  */
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -125,6 +127,7 @@ async function bootToMarker(image: string, name: string) {
     const m = await vm.waitFor(MARKER, 540_000);
     const id = await vm.waitFor(MACHINE_ID, 60_000);
     await vm.waitForExit(90_000);
+    vm.assertSecureBoot();
     say(`  ${name}: marker after ${(vm.elapsedMs() / 1000).toFixed(0)} s (log ${vm.logFile})`);
     return { root: m[1] as string, home: m[2] as string, machineId: id[1] as string };
   } finally {
@@ -167,14 +170,7 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
 
   it("deploys the golden image twice; each copy boots to its marker with the golden content and shares no identifier", async () => {
     requireRoot();
-    requireTools(
-      "qemu-system-x86_64",
-      "sfdisk",
-      "blkid",
-      "mkfs.vfat",
-      "mcopy",
-      "grub-mkstandalone",
-    );
+    requireTools("qemu-system-x86_64", "sfdisk", "blkid", "mkfs.vfat", "mcopy", "sbverify");
     scratch = await Scratch.create("lifeboat-factory-boot-");
     scratches.push(scratch);
     say("step 1: golden image (the cached boot-chain fixture)");
@@ -294,6 +290,8 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
         ...(unattended ? { unattended } : {}),
       };
       const plan = await must(planRecoveryMedia(runner, options));
+      // The stick carries this system's signed shim and GRUB and the fixture's signed kernel.
+      expect(plan.warnings.filter((w) => w.startsWith("Secure Boot"))).toEqual([]);
       const refused = await createRecoveryMedia(runner, {
         plan,
         confirm: undefined,
@@ -350,6 +348,7 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
       await vm.waitFor(`media=/dev/vda uuid=${done.fsUuid}`, 120_000);
       await vm.waitFor("LIFEBOAT-RECOVERY no-machine-disk", 60_000);
       await vm.waitFor("shell (exit to power off)", 30_000);
+      vm.assertSecureBoot();
       say(
         `  stick alone: recovery environment, no machine disk, shell after ${(vm.elapsedMs() / 1000).toFixed(0)} s (log ${vm.logFile})`,
       );
@@ -391,6 +390,7 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
       await vm.waitFor("LIFEBOAT-RECOVERY mode=unattended", 60_000);
       await vm.waitFor(/LIFEBOAT-RECOVERY cli-exit=(\d+)/, 600_000);
       await vm.waitForExit(60_000);
+      vm.assertSecureBoot();
     } finally {
       await vm.kill();
     }
