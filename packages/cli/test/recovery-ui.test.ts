@@ -213,11 +213,54 @@ describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => 
     await keys("Escape");
     const choices = await see(/What would you like to do\?/);
     expect(choices).toContain("1. Reset the system, keep my files");
-    await keys("8"); // power off
+    // Its number moves when "Undo the last reset" is offered (earlier resets kept the old system).
+    await keys(/(\d)\. Power off/.exec(choices)?.[1] ?? "?");
     await see(/exit=\d+/);
     expect(screen()).toContain("LIFEBOAT-RECOVERY power-off chosen");
     const r = cli(["recovery", "--disk", disk, "--factory-reset", "--json"]);
     expect(r.code).toBe(2);
     expect(r.stdout + r.stderr).toContain("--factory-reset asks the person to confirm");
+  });
+  it("undo the last reset: the system before it comes back, /home untouched", async () => {
+    // The system as the person left it, then a reset keeping /home (through the SDK).
+    await withTop(async (top) => {
+      await writeFile(path.join(top, "root/etc/before-the-reset"), "mine\n");
+    });
+    const m = (await openMachine(runner, { disk }))._unsafeUnwrap();
+    try {
+      const { state, env } = (await inspectMachine(runner, m))._unsafeUnwrap();
+      const p = plan(state, {
+        kind: "reset-keep-home",
+        stamp: stampOf(new Date()),
+      })._unsafeUnwrap();
+      (await executeReset(env, p, { confirm: p.digest }))._unsafeUnwrap();
+    } finally {
+      await m.close();
+    }
+    await withTop(async (top) => {
+      await expect(stat(path.join(top, "root/etc/before-the-reset"))).rejects.toThrow();
+    });
+
+    startFrontEnd("--lang", "en");
+    const diagnosis = await see(/Free space:/, "undo-diagnosis");
+    expect(diagnosis).toMatch(/The system as it was before the reset of .* is kept;/);
+    await keys("Enter");
+    const choices = await see(/What would you like to do\?/, "undo-choices");
+    const n = /(\d)\. Undo the last reset/.exec(choices)?.[1];
+    expect(n).toBeDefined();
+    await keys(n ?? "?");
+    const confirm = await see(/and press Enter to start/, "undo-confirm");
+    expect(confirm).toContain("Please check: Undo the reset of");
+    const word = /Type (\w+) and press Enter/.exec(confirm)?.[1] ?? "";
+    await keys(word.toLowerCase(), "Enter");
+    await see(/Everything went well|It did not work/, "undo-done", 240_000);
+    expect(screen()).toContain("Everything went well.");
+    await keys("Enter");
+    await see(/exit=\d+/);
+    expect(screen()).toContain("exit=0");
+    await withTop(async (top) => {
+      expect(await readFile(path.join(top, "root/etc/before-the-reset"), "utf8")).toBe("mine\n");
+      expect(await readFile(path.join(top, "home/alice/thesis.txt"), "utf8")).toBe("chapter one\n");
+    });
   });
 });
