@@ -6,7 +6,7 @@
  * `/usr/bin/time -f %M`; medians of N runs per size. makeIndex is loaded
  * from the built package (`pnpm build` first).
  *
- *   pnpm exec tsx bench/casync-memory.ts [--sizes-mib 64,300,1024] [--runs 3] [--random]
+ *   pnpm exec tsx bench/casync-memory.ts [--sizes-mib 64,300,1024] [--runs 3] [--random] [--dist <index.js>]
  *
  * Inputs are the first N MiB of a tar of /usr (or random bytes with --random).
  */
@@ -16,8 +16,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const casyncDist = path.join(here, "../packages/casync/dist/index.js");
+/** The built package under test; `--dist <index.js>` measures another build (e.g. an older one, side by side). */
+const casyncDist = path.resolve(
+  arg("dist", path.join(here, "../packages/casync/dist/index.js")),
+);
 
 export interface MemoryRow {
   readonly inputMiB: number;
@@ -98,10 +106,6 @@ export function makeInput(file: string, mib: number, random: boolean): void {
   spawnSync("sh", ["-c", `${source} > "$2"`, "sh", bytes, file]);
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-}
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const runs = Number(arg("runs", "3"));

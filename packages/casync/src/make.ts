@@ -9,20 +9,16 @@ import path from "node:path";
 import type { Readable } from "node:stream";
 import { writeFileAtomic } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
-import { chunkId } from "./_internal/chunk-id.js";
+import { chunkIdBytes } from "./_internal/chunk-id.js";
 import { ChunkPool, type SegmentResult } from "./_internal/chunk-pool.js";
 import { compressChunk } from "./_internal/compression.js";
 import { checkAborted, fail, toCasyncError } from "./_internal/failure.js";
+import { IndexBuilder } from "./_internal/index-builder.js";
 import { LocalStoreWriter } from "./_internal/local-store.js";
 import { type BlockSource, openFileSource, streamSource } from "./_internal/reader.js";
 import { type ChunkSizes, chunkerParams, DEFAULT_CHUNK_SIZES, findChunkEnd } from "./chunker.js";
 import type { CasyncError } from "./errors.js";
-import {
-  type CasyncIndex,
-  DEFAULT_INDEX_FLAGS,
-  encodeIndex,
-  type IndexChunk,
-} from "./index-format.js";
+import { type CasyncIndex, DEFAULT_INDEX_FLAGS } from "./index-format.js";
 import { chunkPath } from "./store.js";
 
 /** Progress of {@link makeIndex}. */
@@ -80,7 +76,8 @@ const SEGMENT = 4 * 1024 * 1024;
 /**
  * Chunk an image exactly as `casync make` does, hash every chunk (SHA-512/256),
  * write new chunks zstd-compressed into a store and return (and optionally
- * write) the index. Streams: memory stays at a few blocks whatever the size.
+ * write) the index. Streams: memory stays at a few blocks plus the index
+ * itself, kept as its 40-byte `.caibx` items (640 KiB per GiB of image).
  *
  * @example
  * ```ts
@@ -123,22 +120,33 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   const pool = new ChunkPool(params, options.store, level, options.workers);
   const writer = options.store === undefined ? undefined : new LocalStoreWriter(options.store);
   const maxInflight = Math.max(2, options.concurrency ?? pool.size + 1);
-  const chunks: IndexChunk[] = [];
+  const built = new IndexBuilder();
+  // Ids are kept as 32-character latin1 strings (a byte per character): half a hex string's size.
   const discarded = new Set<string>(); // chunk files workers wrote for cuts off the true chain
   const mainWrites: Promise<void>[] = [];
-  // Compressed size of every chunk file this run wrote, whoever wrote it (a worker, for a cut on
-  // the true chain or off it, or the main thread). A file that was in the store before the run is
-  // never written, so the new chunks are the index's ids in here: the same set whatever the races.
+  // Compressed size of every chunk file this run wrote and has not counted yet, whoever wrote it (a
+  // worker, for a cut on the true chain or off it, or the main thread). A file that was in the
+  // store before the run is never written, so the new chunks are the index's ids in here: the same
+  // set whatever the races.
   const written = new Map<string, number>();
-  const counted = new Set<string>();
+  // Every distinct id of the index, and whether its new file was counted.
+  const kept = new Map<string, boolean>();
   let chunksStored = 0;
   let bytesStored = 0;
-  const count = (id: string) => {
-    const size = written.get(id);
-    if (size === undefined || counted.has(id)) return;
-    counted.add(id);
+  const count = (key: string) => {
+    const size = written.get(key);
+    if (size === undefined || kept.get(key) !== false) return;
+    kept.set(key, true);
+    written.delete(key);
     chunksStored++;
     bytesStored += size;
+  };
+  const take = (end: number, ids: Uint8Array, at: number) => {
+    built.push(end, ids, at);
+    const key = latin1(ids, at);
+    if (!kept.has(key)) kept.set(key, false);
+    count(key);
+    return key;
   };
   const overlap = params.max;
 
@@ -169,11 +177,12 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     };
   };
 
-  const storeHere = async (id: string, data: Buffer, w: LocalStoreWriter) => {
+  const storeHere = async (key: string, data: Buffer, w: LocalStoreWriter) => {
+    const id = Buffer.from(key, "latin1").toString("hex");
     if (await w.has(id)) return;
     const compressed = await compressChunk(data, level);
     await w.put(id, compressed);
-    written.set(id, compressed.length);
+    written.set(key, compressed.length);
   };
 
   try {
@@ -196,30 +205,27 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       const used = new Uint8Array(r.ends.length);
       for (let j = 0; j < r.ends.length; j++) {
         const size = r.stored[j] as number;
-        if (size > 0) written.set(hex(r.ids, j), size);
+        if (size > 0) written.set(latin1(r.ids, 32 * j), size);
       }
       while (t < stop) {
         const i = startAt.get(t);
         if (i !== undefined) {
           for (let j = i; j < r.ends.length; j++) {
             const end = base + (r.ends[j] as number);
-            const id = hex(r.ids, j);
-            chunks.push({ offset: t, size: end - t, id });
+            take(end, r.ids, 32 * j);
             used[j] = 1;
-            count(id);
             t = end;
           }
           break;
         }
         const length = findChunkEnd(buffer, t - base, dataEnd, params, atEnd);
         const data = buffer.subarray(t - base, t - base + length);
-        const id = chunkId(data);
-        chunks.push({ offset: t, size: length, id });
-        if (writer !== undefined) mainWrites.push(storeHere(id, Buffer.from(data), writer));
+        const key = take(t + length, chunkIdBytes(data), 0);
+        if (writer !== undefined) mainWrites.push(storeHere(key, Buffer.from(data), writer));
         t += length;
       }
       for (let j = 0; j < r.ends.length; j++) {
-        if (used[j] === 0 && (r.stored[j] as number) > 0) discarded.add(hex(r.ids, j));
+        if (used[j] === 0 && (r.stored[j] as number) > 0) discarded.add(latin1(r.ids, 32 * j));
       }
       // Its worker is done with it, the next segment copied its overlap when it was read, and
       // the main thread's own writes took copies.
@@ -227,26 +233,26 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       onProgress?.({
         type: "chunking",
         bytesRead: t,
-        chunks: chunks.length,
+        chunks: built.count,
         chunksStored,
         bytesStored,
       });
     }
     await Promise.all(mainWrites);
-    const kept = new Set(chunks.map((c) => c.id));
     if (writer !== undefined && discarded.size > 0) {
-      for (const id of discarded)
-        if (!kept.has(id)) await rm(path.join(writer.root, chunkPath(id)), { force: true });
+      for (const key of discarded)
+        if (!kept.has(key))
+          await rm(path.join(writer.root, chunkPath(Buffer.from(key, "latin1").toString("hex"))), {
+            force: true,
+          });
     }
-    for (const id of kept) count(id); // chunks the main thread wrote, now that their writes are done
+    for (const key of written.keys()) count(key); // chunks the main thread wrote, now that their writes are done
     checkAborted(signal, "making an index");
-    const index: CasyncIndex = {
-      featureFlags: DEFAULT_INDEX_FLAGS,
-      chunkSizes: { min: params.min, avg: params.avg, max: params.max },
-      chunks,
-      size: t,
-    };
-    const indexBytes = encodeIndex(index);
+    const { index, bytes: indexBytes } = built.finish(DEFAULT_INDEX_FLAGS, {
+      min: params.min,
+      avg: params.avg,
+      max: params.max,
+    });
     if (options.indexPath !== undefined) {
       const written = await writeFileAtomic(options.indexPath, indexBytes);
       if (written.isErr()) fail(written.error);
@@ -264,6 +270,7 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   }
 }
 
-function hex(ids: Uint8Array, i: number): string {
-  return Buffer.from(ids.buffer, ids.byteOffset + 32 * i, 32).toString("hex");
+/** The 32-byte id at `ids[at]` as a 32-character latin1 string: a compact, exact map key. */
+function latin1(ids: Uint8Array, at: number): string {
+  return Buffer.from(ids.buffer, ids.byteOffset + at, 32).toString("latin1");
 }
