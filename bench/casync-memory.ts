@@ -23,9 +23,7 @@ function arg(name: string, fallback: string): string {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The built package under test; `--dist <index.js>` measures another build (e.g. an older one, side by side). */
-const casyncDist = path.resolve(
-  arg("dist", path.join(here, "../packages/casync/dist/index.js")),
-);
+const casyncDist = path.resolve(arg("dist", path.join(here, "../packages/casync/dist/index.js")));
 
 export interface MemoryRow {
   readonly inputMiB: number;
@@ -105,7 +103,6 @@ export function makeInput(file: string, mib: number, random: boolean): void {
     : 'tar -cf - -C / usr 2>/dev/null | head -c "$1"';
   spawnSync("sh", ["-c", `${source} > "$2"`, "sh", bytes, file]);
 }
-
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const runs = Number(arg("runs", "3"));
