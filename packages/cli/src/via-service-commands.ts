@@ -42,6 +42,8 @@ export interface ViaServiceOptions {
   readonly trustedKey?: string[];
   readonly allowRollback?: string;
   readonly to?: string;
+  readonly path?: string[];
+  readonly format?: "tree" | "send-stream";
 }
 
 /** The commands `--via-service` routes to lifeboatd; any other is refused with `CLI_USAGE`. */
@@ -54,6 +56,7 @@ export const VIA_SERVICE_COMMANDS: ReadonlySet<string> = new Set([
   "checkpoint rollback",
   "reset schedule",
   "reset unschedule",
+  "rescue",
 ]);
 
 /** The request modes lifeboatd plans and applies. */
@@ -315,5 +318,59 @@ export async function checkpointCreateViaService(
         `  kernels ${d.checkpoint.kernelVersions.join(", ")}; parent ${d.checkpoint.parent ?? "none"}`,
         pc.dim(`Roll back: lifeboat checkpoint rollback ${d.checkpoint.id} …`),
       ].join("\n"),
+  );
+}
+
+/**
+ * `lifeboat --via-service rescue --disk /dev/… --to /dev/sdb1 [--path …]
+ * [--format …] [--stamp …]`: with lifeboatd, `--to` is the target's block
+ * device, which lifeboatd mounts itself (`PlanRescue`); confirmed here as in
+ * process, run by `Rescue` with the plan's digest.
+ */
+export async function rescueViaService(
+  ctx: CliContext,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  const command = "rescue";
+  const disk = diskOf(ctx, command, opts);
+  if (typeof disk !== "string") return disk;
+  if (!opts.to?.startsWith("/dev/"))
+    return usage(
+      ctx,
+      command,
+      "with --via-service, --to is the target's block device (/dev/sdb1): lifeboatd mounts it itself",
+    );
+  const device = opts.to;
+  const options = JSON.stringify({
+    stamp: opts.stamp ?? stampOf(new Date()),
+    ...(opts.path?.length ? { paths: opts.path } : {}),
+    ...(opts.format ? { format: opts.format } : {}),
+  });
+  const planned = await withService((c) => c.call("PlanRescue", "sss", [disk, device, options]));
+  if (planned.isErr()) return fail(ctx, command, planned.error);
+  const plan = JSON.parse(String(planned.value[0])) as Plan;
+  return runPlan(
+    ctx,
+    plan,
+    {},
+    {
+      command,
+      journalPath: `the Btrfs of ${disk} (kept by lifeboatd)`,
+      word: "RESET",
+      target: {
+        args: `--via-service --disk ${disk}`,
+        journalWhere: `on the Btrfs of ${disk}`,
+      },
+      ...(opts.yes ? { yes: true } : {}),
+      ...(opts.confirm ? { confirm: opts.confirm } : {}),
+      ...(opts.dryRun ? { dryRun: true } : {}),
+      executeWith: ({ confirm, onProgress, signal }) =>
+        withService((c) =>
+          c
+            .call("Rescue", "ssss", [disk, device, options, confirm ?? plan.digest])
+            .andThen(([job]) => followCancellable(c, String(job), signal, onProgress, plan))
+            .andThen((o) => jobResult<ExecutionSummary>(o)),
+        ),
+    },
   );
 }

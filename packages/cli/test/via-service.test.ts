@@ -396,4 +396,40 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
     expect(topGiven.code).toBe(2);
     expect(topGiven.doc).toMatchObject({ ok: false, error: { code: "CLI_USAGE" } });
   });
+
+  test("with the rule: rescue --to <device> through PlanRescue/Rescue (a dry run's digest, a wrong one exits 3, the right one copies home); --to a directory is CLI_USAGE", async () => {
+    await system.setRules(GRANT_NOBODY);
+    await writeFile(scratch.path("target.img"), "");
+    await runner.run("truncate", ["-s", "64M", scratch.path("target.img")]);
+    await runner.run("mkfs.ext4", ["-q", "-F", scratch.path("target.img")]);
+    const target = await attachLoop(scratch, scratch.path("target.img"));
+    const stamp = "20261205T090000Z";
+    const args = ["rescue", "--disk", loop, "--to", target, "--stamp", stamp];
+    const dir = await json(["rescue", "--disk", loop, "--to", "/tmp", "--stamp", stamp]);
+    expect(dir.code).toBe(2);
+    expect(dir.doc).toMatchObject({ ok: false, error: { code: "CLI_USAGE" } });
+    const dry = await json([...args, "--dry-run"]);
+    expect(dry.code, `${JSON.stringify(dry.doc)}\n${system.serviceLog()}`).toBe(0);
+    const plan = (dry.doc.data as { plan: { kind: string; digest: string } }).plan;
+    expect(plan.kind).toBe("rescue");
+    const wrong = await json([...args, "--yes", "--confirm", `sha256:${"0".repeat(64)}`]);
+    expect(wrong.code).toBe(3);
+    expect(wrong.doc).toMatchObject({ ok: false, error: { code: "CONFIRMATION_MISMATCH" } });
+    const rescued = await json([...args, "--yes", "--confirm", plan.digest]);
+    expect(rescued.code, `${JSON.stringify(rescued.doc)}\n${system.serviceLog()}`).toBe(0);
+    expect(rescued.doc).toMatchObject({
+      ok: true,
+      command: "rescue",
+      data: { executed: true, summary: { planDigest: plan.digest } },
+    });
+    const mnt = await mkdtemp(scratch.path("mnt-"));
+    await runner.run("mount", ["-o", "ro", target, mnt]);
+    try {
+      expect(await readFile(path.join(mnt, `lifeboat-rescue-${stamp}`, "letter.txt"), "utf8")).toBe(
+        "keep me\n",
+      );
+    } finally {
+      await runner.run("umount", [mnt]);
+    }
+  });
 });

@@ -24,7 +24,12 @@ import { executorProgress, runPlan } from "../run-plan.js";
 import { type OpenedTarget, withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
 import { renderPlan } from "../ui/plan-render.js";
-import { applyViaService, planViaService, resumeViaService } from "../via-service-commands.js";
+import {
+  applyViaService,
+  planViaService,
+  rescueViaService,
+  resumeViaService,
+} from "../via-service-commands.js";
 import {
   allowRollbackOption,
   collect,
@@ -281,6 +286,7 @@ async function abandonCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCod
 
 async function rescueCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
   if (!opts.to) return usage(ctx, "rescue", "give --to <dir> (a mounted external disk)");
+  if (ctx.viaService) return rescueViaService(ctx, opts);
   return applyCommand(ctx, undefined, { ...opts, mode: "rescue" });
 }
 
