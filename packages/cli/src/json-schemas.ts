@@ -402,6 +402,7 @@ export const doctorDataSchema = z.object({
                 "SECURE_BOOT_GRUB_MISSING",
                 "SECURE_BOOT_GRUB_UNSIGNED",
                 "SECURE_BOOT_GRUB_NOT_TRUSTED",
+                "SECURE_BOOT_GRUB_MODULE_MISSING",
                 "SECURE_BOOT_KERNEL_MISSING",
                 "SECURE_BOOT_KERNEL_UNSIGNED",
               ]),

@@ -37,6 +37,7 @@ export {
   parseSbverifyList,
   type SecureBootCheckError,
   type SecureBootGrubMissing,
+  type SecureBootGrubModuleMissing,
   type SecureBootGrubNotTrusted,
   type SecureBootGrubUnsigned,
   type SecureBootKernel,

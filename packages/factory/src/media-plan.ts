@@ -123,6 +123,7 @@ async function secureBootWarnings(
   runner: CommandRunner,
   loader: MediaBootLoader,
   kernel: string,
+  grubConfig: string,
 ): Promise<string[]> {
   const r = await checkSecureBoot({
     runner,
@@ -130,6 +131,7 @@ async function secureBootWarnings(
     shim: loader.shim,
     grub: loader.grub,
     kernels: [{ role: "recovery media", path: kernel }],
+    grubConfigs: [{ name: "the stick's grub.cfg", text: grubConfig }],
   });
   if (r.isErr())
     return [`Secure Boot not checked (${r.error.message}): install sbsigntool to check it.`];
@@ -201,7 +203,6 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
   const diskBytes =
     current.kind === "device" ? BigInt(current.bytes) - (BigInt(current.bytes) % 512n) : needed;
   const bootLoader = await signedBootLoader(options.bootLoader);
-  const secureBoot = await secureBootWarnings(runner, bootLoader, options.environment.kernel);
   const sizes: number[] = [];
   for (const f of [options.environment.kernel, options.environment.initrd])
     sizes.push(await fileBytes(f));
@@ -231,6 +232,12 @@ async function plan(runner: CommandRunner, options: RecoveryMediaOptions): Promi
     ...(digest ? { unattended: { digest, isDefault: options.unattended?.default === true } } : {}),
   });
   if (grub.isErr()) throw new Fail(grub.error);
+  const secureBoot = await secureBootWarnings(
+    runner,
+    bootLoader,
+    options.environment.kernel,
+    grub.value,
+  );
   const layout: MediaLayoutParams = {
     target,
     targetKind: current.kind,

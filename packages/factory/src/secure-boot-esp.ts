@@ -4,6 +4,7 @@ import path from "node:path";
 import type { CommandRunner, ErrorBase } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import {
+  type CheckSecureBootOptions,
   checkSecureBoot,
   type SecureBootCheckError,
   type SecureBootKernel,
@@ -25,6 +26,8 @@ export interface CheckEspSecureBootOptions {
   readonly device: string;
   /** The kernels the boot paths load (the system's, the recovery environment's). */
   readonly kernels: readonly SecureBootKernel[];
+  /** GRUB configurations the paths run (see {@link CheckSecureBootOptions}). */
+  readonly grubConfigs?: CheckSecureBootOptions["grubConfigs"];
   readonly signal?: AbortSignal;
 }
 
@@ -78,6 +81,7 @@ export function checkEspSecureBoot(
               runner,
               esp: dir,
               kernels: options.kernels,
+              ...(options.grubConfigs ? { grubConfigs: options.grubConfigs } : {}),
               ...(options.signal ? { signal: options.signal } : {}),
             }).map((report) => relabel(report, dir, device)),
           )

@@ -10,6 +10,7 @@ import {
 } from "@lifeboat/core";
 import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
 import { z } from "zod";
+import { grubBuiltInModules, insmodModules } from "./_internal/grub-modules.js";
 import { grubTrustedByShim } from "./_internal/shim-vendor-cert.js";
 
 /** One Authenticode signature of a PE image, as `sbverify --list` reports it. */
@@ -110,6 +111,17 @@ export interface SecureBootGrubNotTrusted extends ErrorBase<"SECURE_BOOT_GRUB_NO
   /** The subject of the shim's built-in certificate, e.g. `CN = Debian Secure Boot CA`. */
   readonly shimCertificate: string;
 }
+/**
+ * A GRUB configuration the paths use loads a module (`insmod`) that is not built into the
+ * signed GRUB: a locked-down GRUB refuses it ("prohibited by secure boot policy"), and what
+ * needs it fails.
+ */
+export interface SecureBootGrubModuleMissing extends ErrorBase<"SECURE_BOOT_GRUB_MODULE_MISSING"> {
+  readonly path: string;
+  readonly module: string;
+  /** The configuration that loads it (its name as given in `grubConfigs`). */
+  readonly config: string;
+}
 /** A kernel an entry boots is not there. */
 export interface SecureBootKernelMissing extends ErrorBase<"SECURE_BOOT_KERNEL_MISSING"> {
   readonly path: string;
@@ -128,6 +140,7 @@ export type SecureBootProblem =
   | SecureBootGrubMissing
   | SecureBootGrubUnsigned
   | SecureBootGrubNotTrusted
+  | SecureBootGrubModuleMissing
   | SecureBootKernelMissing
   | SecureBootKernelUnsigned;
 
@@ -161,6 +174,12 @@ export interface CheckSecureBootOptions {
   readonly grub?: string;
   /** The kernels the boot paths load (the system's, the recovery environment's). */
   readonly kernels: readonly SecureBootKernel[];
+  /**
+   * GRUB configurations the paths run (e.g. `/boot/grub2/grub.cfg`, a stick's `grub.cfg`):
+   * each `insmod` must name a module built into the signed GRUB (read from its `mods`
+   * section with objcopy; not checked when that cannot be read).
+   */
+  readonly grubConfigs?: readonly { readonly name: string; readonly text: string }[];
   readonly signal?: AbortSignal;
 }
 
@@ -272,10 +291,18 @@ export function checkSecureBoot(
             ? grubTrustedByShim(runner, shimPath, grubPath, signal).catch(() => undefined)
             : Promise.resolve(undefined),
         ),
+        ResultAsync.fromSafePromise(
+          grub.present && (options.grubConfigs ?? []).length > 0
+            ? grubBuiltInModules(runner, grubPath, signal)
+            : Promise.resolve(undefined),
+        ),
         ResultAsync.combine(options.kernels.map((k) => inspect(runner, k.path, signal))),
-      ] as const).map(([trust, kernels]): SecureBootReport => {
+      ] as const).map(([trust, modules, kernels]): SecureBootReport => {
         const shimTrust = trust ?? null;
-        const chain = chainProblems(shim, grub, shimTrust);
+        const chain = [
+          ...chainProblems(shim, grub, shimTrust),
+          ...moduleProblems(grubPath, modules, options.grubConfigs ?? []),
+        ];
         const paths = options.kernels.map((k, i): SecureBootPath => {
           const kernel = kernels[i] as SignedFile;
           const problems = [...chain, ...kernelProblems(kernel, k.role)];
@@ -333,6 +360,28 @@ function chainProblems(
       shimCertificate: trust.shimCertificate,
     });
   return problems;
+}
+
+function moduleProblems(
+  grubPath: string,
+  builtIn: readonly string[] | undefined,
+  configs: readonly { readonly name: string; readonly text: string }[],
+): SecureBootProblem[] {
+  if (builtIn === undefined) return [];
+  const has = new Set(builtIn);
+  return configs.flatMap((c) =>
+    insmodModules(c.text)
+      .filter((m) => !has.has(m))
+      .map(
+        (module): SecureBootProblem => ({
+          code: "SECURE_BOOT_GRUB_MODULE_MISSING",
+          message: `${c.name} loads the GRUB module ${module}, which is not built into the signed ${grubPath}: under Secure Boot GRUB refuses it (prohibited by secure boot policy)`,
+          path: grubPath,
+          module,
+          config: c.name,
+        }),
+      ),
+  );
 }
 
 function kernelProblems(kernel: SignedFile, role: string): SecureBootProblem[] {

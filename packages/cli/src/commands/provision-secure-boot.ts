@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { checkEspSecureBoot, type SecureBootKernel, secureBootRefusal } from "@lifeboat/factory";
 import pc from "picocolors";
@@ -10,7 +10,8 @@ import { must } from "./_shared.js";
  * `provision`'s Secure Boot pre-flight (issue #21), before anything is written: the ESP's
  * `EFI/BOOT/BOOTX64.EFI` must be a Microsoft-signed shim with a signed `grubx64.efi` beside
  * it, and every kernel in /boot (the recovery environment boots one of them, or
- * `--recovery-kernel`) must be signed. A path that cannot boot is `SECURE_BOOT_UNBOOTABLE`,
+ * `--recovery-kernel`) must be signed, and every `insmod` in /boot's grub.cfg and custom.cfg
+ * must name a module built into the signed GRUB. A path that cannot boot is `SECURE_BOOT_UNBOOTABLE`,
  * unless `secureBootOff` (the machine ships with Secure Boot off): then it is a warning.
  * An ESP without `EFI/BOOT/BOOTX64.EFI` (or no ESP) is not checked, and says so.
  */
@@ -33,10 +34,17 @@ export async function secureBootPreflight(
       role: "recovery",
       path: path.join(t.boot, path.basename(options.recoveryKernel)),
     });
+  // GRUB's configurations on /boot: each insmod must be built into the signed GRUB.
+  const grubConfigs: { name: string; text: string }[] = [];
+  for (const rel of ["grub2/grub.cfg", "grub2/custom.cfg", "grub/grub.cfg", "grub/custom.cfg"]) {
+    const text = await readFile(path.join(t.boot, rel), "utf8").catch(() => undefined);
+    if (text !== undefined) grubConfigs.push({ name: `/boot/${rel}`, text });
+  }
   const checked = await checkEspSecureBoot({
     runner: ctx.runner,
     device: esp,
     kernels,
+    grubConfigs,
     signal: ctx.signal,
   });
   if (checked.isErr() && options.secureBootOff) {
