@@ -5,7 +5,9 @@
  * (`--disk /dev/…`) and authorizes every call with polkit, so these work
  * without root.
  */
-import { writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
 import type { ExecutionSummary, ExecutorEvent, LifeboatError, Plan } from "@lifeboat/core";
 import { type CheckpointManifest, type SystemState, stampOf } from "@lifeboat/reset";
 import type { ResultAsync } from "neverthrow";
@@ -57,6 +59,7 @@ export const VIA_SERVICE_COMMANDS: ReadonlySet<string> = new Set([
   "reset schedule",
   "reset unschedule",
   "rescue",
+  "image install",
 ]);
 
 /** The request modes lifeboatd plans and applies. */
@@ -372,5 +375,59 @@ export async function rescueViaService(
             .andThen((o) => jobResult<ExecutionSummary>(o)),
         ),
     },
+  );
+}
+
+/**
+ * `lifeboat --via-service image install <dir> --disk /dev/…`: lifeboatd's
+ * `Update` with the SHA-256 of `<dir>/manifest.json` as read here: lifeboatd
+ * copies the set into its own staging directory, verifies that copy with its
+ * own trusted keys and installs it only when its digest is this one.
+ */
+export async function imageInstallViaService(
+  ctx: CliContext,
+  dir: string,
+  opts: ViaServiceOptions,
+): Promise<ExitCodeValue> {
+  const command = "image install";
+  const disk = diskOf(ctx, command, opts);
+  if (typeof disk !== "string") return disk;
+  if (opts.allowRollback !== undefined)
+    return usage(ctx, command, "--allow-rollback is not offered with --via-service");
+  const directory = path.resolve(dir);
+  let manifest: Buffer;
+  try {
+    manifest = await readFile(path.join(directory, "manifest.json"));
+  } catch (e) {
+    return fail(ctx, command, {
+      code: "IMAGE_FILE_MISSING",
+      message: `Cannot read ${path.join(directory, "manifest.json")}: ${(e as Error).message}. Nothing was changed.`,
+      file: "manifest.json",
+    } as LifeboatError);
+  }
+  const digest = `sha256:${createHash("sha256").update(manifest).digest("hex")}`;
+  const progress = executorProgress(ctx);
+  const r = await withService((c) =>
+    c
+      .call("Update", "sss", [disk, directory, digest])
+      .andThen(([job]) => followCancellable(c, String(job), ctx.signal, progress.onProgress))
+      .andThen((o) =>
+        jobResult<{ setId: string; previousSetId: string | null; securityEpoch: number }>(o),
+      ),
+  );
+  progress.stop();
+  if (r.isErr()) return fail(ctx, command, r.error);
+  return succeed(
+    ctx,
+    command,
+    {
+      setId: r.value.setId,
+      previousSetId: r.value.previousSetId ?? null,
+      device: null,
+      securityEpoch: r.value.securityEpoch,
+      rollback: null,
+    },
+    (d) =>
+      `${pc.green("✓ installed")} ${d.setId} on the recovery partition${d.previousSetId ? ` (replaced ${d.previousSetId})` : ""}`,
   );
 }

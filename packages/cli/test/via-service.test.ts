@@ -9,6 +9,7 @@
 // The CLI runs from a copy of its one-file bundle in a folder nobody can read: the
 // checkout may sit in a 0700 folder. Needs root, loop devices, dbus-daemon, polkitd.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -59,6 +60,7 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
   let loop: string;
   let runDirectory: string;
   let cli: string;
+  let keys: { privateKey: string; publicKey: string };
 
   /** The CLI bundle run as nobody with the private bus's address. */
   function lifeboat(args: readonly string[]): Promise<Run> {
@@ -107,7 +109,7 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
     ensureBuilt();
     scratch = await Scratch.create("via-service-");
     const image = await smallDisk(scratch);
-    const keys = keygen(scratch);
+    keys = keygen(scratch);
     provisionSmall(image, keys.privateKey);
     loop = await attachLoop(scratch, image);
     runDirectory = scratch.path("run");
@@ -395,6 +397,66 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
     const topGiven = await json(["inspect", "--top", "/"]);
     expect(topGiven.code).toBe(2);
     expect(topGiven.doc).toMatchObject({ ok: false, error: { code: "CLI_USAGE" } });
+  });
+
+  test("with the rule: image install <dir> through Update (staged, verified, installed by lifeboatd; progress from the job); --allow-rollback is CLI_USAGE", async () => {
+    await system.setRules(GRANT_NOBODY);
+    // Readable by nobody, who reads manifest.json for the digest; lifeboatd reads the set as root.
+    const parent = await mkdtemp("/tmp/lifeboat-set-");
+    scratch.defer(() => rm(parent, { recursive: true, force: true }));
+    await chmod(parent, 0o755);
+    const set = path.join(parent, "P-2");
+    const built = await runner.run(process.execPath, [
+      path.join(cliDir, "dist/bin.js"),
+      "--json",
+      "image",
+      "build",
+      "--disk",
+      loop,
+      "--out",
+      set,
+      "--key",
+      keys.privateKey,
+      "--product",
+      "P",
+      "--version",
+      "2",
+      "--security-epoch",
+      "1",
+    ]);
+    expect(built.isOk(), built.isErr() ? built.error.message : "").toBe(true);
+    await runner.run("chmod", ["-R", "a+rX", set]);
+    const refused = await json(["image", "install", set, "--disk", loop, "--allow-rollback", "x"]);
+    expect(refused.code).toBe(2);
+    expect(refused.doc).toMatchObject({ ok: false, error: { code: "CLI_USAGE" } });
+    const r = await lifeboat([
+      "--via-service",
+      "--json",
+      "--progress",
+      "json",
+      "image",
+      "install",
+      set,
+      "--disk",
+      loop,
+    ]);
+    expect(r.code, `${r.stdout}${r.stderr}\n${system.serviceLog()}`).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      data: { setId: string; previousSetId: string | null; securityEpoch: number };
+    };
+    expect(doc).toMatchObject({ ok: true, data: { securityEpoch: 1 } });
+    expect(doc.data.setId).not.toBe(doc.data.previousSetId);
+    const events = r.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(events).toContain("step-progress");
+    const inspected = await json(["inspect", "--disk", loop]);
+    const digest = `sha256:${createHash("sha256")
+      .update(await readFile(path.join(set, "manifest.json")))
+      .digest("hex")}`;
+    expect(inspected.doc).toMatchObject({ data: { state: { recovery: { digest } } } });
   });
 
   test("with the rule: rescue --to <device> through PlanRescue/Rescue (a dry run's digest, a wrong one exits 3, the right one copies home); --to a directory is CLI_USAGE", async () => {

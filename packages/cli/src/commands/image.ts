@@ -24,6 +24,7 @@ import type { ExitCodeValue } from "../exit-codes.js";
 import { withTarget } from "../target.js";
 import { formatBytes } from "../ui/format.js";
 import { type ByteProgress, startProgress } from "../ui/progress.js";
+import { imageInstallViaService } from "../via-service-commands.js";
 import {
   allowRollbackOption,
   collect,
@@ -264,6 +265,7 @@ interface InstallOpts extends VerifyOpts {
 }
 
 async function install(ctx: CliContext, dir: string, opts: InstallOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return imageInstallViaService(ctx, dir, opts);
   if (!opts.trustedKey?.length)
     return usage(ctx, "image install", "give --trusted-key <public.pem>");
   const target = targetOf(opts);
