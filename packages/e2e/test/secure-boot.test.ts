@@ -141,7 +141,8 @@ describe("Secure Boot: Debian's signed shim and GRUB, a provisioned disk, the Re
       { role: "recovery", path: env.kernel },
     ];
 
-    // ---- the ESP becomes the distribution's signed chain; the pre-flight check passes it
+    // ---- the ESP is the distribution's signed chain (the fixture's already is; installed again
+    // here through the public helper, idempotently); the pre-flight check passes it
     await installSignedBootChain({
       image: fx.image,
       espOffsetBytes: fx.esp.offsetBytes,
@@ -209,6 +210,7 @@ describe("Secure Boot: Debian's signed shim and GRUB, a provisioned disk, the Re
           `the Recovery entry did not reach the recovery environment under Secure Boot; GRUB said: ${grubErrors.join(" | ")}; log ${vm.logFile}`,
         ).toBe("LIFEBOAT-RECOVERY mode=interactive");
         expect(vm.output()).toMatch(KERNEL_SECURE_BOOT);
+        vm.assertSecureBoot();
         say(
           `  recovery environment reached at ${(vm.elapsedMs() / 1000).toFixed(0)} s (log ${vm.logFile})`,
         );
