@@ -4,7 +4,10 @@
  * `lifeboat` of the guide) and nothing else set up by hand (no recovery
  * partition, environment or GRUB text of the test's own), on two fixtures:
  *
- * - Fedora-shaped: BLS entries in /boot/loader/entries, `grub2/`;
+ * - Fedora-shaped with grub2-mkconfig: BLS entries in /boot/loader/entries,
+ *   `grub2/`, the distribution's GRUB tools in the system (`/etc/grub.d`,
+ *   `/usr/sbin/grub2-mkconfig`) and a grub.cfg that grub2-mkconfig made, so
+ *   the menu comes from provision's grub.d script and its grub2-mkconfig run;
  * - Debian-flavoured: `vmlinuz-*`/`initrd.img-*`, a hand-written
  *   `/boot/grub/grub.cfg` that only sources `custom.cfg`, no BLS, no grub.d.
  *
@@ -34,7 +37,7 @@ import {
   chooseGrubEntry,
   debianFixture,
   type FedoraFixtureInfo,
-  fedoraFixture,
+  fedoraMkconfigFixture,
   fixtureFingerprints,
   Keys,
   mountFixture,
@@ -90,18 +93,22 @@ interface FixtureCase {
   >;
   /** The front end's language in the Recovery walk; `undefined`: chosen on its first screen (English). */
   readonly lang: Lang | undefined;
+  /** The system has /etc/grub.d and grub-mkconfig (else a hand-written grub.cfg reading custom.cfg). */
+  readonly grubMkconfig: boolean;
 }
 
 const CASES: readonly FixtureCase[] = [
   {
     name: "fedora",
-    make: (s, say) => fedoraFixture(s, { name: "oem-fedora.img", onProgress: say }),
+    make: (s, say) => fedoraMkconfigFixture(s, { name: "oem-fedora.img", onProgress: say }),
     lang: undefined,
+    grubMkconfig: true,
   },
   {
     name: "debian",
     make: (s, say) => debianFixture(s, { name: "oem-debian.img", onProgress: say }),
     lang: "de",
+    grubMkconfig: false,
   },
 ];
 
@@ -222,6 +229,7 @@ describe.each(CASES)("the OEM path of docs/oem-guide.md on the $name fixture", (
     ]);
     expect(added).toContain("Make an ext4 filesystem labelled LIFEBOAT");
     // 3. "Only with --no-format": not taken. 5. "Only with grub-mkconfig": see below.
+    inGuide("## 5. Only with grub-mkconfig: nothing to run, unless step 4 says it failed");
     // 4. Provision; the Debian fixture's front end in German through the guide's lifeboat.lang=.
     inGuide('lifeboat provision --disk disk.img --product "Contoso Laptop 14" --build F40-2026.11');
     inGuide('--key keys/private.pem --recovery-args "console=ttyS0,115200"');
@@ -254,13 +262,27 @@ describe.each(CASES)("the OEM path of docs/oem-guide.md on the $name fixture", (
       `  provision in ${((Date.now() - t0) / 1000).toFixed(0)} s; GRUB: ${JSON.stringify(provisioned.grub)}`,
     );
     expect(provisioned.recoveryEnvironment?.changed).toBe(true);
-    // 5. "Only with grub-mkconfig": neither fixture has it; the menu comes from custom.cfg.
-    expect(provisioned.grub).toContainEqual(
-      expect.objectContaining({ kind: "grub.d", status: "skipped", reason: "no-grub-d" }),
-    );
-    expect(provisioned.grub).toContainEqual(
-      expect.objectContaining({ kind: "custom.cfg", status: "installed", sourced: true }),
-    );
+    if (fc.grubMkconfig) {
+      // 5. "Only with grub-mkconfig": provision ran the system's grub2-mkconfig; nothing to run.
+      expect(provisioned.grub).toEqual([
+        expect.objectContaining({ kind: "grub.d", status: "installed" }),
+        expect.objectContaining({ kind: "custom.cfg", status: "skipped", reason: "grub-d" }),
+        expect.objectContaining({
+          kind: "grub-mkconfig",
+          status: "ran",
+          command: "/usr/sbin/grub2-mkconfig",
+          path: "/boot/grub2/grub.cfg",
+        }),
+      ]);
+    } else {
+      // No grub.d: the menu comes from custom.cfg; step 5 is not taken.
+      expect(provisioned.grub).toContainEqual(
+        expect.objectContaining({ kind: "grub.d", status: "skipped", reason: "no-grub-d" }),
+      );
+      expect(provisioned.grub).toContainEqual(
+        expect.objectContaining({ kind: "custom.cfg", status: "installed", sourced: true }),
+      );
+    }
     // 6. Check.
     inGuide("lifeboat inspect --disk disk.img --trusted-key keys/public.pem");
     const inspected = await lifeboat([
@@ -279,6 +301,13 @@ describe.each(CASES)("the OEM path of docs/oem-guide.md on the $name fixture", (
     {
       const m = await mountFixture(scratch, fx.image, fx);
       try {
+        if (fc.grubMkconfig) {
+          // The menu GRUB will show is grub2-mkconfig's output, with the grub.d script's section.
+          const cfg = await readFile(path.join(m.boot, "grub2/grub.cfg"), "utf8");
+          expect(cfg).toContain("### BEGIN /etc/grub.d/41_lifeboat ###");
+          expect(cfg).toContain(FACTORY_RESET);
+          await sh("grub-script-check", [path.join(m.boot, "grub2/grub.cfg")]);
+        }
         factoryRoot = (await fixtureFingerprints(m, { root: ".lifeboat/factory/root" })).root;
         expect((await fixtureFingerprints(m)).root).toBe(factoryRoot);
         expectedHome = await addUserFiles(m, fx.user);
