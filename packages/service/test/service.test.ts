@@ -343,6 +343,8 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
     { method: "Schedule", signature: "s", args: [loop] },
     { method: "Unschedule", signature: "ss", args: [loop, good] },
     { method: "NoSuchMethod", signature: "s", args: [loop] },
+    { method: "Rescue", signature: "sss", args: [loop, loop, good] },
+    { method: "Update", signature: "ssb", args: [loop, "/", true] },
     // Hostile disks, in every method.
     ...disks.flatMap((d): Case[] => [
       { method: "Inspect", signature: "s", args: [d] },
@@ -355,7 +357,25 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
       { method: "Schedule", signature: "ss", args: [d, good] },
       { method: "Unschedule", signature: "s", args: [d] },
       { method: "ScheduledReset", signature: "s", args: [d] },
+      { method: "PlanRescue", signature: "sss", args: [d, "/dev/null", good] },
+      { method: "Rescue", signature: "ssss", args: [d, "/dev/null", good, "sha256:0"] },
+      { method: "Update", signature: "sss", args: [d, "/", `sha256:${"0".repeat(64)}`] },
+      // Hostile rescue targets on the real disk (the disk itself among them).
+      { method: "PlanRescue", signature: "sss", args: [loop, d, JSON.stringify({ stamp })] },
+      { method: "Rescue", signature: "ssss", args: [loop, d, JSON.stringify({ stamp }), "x"] },
     ]),
+    { method: "PlanRescue", signature: "sss", args: [loop, loop, JSON.stringify({ stamp })] },
+    // Update refuses bad directories and digests before it starts a job.
+    ...["", "relative", huge].map(
+      (dir): Case => ({
+        method: "Update",
+        signature: "sss",
+        args: [loop, dir, `sha256:${"0".repeat(64)}`],
+      }),
+    ),
+    ...["", huge, "sha256:0", `sha256:${"G".repeat(64)}`].map(
+      (digest): Case => ({ method: "Update", signature: "sss", args: [loop, "/", digest] }),
+    ),
     // Hostile checkpoints and jobs.
     ...["", "../../etc", huge.slice(0, 300), ".", "a/b"].map(
       (name): Case => ({ method: "CheckpointCreate", signature: "sss", args: [loop, name, ""] }),
@@ -371,6 +391,8 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
       { method: "Apply", signature: "sss", args: [loop, r, "sha256:0"] },
       { method: "PlanDetails", signature: "ss", args: [loop, r] },
       { method: "Schedule", signature: "ss", args: [loop, r] },
+      { method: "PlanRescue", signature: "sss", args: [loop, "/dev/null", r] },
+      { method: "Rescue", signature: "ssss", args: [loop, "/dev/null", r, "sha256:0"] },
     ]),
     // A good request with digests that are not the plan's.
     ...["", huge, `sha256:${"0".repeat(64)}`].map(
