@@ -22,4 +22,5 @@ export {
 } from "./backend.js";
 export type { ChoiceId, ChoiceText, Messages } from "./messages/catalog.js";
 export { LOCALES, type Locale, localeFromCmdline } from "./messages/index.js";
+export { type LossWords, type PlanWords, sdkPlanWords } from "./messages/plan-words.js";
 export { type RunRecoveryUiOptions, runRecoveryUi } from "./run.js";

@@ -47,7 +47,7 @@ export function requireStamp(state: SystemState, stamp: string): Result<string, 
     ? ok(stamp)
     : err({
         code: "RESET_BAD_REQUEST",
-        message: `The time stamp ${stamp} was used by an earlier reset (${taken.join(", ")} exists); plan again with a new time stamp.`,
+        message: `The time stamp ${stamp} was used by an earlier reset (${taken.map((t) => `${t} exists`).join("; ")}); plan again with a new time stamp.`,
         field: "stamp",
       });
 }
