@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, open, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import {
+  abortedError,
   type ExecutorEvent,
   ioError,
   isLifeboatError,
@@ -170,7 +171,11 @@ export function updateRecovery(
         access.updateMaxBytes ?? DEFAULT_UPDATE_MAX_BYTES,
         bytes,
         signal,
-      ).catch((e: unknown) => ioError(e, directory, "copy the image set"));
+      ).catch((e: unknown) =>
+        signal.aborted
+          ? abortedError("copying the image set into staging", e)
+          : ioError(e, directory, "copy the image set"),
+      );
       if (typeof staged !== "number") return staged;
       step(1);
       const verified = await verifyImageSet(staging, {
