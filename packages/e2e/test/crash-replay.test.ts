@@ -1,16 +1,23 @@
 /**
- * Crash states of a real reset (issue 22): the recovery environment runs an
- * unattended "reset keeping /home" in QEMU on a disk whose every write and
- * flush QEMU's blklogwrites driver logs; on the host, every flush point and
- * a seeded sample of each epoch's reorderings is made from the log and
- * checked (GPT, `btrfs check`, old-or-new root, the user's /home, a readable
- * journal, and the recovery command finishing to the new system).
+ * Crash states of real recovery operations (issue 22): one boot of the
+ * recovery environment in QEMU, on a disk whose every write and flush QEMU's
+ * blklogwrites driver logs, runs several operations one after another from
+ * its shell (reset keeping /home, reset from the recovery image, full
+ * restore), each after a `sync` that marks where it starts in the log. On
+ * the host, every flush point and a seeded sample of each epoch's
+ * reorderings is made from the log and checked against the operation it
+ * falls in (GPT, `btrfs check`, old-or-new root and /home, a readable
+ * journal, the recovery command finishing to the operation's result, and
+ * for the operations that unpack the recovery image set, that set verifying).
  *
- * `LIFEBOAT_CRASH_SAMPLES=<n>` samples up to n reorderings per epoch
- * (default: 1 per epoch, thinned to 12 sampled states in all);
+ * `LIFEBOAT_CRASH_SAMPLES=<n>` samples up to n reorderings per epoch and
+ * checks every state (default: 1 per epoch, thinned per operation);
  * `LIFEBOAT_CRASH_SEED` changes the seed (default 22);
- * `LIFEBOAT_CRASH_KEEP=<dir>` keeps the base image, the log, the request
- * and the keys there, to look at a failing state again.
+ * `LIFEBOAT_CRASH_OPS=<kind,...>` chooses the operations (default: reset keeping
+ * /home and reset from the recovery image; with `LIFEBOAT_CRASH_SAMPLES`, the
+ * full restore too);
+ * `LIFEBOAT_CRASH_KEEP=<dir>` keeps the base image, the log, the requests,
+ * the operations' boundaries and the keys there, to look at a failing state again.
  */
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -20,6 +27,7 @@ import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
 import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import {
   boot,
+  type CrashState,
   CrashStateBuilder,
   createBtrfs,
   fedoraFixture,
@@ -28,17 +36,25 @@ import {
   isFlush,
   mountFixture,
   planCrashStates,
+  type QemuHandle,
   readWriteLog,
   renderGrubenv,
   requireRoot,
   requireTools,
   Scratch,
   sh,
+  type WriteLog,
   writeLogBlockdevArgs,
 } from "@lifeboat/testkit";
 import { afterAll, describe, expect, it } from "vitest";
 import { cliBundle } from "./support/cli-bundle.js";
-import { checkResetState, type StateVerdict } from "./support/crash-check.js";
+import {
+  checkImageSetState,
+  checkOperationState,
+  journalOf,
+  type StateVerdict,
+  withBtrfs,
+} from "./support/crash-check.js";
 import {
   carveRecoveryPartition,
   provisionFixture,
@@ -50,11 +66,91 @@ import { addUserFiles } from "./support/user-files.js";
 
 const runner: CommandRunner = createExecaRunner();
 const say = stepLogger("crash-replay");
-// CI: one sampled state per epoch, thinned to at most 12 in all; the opt-in run takes every one.
+const OPT_IN = process.env.LIFEBOAT_CRASH_SAMPLES !== undefined;
 const SAMPLES = Number(process.env.LIFEBOAT_CRASH_SAMPLES ?? 1);
-const MAX_SAMPLED =
-  process.env.LIFEBOAT_CRASH_SAMPLES === undefined ? 12 : Number.POSITIVE_INFINITY;
 const SEED = Number(process.env.LIFEBOAT_CRASH_SEED ?? 22);
+
+/** An operation recorded in the one boot, in this order. */
+interface Operation {
+  readonly kind: "reset-keep-home" | "reset-from-recovery" | "full-restore";
+  readonly stamp: string;
+  /** It unpacks the recovery image set: each state's set must verify. */
+  readonly readsImageSet: boolean;
+  /** The CI run's bound on its states (flush points, sampled); the opt-in run checks all. */
+  readonly ci: { readonly flush: number; readonly sampled: number };
+}
+
+const ALL_OPERATIONS: readonly Operation[] = [
+  {
+    kind: "reset-keep-home",
+    stamp: "20261205T040000Z",
+    readsImageSet: false,
+    ci: { flush: Number.POSITIVE_INFINITY, sampled: 12 },
+  },
+  // Each of these unpacks the ~780 MB image set, in the guest and again in each state's recovery.
+  {
+    kind: "reset-from-recovery",
+    stamp: "20261205T050000Z",
+    readsImageSet: true,
+    ci: { flush: 5, sampled: 1 },
+  },
+  {
+    kind: "full-restore",
+    stamp: "20261205T060000Z",
+    readsImageSet: true,
+    ci: { flush: 8, sampled: 2 },
+  },
+];
+// CI records the first two (the budget); the opt-in run all three.
+const DEFAULT_OPERATIONS = OPT_IN
+  ? "reset-keep-home,reset-from-recovery,full-restore"
+  : "reset-keep-home,reset-from-recovery";
+const OPERATIONS = ALL_OPERATIONS.filter((o) =>
+  (process.env.LIFEBOAT_CRASH_OPS ?? DEFAULT_OPERATIONS).split(",").includes(o.kind),
+);
+
+/** Run `command` in the guest's shell (serial console); its exit code and what it printed. */
+function guestShell(vm: QemuHandle) {
+  let n = 0;
+  return async (command: string, timeoutMs = 300_000): Promise<{ rc: number; out: string }> => {
+    n += 1;
+    const tag = `@@${n}@@`;
+    const begin = vm.output().length;
+    await vm.send(`${command}; echo "${tag} rc=$?"\r`);
+    const m = await vm.waitFor(new RegExp(`${tag} rc=(\\d+)`), timeoutMs);
+    return { rc: Number(m[1]), out: vm.output().slice(begin) };
+  };
+}
+
+/** The last log entry a state depends on, plus one. */
+const reach = (s: CrashState) => Math.max(s.prefix, ...s.extra.map((i) => i + 1));
+
+/** Every `stride`-th item, always with the first and the last. */
+function thin<T>(items: readonly T[], max: number): T[] {
+  if (items.length <= max) return [...items];
+  const stride = Math.ceil(items.length / Math.max(1, max - 1));
+  return items.filter((_, i) => i % stride === 0 || i === items.length - 1);
+}
+
+/** Data writes among a state's entries that land in `range` (bytes): the same count, the same bytes there. */
+function writesInto(
+  log: WriteLog,
+  s: CrashState,
+  range: { offsetBytes: number; sizeBytes: number },
+): string {
+  const hits = (i: number) => {
+    const e = log.entries[i];
+    return (
+      e !== undefined &&
+      isDataWrite(e) &&
+      e.diskOffset < range.offsetBytes + range.sizeBytes &&
+      e.diskOffset + e.bytes > range.offsetBytes
+    );
+  };
+  let n = 0;
+  for (let i = 0; i < s.prefix; i++) if (hits(i)) n++;
+  return `${n}+${s.extra.filter(hits).join(",")}`;
+}
 
 describe("crash states replayed from a block-level write log", () => {
   const scratches: Scratch[] = [];
@@ -62,11 +158,13 @@ describe("crash states replayed from a block-level write log", () => {
     for (const s of scratches) await s.cleanup();
   });
 
-  it("reset keeping /home: every flush point and sampled reorderings pass the checker", async () => {
+  it(`${OPERATIONS.map((o) => o.kind).join(", ")}: every flush point and sampled reorderings pass the checker`, async () => {
     requireRoot();
     requireTools("qemu-system-x86_64", "mkfs.btrfs", "btrfs", "sgdisk", "blkid", "cc", "zstd");
+    expect(OPERATIONS.length).toBeGreaterThan(0);
     const scratch = await Scratch.create("lifeboat-crash-");
     scratches.push(scratch);
+    const testStarted = Date.now();
 
     // A Btrfs work area: the disk, its copy before recording and each state are reflinks.
     const work = await createBtrfs(scratch, { bytes: 32 * 1024 ** 3, name: "work.img" });
@@ -82,7 +180,12 @@ describe("crash states replayed from a block-level write log", () => {
     const cliCopy = scratch.path("lifeboat-standalone.mjs");
     await sh("cp", [bundle, cliCopy]);
     const layout = await carveRecoveryPartition(runner, fx.image);
+    const recoveryRange = {
+      offsetBytes: Number(layout.recovery.firstLba) * 512,
+      sizeBytes: Number(layout.recovery.lastLba - layout.recovery.firstLba + 1n) * 512,
+    };
     await provisionFixture(bundle, fx.image, { build: fx.key, keysDir: scratch.path("keys") });
+    const trustedKey = scratch.path("keys/public.pem");
 
     // The system to replace differs from the factory one; the user has files in /home.
     const m = await mountFixture(scratch, fx.image, fx);
@@ -92,11 +195,18 @@ describe("crash states replayed from a block-level write log", () => {
     const old = await fixtureFingerprints(m);
     expect(old.root).not.toBe(factory.root);
 
-    // The request and the one-shot GRUB entry the recovery environment runs it from.
-    const request = `${JSON.stringify({ kind: "reset-keep-home", stamp: "20261205T040000Z" })}\n`;
-    const requestFile = scratch.path("reset.json");
-    await writeFile(requestFile, request);
-    const digest = `sha256:${createHash("sha256").update(request).digest("hex")}`;
+    // The requests (one per operation) on the recovery partition, and a one-shot GRUB entry
+    // to the recovery environment's shell.
+    const requests = OPERATIONS.map((o) => {
+      const text = `${JSON.stringify({ kind: o.kind, stamp: o.stamp })}\n`;
+      return {
+        text,
+        name: `${o.kind}.json`,
+        file: scratch.path(`${o.kind}.json`),
+        digest: `sha256:${createHash("sha256").update(text).digest("hex")}`,
+      };
+    });
+    for (const r of requests) await writeFile(r.file, r.text);
     const recMount = scratch.path("recovery");
     const recUuid = await withPartitionMounted(
       runner,
@@ -105,7 +215,7 @@ describe("crash states replayed from a block-level write log", () => {
       recMount,
       async (dev) => {
         await mkdir(path.join(recMount, "requests"), { recursive: true });
-        await writeFile(path.join(recMount, "requests/reset.json"), request);
+        for (const r of requests) await writeFile(path.join(recMount, "requests", r.name), r.text);
         return (await sh("blkid", ["-o", "value", "-s", "UUID", dev])).trim();
       },
     );
@@ -114,12 +224,7 @@ describe("crash states replayed from a block-level write log", () => {
       source: { kind: "files", ...RECOVERY_ENVIRONMENT_BOOT },
       id: "lifeboat-recovery",
       title: "Recovery (Lifeboat)",
-      kernelArgs: [
-        "console=ttyS0,115200",
-        "lifeboat.mode=unattended",
-        "lifeboat.request=/requests/reset.json",
-        `lifeboat.digest=${digest}`,
-      ],
+      kernelArgs: ["console=ttyS0,115200", "lifeboat.shell", "lifeboat.after=poweroff"],
     });
     await writeFile(path.join(m.boot, "grub2/custom.cfg"), await must(renderGrubScript([entry])));
     await writeFile(
@@ -129,91 +234,212 @@ describe("crash states replayed from a block-level write log", () => {
     await m.release();
     const base = path.join(work.mountpoint, "base.img");
     await sh("cp", ["--reflink=always", fx.image, base]);
-    // To look at a failing state later: LIFEBOAT_CRASH_KEEP=<dir> keeps the base image and the log.
     const keep = process.env.LIFEBOAT_CRASH_KEEP;
 
-    // ---- 2. record the reset in the recovery environment
-    say("step 2: boot the recovery entry with every write and flush logged");
-    const logFile = scratch.path("reset-keep-home.log");
+    // ---- 2. record the operations in one boot of the recovery environment
+    say(
+      `step 2: boot the recovery environment with every write and flush logged; run ${OPERATIONS.map((o) => o.kind).join(", ")}`,
+    );
+    const logFile = scratch.path("operations.log");
+    const entriesNow = async () => (await readWriteLog(logFile, { live: {} })).entries.length;
+    const bounds: { start: number; end: number; seconds: number }[] = [];
     const vm = await boot({
       extraArgs: await writeLogBlockdevArgs(fx.image, logFile),
-      timeoutMs: 900_000,
-      name: "crash-record-reset-keep-home",
+      timeoutMs: 3_000_000,
+      name: "crash-record-operations",
     });
     try {
-      await vm.waitFor(/LIFEBOAT-RECOVERY cli-exit=(\d+)/, 600_000);
-      await vm.waitForExit(90_000);
+      await vm.waitFor("LIFEBOAT-RECOVERY shell", 600_000);
+      const run = guestShell(vm);
+      const ok = async (command: string, timeoutMs?: number) => {
+        const r = await run(command, timeoutMs);
+        if (r.rc !== 0)
+          throw new Error(
+            `guest: ${command} exited ${r.rc}\n${r.out.slice(-2500)}\n(log ${vm.logFile})`,
+          );
+        return r.out;
+      };
+      await ok("stty -echo; export NO_COLOR=1");
+      const btrfsDev = `/dev/vda${fx.root.number}`;
+      for (const [k, o] of OPERATIONS.entries()) {
+        const r = requests[k];
+        if (r === undefined) throw new Error("no request");
+        if (k > 0)
+          // The system this operation replaces differs from what the previous one left.
+          await ok(
+            `mkdir -p /mnt/t && mount -t btrfs ${btrfsDev} /mnt/t && echo 'before ${o.kind}' > /mnt/t/root/etc/lifeboat-crash-old && umount /mnt/t`,
+          );
+        await ok("sync");
+        const start = await entriesNow();
+        const t = Date.now();
+        await ok(
+          `node /lifeboat/cli.js recovery --request "$LIFEBOAT_RECOVERY_MOUNT/requests/${r.name}" --digest ${r.digest} --disk "$LIFEBOAT_DISK" </dev/null`,
+          1_500_000,
+        );
+        await ok("sync");
+        bounds.push({ start, end: await entriesNow(), seconds: (Date.now() - t) / 1000 });
+        say(
+          `  ${o.kind}: log entries ${start}..${bounds.at(-1)?.end} in ${bounds.at(-1)?.seconds.toFixed(0)} s`,
+        );
+      }
+      await vm.send("poweroff -f\r");
+      await vm.waitForExit(120_000);
     } finally {
       await vm.kill();
     }
-    expect(/LIFEBOAT-RECOVERY cli-exit=(\d+)/.exec(vm.output())?.[1], vm.logFile).toBe("0");
-    const after = await mountFixture(scratch, fx.image, fx);
-    const recorded = await fixtureFingerprints(after);
-    await after.release();
-    expect(recorded).toEqual({ root: factory.root, home });
     say(`  recorded in ${(vm.elapsedMs() / 1000).toFixed(0)} s (serial log ${vm.logFile})`);
 
-    // ---- 3. replay and check
     if (keep !== undefined) {
       await mkdir(keep, { recursive: true });
-      await sh("cp", ["--sparse=always", base, logFile, requestFile, keep]);
+      await writeFile(path.join(keep, "bounds.json"), JSON.stringify(bounds, null, 2));
+      await sh("cp", ["--sparse=always", base, logFile, ...requests.map((r) => r.file), keep]);
       await sh("cp", ["-r", scratch.path("keys"), keep]);
-      say(`  kept the base image, the log, the request and the keys in ${keep}`);
+      say(`  kept the base image, the log, the requests, the bounds and the keys in ${keep}`);
     }
+
+    // ---- 3. each operation's before and after, as the log has them
     const log = await readWriteLog(logFile);
+    const boundsDir = path.join(work.mountpoint, "bounds");
+    await mkdir(boundsDir, { recursive: true });
+    const at = await CrashStateBuilder.create(base, log, boundsDir);
+    scratch.defer(() => at.close());
+    const snapshot = async (prefix: number) => {
+      const image = await at.make({
+        index: 0,
+        kind: "flush",
+        id: `at-${prefix}`,
+        epoch: 0,
+        prefix,
+        extra: [],
+        key: "",
+      });
+      return withBtrfs(image, fx.root, scratch.path("bounds-mnt"), async (top) => ({
+        ...(await fixtureFingerprints({ btrfsTop: top })),
+        journal: await journalOf(top),
+      }));
+    };
+    const edges = [];
+    for (const b of bounds)
+      edges.push({ before: await snapshot(b.start), after: await snapshot(b.end) });
+    for (const [k, e] of edges.entries()) {
+      expect(e.after.journal.status, OPERATIONS[k]?.kind).toBe("done");
+      expect(e.after.root, OPERATIONS[k]?.kind).toBe(factory.root);
+    }
+    expect(edges[0]?.before).toMatchObject({ root: old.root, home });
+
+    // ---- 4. replay and check, operation by operation
     const planned = planCrashStates(log, { samplesPerEpoch: SAMPLES, seed: SEED });
-    const allSampled = planned.filter((s) => s.kind === "sampled").length;
-    const stride = Math.max(1, Math.ceil(allSampled / MAX_SAMPLED));
-    let nth = 0;
-    const states = planned.filter((s) => s.kind !== "sampled" || nth++ % stride === 0);
-    const flushPoints = states.filter((s) => s.kind !== "sampled").length;
-    const sampled = states.length - flushPoints;
     say(
-      `step 3: log of ${log.entries.length} entries (${log.entries.filter(isDataWrite).length} writes, ${log.entries.filter(isFlush).length} flushes): ${flushPoints} flush points + ${sampled} sampled states (seed ${SEED}, ≤${SAMPLES} per epoch)`,
+      `step 3: log of ${log.entries.length} entries (${log.entries.filter(isDataWrite).length} writes, ${log.entries.filter(isFlush).length} flushes), ${planned.length} states planned (seed ${SEED}, ≤${SAMPLES} sampled per epoch)`,
     );
+    const chosen = new Map<number, number>(); // state index -> operation
+    const report: string[] = [];
+    for (const [k, o] of OPERATIONS.entries()) {
+      const b = bounds[k];
+      if (b === undefined) continue;
+      const mine = planned.filter((s) => {
+        const r = reach(s);
+        return (k === 0 || r > b.start) && r <= b.end;
+      });
+      const flushes = mine.filter((s) => s.kind !== "sampled");
+      const sampled = mine.filter((s) => s.kind === "sampled");
+      const pick = OPT_IN
+        ? [...flushes, ...sampled]
+        : [...thin(flushes, o.ci.flush), ...thin(sampled, o.ci.sampled)];
+      for (const s of pick) chosen.set(s.index, k);
+    }
     const builder = await CrashStateBuilder.create(base, log, work.mountpoint);
     scratch.defer(() => builder.close());
     const verdicts = new Map<string, StateVerdict>();
-    const failed: string[] = [];
-    const seen = { journal: new Map<string, number>(), root: new Map<string, number>() };
-    let distinct = 0;
-    const started = Date.now();
-    for (const state of states) {
+    const setVerdicts = new Map<string, string[]>();
+    const perOp = OPERATIONS.map(() => ({
+      flush: 0,
+      sampled: 0,
+      failed: [] as string[],
+      journal: new Map<string, number>(),
+      root: new Map<string, number>(),
+      setChecks: 0,
+      ms: 0,
+    }));
+    for (const state of planned) {
+      const k = chosen.get(state.index);
+      if (k === undefined) continue;
+      const o = OPERATIONS[k];
+      const stats = perOp[k];
+      const r = requests[k];
+      const e = edges[k];
+      if (o === undefined || stats === undefined || r === undefined || e === undefined) continue;
+      const t = Date.now();
+      if (state.kind === "sampled") stats.sampled++;
+      else stats.flush++;
       let v = verdicts.get(state.key);
       if (v === undefined) {
-        distinct++;
         const image = await builder.make(state);
-        v = await checkResetState(
+        const setFailures: string[] = [];
+        if (o.readsImageSet) {
+          const setKey = writesInto(log, state, recoveryRange);
+          let f = setVerdicts.get(setKey);
+          if (f === undefined) {
+            f = await checkImageSetState(
+              image,
+              recoveryRange,
+              cliCopy,
+              trustedKey,
+              scratch.path("check"),
+            );
+            setVerdicts.set(setKey, f);
+            stats.setChecks++;
+          }
+          setFailures.push(...f);
+        }
+        const checked = await checkOperationState(
           image,
           {
-            oldRoot: old.root,
-            newRoot: factory.root,
-            home,
+            oldRoot: e.before.root,
+            newRoot: e.after.root,
+            oldHome: e.before.home,
+            newHome: e.after.home,
+            doneDigest: e.after.journal.digest ?? "?",
             btrfs: fx.root,
             cli: cliCopy,
-            requestFile,
-            digest,
-            trustedKey: scratch.path("keys/public.pem"),
+            requestFile: r.file,
+            digest: r.digest,
+            trustedKey,
           },
           scratch.path("check"),
         );
+        v = { ...checked, failures: [...setFailures, ...checked.failures] };
         verdicts.set(state.key, v);
       }
-      seen.journal.set(v.journal, (seen.journal.get(v.journal) ?? 0) + 1);
-      seen.root.set(v.root, (seen.root.get(v.root) ?? 0) + 1);
+      stats.journal.set(v.journal, (stats.journal.get(v.journal) ?? 0) + 1);
+      stats.root.set(v.root, (stats.root.get(v.root) ?? 0) + 1);
       if (v.failures.length > 0)
-        failed.push(`state ${state.index} (${state.id}): ${v.failures.join("; ")}`);
+        stats.failed.push(`state ${state.index} (${state.id}): ${v.failures.join("; ")}`);
+      stats.ms += Date.now() - t;
+      if ((stats.flush + stats.sampled) % 10 === 0)
+        say(`  ${o.kind}: ${stats.flush + stats.sampled} states, ${stats.failed.length} failed`);
     }
-    const passed = states.length - failed.length;
-    say(
-      `reset keeping /home: ${states.length} crash states checked (${flushPoints} flush points + ${sampled} sampled; ${distinct} distinct images, ${((Date.now() - started) / 1000).toFixed(0)} s), ${passed} passed (${((100 * passed) / states.length).toFixed(1)}%)`,
-    );
-    say(
-      `  journal in the states: ${JSON.stringify(Object.fromEntries(seen.journal))}; root: ${JSON.stringify(Object.fromEntries(seen.root))}`,
-    );
-    expect(failed).toEqual([]);
-    // The log spans the whole reset: states before it started, during it and after it.
-    expect(seen.journal.get("none") ?? 0).toBeGreaterThan(0);
-    expect(seen.journal.get("done") ?? 0).toBeGreaterThan(0);
-  }, 1_800_000);
+    for (const [k, o] of OPERATIONS.entries()) {
+      const s = perOp[k];
+      if (s === undefined) continue;
+      const n = s.flush + s.sampled;
+      const passed = n - s.failed.length;
+      const line = `${o.kind}: ${n} crash states checked (${s.flush} flush points + ${s.sampled} sampled), ${passed} passed (${((100 * passed) / Math.max(1, n)).toFixed(1)}%) in ${(s.ms / 1000).toFixed(0)} s; recorded in ${bounds[k]?.seconds.toFixed(0)} s; journal ${JSON.stringify(Object.fromEntries(s.journal))}; root ${JSON.stringify(Object.fromEntries(s.root))}${o.readsImageSet ? `; image set verified ${s.setChecks}×` : ""}`;
+      report.push(line);
+      say(line);
+    }
+    say(`whole test ${((Date.now() - testStarted) / 1000).toFixed(0)} s`);
+    for (const [k, o] of OPERATIONS.entries()) {
+      const s = perOp[k];
+      if (s === undefined) continue;
+      expect(s.failed, o.kind).toEqual([]);
+      expect(s.flush, o.kind).toBeGreaterThan(0);
+      // The states span the operation: before it started and after it finished.
+      expect(
+        (s.journal.get("none") ?? 0) + (s.journal.get("earlier") ?? 0),
+        o.kind,
+      ).toBeGreaterThan(0);
+      expect(s.journal.get("done") ?? 0, o.kind).toBeGreaterThan(0);
+    }
+  }, 3_600_000);
 });

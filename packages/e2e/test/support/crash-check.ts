@@ -1,10 +1,13 @@
 /**
- * The checker of a crash state of "reset keeping /home", run on the host on
- * a disk image made from a write log: the GPT is valid, the Btrfs passes
- * `btrfs check --readonly` and mounts read-only, `root` is the old or the
- * new system and `/home` the user's (fingerprints), the reset's journal is
- * readable or absent, and the recovery command (resume, or the reset again)
- * finishes to the new system.
+ * The checker of a crash state of one recovery operation (reset keeping
+ * /home, reset from the recovery image, full restore), run on the host on a
+ * disk image made from a write log: the GPT is valid, the Btrfs passes
+ * `btrfs check --readonly` and mounts read-only, `root` and `/home` are each
+ * the operation's before or after (fingerprints), the journal is readable
+ * (absent, or an earlier operation's finished one, before the operation
+ * began), and the recovery command (resume, or the operation again) finishes
+ * to the after state. {@link checkImageSetState} checks the recovery
+ * partition's image set for the operations that read it.
  */
 
 import { execFile } from "node:child_process";
@@ -14,14 +17,16 @@ import { promisify } from "node:util";
 import { readJournal } from "@lifeboat/core";
 import { type FixturePartition, fixtureFingerprints, sh } from "@lifeboat/testkit";
 
-/** What a reset keeping /home must leave: the fingerprints before and after, the request it runs. */
-export interface ResetExpectation {
-  /** `root` before the reset (the system being replaced). */
+/** What one operation must leave: the fingerprints before and after it, the request it ran. */
+export interface OperationExpectation {
+  /** `root` before the operation and after it. */
   readonly oldRoot: string;
-  /** `root` after it (the factory system). */
   readonly newRoot: string;
-  /** `/home`, the same before, during and after. */
-  readonly home: string;
+  /** `/home` before and after (the same but for the full restore). */
+  readonly oldHome: string;
+  readonly newHome: string;
+  /** The plan digest of the operation's finished journal, as the recording left it. */
+  readonly doneDigest: string;
   /** The Btrfs partition's place in the image. */
   readonly btrfs: Pick<FixturePartition, "offsetBytes" | "sizeBytes">;
   /** The CLI bundle and the request the recovery environment ran (a host copy) with its digest. */
@@ -35,8 +40,12 @@ export interface ResetExpectation {
 /** One state's verdict: `failures` empty when every check passed. */
 export interface StateVerdict {
   readonly failures: string[];
-  /** `none` (the reset had not started), `running` or `done`, as the state's journal says. */
-  readonly journal: "none" | "running" | "done" | "failed" | "unreadable";
+  /**
+   * The journal in the state: `none`, `earlier` (an earlier operation's,
+   * finished: this one had not started), `running`, `done` (this
+   * operation's), `failed` or `unreadable`.
+   */
+  readonly journal: "none" | "earlier" | "running" | "done" | "failed" | "unreadable";
   /** Whether `root` was the old or the new system in the state. */
   readonly root: "old" | "new" | "other";
   /** What the recovery command did (`resumed`, `executed`) or `skipped` when the journal said done. */
@@ -46,17 +55,18 @@ export interface StateVerdict {
 const run = promisify(execFile);
 const short = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 600);
 
-async function withBtrfs<T>(
+/** Attach a byte range of `image` as a loop device, run `use`, always detach. */
+async function withLoop<T>(
   image: string,
-  part: ResetExpectation["btrfs"],
-  mnt: string,
-  use: (top: string) => Promise<T>,
-  options: { check?: boolean } = {},
+  part: Pick<FixturePartition, "offsetBytes" | "sizeBytes">,
+  use: (dev: string) => Promise<T>,
+  options: { readOnly?: boolean } = {},
 ): Promise<T> {
   const dev = (
     await sh("losetup", [
       "--find",
       "--show",
+      ...(options.readOnly ? ["--read-only"] : []),
       "--offset",
       String(part.offsetBytes),
       "--sizelimit",
@@ -65,34 +75,57 @@ async function withBtrfs<T>(
     ])
   ).trim();
   try {
+    return await use(dev);
+  } finally {
+    await sh("losetup", ["-d", dev]);
+  }
+}
+
+/** Mount a byte range of `image` read-only on `mnt` (after `btrfs check` when asked), run `use`. */
+export async function withBtrfs<T>(
+  image: string,
+  part: Pick<FixturePartition, "offsetBytes" | "sizeBytes">,
+  mnt: string,
+  use: (top: string) => Promise<T>,
+  options: { check?: boolean } = {},
+): Promise<T> {
+  return withLoop(image, part, async (dev) => {
     if (options.check) await sh("btrfs", ["check", "--readonly", dev]);
     await mkdir(mnt, { recursive: true });
-    // Read-only first: a read-only mount of a writable device still replays the fsync log.
+    // Read-only, but on a writable device: a read-only mount still replays the fsync log.
     await sh("mount", ["-t", "btrfs", "-o", "ro", dev, mnt]);
     try {
       return await use(mnt);
     } finally {
       await sh("umount", [mnt]);
     }
-  } finally {
-    await sh("losetup", ["-d", dev]);
-  }
+  });
 }
 
-async function journalStatus(top: string): Promise<StateVerdict["journal"]> {
-  const file = path.join(top, ".lifeboat/journal.json");
-  const r = await readJournal(file);
-  if (r.isOk()) return r.value.status;
-  return r.error.code === "JOURNAL_NOT_FOUND" ? "none" : "unreadable";
+/** The journal at the top level `top`: its status and the digest of the plan it ran. */
+export async function journalOf(
+  top: string,
+): Promise<{ status: "none" | "running" | "done" | "failed" | "unreadable"; digest?: string }> {
+  const r = await readJournal(path.join(top, ".lifeboat/journal.json"));
+  if (r.isOk()) return { status: r.value.status, digest: r.value.planDigest };
+  return { status: r.error.code === "JOURNAL_NOT_FOUND" ? "none" : "unreadable" };
+}
+
+function classify(
+  j: Awaited<ReturnType<typeof journalOf>>,
+  doneDigest: string,
+): StateVerdict["journal"] {
+  if (j.status !== "done") return j.status;
+  return j.digest === doneDigest ? "done" : "earlier";
 }
 
 /**
  * Check one crash state's image (changed in place: the recovery runs on it).
  * `work` is a directory for its mount points.
  */
-export async function checkResetState(
+export async function checkOperationState(
   image: string,
-  want: ResetExpectation,
+  want: OperationExpectation,
   work: string,
 ): Promise<StateVerdict> {
   const failures: string[] = [];
@@ -114,9 +147,10 @@ export async function checkResetState(
       async (top) => {
         const fp = await fixtureFingerprints({ btrfsTop: top });
         root = fp.root === want.oldRoot ? "old" : fp.root === want.newRoot ? "new" : "other";
-        if (root === "other") failures.push(`root is neither the old nor the new system`);
-        if (fp.home !== want.home) failures.push("/home differs from the user's");
-        journal = await journalStatus(top);
+        if (root === "other") failures.push("root is neither the old nor the new system");
+        if (fp.home !== want.oldHome && fp.home !== want.newHome)
+          failures.push("/home is neither the user's nor the new one");
+        journal = classify(await journalOf(top), want.doneDigest);
         if (journal === "unreadable") failures.push("the journal is there but unreadable");
       },
       { check: true },
@@ -127,19 +161,23 @@ export async function checkResetState(
   }
   if (journal === "done") recovery = "skipped";
   else {
-    const r = await run("node", [
-      want.cli,
-      "recovery",
-      "--request",
-      want.requestFile,
-      "--digest",
-      want.digest,
-      "--trusted-key",
-      want.trustedKey,
-      "--disk",
-      image,
-      "--json",
-    ]).catch((e: { code?: number; stdout?: string; stderr?: string }) => e);
+    const r = await run(
+      "node",
+      [
+        want.cli,
+        "recovery",
+        "--request",
+        want.requestFile,
+        "--digest",
+        want.digest,
+        "--trusted-key",
+        want.trustedKey,
+        "--disk",
+        image,
+        "--json",
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
+    ).catch((e: { code?: number; stdout?: string; stderr?: string }) => e);
     if (!("stdout" in r) || ("code" in r && r.code !== undefined && r.code !== 0)) {
       const e = r as { code?: number; stdout?: string; stderr?: string };
       failures.push(
@@ -153,13 +191,57 @@ export async function checkResetState(
     await withBtrfs(image, want.btrfs, mnt, async (top) => {
       const fp = await fixtureFingerprints({ btrfsTop: top });
       if (fp.root !== want.newRoot) failures.push("after recovery: root is not the new system");
-      if (fp.home !== want.home) failures.push("after recovery: /home differs");
-      const after = await journalStatus(top);
-      if (after !== "done") failures.push(`after recovery: journal ${after}`);
+      if (fp.home !== want.newHome) failures.push("after recovery: /home is not the expected one");
+      const after = await journalOf(top);
+      if (after.status !== "done") failures.push(`after recovery: journal ${after.status}`);
     });
   } catch (e) {
     failures.push(`after recovery: ${short(e)}`);
   }
   await rm(mnt, { recursive: true, force: true });
   return { failures, journal, root, recovery };
+}
+
+/**
+ * The recovery partition of a crash state holds one complete image set that
+ * verifies: mounted read-only (ext4; the recovery environment mounts it
+ * read-only, so no journal needs replaying), `current` verified in full by
+ * `lifeboat image verify` (signature, sizes, every block) against the OEM key.
+ * Returns the failures (none when it verifies).
+ */
+export async function checkImageSetState(
+  image: string,
+  partition: Pick<FixturePartition, "offsetBytes" | "sizeBytes">,
+  cli: string,
+  trustedKey: string,
+  work: string,
+): Promise<string[]> {
+  const mnt = path.join(work, "recovery-mnt");
+  await mkdir(mnt, { recursive: true });
+  try {
+    return await withLoop(
+      image,
+      partition,
+      async (dev) => {
+        await sh("mount", ["-t", "ext4", "-o", "ro", dev, mnt]);
+        try {
+          const r = await run(
+            "node",
+            [cli, "image", "verify", path.join(mnt, "current"), "--trusted-key", trustedKey],
+            { maxBuffer: 16 * 1024 * 1024 },
+          ).catch((e: { code?: number; stdout?: string; stderr?: string }) => e);
+          if ("code" in r && r.code !== undefined && r.code !== 0)
+            return [
+              `image set: verify exit ${r.code}: ${String(r.stdout ?? "").slice(-600)} ${String(r.stderr ?? "").slice(-600)}`,
+            ];
+          return [];
+        } finally {
+          await sh("umount", [mnt]);
+        }
+      },
+      { readOnly: true },
+    );
+  } catch (e) {
+    return [`image set: ${short(e)}`];
+  }
 }
