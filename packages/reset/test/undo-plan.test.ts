@@ -78,7 +78,7 @@ describe("undo-reset planner", () => {
         5. Swap root and root.old-20260301T000000Z in one atomic rename  [destroys]
         6. Keep the old root as root.old-20261205T080000Z
         7. Bring /boot back to the kernels, initramfs and boot entries kept by the reset of 20260301T000000Z  [destroys]
-        8. Remove the kept copy of the /boot payload (.lifeboat/boot.old-20260301T000000Z), now back in /boot"
+        8. Remove the kept copy of the /boot payload (.lifeboat/boot.old-20260301T000000Z)"
     `);
   });
 

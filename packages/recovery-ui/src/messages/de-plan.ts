@@ -66,7 +66,7 @@ function step(v: PlanStepView): string {
       if (p.role === "data") return `${p.path} löschen`;
       const o = payloadOrigin(p.path);
       return o.kind === "kept"
-        ? `Die aufbewahrte Kopie der /boot-Dateien (${p.path}) entfernen, sie sind wieder in /boot`
+        ? `Die aufbewahrte Kopie der /boot-Dateien (${p.path}) entfernen`
         : o.kind === "factory"
           ? "Die entpackte Kopie der /boot-Dateien entfernen"
           : "Den schreibgeschützten Schnappschuss von home entfernen";

@@ -13,7 +13,8 @@ const KEPT_BOOT = /^\.lifeboat\/boot\.old-[0-9]{8}T[0-9]{6}Z$/;
 export function planCleanup(state: SystemState): Result<Plan, ResetPlanError> {
   return requireBtrfs(state).andThen((btrfs) => {
     const roots = btrfs.subvolumes.filter((s) => LEFTOVER.test(s.path));
-    const old = [...roots, ...btrfs.subvolumes.filter((s) => KEPT_BOOT.test(s.path))];
+    // A kept /boot payload goes with its root; its loss is that root's ("the system as it was").
+    const boots = btrfs.subvolumes.filter((s) => KEPT_BOOT.test(s.path));
     if (roots.length === 0)
       return err<never, ResetPlanError>({
         code: "RESET_UNSUPPORTED_LAYOUT",
@@ -25,14 +26,22 @@ export function planCleanup(state: SystemState): Result<Plan, ResetPlanError> {
       title: `Delete ${roots.length === 1 ? "the old root" : `${roots.length} old roots`} kept by earlier resets`,
       target: `btrfs:${btrfs.fsUuid}`,
       warnings: [],
-      steps: old.map((s, i) =>
-        makeStep(`drop-${i + 1}`, "reset.delete-subvolume", {
-          role: "data",
-          path: s.path,
-          readOnly: s.readOnly,
-          ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
-        }),
-      ),
+      steps: [
+        ...roots.map((s, i) =>
+          makeStep(`drop-${i + 1}`, "reset.delete-subvolume", {
+            role: "data",
+            path: s.path,
+            readOnly: s.readOnly,
+            ...(s.bytes === undefined ? {} : { bytes: s.bytes }),
+          }),
+        ),
+        ...boots.map((s, i) =>
+          makeStep(`drop-boot-${i + 1}`, "reset.delete-subvolume", {
+            role: "scratch",
+            path: s.path,
+          }),
+        ),
+      ],
     });
   });
 }

@@ -318,7 +318,7 @@ function describeDelete(p: z.infer<typeof deleteSchema>) {
         isRecoveredBootDir(p.path)
           ? "Remove the unpacked copy of the /boot payload"
           : isKeptBootDir(p.path)
-            ? `Remove the kept copy of the /boot payload (${p.path}), now back in /boot`
+            ? `Remove the kept copy of the /boot payload (${p.path})`
             : "Remove the read-only snapshot of home",
       );
     case "data": {
