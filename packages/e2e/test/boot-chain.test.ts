@@ -2,36 +2,34 @@
  * THE proof of the product (issue 10): a real, bootable Fedora-shaped disk
  * is provisioned by Lifeboat, broken, reset by the recovery environment
  * booted from its own GRUB entry, and boots again with the factory root and
- * the user's /home. Every boot's serial console is kept under
+ * the user's /home. Only public commands: `lifeboat provision` (with its GRUB
+ * integration) and `lifeboat reset schedule --in-recovery`, whose fragment on
+ * the recovery partition makes provision's custom.cfg block boot the
+ * unattended reset once. Every boot's serial console is kept under
  * test-output/qemu/ (named after the step).
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
-import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
-import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import {
   boot,
   type FedoraFixture,
   fedoraFixture,
   fixtureFingerprints,
   mountFixture,
-  renderGrubenv,
   requireRoot,
   requireTools,
   Scratch,
 } from "@lifeboat/testkit";
 import { afterAll, describe, expect, it } from "vitest";
-import { cliBundle } from "./support/cli-bundle.js";
+import { cliBundle, runCli } from "./support/cli-bundle.js";
 import {
   carveRecoveryPartition,
   copyInstalledEnvironment,
   provisionFixture,
-  RECOVERY_LABEL,
-  withPartitionMounted,
 } from "./support/recovery.js";
-import { must, stepLogger } from "./support/steps.js";
+import { stepLogger } from "./support/steps.js";
 import { addUserFiles } from "./support/user-files.js";
 
 const MARKER = /LIFEBOAT-MARKER root=([0-9a-f]{64}) home=([0-9a-f]{64})/;
@@ -83,6 +81,7 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
     const provisioned = await provisionFixture(bundle, fx.image, {
       build: fx.key,
       keysDir: scratch.path("keys"),
+      grubRecoveryArgs: "console=ttyS0,115200",
     });
     say(`  provision: ${provisioned.trim().slice(0, 300)}`);
     // provision installed the recovery environment around the fixture's own kernel.
@@ -115,36 +114,40 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
       `  recovery partition ${recUuid}: environment ${installed.digest.slice(0, 19)}… (kernel ${installed.kernelVersion}, initrd ${(installed.initrdBytes / 2 ** 20).toFixed(1)} MiB)`,
     );
 
-    /** Write a reset request on the recovery partition and the one-shot GRUB entry that runs it. */
+    /**
+     * `lifeboat reset schedule --in-recovery` from the host, as docs/cli.md tells a person: the
+     * request and its GRUB fragment on the recovery partition; provision's custom.cfg block boots
+     * "Scheduled reset (Lifeboat)" once. Returns the request's digest and what was planned.
+     */
     const scheduleRecovery = async (stamp: string) => {
-      const request = `${JSON.stringify({ kind: "reset-keep-home", stamp })}\n`;
-      const digest = `sha256:${createHash("sha256").update(request).digest("hex")}`;
-      await withPartitionMounted(runner, fx.image, layout.recovery, recMount, async () => {
-        await mkdir(path.join(recMount, "requests"), { recursive: true });
-        await writeFile(path.join(recMount, "requests/reset.json"), request);
-      });
-      const entry = recoveryMenuEntry({
-        partition: { fsUuid: recUuid, label: RECOVERY_LABEL },
-        source: { kind: "files", ...RECOVERY_ENVIRONMENT_BOOT },
-        id: "lifeboat-recovery",
-        title: "Recovery (Lifeboat)",
-        kernelArgs: [
-          "console=ttyS0,115200",
-          "lifeboat.mode=unattended",
-          "lifeboat.request=/requests/reset.json",
-          `lifeboat.digest=${digest}`,
-        ],
-      });
-      const script = await must(renderGrubScript([entry]));
-      const m = await mountFixture(scratch, fx.image, fx);
-      await writeFile(path.join(m.boot, "grub2/custom.cfg"), script);
-      await writeFile(
-        path.join(m.boot, "grub2/grubenv"),
-        renderGrubenv({ next_entry: "lifeboat-recovery" }),
-      );
-      await m.release();
-      return digest;
+      const out = await runCli(bundle, [
+        "--json",
+        "reset",
+        "schedule",
+        "--in-recovery",
+        "--disk",
+        fx.image,
+        "--stamp",
+        stamp,
+      ]);
+      const d = JSON.parse(out).data as { digest: string; plannedNow: { action: string } };
+      say(`  reset schedule --in-recovery: ${d.digest.slice(0, 19)}… (${d.plannedNow.action})`);
+      return d;
     };
+    /** What is still scheduled on the recovery partition, by `lifeboat reset unschedule --in-recovery`. */
+    const unschedule = async () =>
+      (
+        JSON.parse(
+          await runCli(bundle, [
+            "--json",
+            "reset",
+            "unschedule",
+            "--in-recovery",
+            "--disk",
+            fx.image,
+          ]),
+        ).data as { removed: string[] }
+      ).removed;
 
     // ---- 3. damage the system, add user files
     say("step 3: damage /etc and /usr, add user files under /home, boot");
@@ -184,11 +187,13 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
 
     // ---- 4. boot the recovery entry: unattended reset keeping /home
     say("step 4: boot the recovery entry (one-shot), unattended reset");
-    const digest = await scheduleRecovery("20261125T210000Z");
+    const { digest, plannedNow } = await scheduleRecovery("20261125T210000Z");
+    expect(plannedNow.action).toBe("reset");
     {
       const vm = await boot({ disks: [fx.image], timeoutMs: 900_000, name: "4-recovery" });
       try {
         await vm.waitFor(`lifeboat.digest=${digest}`, 240_000);
+        await vm.waitFor("LIFEBOAT-RECOVERY schedule consumed", 120_000);
         await vm.waitFor(/LIFEBOAT-RECOVERY cli-exit=(\d+)/, 600_000);
         await vm.waitForExit(60_000);
       } finally {
@@ -198,6 +203,8 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
       expect(exit?.[1], `recovery CLI failed; log ${vm.logFile}`).toBe("0");
       say(`  recovery boot finished in ${(vm.elapsedMs() / 1000).toFixed(0)} s`);
     }
+    // Consumed by the recovery environment: nothing is left to run at the next boot.
+    expect(await unschedule()).toEqual([]);
 
     // ---- 5. boot normally: factory root, the user's /home
     say("step 5: boot normally");
@@ -208,7 +215,7 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
 
     // ---- 6. the power is cut in the middle of a reset; the next recovery boot resumes it
     say("step 6: power cut (QEMU killed) in the middle of a reset, then the recovery entry again");
-    await scheduleRecovery("20261125T220000Z");
+    expect((await scheduleRecovery("20261125T220000Z")).plannedNow.action).toBe("reset");
     {
       const vm = await boot({ disks: [fx.image], timeoutMs: 900_000, name: "6-power-cut" });
       try {
@@ -220,7 +227,10 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
       expect(vm.output()).not.toMatch(/cli-exit=/);
       say(`  power cut after ${(vm.elapsedMs() / 1000).toFixed(0)} s, during step 4`);
     }
-    await scheduleRecovery("20261125T220000Z");
+    // The schedule was consumed before the reset began, so the cut cannot loop; the person
+    // schedules again, and the plan is the interrupted one, resumed from its journal.
+    expect(await unschedule()).toEqual([]);
+    expect((await scheduleRecovery("20261125T220000Z")).plannedNow.action).toBe("resume");
     {
       const vm = await boot({ disks: [fx.image], timeoutMs: 900_000, name: "6-resume" });
       try {

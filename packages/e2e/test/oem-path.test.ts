@@ -19,10 +19,14 @@
  * the guide's `--recovery-args "… lifeboat.lang=de_DE"`); (3) after root is
  * damaged from the host, "Reset to factory settings" opens on the
  * confirmation and resets, and the next boot reaches the system with /home
- * byte-identical. (4) The scheduled reset (`lifeboat reset schedule`) is
- * boot-chain-scheduled.test.ts's: not repeated here.
+ * byte-identical. (4) A scheduled unattended reset, as the guide's "An
+ * unattended reset at the next boot" says: root damaged a little, `lifeboat
+ * reset schedule --in-recovery --disk disk.img` from the host; the next boot
+ * runs it in the recovery environment by itself (no key pressed), and the
+ * boot after reaches the factory root with /home byte-identical.
  *
- * Boots per fixture: 4 (normal, Recovery walk, factory-reset entry, normal);
+ * Boots per fixture: 6 (normal, Recovery walk, factory-reset entry, normal,
+ * scheduled reset, normal);
  * the state after the Recovery walk is checked from the host. Serial logs:
  * test-output/qemu/oem-<fixture>-<n>-<what>-<time>.log.
  */
@@ -425,5 +429,46 @@ describe.each(CASES)("the OEM path of docs/oem-guide.md on the $name fixture", (
     expect(last.root).toBe(factoryRoot);
     expect(last.home).toBe(expectedHome);
     say(`  root=${last.root.slice(0, 12)}… (factory) home=${last.home.slice(0, 12)}… (the user's)`);
+
+    // ---- (4) a reset scheduled from the host runs unattended in the recovery environment
+    say("(4) root damaged; reset schedule --in-recovery from the host; the next boot runs it");
+    {
+      const m = await mountFixture(scratch, fx.image, fx);
+      try {
+        await writeFile(path.join(m.btrfsTop, "root/etc/junk-before-schedule.conf"), "junk\n");
+        expect((await fixtureFingerprints(m)).root).not.toBe(factoryRoot);
+      } finally {
+        await m.release();
+      }
+    }
+    inGuide("lifeboat reset schedule --in-recovery --disk disk.img");
+    const scheduled = await lifeboat(["reset", "schedule", "--in-recovery", "--disk", fx.image]);
+    expect(scheduled).toContain(
+      "A reset-keep-home reset is scheduled to run unattended in the recovery environment at the next boot.",
+    );
+    {
+      const t0 = Date.now();
+      const vm = await boot({
+        disks: [fx.image],
+        timeoutMs: 1_500_000,
+        name: `oem-${fc.name}-5-scheduled-reset`,
+      });
+      try {
+        // No key pressed: GRUB's default is the scheduled entry.
+        await vm.waitFor("LIFEBOAT-RECOVERY schedule consumed", 600_000);
+        await vm.waitFor("LIFEBOAT-RECOVERY mode=unattended", 60_000);
+        const exit = await vm.waitFor(/LIFEBOAT-RECOVERY cli-exit=(\d+)/, 900_000);
+        expect(exit[1], `the scheduled reset failed; serial log ${vm.logFile}`).toBe("0");
+        await vm.waitForExit(180_000);
+        say(
+          `  scheduled reset done, QEMU exited at ${((Date.now() - t0) / 1000).toFixed(0)} s (log ${vm.logFile})`,
+        );
+      } finally {
+        await vm.kill();
+      }
+    }
+    const scheduledAfter = await bootToMarker(fx.image, "6-after-scheduled-reset");
+    expect(scheduledAfter.root).toBe(factoryRoot);
+    expect(scheduledAfter.home).toBe(expectedHome);
   }, 3_000_000);
 });

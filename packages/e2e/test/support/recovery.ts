@@ -81,7 +81,8 @@ export async function withPartitionMounted<T>(
 }
 
 /**
- * `lifeboat provision --disk <image> --no-grub` from the host: the factory
+ * `lifeboat provision --disk <image> --no-grub` (or with its GRUB integration
+ * and `--recovery-args`, given `grubRecoveryArgs`) from the host: the factory
  * snapshot of root and the /boot payload; with `keysDir`, a key pair made
  * there first (`lifeboat image keygen`), the signed recovery image set and
  * the recovery environment (around the fixture's own kernel) written to the
@@ -90,7 +91,12 @@ export async function withPartitionMounted<T>(
 export async function provisionFixture(
   bundle: string,
   image: string,
-  options: { build: string; keysDir?: string },
+  options: {
+    build: string;
+    keysDir?: string;
+    /** Install provision's GRUB integration (instead of `--no-grub`) with these `--recovery-args`. */
+    grubRecoveryArgs?: string;
+  },
 ): Promise<string> {
   const key: string[] = [];
   if (options.keysDir !== undefined) {
@@ -102,7 +108,9 @@ export async function provisionFixture(
     "--disk",
     image,
     ...key,
-    "--no-grub",
+    ...(options.grubRecoveryArgs === undefined
+      ? ["--no-grub"]
+      : ["--recovery-args", options.grubRecoveryArgs]),
     "--product",
     "Fedora-shaped fixture",
     "--build",
