@@ -6,6 +6,7 @@
 import type { CommandRunner } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { btrfs, inside } from "./_internal/common.js";
+import { onDiskUuid } from "./_internal/temp-fsid.js";
 import type { BtrfsError } from "./errors.js";
 import {
   type FilesystemInfo,
@@ -19,6 +20,8 @@ import { requireSubvolume } from "./subvolumes.js";
 
 /**
  * UUID, label and devices of the filesystem at a mount point or on a device.
+ * The UUID is the one on the disk, also for a copy the kernel mounted under a
+ * temporary UUID because another with the same UUID was mounted first.
  *
  * @example
  * ```ts
@@ -30,9 +33,9 @@ export function filesystemInfo(
   runner: CommandRunner,
   pathOrDevice: string,
 ): ResultAsync<FilesystemInfo, BtrfsError> {
-  return btrfs(runner, ["filesystem", "show", "--raw", pathOrDevice]).andThen((r) =>
-    parseFilesystemShow(r.stdout),
-  );
+  return btrfs(runner, ["filesystem", "show", "--raw", pathOrDevice])
+    .andThen((r) => parseFilesystemShow(r.stdout))
+    .andThen((info) => onDiskUuid(info.uuid).map((uuid) => ({ ...info, uuid })));
 }
 
 /**

@@ -14,6 +14,7 @@ import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow
 import { type AgentLease, agentRuledOut, leaseAgent } from "./_internal/agent-pool.js";
 import { isExecutable } from "./_internal/build-helper.js";
 import { btrfs, checkTopLevel, fromNode, type Inside } from "./_internal/common.js";
+import { onDiskUuid } from "./_internal/temp-fsid.js";
 import type { BtrfsAgent, StartAgentOptions, SubvolumeFacts } from "./agent.js";
 import type { BtrfsError } from "./errors.js";
 import {
@@ -55,7 +56,10 @@ export interface OpenBtrfsOptions extends StartAgentOptions {
 
 /** The filesystem's identity and devices ({@link BtrfsHandle.filesystem}). */
 export interface BtrfsFilesystem {
-  /** The filesystem UUID. */
+  /**
+   * The filesystem UUID as it is on the disk, also when the kernel mounted it
+   * under a temporary one because a copy with the same UUID was mounted first.
+   */
   readonly uuid: string;
   readonly devices: readonly BtrfsDevice[];
 }
@@ -267,7 +271,9 @@ class Handle implements BtrfsHandle {
   }
 
   filesystem(): ResultAsync<BtrfsFilesystem, BtrfsHandleError> {
-    return this.live().andThen(() => this.impl.filesystem());
+    return this.live()
+      .andThen(() => this.impl.filesystem())
+      .andThen((f) => onDiskUuid(f.uuid).map((uuid) => ({ ...f, uuid })));
   }
 
   snapshot(
