@@ -85,14 +85,14 @@ const ALL_OPERATIONS: readonly Operation[] = [
     kind: "reset-keep-home",
     stamp: "20261205T040000Z",
     readsImageSet: false,
-    ci: { flush: Number.POSITIVE_INFINITY, sampled: 12 },
+    ci: { flush: Number.POSITIVE_INFINITY, sampled: 10 },
   },
   // Each of these unpacks the ~780 MB image set, in the guest and again in each state's recovery.
   {
     kind: "reset-from-recovery",
     stamp: "20261205T050000Z",
     readsImageSet: true,
-    ci: { flush: 5, sampled: 1 },
+    ci: { flush: 3, sampled: 1 },
   },
   {
     kind: "full-restore",
