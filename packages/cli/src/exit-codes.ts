@@ -7,7 +7,7 @@
  * | 1 | the operation failed (the error's `code` says why) |
  * | 2 | bad usage (unknown command, bad option) |
  * | 3 | confirmation refused or missing: nothing was changed |
- * | 4 | a precondition failed (not enough space, e.g. `GPT_NO_SPACE`; image not verified, target busy; `GPT_RECOVERY_EXISTS`; an older image set, `IMAGE_ROLLBACK`): nothing was changed |
+ * | 4 | a precondition failed (not enough space, e.g. `GPT_NO_SPACE`; image not verified, target busy; `GPT_RECOVERY_EXISTS`; an older image set, `IMAGE_ROLLBACK`; a boot path Secure Boot would refuse, `SECURE_BOOT_UNBOOTABLE`): nothing was changed |
  * | 5 | verification failed (tampered or corrupt image, bad signature) |
  * | 130 | interrupted (Ctrl-C); a journaled plan can be resumed |
  */
@@ -41,6 +41,7 @@ export function exitCodeFor(code: string): ExitCodeValue {
     code === "GPT_NO_SPACE" ||
     code === "GPT_RECOVERY_EXISTS" ||
     code === "IMAGE_ROLLBACK" ||
+    code === "SECURE_BOOT_UNBOOTABLE" ||
     /^RESET_(NO_|INSUFFICIENT|IMAGE_NOT|IMAGE_ROLLBACK|TARGET_BUSY|DISK_IN_USE|WRONG_TARGET|CANNOT_ABANDON)/.test(
       code,
     )

@@ -50,7 +50,7 @@ describe("provision: Secure Boot pre-flight", () => {
     };
 
     const refused = cliJsonFailure([...args, "--no-recovery-env"]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(4); // a precondition: nothing was changed
     expect(refused.doc.error.code).toBe("SECURE_BOOT_UNBOOTABLE");
     expect(refused.doc.error.message).toContain("--secure-boot-off");
     expect(JSON.stringify(refused.doc.error)).toContain("SECURE_BOOT_GRUB_UNSIGNED");
