@@ -208,7 +208,7 @@ export async function applyViaService(
 }
 
 /** Plan `request` in lifeboatd, confirm it here as in process, apply it in lifeboatd with the digest. */
-async function applyRequest(
+function applyRequest(
   ctx: CliContext,
   command: string,
   disk: string,
@@ -216,9 +216,37 @@ async function applyRequest(
   opts: ViaServiceOptions,
   wordFor: (kind: string) => string,
 ): Promise<ExitCodeValue> {
-  const planned = await withService((c) => c.call("Plan", "ss", [disk, request]));
+  return planAndRun(ctx, command, disk, opts, {
+    plan: ["Plan", "ss", [disk, request]],
+    run: ["Apply", "sss", [disk, request]],
+    word: wordFor,
+  });
+}
+
+/** A lifeboatd method and its arguments: `[member, signature, body]`. */
+type ServiceCall = readonly [member: string, signature: string, body: readonly string[]];
+
+/**
+ * Make the plan with `calls.plan` in lifeboatd, show and confirm it here as
+ * in process (typed word, or `--yes --confirm <digest>`), then start
+ * `calls.run` with the confirmed digest as its last argument and follow its
+ * job (Ctrl-C cancels it).
+ */
+async function planAndRun(
+  ctx: CliContext,
+  command: string,
+  disk: string,
+  opts: ViaServiceOptions,
+  calls: {
+    readonly plan: ServiceCall;
+    readonly run: ServiceCall;
+    readonly word: (kind: string) => string;
+  },
+): Promise<ExitCodeValue> {
+  const planned = await withService((c) => c.call(...calls.plan));
   if (planned.isErr()) return fail(ctx, command, planned.error);
   const plan = JSON.parse(String(planned.value[0])) as Plan;
+  const [member, signature, body] = calls.run;
   return runPlan(
     ctx,
     plan,
@@ -226,7 +254,7 @@ async function applyRequest(
     {
       command,
       journalPath: `the Btrfs of ${disk} (kept by lifeboatd)`,
-      word: wordFor(plan.kind),
+      word: calls.word(plan.kind),
       target: {
         args: `--via-service --disk ${disk}`,
         journalWhere: `on the Btrfs of ${disk}`,
@@ -237,7 +265,7 @@ async function applyRequest(
       executeWith: ({ confirm, onProgress, signal }) =>
         withService((c) =>
           c
-            .call("Apply", "sss", [disk, request, confirm ?? plan.digest])
+            .call(member, signature, [...body, confirm ?? plan.digest])
             .andThen(([job]) => followCancellable(c, String(job), signal, onProgress, plan))
             .andThen((o) => jobResult<ExecutionSummary>(o)),
         ),
@@ -349,33 +377,11 @@ export async function rescueViaService(
     ...(opts.path?.length ? { paths: opts.path } : {}),
     ...(opts.format ? { format: opts.format } : {}),
   });
-  const planned = await withService((c) => c.call("PlanRescue", "sss", [disk, device, options]));
-  if (planned.isErr()) return fail(ctx, command, planned.error);
-  const plan = JSON.parse(String(planned.value[0])) as Plan;
-  return runPlan(
-    ctx,
-    plan,
-    {},
-    {
-      command,
-      journalPath: `the Btrfs of ${disk} (kept by lifeboatd)`,
-      word: "RESET",
-      target: {
-        args: `--via-service --disk ${disk}`,
-        journalWhere: `on the Btrfs of ${disk}`,
-      },
-      ...(opts.yes ? { yes: true } : {}),
-      ...(opts.confirm ? { confirm: opts.confirm } : {}),
-      ...(opts.dryRun ? { dryRun: true } : {}),
-      executeWith: ({ confirm, onProgress, signal }) =>
-        withService((c) =>
-          c
-            .call("Rescue", "ssss", [disk, device, options, confirm ?? plan.digest])
-            .andThen(([job]) => followCancellable(c, String(job), signal, onProgress, plan))
-            .andThen((o) => jobResult<ExecutionSummary>(o)),
-        ),
-    },
-  );
+  return planAndRun(ctx, command, disk, opts, {
+    plan: ["PlanRescue", "sss", [disk, device, options]],
+    run: ["Rescue", "ssss", [disk, device, options]],
+    word: () => "RESET",
+  });
 }
 
 /**

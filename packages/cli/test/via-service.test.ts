@@ -465,7 +465,7 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
     await runner.run("truncate", ["-s", "64M", scratch.path("target.img")]);
     await runner.run("mkfs.ext4", ["-q", "-F", scratch.path("target.img")]);
     const target = await attachLoop(scratch, scratch.path("target.img"));
-    const stamp = "20261205T090000Z";
+    const stamp = "20261205T100000Z";
     const args = ["rescue", "--disk", loop, "--to", target, "--stamp", stamp];
     const dir = await json(["rescue", "--disk", loop, "--to", "/tmp", "--stamp", stamp]);
     expect(dir.code).toBe(2);
