@@ -413,6 +413,14 @@ export const doctorDataSchema = z.object({
         }),
       ),
       bootable: z.boolean(),
+      /** `insmod` of modules the signed GRUB lacks: GRUB refuses them and goes on. */
+      warnings: z.array(
+        z.looseObject({
+          code: z.literal("SECURE_BOOT_GRUB_MODULE_MISSING"),
+          message: z.string(),
+          path: z.string(),
+        }),
+      ),
     })
     .nullable(),
 });

@@ -135,7 +135,7 @@ async function secureBootWarnings(
   });
   if (r.isErr())
     return [`Secure Boot not checked (${r.error.message}): install sbsigntool to check it.`];
-  const problems = r.value.paths.flatMap((p) => p.problems);
+  const problems = [...r.value.paths.flatMap((p) => p.problems), ...r.value.warnings];
   return [...new Set(problems.map((p) => `Secure Boot: ${p.message}.`))];
 }
 

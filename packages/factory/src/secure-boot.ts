@@ -113,8 +113,10 @@ export interface SecureBootGrubNotTrusted extends ErrorBase<"SECURE_BOOT_GRUB_NO
 }
 /**
  * A GRUB configuration the paths use loads a module (`insmod`) that is not built into the
- * signed GRUB: a locked-down GRUB refuses it ("prohibited by secure boot policy"), and what
- * needs it fails.
+ * signed GRUB: a locked-down GRUB refuses it ("prohibited by secure boot policy") and goes on
+ * (`$?` stays 0), so only a command of that module fails, if one is used. A warning
+ * ({@link SecureBootReport.warnings}), not a refusal: `grub-mkconfig` writes `insmod` lines
+ * for modules most machines never call (the video drivers of `load_video`).
  */
 export interface SecureBootGrubModuleMissing extends ErrorBase<"SECURE_BOOT_GRUB_MODULE_MISSING"> {
   readonly path: string;
@@ -206,6 +208,11 @@ export interface SecureBootReport {
   readonly paths: readonly SecureBootPath[];
   /** True when every path can boot. */
   readonly bootable: boolean;
+  /**
+   * What may still fail under Secure Boot without stopping the boot: `insmod` of modules the
+   * signed GRUB lacks (`SECURE_BOOT_GRUB_MODULE_MISSING`), each named with its configuration.
+   */
+  readonly warnings: readonly SecureBootProblem[];
 }
 
 /** Errors of {@link checkSecureBoot} (problems it finds are in the report, not errors). */
@@ -299,17 +306,15 @@ export function checkSecureBoot(
         ResultAsync.combine(options.kernels.map((k) => inspect(runner, k.path, signal))),
       ] as const).map(([trust, modules, kernels]): SecureBootReport => {
         const shimTrust = trust ?? null;
-        const chain = [
-          ...chainProblems(shim, grub, shimTrust),
-          ...moduleProblems(grubPath, modules, options.grubConfigs ?? []),
-        ];
+        const chain = chainProblems(shim, grub, shimTrust);
+        const warnings = moduleProblems(grubPath, modules, options.grubConfigs ?? []);
         const paths = options.kernels.map((k, i): SecureBootPath => {
           const kernel = kernels[i] as SignedFile;
           const problems = [...chain, ...kernelProblems(kernel, k.role)];
           return { role: k.role, kernel, bootable: problems.length === 0, problems };
         });
         const bootable = chain.length === 0 && paths.every((p) => p.bootable);
-        return { esp, shim, grub, shimTrust, paths, bootable };
+        return { esp, shim, grub, shimTrust, paths, bootable, warnings };
       }),
     ),
   );
@@ -375,7 +380,7 @@ function moduleProblems(
       .map(
         (module): SecureBootProblem => ({
           code: "SECURE_BOOT_GRUB_MODULE_MISSING",
-          message: `${c.name} loads the GRUB module ${module}, which is not built into the signed ${grubPath}: under Secure Boot GRUB refuses it (prohibited by secure boot policy)`,
+          message: `${c.name} loads the GRUB module ${module}, which is not built into the signed ${grubPath}: under Secure Boot GRUB refuses it (prohibited by secure boot policy) and goes on, so only a command of that module would fail`,
           path: grubPath,
           module,
           config: c.name,

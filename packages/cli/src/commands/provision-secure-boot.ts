@@ -34,7 +34,7 @@ export async function secureBootPreflight(
       role: "recovery",
       path: path.join(t.boot, path.basename(options.recoveryKernel)),
     });
-  // GRUB's configurations on /boot: each insmod must be built into the signed GRUB.
+  // GRUB's configurations on /boot: an insmod of a module the signed GRUB lacks is a warning.
   const grubConfigs: { name: string; text: string }[] = [];
   for (const rel of ["grub2/grub.cfg", "grub2/custom.cfg", "grub/grub.cfg", "grub/custom.cfg"]) {
     const text = await readFile(path.join(t.boot, rel), "utf8").catch(() => undefined);
@@ -62,6 +62,7 @@ export async function secureBootPreflight(
       );
     return;
   }
+  if (!ctx.json) for (const w of report.warnings) note(ctx, pc.yellow(`Secure Boot: ${w.message}`));
   const refused = secureBootRefusal(report);
   if (refused === undefined) {
     if (!ctx.json)
