@@ -125,6 +125,12 @@ describe("lifeboat, the real binary", () => {
         path: "/etc/grub.d/41_lifeboat",
       }),
       expect.objectContaining({ kind: "custom.cfg" }),
+      // This system has /etc/grub.d but no grub-mkconfig: said, not run.
+      expect.objectContaining({
+        kind: "grub-mkconfig",
+        status: "skipped",
+        reason: "no-grub-mkconfig",
+      }),
     ]);
     const i = cliJson(
       ["inspect", "--disk", disk, "--trusted-key", keys.publicKey],
