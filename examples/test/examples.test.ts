@@ -91,9 +91,9 @@ describe("examples", () => {
       },
       progress: (e) => seen.push(e.type),
     });
-    expect(r).toMatchObject({ done: true, steps: 7 });
+    expect(r).toMatchObject({ done: true, steps: 8 });
     expect(shown.some((l) => l.startsWith("DESTROYS subvolume root"))).toBe(true);
-    expect(seen.filter((t) => t === "step-finished")).toHaveLength(7);
+    expect(seen.filter((t) => t === "step-finished")).toHaveLength(8);
     // Everything the machine attached and mounted is released.
     expect((await sh("losetup", ["-j", image])).trim()).toBe("");
   });

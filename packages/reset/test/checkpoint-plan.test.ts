@@ -98,10 +98,11 @@ describe("rollback plans", () => {
         1. Check that the filesystem and checkpoint b are the ones planned for
         2. Make root.new-20261126T000000Z as a writable snapshot of checkpoint b (copy-on-write, no copying)
         3. Prepare root.new-20261126T000000Z (reset marker; /etc/machine-id kept)
-        4. Stage the /boot payload of checkpoint b (1 file) beside the current one
-        5. Swap root and root.new-20261126T000000Z in one atomic rename  [destroys]
-        6. Keep the old root as root.old-20261126T000000Z
-        7. Bring /boot back to the kernels, initramfs and boot entries of checkpoint b  [destroys]"
+        4. Keep a copy of the current /boot payload as .lifeboat/boot.old-20261126T000000Z
+        5. Stage the /boot payload of checkpoint b (1 file) beside the current one
+        6. Swap root and root.new-20261126T000000Z in one atomic rename  [destroys]
+        7. Keep the old root as root.old-20261126T000000Z
+        8. Bring /boot back to the kernels, initramfs and boot entries of checkpoint b  [destroys]"
     `);
     expect(r.steps.find((s) => s.id === "prepare-root")?.params.firstBoot).toBe(false);
   });

@@ -84,16 +84,29 @@ describe("BLS entries as GRUB menu entries (blscfg stand-in)", () => {
 });
 
 describe("qemuArgs", () => {
-  it("uses TCG, q35, read-only OVMF code, a writable vars copy and virtio disks", () => {
+  it("uses TCG, q35 with SMM, Secure Boot OVMF code (the default), a writable vars copy and virtio disks", () => {
     const args = qemuArgs({ disks: ["/x/disk.img"], timeoutMs: 1 }, "/tmp/vars.fd").join(" ");
-    expect(args).toContain("-accel tcg -cpu max -machine q35");
+    expect(args).toContain("-accel tcg -cpu max -machine q35,smm=on");
+    expect(args).toContain("-global driver=cfi.pflash01,property=secure,value=on");
     expect(args).toContain(
-      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
     );
     expect(args).toContain("if=pflash,format=raw,unit=1,file=/tmp/vars.fd");
     expect(args).toContain("file=/x/disk.img,format=raw,if=none,id=disk0");
     expect(args).toContain("-device virtio-blk-pci,drive=disk0");
     expect(args).toContain("-no-reboot");
+  });
+
+  it("with secureBoot: false, the plain OVMF code and no SMM", () => {
+    const args = qemuArgs(
+      { disks: ["/x/disk.img"], timeoutMs: 1, secureBoot: false },
+      "/tmp/vars.fd",
+    ).join(" ");
+    expect(args).toContain("-machine q35 ");
+    expect(args).not.toContain("smm=on");
+    expect(args).toContain(
+      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+    );
   });
 });
 
