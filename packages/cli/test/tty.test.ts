@@ -108,7 +108,7 @@ describe("lifeboat on a terminal (tmux)", () => {
     await sleep(300);
     type("RESET");
     text = await waitFor(/RUN-2\n[\s\S]*EXIT=\d+/);
-    expect(text).toContain("[7/7]");
+    expect(text).toContain("[8/8]");
     expect(text).toContain("EXIT=0");
     expect(subvolumes()).toContain("root.old-20261125T220000Z");
   }, 400_000);
