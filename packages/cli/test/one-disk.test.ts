@@ -104,7 +104,8 @@ let disk: string;
 beforeAll(async () => {
   ensureBuilt();
   scratch = await Scratch.create("lifeboat-one-disk-");
-  disk = await smallDisk(scratch);
+  // 40 resets, each keeping the old root and a copy of the /boot payload it booted with.
+  disk = await smallDisk(scratch, "disk.img", 1600);
   provisionSmall(disk, keygen(scratch).privateKey);
 }, 600_000);
 afterAll(async () => {

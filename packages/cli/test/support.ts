@@ -80,12 +80,16 @@ export function cliJsonFailure(args: readonly string[]) {
   return { code: r.code, doc };
 }
 
-/** A small Fedora-shaped disk image (ESP, /boot, recovery, Btrfs with root and home), not provisioned. */
-export async function smallDisk(scratch: Scratch, name = "disk.img"): Promise<string> {
+/** A small Fedora-shaped disk image (ESP, /boot, recovery, Btrfs with root and home; 800 MiB unless `diskMiB`), not provisioned. */
+export async function smallDisk(
+  scratch: Scratch,
+  name = "disk.img",
+  diskMiB = 800,
+): Promise<string> {
   requireRoot();
   requireTools("sgdisk", "mkfs.btrfs", "mkfs.ext4", "mkfs.vfat", "mksquashfs", "unsquashfs");
   const image = scratch.path(name);
-  await layOutDisk(runner, image, { diskMiB: 800, recoveryMiB: 160 });
+  await layOutDisk(runner, image, { diskMiB, recoveryMiB: 160 });
   await installSystem(runner, image, { sources: ["/usr/share/zoneinfo"], kernelVersion: KVER });
   return image;
 }
