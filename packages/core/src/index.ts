@@ -95,7 +95,14 @@ export {
   TRUSTED_KEYS_DIR,
 } from "./on-disk.js";
 export { joinInside, resolveInside } from "./paths.js";
-export type { DataLoss, JsonValue, Plan, PlanDraft, PlanStep } from "./plan.js";
+export type {
+  DataLoss,
+  JsonValue,
+  Plan,
+  PlanDraft,
+  PlanStep,
+  PlanWarningCode,
+} from "./plan.js";
 export {
   canonicalJson,
   computePlanDigest,

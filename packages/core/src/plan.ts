@@ -51,6 +51,24 @@ export interface PlanStep {
   readonly preconditions: readonly string[];
 }
 
+/**
+ * A plan warning as data: a stable code and its parameters, so a front end
+ * can word it in its own language. The plan's `warnings` keep the English
+ * text; a package's planner documents its codes (e.g. `planWarningViews` of
+ * `@lifeboat/reset`).
+ *
+ * @example
+ * ```ts
+ * const w: PlanWarningCode = { code: "other-os-kept", params: { name: "Windows", partitions: [3] } };
+ * ```
+ */
+export interface PlanWarningCode {
+  /** Stable, e.g. `"other-os-erased"`. */
+  readonly code: string;
+  /** What the warning's words are made from. */
+  readonly params: { readonly [key: string]: JsonValue };
+}
+
 /** A plan as made by a planner, before its digest is computed. */
 export interface PlanDraft {
   /** The request type, e.g. `"reset-keep-home"`. */
@@ -60,8 +78,14 @@ export interface PlanDraft {
   /** What the plan acts on (a device path or mount point). */
   readonly target: string;
   readonly steps: readonly PlanStep[];
-  /** Things a person should read first (other OSes, encryption). */
+  /** Things a person should read first (other OSes, encryption), in English. */
   readonly warnings: readonly string[];
+  /**
+   * The same warnings as codes and parameters, one per entry of `warnings`
+   * and in its order; absent when the planner gives none (a front end then
+   * shows `warnings` as they are).
+   */
+  readonly warningCodes?: readonly PlanWarningCode[];
 }
 
 /**

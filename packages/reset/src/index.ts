@@ -227,3 +227,10 @@ export { type PlanStepView, planStepViews } from "./step-view.js";
 export type { StepKind, StepParams } from "./steps/catalogue.js";
 export type { RecoveryImageAccess, ResetEnvironment } from "./steps/context.js";
 export { type PayloadOrigin, payloadOrigin } from "./steps/words.js";
+export {
+  PLAN_WARNING_KINDS,
+  type PlanWarningKind,
+  type PlanWarningParams,
+  type PlanWarningView,
+  planWarningViews,
+} from "./warnings.js";

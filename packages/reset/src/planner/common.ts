@@ -2,7 +2,7 @@ import { err, ok, type Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import { FACTORY_ROOT, HOME_SUBVOLUME, isValidStamp, stampedSubvolumes } from "../layout.js";
 import type { BtrfsState, OtherOs, PartitionState, SubvolumeState, SystemState } from "../state.js";
-import { partitionNumbers, partitionWords } from "../steps/words.js";
+import { type PlannedWarning, planWarning } from "../warnings.js";
 import { formatBytes } from "./words.js";
 
 export { SNAPSHOT_HEADROOM_BYTES } from "../layout.js";
@@ -161,7 +161,7 @@ export function requireVerifiedImage(
 export function requireEpoch(
   state: SystemState,
   allowRollback: { readonly reason: string } | undefined,
-): Result<string[], ResetPlanError> {
+): Result<PlannedWarning[], ResetPlanError> {
   const r = state.recovery;
   const securityEpoch = r?.securityEpoch ?? 0;
   const floor = r?.epochFloor;
@@ -180,32 +180,36 @@ export function requireEpoch(
       field: "allowRollback.reason",
     });
   return ok([
-    `Rollback allowed: the recovery image set has security epoch ${securityEpoch}, older than ${floor} (reason: ${allowRollback.reason}).`,
+    planWarning("rollback-allowed", {
+      securityEpoch,
+      floorEpoch: floor,
+      reason: allowRollback.reason,
+    }),
   ]);
 }
 
 /** Loud warnings for other operating systems and encrypted volumes (partitions by number and GUID, never by device node). */
-export function warningsFor(state: SystemState, destroysOtherOses: boolean): string[] {
-  const warnings: string[] = [];
+export function warningsFor(state: SystemState, destroysOtherOses: boolean): PlannedWarning[] {
+  const warnings: PlannedWarning[] = [];
   for (const os of state.otherOses) {
-    const where = partitionNumbers(osPartitions(state, os));
+    const partitions = osPartitions(state, os).map((p) => p.number);
     warnings.push(
       destroysOtherOses
-        ? `${os.name} WILL BE ERASED (${formatBytes(os.bytes)} on ${where}).`
-        : `${os.name} (${where}) is on this disk; this reset does not touch it.`,
+        ? planWarning("other-os-erased", { name: os.name, bytes: os.bytes, partitions })
+        : planWarning("other-os-kept", { name: os.name, partitions }),
     );
   }
   for (const p of state.disks.flatMap((d) => d.partitions)) {
     if (p.luks === undefined) continue;
     warnings.push(
-      `${capitalised(partitionWords(identityOf(p)))} is an encrypted volume (LUKS${p.luks.version}, ${p.luks.openAs ? "open" : "locked"}); the reset works inside it and keeps the encryption.`,
+      planWarning("encrypted-volume", {
+        partition: identityOf(p),
+        luksVersion: p.luks.version,
+        open: p.luks.openAs !== undefined,
+      }),
     );
   }
   return warnings;
-}
-
-function capitalised(text: string): string {
-  return `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 }
 
 /** A partition's identity for words and plans: number, GPT name, unique GUID. */

@@ -6,6 +6,7 @@ import type { ResetFromRecoveryRequest } from "../requests.js";
 import type { BtrfsState, SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
 import { unpackNeededBytes } from "../steps/image-steps.js";
+import { type PlannedWarning, planWarning, planWarnings } from "../warnings.js";
 import {
   requireBtrfs,
   requireEpoch,
@@ -23,7 +24,10 @@ export function unpackSteps(
   state: SystemState,
   stamp: string,
   allowRollback?: { readonly reason: string },
-): Result<{ btrfs: BtrfsState; steps: PlanStep[]; rollbackWarnings: string[] }, ResetPlanError> {
+): Result<
+  { btrfs: BtrfsState; steps: PlanStep[]; rollbackWarnings: PlannedWarning[] },
+  ResetPlanError
+> {
   return requireStamp(state, stamp).andThen(() =>
     requireBtrfs(state).andThen((btrfs) =>
       requireVerifiedImage(state).andThen(({ imageSet, rootBytes }) =>
@@ -64,7 +68,7 @@ export function planFromRecovery(
         kind: request.kind,
         title: `Reset the system from the recovery partition (${recovery.product ?? "?"} ${recovery.build ?? "?"}), keeping /home`,
         target: `btrfs:${btrfs.fsUuid}`,
-        warnings,
+        ...planWarnings(warnings),
         steps: [
           ...steps,
           ...swapRootSteps(
@@ -84,9 +88,9 @@ export function planFromRecovery(
   );
 }
 
-function warningsWithFactory(state: SystemState): string[] {
-  const out: string[] = [];
+function warningsWithFactory(state: SystemState): PlannedWarning[] {
+  const out: PlannedWarning[] = [];
   if (state.factory !== undefined && !state.factory.intact)
-    out.push("The factory snapshot is damaged; the recovery image is used instead.");
+    out.push(planWarning("factory-damaged", {}));
   return [...out, ...warningsFor(state, false)];
 }

@@ -5,10 +5,10 @@ import { HOME_SUBVOLUME, LIFEBOAT_DIR, newHomeName, ROOT_SUBVOLUME } from "../la
 import type { FullRestoreRequest } from "../requests.js";
 import type { SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
+import { planWarning, planWarnings } from "../warnings.js";
 import { homeContents, osPartitions, requireNotBusy, warningsFor } from "./common.js";
 import { recoveredBootDir, unpackSteps } from "./from-recovery.js";
 import { swapRootSteps } from "./system-steps.js";
-import { formatBytes } from "./words.js";
 
 /** The step removing other operating systems, by partition identity (none when there are none). */
 function removeOtherOsSteps(state: SystemState): Result<PlanStep[], ResetPlanError> {
@@ -59,11 +59,11 @@ export function planFullRestore(
             kind: request.kind,
             title: `Full factory restore (${recovery.product ?? "?"} ${recovery.build ?? "?"}): ALL user data will be erased`,
             target: `btrfs:${btrfs.fsUuid}`,
-            warnings: [
-              `Every user's files in /home will be erased${homeBytes(state)}. Copy what you need first (rescue).`,
+            ...planWarnings([
+              planWarning("home-erased", homeBytes(state)),
               ...rollbackWarnings,
               ...warningsFor(state, true),
-            ],
+            ]),
             steps: [
               ...steps,
               makeStep("new-home", "reset.create-subvolume", { path: freshHome }),
@@ -116,7 +116,7 @@ function keepInFullRestore(path: string): boolean {
   );
 }
 
-function homeBytes(state: SystemState): string {
+function homeBytes(state: SystemState): { bytes?: number } {
   const home = state.btrfs?.subvolumes.find((s) => s.path === HOME_SUBVOLUME);
-  return home?.bytes === undefined ? "" : ` (${formatBytes(home.bytes)})`;
+  return home?.bytes === undefined ? {} : { bytes: home.bytes };
 }

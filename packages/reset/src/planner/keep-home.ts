@@ -3,6 +3,7 @@ import type { Result } from "neverthrow";
 import type { ResetPlanError } from "../errors.js";
 import type { ResetKeepHomeRequest } from "../requests.js";
 import type { SystemState } from "../state.js";
+import { planWarnings } from "../warnings.js";
 import { requireFactory, warningsFor } from "./common.js";
 import { factorySource, planFromSnapshot, rootFromSnapshotSteps } from "./rollback.js";
 
@@ -24,7 +25,7 @@ export function planKeepHome(
         kind: request.kind,
         title: `Reset the system to factory state (${factory.product} ${factory.build}), keeping /home`,
         target: `btrfs:${btrfs.fsUuid}`,
-        warnings: warningsFor(state, false),
+        ...planWarnings(warningsFor(state, false)),
         steps: rootFromSnapshotSteps(btrfs, request.stamp, request.kind, source),
       });
     },

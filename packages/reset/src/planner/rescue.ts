@@ -5,6 +5,7 @@ import { HOME_SUBVOLUME, rescueSnapshotName } from "../layout.js";
 import type { RescueTarget } from "../requests.js";
 import type { BtrfsState, SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
+import { planWarnings } from "../warnings.js";
 import {
   requireBtrfs,
   requireSpace,
@@ -99,7 +100,7 @@ export function planRescue(
       kind: request.kind,
       title: `Copy your files to ${request.target.directory}`,
       target: `btrfs:${btrfs.fsUuid}`,
-      warnings: warningsFor(state, false),
+      ...planWarnings(warningsFor(state, false)),
       steps,
     }),
   );

@@ -11,6 +11,7 @@ import {
 } from "../layout.js";
 import type { BootFile, BtrfsState, SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
+import { planWarnings } from "../warnings.js";
 import {
   requireBtrfs,
   requireFactory,
@@ -168,7 +169,7 @@ export function planRollback(
           ? `Roll the system back to the factory checkpoint (${state.factory?.product ?? "?"} ${state.factory?.build ?? "?"}), keeping /home`
           : `Roll the system back to checkpoint ${source.id}${when}, keeping /home`,
         target: `btrfs:${btrfs.fsUuid}`,
-        warnings: warningsFor(state, false),
+        ...planWarnings(warningsFor(state, false)),
         steps: rootFromSnapshotSteps(btrfs, request.stamp, request.kind, source),
       });
     },

@@ -5,6 +5,7 @@ import { bootStagingDir, oldRootName, RESET_MARKER, ROOT_SUBVOLUME } from "../la
 import type { UndoResetRequest } from "../requests.js";
 import type { BtrfsState, KeptRootState, SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
+import { planWarnings } from "../warnings.js";
 import {
   requireBtrfs,
   requireSpace,
@@ -74,7 +75,7 @@ export function planUndoReset(
                 kind: request.kind,
                 title: `Undo the reset of ${kept.stamp}: bring back the system as it was before it, keeping /home`,
                 target: `btrfs:${btrfs.fsUuid}`,
-                warnings: warningsFor(state, false),
+                ...planWarnings(warningsFor(state, false)),
                 steps: [
                   makeStep("check", "reset.check", { fsUuid: btrfs.fsUuid }),
                   makeStep("prepare-root", "reset.prepare-root", {

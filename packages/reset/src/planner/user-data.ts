@@ -5,6 +5,7 @@ import { HOME_SUBVOLUME, newHomeName } from "../layout.js";
 import type { ResetUserDataRequest } from "../requests.js";
 import type { SystemState } from "../state.js";
 import { makeStep } from "../steps/catalogue.js";
+import { planWarnings } from "../warnings.js";
 import {
   homeContents,
   requireBtrfs,
@@ -36,7 +37,7 @@ export function planUserData(
             ? `Copy your files to ${request.rescueTo.directory}, then erase them from this machine`
             : "Erase every user's files (home) from this machine",
           target: `btrfs:${btrfs.fsUuid}`,
-          warnings: warningsFor(state, false),
+          ...planWarnings(warningsFor(state, false)),
           steps: [
             makeStep("check", "reset.check", { fsUuid: btrfs.fsUuid }),
             ...rescue,
