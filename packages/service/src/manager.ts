@@ -40,6 +40,10 @@ export class ManagerInterface extends dbus.Interface {
   Resume(_disk: string): string {
     return notThisWay();
   }
+  @dbus.method({ inSignature: "s", outSignature: "s" })
+  Abandon(_disk: string): string {
+    return notThisWay();
+  }
   @dbus.method({ inSignature: "ss", outSignature: "a{sv}ss" })
   PlanDetails(_disk: string, _request: string): [unknown, string, string] {
     return notThisWay();
@@ -86,6 +90,7 @@ export class ManagerInterface extends dbus.Interface {
       Plan: ["disk", "request_json", "plan_json", "digest"],
       Apply: ["disk", "request_json", "digest", "job"],
       Resume: ["disk", "job"],
+      Abandon: ["disk", "abandoned_json"],
       PlanDetails: ["disk", "request_json", "plan", "plan_json", "digest"],
       Cancel: ["job", "cancelled"],
       Verify: ["disk", "job"],

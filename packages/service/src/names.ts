@@ -17,7 +17,7 @@ export const POLKIT_ACTIONS = {
   read: "org.lifeboat.Lifeboat1.read",
   /** Make a plan (`Plan`): reads the disk, changes nothing. */
   plan: "org.lifeboat.Lifeboat1.plan",
-  /** Run a plan (`Apply`): destructive. */
+  /** Run a plan (`Apply`, `Resume`, `Abandon`, `Rescue`): destructive. */
   act: "org.lifeboat.Lifeboat1.act",
   /** Schedule a reset for the next boot, or cancel it (`Schedule`, `Unschedule`): destructive at the next boot. */
   schedule: "org.lifeboat.Lifeboat1.schedule",

@@ -29,6 +29,7 @@ const requestSchema = z.discriminatedUnion("kind", [
     stamp,
     checkpoint: z.string().min(1).max(255),
   }),
+  z.strictObject({ kind: z.literal("undo-reset"), stamp, reset: stamp.optional() }),
   z.strictObject({
     kind: z.literal("checkpoint-prune"),
     keepLast: z.number().int().min(0).max(10_000).optional(),

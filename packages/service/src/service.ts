@@ -8,6 +8,7 @@ import {
   type Plan,
 } from "@lifeboat/core";
 import {
+  abandonReset,
   createCheckpoint,
   executeReset,
   plan as makePlan,
@@ -105,6 +106,7 @@ function toJson(value: unknown): string {
  * after it). Every call is authorized with polkit first, with the caller's
  * bus name as the subject, before anything is read or opened: `Inspect` needs
  * `org.lifeboat.Lifeboat1.read`, `Plan` `…plan`, `Apply` and `Resume` `…act`,
+ * `Abandon` (give up a run left unfinished before it replaced anything) `…act`,
  * `Schedule` and `Unschedule` (a reset at the disk's next boot) `…schedule`,
  * `ScheduledReset` `…read`, `PlanRescue` `…plan` and `Rescue` (home copied
  * to a device the service mounts) `…act`, `Update` (a new recovery image set,
@@ -112,7 +114,9 @@ function toJson(value: unknown): string {
  * plans the request again on the disk and runs it only when the plan's digest
  * is the one the caller gives; it answers with a job object at once and the
  * job runs on without the caller. `Resume` finishes the plan a killed run left
- * unfinished, from its journal on the disk, as a job too. One action at a time per disk: another gets
+ * unfinished, from its journal on the disk, as a job too; `Abandon` instead
+ * removes what such a run made, when it had not yet passed its point of no
+ * return (else `RESET_CANNOT_ABANDON`). One action at a time per disk: another gets
  * `org.lifeboat.Lifeboat1.Error.LOCK_HELD`. Every error is a D-Bus error named
  * `org.lifeboat.Lifeboat1.Error.<Lifeboat code>`.
  *
@@ -436,6 +440,25 @@ export function startService(options: ServiceOptions): RunningService {
               ],
             };
           }),
+        ),
+    },
+    Abandon: {
+      inSignature: "s",
+      action: POLKIT_ACTIONS.act,
+      run: ([disk]) =>
+        onDisk(disk, "Abandon", (d) =>
+          withMachine(options, d, { measureSizes: false }, (m) =>
+            abandonReset(m.env).map((summary) => ({
+              signature: "s",
+              body: [
+                toJson({
+                  planDigest: summary.planDigest ?? null,
+                  removed: summary.removed,
+                  archivedAs: summary.archivedAs ?? null,
+                }),
+              ],
+            })),
+          ),
         ),
     },
     Cancel: {

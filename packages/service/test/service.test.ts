@@ -322,6 +322,9 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
     '{"__proto__": {"kind": "cleanup"}}',
     JSON.stringify({ kind: "full-restore", stamp, allowRollback: { reason: "x" } }),
     JSON.stringify({ kind: "rollback", stamp, checkpoint: "../../../etc" }),
+    JSON.stringify({ kind: "undo-reset", stamp, reset: "../../etc" }),
+    JSON.stringify({ kind: "undo-reset", stamp, reset: "20261205T040000Z" }),
+    JSON.stringify({ kind: "undo-reset", stamp, reset: stamp, extra: true }),
     JSON.stringify({ kind: "rescue", stamp, target: { directory: "/", freeBytes: 1e18 } }),
     JSON.stringify({ kind: "reset-keep-home", stamp: huge }),
     JSON.stringify({ kind: "checkpoint-prune", keepLast: 1e300 }),
@@ -340,6 +343,7 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
     { method: "Apply", signature: "ssi", args: [loop, good, 1] },
     { method: "Apply", signature: "ss", args: [loop, good] },
     { method: "Resume", signature: "b", args: [true] },
+    { method: "Abandon", signature: "", args: [] },
     { method: "Schedule", signature: "s", args: [loop] },
     { method: "Unschedule", signature: "ss", args: [loop, good] },
     { method: "NoSuchMethod", signature: "s", args: [loop] },
@@ -351,6 +355,7 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
       { method: "Plan", signature: "ss", args: [d, good] },
       { method: "Apply", signature: "sss", args: [d, good, "sha256:0"] },
       { method: "Resume", signature: "s", args: [d] },
+      { method: "Abandon", signature: "s", args: [d] },
       { method: "PlanDetails", signature: "ss", args: [d, good] },
       { method: "Verify", signature: "s", args: [d] },
       { method: "CheckpointCreate", signature: "sss", args: [d, "cp", "why"] },
@@ -440,4 +445,88 @@ test("a fuzz of every method with wrong types, huge strings and hostile values: 
   );
   expect(version.stdout.trim()).toBe("u 1");
   expect(await subvolumes()).toEqual(before);
+});
+
+test("undo-reset through the bus: after a reset, Plan undo-reset and Apply its digest put the old root back with /home untouched; Abandon while the reset runs is LOCK_HELD", async () => {
+  await system.setRules(GRANT_NOBODY);
+  await onTop((top) => writeFile(path.join(top, ROOT_SUBVOLUME, "etc/before-reset"), "mine\n"));
+  const homeUuid = async () => {
+    const [json] = await callJson("Inspect", "s", [loop]);
+    const state = JSON.parse(json ?? "") as {
+      btrfs: { subvolumes: { path: string; uuid: string }[] };
+    };
+    return state.btrfs.subvolumes.find((s) => s.path === HOME_SUBVOLUME)?.uuid;
+  };
+  const home = await homeUuid();
+  expect(home).toBeDefined();
+
+  const stamp = "20261205T050000Z";
+  const { request, digest } = await plan(stamp);
+  const applied = await call("Apply", [loop, request, digest], "nobody");
+  expect(applied.code, applied.stderr).toBe(0);
+  // The reset runs for seconds: Abandon (one action per disk) is refused meanwhile.
+  const busy = await call("Abandon", [loop], "nobody");
+  expect(busy.stderr).toContain("org.lifeboat.Lifeboat1.Error.LOCK_HELD");
+  const job = /objectpath '([^']+)'/.exec(applied.stdout)?.[1] ?? "";
+  expect(await waitForJob(job), system.serviceLog()).toBe('s "succeeded"');
+  expect(
+    await onTop(async (top) => existsSync(path.join(top, ROOT_SUBVOLUME, "etc/before-reset"))),
+  ).toBe(false);
+
+  const undoStamp = "20261205T050100Z";
+  const undo = JSON.stringify({ kind: "undo-reset", stamp: undoStamp, reset: stamp });
+  const [planJson, undoDigest] = await callJson("Plan", "ss", [loop, undo]);
+  expect((JSON.parse(planJson ?? "") as { kind: string }).kind).toBe("undo-reset");
+  const wrong = await call("Apply", [loop, undo, `sha256:${"0".repeat(64)}`], "nobody");
+  expect(wrong.stderr).toContain("org.lifeboat.Lifeboat1.Error.CONFIRMATION_MISMATCH");
+  const undone = await call("Apply", [loop, undo, undoDigest ?? ""], "nobody");
+  expect(undone.code, undone.stderr).toBe(0);
+  const undoJob = /objectpath '([^']+)'/.exec(undone.stdout)?.[1] ?? "";
+  expect(await waitForJob(undoJob), system.serviceLog()).toBe('s "succeeded"');
+  expect(await jobProperty(undoJob, "Kind")).toBe('s "undo-reset"');
+
+  await onTop(async (top) => {
+    // The root from before the reset is root again; the factory root it had is kept in turn.
+    expect(await readFile(path.join(top, ROOT_SUBVOLUME, "etc/before-reset"), "utf8")).toBe(
+      "mine\n",
+    );
+    expect(existsSync(path.join(top, oldRootName(stamp)))).toBe(false);
+    expect(existsSync(path.join(top, oldRootName(undoStamp), "etc"))).toBe(true);
+    expect(existsSync(path.join(top, oldRootName(undoStamp), "etc/before-reset"))).toBe(false);
+    expect(await readFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "utf8")).toBe("keep me\n");
+  });
+  expect(await homeUuid()).toBe(home);
+});
+
+test("Abandon after the swap: a reset killed at install-boot is RESET_CANNOT_ABANDON over the bus, and Resume finishes it", async () => {
+  await system.setRules(GRANT_NOBODY);
+  const stamp = "20261205T060000Z";
+  const { request, digest } = await plan(stamp);
+  // Started means the steps before it are journaled as done: the swap has happened.
+  const watch = watchSignals((l) => l.includes("Progress ('step-started', 'install-boot'"));
+  await new Promise((r) => setTimeout(r, 300)); // the monitor's match rules are in place
+  const applied = await call("Apply", [loop, request, digest], "nobody");
+  expect(applied.code, applied.stderr).toBe(0);
+  await watch.done;
+  await system.killService();
+  watch.stop();
+  await system.startService();
+
+  const refused = await call("Abandon", [loop], "nobody");
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toContain("org.lifeboat.Lifeboat1.Error.RESET_CANNOT_ABANDON");
+  const [stateJson] = await callJson("Inspect", "s", [loop]);
+  expect(
+    (JSON.parse(stateJson ?? "") as { unfinishedPlan?: { digest: string } }).unfinishedPlan?.digest,
+  ).toBe(digest);
+
+  const resumed = await call("Resume", [loop], "nobody");
+  expect(resumed.code, resumed.stderr).toBe(0);
+  const job = /objectpath '([^']+)'/.exec(resumed.stdout)?.[1] ?? "";
+  expect(await waitForJob(job), system.serviceLog()).toBe('s "succeeded"');
+  expect(await subvolumes()).toContain(oldRootName(stamp));
+  // Nothing unfinished now: Abandon has nothing to give up.
+  const nothing = await call("Abandon", [loop], "nobody");
+  expect(nothing.code, nothing.stderr).toBe(0);
+  expect(nothing.stdout).toContain('"planDigest":null');
 });
