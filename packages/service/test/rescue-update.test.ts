@@ -320,3 +320,88 @@ test("Update: a wrong digest and a symlink in the set fail the job and change no
   // The staging directory is gone again.
   expect(await readdir(scratch.path("run", "staging"))).toEqual([]);
 });
+
+/** The disk's subvolume paths and its unfinished plan, from `Inspect`. */
+async function diskState(): Promise<{
+  paths: string[];
+  unfinished?: { kind: string; status: string; digest: string };
+}> {
+  const r = await call("Inspect", "s", [loop], "root");
+  expect(r.error).toBe("");
+  const state = JSON.parse(String(r.data[0])) as {
+    btrfs: { subvolumes: { path: string }[] };
+    unfinishedPlan?: { kind: string; status: string; digest: string };
+  };
+  return {
+    paths: state.btrfs.subvolumes.map((s) => s.path),
+    ...(state.unfinishedPlan ? { unfinished: state.unfinishedPlan } : {}),
+  };
+}
+
+test("Abandon: a rescue that failed half-way (a read-only target) blocks a new plan; Abandon (the act action) removes its snapshot, and the new plan applies", async () => {
+  await system.setRules(GRANT_NOBODY);
+  const file = await createImageFile(scratch, "ro-target.img", 64 * 1024 * 1024);
+  await sh("mkfs.ext4", ["-q", "-F", file]);
+  // Mounted read-only (the device is): planned like any target, the copy fails after the snapshot.
+  const readOnly = await attachLoop(scratch, file, { readOnly: true });
+  const failedStamp = "20261205T080000Z";
+  const failedOptions = JSON.stringify({ stamp: failedStamp });
+  const planned = await call("PlanRescue", "sss", [loop, readOnly, failedOptions]);
+  expect(planned.error).toBe("");
+  const failedDigest = String(planned.data[1]);
+  const r = await call("Rescue", "ssss", [loop, readOnly, failedOptions, failedDigest]);
+  expect(r.error).toBe("");
+  expect(await waitForJob(String(r.data[0]))).toBe("failed");
+  const snapshot = `.lifeboat/rescue-${failedStamp}`;
+  const failed = await diskState();
+  expect(failed.unfinished).toMatchObject({
+    kind: "rescue",
+    status: "failed",
+    digest: failedDigest,
+  });
+  expect(failed.paths).toContain(snapshot);
+
+  // A new plan is refused while the failed run is there.
+  const next = JSON.stringify({ kind: "reset-keep-home", stamp: "20261205T080100Z" });
+  const blocked = await call("Apply", "sss", [
+    loop,
+    next,
+    String((await call("Plan", "ss", [loop, next])).data[1]),
+  ]);
+  if (blocked.error === "") {
+    expect(await waitForJob(String(blocked.data[0]))).toBe("failed");
+    expect(await jobProperty(String(blocked.data[0]), "ErrorCode")).toBe("JOURNAL_PLAN_MISMATCH");
+  } else expect(blocked.error).toContain("JOURNAL_PLAN_MISMATCH");
+
+  // Abandon is the destructive action: refused without the rule, nothing removed.
+  await system.setRules("");
+  expect(await failure("Abandon", "s", [loop])).toContain(
+    "org.lifeboat.Lifeboat1.Error.PERMISSION_DENIED",
+  );
+  expect((await diskState()).paths).toContain(snapshot);
+  await system.setRules(GRANT_NOBODY);
+  expect(await failure("Abandon", "s", ["/dev/null"])).toContain(
+    "org.lifeboat.Lifeboat1.Error.RESET_NOT_A_DISK",
+  );
+
+  const abandoned = await call("Abandon", "s", [loop]);
+  expect(abandoned.error).toBe("");
+  const summary = JSON.parse(String(abandoned.data[0])) as {
+    planDigest: string | null;
+    removed: string[];
+    archivedAs: string | null;
+  };
+  expect(summary.planDigest).toBe(failedDigest);
+  expect(summary.removed).toContain(snapshot);
+  expect(summary.archivedAs).toMatch(/^\.lifeboat\/journals\/.+-abandoned\.json$/);
+  const after = await diskState();
+  expect(after.unfinished).toBeUndefined();
+  expect(after.paths).not.toContain(snapshot);
+
+  // The new plan applies now.
+  const planAgain = await call("Plan", "ss", [loop, next]);
+  const applied = await call("Apply", "sss", [loop, next, String(planAgain.data[1])]);
+  expect(applied.error).toBe("");
+  expect(await waitForJob(String(applied.data[0])), system.serviceLog()).toBe("succeeded");
+  expect((await diskState()).paths).toContain("root.old-20261205T080100Z");
+});
