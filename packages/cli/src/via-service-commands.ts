@@ -54,6 +54,7 @@ export const VIA_SERVICE_COMMANDS: ReadonlySet<string> = new Set([
   "plan",
   "apply",
   "resume",
+  "abandon",
   "checkpoint create",
   "checkpoint rollback",
   "reset schedule",
@@ -69,6 +70,7 @@ const SERVICE_MODES = [
   "full-restore",
   "cleanup",
   "rollback",
+  "undo-reset",
 ] as const;
 
 function usage(ctx: CliContext, command: string, message: string): ExitCodeValue {
@@ -312,6 +314,39 @@ export async function resumeViaService(
       ? "Nothing to resume: the last plan had finished."
       : pc.green(`Resumed and finished in ${formatDuration(d.durationMs)}.`),
   );
+}
+
+/** What `abandon` prints: the document of {@link abandonViaService}, as in process. */
+export interface AbandonedData {
+  readonly planDigest?: string;
+  readonly removed: readonly string[];
+  readonly archivedAs?: string;
+}
+
+/**
+ * `lifeboat --via-service abandon --disk /dev/…`: lifeboatd's `Abandon`, the
+ * same document as in process (`RESET_CANNOT_ABANDON` past the swap).
+ */
+export async function abandonViaService(
+  ctx: CliContext,
+  opts: ViaServiceOptions,
+  human: (d: AbandonedData) => string,
+): Promise<ExitCodeValue> {
+  const disk = diskOf(ctx, "abandon", opts);
+  if (typeof disk !== "string") return disk;
+  const r = await withService((c) => c.call("Abandon", "s", [disk]));
+  if (r.isErr()) return fail(ctx, "abandon", r.error);
+  const a = JSON.parse(String(r.value[0])) as {
+    planDigest: string | null;
+    removed: string[];
+    archivedAs: string | null;
+  };
+  const data: AbandonedData = {
+    ...(a.planDigest === null ? {} : { planDigest: a.planDigest }),
+    removed: a.removed,
+    ...(a.archivedAs === null ? {} : { archivedAs: a.archivedAs }),
+  };
+  return succeed(ctx, "abandon", data, human);
 }
 
 /** `lifeboat --via-service checkpoint create --disk /dev/… --reason … [--name …]`. */

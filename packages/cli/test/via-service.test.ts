@@ -3,8 +3,9 @@
 // private mount namespace; packages/service/test/private-bus.ts) instead of running in
 // process. Without a polkit rule, inspect exits 1 with PERMISSION_DENIED and a clear
 // message; with the rule, inspect, plan, apply (a keep-home reset of a loop-backed disk:
-// /home kept, root the factory's again), resume and checkpoint create give the same
-// documents as in process, a wrong digest exits 3, a command lifeboatd does not offer
+// /home kept, root the factory's again), resume, checkpoint create, plan/apply --mode
+// undo-reset (the root from before the reset back) and abandon give the same documents
+// as in process, a wrong digest exits 3, a command lifeboatd does not offer
 // exits 2; Ctrl-C cancels the job; no lifeboatd or no bus is CLI_SERVICE_UNAVAILABLE.
 // The CLI runs from a copy of its one-file bundle in a folder nobody can read: the
 // checkout may sit in a 0700 folder. Needs root, loop devices, dbus-daemon, polkitd.
@@ -493,5 +494,50 @@ describe("lifeboat --via-service as nobody, on a private system bus", () => {
     } finally {
       await runner.run("umount", [mnt]);
     }
+  });
+
+  test("with the rule: plan/apply --mode undo-reset put the root from before the last reset back (/home kept); abandon with nothing unfinished", async () => {
+    await system.setRules(GRANT_NOBODY);
+    await onTop((top) => writeFile(path.join(top, ROOT_SUBVOLUME, "etc/before-reset"), "mine\n"));
+    const stamp = "20261205T110000Z";
+    const reset = await json(["plan", "--disk", loop, "--stamp", stamp]);
+    const resetDigest = (reset.doc.data as { digest: string }).digest;
+    const applied = await json([
+      ...["apply", "--disk", loop, "--stamp", stamp],
+      ...["--yes", "--confirm", resetDigest],
+    ]);
+    expect(applied.code, `${JSON.stringify(applied.doc)}\n${system.serviceLog()}`).toBe(0);
+
+    const undoStamp = "20261205T110100Z";
+    const undo = ["--disk", loop, "--mode", "undo-reset", "--stamp", undoStamp];
+    const planned = await json(["plan", ...undo]);
+    expect(planned.code, JSON.stringify(planned.doc)).toBe(0);
+    const plan = (planned.doc.data as { plan: { kind: string; digest: string } }).plan;
+    expect(plan.kind).toBe("undo-reset");
+    const undone = await json(["apply", ...undo, "--yes", "--confirm", plan.digest]);
+    expect(undone.code, `${JSON.stringify(undone.doc)}\n${system.serviceLog()}`).toBe(0);
+    expect(undone.doc).toMatchObject({
+      ok: true,
+      command: "apply",
+      data: { executed: true, summary: { planDigest: plan.digest } },
+    });
+    await onTop(async (top) => {
+      expect(await readFile(path.join(top, ROOT_SUBVOLUME, "etc/before-reset"), "utf8")).toBe(
+        "mine\n",
+      );
+      expect(existsSync(path.join(top, oldRootName(stamp)))).toBe(false);
+      expect(existsSync(path.join(top, oldRootName(undoStamp), "etc"))).toBe(true);
+      expect(await readFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "utf8")).toBe(
+        "keep me\n",
+      );
+    });
+
+    const abandoned = await json(["abandon", "--disk", loop]);
+    expect(abandoned.code, JSON.stringify(abandoned.doc)).toBe(0);
+    expect(abandoned.doc).toMatchObject({ ok: true, command: "abandon", data: { removed: [] } });
+    expect((abandoned.doc.data as { planDigest?: string }).planDigest).toBeUndefined();
+    const text = await lifeboat(["--via-service", "abandon", "--disk", loop]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain("Nothing to abandon");
   });
 });

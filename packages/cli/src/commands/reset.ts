@@ -25,6 +25,7 @@ import { type OpenedTarget, withTarget } from "../target.js";
 import { formatDuration } from "../ui/format.js";
 import { renderPlan } from "../ui/plan-render.js";
 import {
+  abandonViaService,
   applyViaService,
   planViaService,
   rescueViaService,
@@ -261,7 +262,24 @@ async function resumeCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCode
   });
 }
 
+function abandonedText(d: {
+  readonly planDigest?: string | undefined;
+  readonly removed: readonly string[];
+  readonly archivedAs?: string | undefined;
+}): string {
+  return d.planDigest === undefined
+    ? "Nothing to abandon: no run was left unfinished."
+    : [
+        `Abandoned plan ${d.planDigest}.`,
+        d.removed.length ? `Removed what it had made: ${d.removed.join(", ")}.` : "",
+        `Its journal is kept as ${d.archivedAs} on the disk's Btrfs. A new plan can run now.`,
+      ]
+        .filter(Boolean)
+        .join("\n");
+}
+
 async function abandonCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCodeValue> {
+  if (ctx.viaService) return abandonViaService(ctx, opts, abandonedText);
   const missing = needsTarget(ctx, "abandon", opts);
   if (missing !== undefined) return missing;
   return guarded(ctx, "abandon", () =>
@@ -269,17 +287,7 @@ async function abandonCommand(ctx: CliContext, opts: ResetOpts): Promise<ExitCod
       if (!t.top) return usage(ctx, "abandon", "no Btrfs filesystem found");
       const r = await abandonReset(resetEnvironment(ctx.runner, { ...t, top: t.top }, undefined));
       if (r.isErr()) return fail(ctx, "abandon", r.error);
-      return succeed(ctx, "abandon", r.value, (d) =>
-        d.planDigest === undefined
-          ? "Nothing to abandon: no run was left unfinished."
-          : [
-              `Abandoned plan ${d.planDigest}.`,
-              d.removed.length ? `Removed what it had made: ${d.removed.join(", ")}.` : "",
-              `Its journal is kept as ${d.archivedAs} on the disk's Btrfs. A new plan can run now.`,
-            ]
-              .filter(Boolean)
-              .join("\n"),
-      );
+      return succeed(ctx, "abandon", r.value, abandonedText);
     }),
   );
 }
