@@ -1,3 +1,4 @@
+import { createPublicKey } from "node:crypto";
 import { constants } from "node:fs";
 import {
   access,
@@ -19,6 +20,7 @@ import {
   installHint,
   ioError,
   isLifeboatError,
+  lifeboatError,
   TRUSTED_KEYS_DIR,
 } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
@@ -182,7 +184,9 @@ export interface BuildRecoveryEnvironmentOptions {
    * Public keys (PEM) the recovery environment trusts, written to
    * `TRUSTED_KEYS_DIR` (`/etc/lifeboat/trusted-keys/key-<n>.pem`) in the
    * initramfs: the CLI there verifies the recovery image with them. Without
-   * them it can reset from the factory snapshot only.
+   * them it can reset from the factory snapshot only. Each is the key's
+   * text (`await readFile("keys/public.pem", "utf8")`), not its path: anything
+   * but an Ed25519 public key is `INVALID_ARGUMENT` before anything is built.
    */
   readonly trustedKeys?: readonly string[];
   /** zstd level (default 10). */
@@ -329,11 +333,33 @@ async function which(program: string): Promise<string | undefined> {
   return undefined;
 }
 
+/**
+ * A trusted key must be an Ed25519 public key in PEM, the text itself: a path
+ * or another kind of key would be written into the initramfs and refused
+ * there, at the first verification (`IMAGE_KEY_INVALID`), long after the build.
+ */
+function checkTrustedKey(pem: string, index: number): void {
+  let type: string | undefined;
+  try {
+    type = createPublicKey(pem).asymmetricKeyType;
+  } catch {
+    type = undefined;
+  }
+  if (type === "ed25519") return;
+  const shown = pem.length > 60 ? `${pem.slice(0, 60)}…` : pem;
+  throw lifeboatError(
+    "INVALID_ARGUMENT",
+    `trustedKeys[${index}] is not an Ed25519 public key in PEM (${type === undefined ? `got ${JSON.stringify(shown)}` : `a ${type} key`}): give the key's text (readFile(path, "utf8")), not its path. Nothing was built.`,
+    { argument: `trustedKeys[${index}]` },
+  );
+}
+
 async function build(
   runner: CommandRunner,
   o: BuildRecoveryEnvironmentOptions,
 ): Promise<RecoveryEnvironment> {
   const signal = o.signal ? { signal: o.signal } : {};
+  for (const [i, pem] of (o.trustedKeys ?? []).entries()) checkTrustedKey(pem, i);
   if (!(await exists(o.cliBundle)))
     throw new Failure(
       inputMissing(

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
@@ -69,6 +69,35 @@ describe("buildRecoveryEnvironment errors", () => {
     });
   });
 
+  it("refuses a trusted key that is a path or not an Ed25519 public key, before building", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const ed = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" });
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 })
+      .publicKey.export({ type: "spki", format: "pem" })
+      .toString();
+    const dir = await mkdtemp(path.join(tmpdir(), "lifeboat-renv-"));
+    try {
+      await writeFile(path.join(dir, "cli.js"), "console.log('x')\n");
+      for (const [keys, index, said] of [
+        [["keys/public.pem"], 0, /got "keys\/public\.pem".*not its path/],
+        [[ed.toString(), rsa], 1, /a rsa key/],
+      ] as const) {
+        const r = await buildRecoveryEnvironment(createExecaRunner(), {
+          cliBundle: path.join(dir, "cli.js"),
+          outDir: path.join(dir, "out"),
+          trustedKeys: keys,
+        });
+        const e = r._unsafeUnwrapErr();
+        expect(e).toMatchObject({ code: "INVALID_ARGUMENT", argument: `trustedKeys[${index}]` });
+        expect(e.message).toMatch(said);
+      }
+      // Refused before anything was built.
+      expect(await readdir(dir)).toEqual(["cli.js"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("reports a kernel module that does not exist", async () => {
     const dir = await mkdtemp(path.join(tmpdir(), "lifeboat-renv-"));
     try {
@@ -90,7 +119,6 @@ describe("buildRecoveryEnvironment errors", () => {
 describe("LUKS in the recovery environment", () => {
   it("takes dm-crypt with its dependencies and cryptsetup with its libraries from this machine", async () => {
     const runner = createExecaRunner();
-    const { readdir } = await import("node:fs/promises");
     const version = (await readdir("/lib/modules")).sort().at(-1) as string;
     for (const m of LUKS_MODULES) expect(DEFAULT_MODULES).toContain(m);
     const files = (await moduleLoadOrder(runner, version, LUKS_MODULES))._unsafeUnwrap();
