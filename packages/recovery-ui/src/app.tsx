@@ -71,7 +71,7 @@ type Screen =
   | { readonly kind: "confirm"; readonly plan: Plan; readonly rescuedTo?: string }
   | { readonly kind: "progress"; readonly progress: ProgressState; readonly rescuedTo?: string }
   | { readonly kind: "done"; readonly rescuedTo?: string }
-  | { readonly kind: "failed"; readonly error: LifeboatError }
+  | { readonly kind: "failed"; readonly error: LifeboatError; readonly rescue: boolean }
   | { readonly kind: "error"; readonly error: LifeboatError; readonly canGoBack: boolean };
 
 /**
@@ -162,7 +162,7 @@ export function RecoveryApp(props: RecoveryAppProps) {
       show();
     };
     const r = plan ? await m.execute(plan, onProgress) : await m.resume(onProgress);
-    if (r.isErr()) return setScreen({ kind: "failed", error: r.error });
+    if (r.isErr()) return setScreen({ kind: "failed", error: r.error, rescue: !!rescuedTo });
     setScreen({ kind: "done", ...(rescuedTo ? { rescuedTo } : {}) });
   };
 
@@ -285,7 +285,7 @@ export function RecoveryApp(props: RecoveryAppProps) {
           />
         );
       case "failed":
-        return <FailedScreen error={screen.error} onAction={onResult} />;
+        return <FailedScreen error={screen.error} rescue={screen.rescue} onAction={onResult} />;
       case "error":
         return (
           <ErrorScreen error={screen.error} canGoBack={screen.canGoBack} onAction={onResult} />

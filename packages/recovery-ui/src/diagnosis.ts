@@ -1,6 +1,6 @@
 import { formatBytes, type LifeboatError } from "@lifeboat/core";
 import type { SystemState } from "@lifeboat/reset";
-import type { Messages } from "./messages/catalog.js";
+import type { ExplainedErrorCode, Messages } from "./messages/catalog.js";
 import { shownPlanTitle } from "./plan-words.js";
 
 /** How a finding is shown: fine, worth knowing, or a problem. */
@@ -55,7 +55,40 @@ export function diagnose(state: SystemState, t: Messages): Finding[] {
   return out;
 }
 
-/** An error in plain words for a person, from the catalog where it knows the code. */
+/** An error explained: what happened, what is still safe, what to do next, all from the catalog. */
+export interface ExplainedError {
+  readonly what: string;
+  readonly safe: string;
+  readonly next: string;
+}
+
+/** Where an error was met: before anything ran, while a plan ran, while a rescue copy ran. */
+export type ErrorPlace = "before" | "run" | "rescue";
+
+/**
+ * An error in the catalog's words: a code it knows gives what happened,
+ * what is still safe and what to do next; any other code gives
+ * "unexpected error CODE: message" in the catalog's language.
+ */
+export function explainError(
+  error: LifeboatError,
+  t: Messages,
+  place: ErrorPlace = "before",
+): ExplainedError {
+  const known = Object.hasOwn(t.errors, error.code)
+    ? t.errors[error.code as ExplainedErrorCode]
+    : undefined;
+  if (!known)
+    return {
+      what: t.unexpectedError(error.code, error.message),
+      safe: place === "before" ? t.errorSafe["nothing-changed"] : t.failedSafe,
+      next: place === "before" ? t.errorNext.support : t.errorNext.retry,
+    };
+  const safe = place === "rescue" && known.safe === "recorded" ? "copy-only" : known.safe;
+  return { what: known.what, safe: t.errorSafe[safe], next: t.errorNext[known.next] };
+}
+
+/** An error in plain words for a person, in one line (a choice that is not possible, a rescue folder). */
 export function plainError(error: LifeboatError, t: Messages): string {
-  return t.errors[error.code] ?? error.message;
+  return explainError(error, t).what;
 }

@@ -1,5 +1,5 @@
 import { type DataLoss, type Plan, planDataLoss } from "@lifeboat/core";
-import { planStepViews } from "@lifeboat/reset";
+import { type PlanWarningView, planStepViews, planWarningViews } from "@lifeboat/reset";
 import type { Messages } from "./messages/catalog.js";
 
 /** A plan as the confirmation and progress screens show it, in the catalog's language. */
@@ -9,6 +9,16 @@ export interface ShownPlan {
   readonly steps: readonly string[];
   /** Every data-loss entry, in the plan's order, with its words. */
   readonly losses: readonly DataLoss[];
+  /** The plan's warnings, in its order, in the catalog's words (never left out). */
+  readonly warnings: readonly string[];
+}
+
+/** A plan warning in the catalog's words; one it has no words for: the plan's text and its code. */
+export function warningWords(view: PlanWarningView, t: Messages): string {
+  if (view.code === undefined) return t.unknownWarning(view.text, view.unknownCode);
+  // The code and its parameters come from one view, so they match.
+  const words = t.warnings[view.code] as (params: unknown) => string;
+  return words(view.params);
 }
 
 /**
@@ -17,10 +27,12 @@ export interface ShownPlan {
  * steps are not the reset's (or do not say what their parameters do).
  */
 export function shownPlan(plan: Plan, t: Messages): ShownPlan {
+  const warnings = planWarningViews(plan).map((w) => warningWords(w, t));
   const own: ShownPlan = {
     title: plan.title,
     steps: plan.steps.map((s) => s.title),
     losses: planDataLoss(plan),
+    warnings,
   };
   const words = t.plan;
   const views = planStepViews(plan);
@@ -35,6 +47,7 @@ export function shownPlan(plan: Plan, t: Messages): ShownPlan {
         return { ...rest, what: w.what, ...(w.detail === undefined ? {} : { detail: w.detail }) };
       }),
     ),
+    warnings,
   };
 }
 

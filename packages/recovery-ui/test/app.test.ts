@@ -144,7 +144,9 @@ describe("encrypted disk", () => {
     for (const k of ["a", "b", "c"]) await s.type(k, KEY.enter);
     await tick();
     await s.see("Something is wrong");
-    await s.see("The passphrase did not open the encrypted disk. Nothing was changed.");
+    await s.see("The passphrase did not open the encrypted disk.");
+    await s.see("Safe: Nothing on the disk was changed.");
+    await s.see("Next: Restart and type the passphrase again.");
     await s.see("[RESET_LUKS_WRONG_KEY]");
   });
 });

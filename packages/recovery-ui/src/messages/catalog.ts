@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { PlanWarningKind, PlanWarningParams } from "@lifeboat/reset";
 import type { PlanWords } from "./plan-words.js";
 
 /** The choices the front end offers, in the order it shows them. */
@@ -27,10 +28,96 @@ export interface ChoiceText {
   readonly time: string;
 }
 
+/** A plan warning in words, from its code's parameters (`planWarningViews` of `@lifeboat/reset`). */
+export type WarningWords = {
+  readonly [K in PlanWarningKind]: (params: PlanWarningParams<K>) => string;
+};
+
+/**
+ * The error codes the front end can meet and explains in plain words, each
+ * with what is still safe and what to do next: opening the disk (lock,
+ * LUKS), planning, the rescue target, running and resuming a plan, the
+ * recovery image. Any other code is shown as {@link Messages.unexpectedError}.
+ */
+export const EXPLAINED_ERROR_CODES = [
+  "LOCK_HELD",
+  "RESET_DISK_IN_USE",
+  "RESET_NOT_A_DISK",
+  "RESET_ENCRYPTED_LOCKED",
+  "RESET_LUKS_WRONG_KEY",
+  "RESET_UNSUPPORTED_LAYOUT",
+  "RESET_NO_FACTORY_SNAPSHOT",
+  "RESET_INSUFFICIENT_SPACE",
+  "RESET_IMAGE_NOT_VERIFIED",
+  "RESET_IMAGE_ROLLBACK",
+  "RESET_IMAGE_CHANGED",
+  "RESET_TARGET_BUSY",
+  "RESET_WRONG_TARGET",
+  "RESET_UNEXPECTED_STATE",
+  "RESET_VERIFY_FAILED",
+  "RESET_BAD_REQUEST",
+  "RESET_NO_CHECKPOINT",
+  "RESET_CANNOT_ABANDON",
+  "RESET_PLAN_TEXT_MISMATCH",
+  "PLAN_TAMPERED",
+  "CONFIRMATION_MISMATCH",
+  "PRECONDITION_FAILED",
+  "STEP_FAILED",
+  "JOURNAL_NOT_FOUND",
+  "JOURNAL_CORRUPT",
+  "JOURNAL_PLAN_MISMATCH",
+  "IMAGE_HASH_MISMATCH",
+  "IMAGE_BAD_SIGNATURE",
+  "IMAGE_UNTRUSTED_KEY",
+  "IMAGE_FILE_MISSING",
+  "IMAGE_MANIFEST_INVALID",
+  "BTRFS_RECEIVE_FAILED",
+  "IO_FAILED",
+  "PERMISSION_DENIED",
+  "UNSAFE_PATH",
+  "COMMAND_FAILED",
+  "COMMAND_NOT_FOUND",
+  "COMMAND_TIMED_OUT",
+  "ABORTED",
+] as const;
+
+/** A code of {@link EXPLAINED_ERROR_CODES}. */
+export type ExplainedErrorCode = (typeof EXPLAINED_ERROR_CODES)[number];
+
+/** What is still safe after an error, in one of a few plain statements. */
+export type ErrorSafety =
+  /** Nothing on the disk was changed. */
+  | "nothing-changed"
+  /** Steps ran; the journal records them, the machine boots the old or the new system. */
+  | "recorded"
+  /** Only the copy on the USB drive is incomplete; the disk is as it was. */
+  | "copy-only";
+
+/** What a person can do next, in one of a few plain statements. */
+export type ErrorNext =
+  | "retry"
+  | "resume"
+  | "passphrase"
+  | "wait"
+  | "free-space"
+  | "other-choice"
+  | "new-plan"
+  | "other-folder"
+  | "support";
+
+/** An error code in words: what happened, what is still safe, what to do next. */
+export interface ErrorText {
+  readonly what: string;
+  readonly safe: ErrorSafety;
+  readonly next: ErrorNext;
+}
+
 /** A message catalog: every string of every screen, in one language. */
 export interface Messages {
   /** The language's own name, as the language screen lists it. */
   readonly languageName: string;
+  /** The word "language" in this language (the language screen's title joins them all). */
+  readonly languageWord: string;
   readonly title: string;
   readonly keysMenu: string;
   readonly keysContinue: string;
@@ -75,6 +162,10 @@ export interface Messages {
   readonly confirmLosses: string;
   readonly confirmNoLoss: string;
   readonly confirmWarnings: string;
+  /** The plan's warnings, by code. */
+  readonly warnings: WarningWords;
+  /** A warning this catalog has no words for: the plan's (English) text and its code, if any. */
+  readonly unknownWarning: (text: string, code: string | undefined) => string;
   readonly confirmDigest: (digest: string) => string;
   /** The word a person types to confirm a plan that destroys data. */
   readonly confirmWordErase: string;
@@ -105,6 +196,16 @@ export interface Messages {
    * steps' parameters (English: the SDK's own words, `sdkPlanWords`).
    */
   readonly plan: PlanWords;
-  /** Plain words for error codes a person may meet; others show the SDK's message. */
-  readonly errors: Readonly<Record<string, string>>;
+  /** Plain words for the error codes a person may meet, with what is safe and what to do next. */
+  readonly errors: Readonly<Record<ExplainedErrorCode, ErrorText>>;
+  /** What is still safe, by {@link ErrorSafety}. */
+  readonly errorSafe: Readonly<Record<ErrorSafety, string>>;
+  /** What to do next, by {@link ErrorNext}. */
+  readonly errorNext: Readonly<Record<ErrorNext, string>>;
+  /** Any other error: its code and the SDK's (English) message. */
+  readonly unexpectedError: (code: string, message: string) => string;
+  /** Label of the line that says what is still safe. */
+  readonly errorSafeLabel: string;
+  /** Label of the line that says what to do next. */
+  readonly errorNextLabel: string;
 }

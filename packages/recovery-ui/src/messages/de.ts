@@ -1,9 +1,11 @@
+import { formatBytes } from "@lifeboat/core";
 import type { Messages } from "./catalog.js";
 import { dePlan } from "./de-plan.js";
 
 /** Deutsch. */
 export const de: Messages = {
   languageName: "Deutsch",
+  languageWord: "Sprache",
   title: "Lifeboat-Wiederherstellung",
   keysMenu: "Auf/Ab: wählen   Enter: auswählen",
   keysContinue: "Enter: weiter",
@@ -112,6 +114,22 @@ export const de: Messages = {
   confirmLosses: "Was entfernt wird (bitte genau lesen):",
   confirmNoLoss: "Nichts geht verloren.",
   confirmWarnings: "Bitte zuerst lesen:",
+  warnings: {
+    "other-os-kept": (p) =>
+      `${p.name} (${partitionen(p.partitions)}) ist auch auf dieser Festplatte; es wird nicht angerührt.`,
+    "other-os-erased": (p) =>
+      `${p.name} WIRD GELÖSCHT (${formatBytes(p.bytes)} auf ${partitionen(p.partitions)}).`,
+    "encrypted-volume": (p) =>
+      `Partition ${p.partition.number} ist verschlüsselt (LUKS${p.luksVersion}, ${p.open ? "entsperrt" : "gesperrt"}); gearbeitet wird darin, die Verschlüsselung bleibt.`,
+    "rollback-allowed": (p) =>
+      `Ein älteres Wiederherstellungsabbild wird absichtlich benutzt (Sicherheitsstufe ${p.securityEpoch}, niedriger als ${p.floorEpoch}); angegebener Grund: ${p.reason}.`,
+    "factory-damaged": () =>
+      "Der Werkszustand ist beschädigt; stattdessen wird das Wiederherstellungsabbild benutzt.",
+    "home-erased": (p) =>
+      `Alle Dateien aller Benutzer in /home werden gelöscht${p.bytes === undefined ? "" : ` (${formatBytes(p.bytes)})`}. Sichern Sie vorher, was Sie brauchen, auf einen USB-Stick.`,
+  },
+  unknownWarning: (text, code) =>
+    code ? `Hinweis (nur englisch, ${code}): ${text}` : `Hinweis (nur englisch): ${text}`,
   confirmDigest: (digest) => `Plan ${digest.slice(0, 23)}`,
   confirmWordErase: "LOESCHEN",
   confirmWordGo: "JA",
@@ -142,27 +160,227 @@ export const de: Messages = {
   actionMenu: "Zurück zur Auswahl",
   plan: dePlan,
   errors: {
-    LOCK_HELD:
-      "Ein anderes Programm arbeitet gerade mit dieser Festplatte. Warten Sie darauf und versuchen Sie es dann erneut.",
-    RESET_DISK_IN_USE: "Die Festplatte wird von etwas anderem benutzt. Es wurde nichts verändert.",
-    RESET_NOT_A_DISK: "Das angegebene Laufwerk ist keine Festplatte.",
-    RESET_ENCRYPTED_LOCKED:
-      "Die Festplatte ist verschlüsselt und bleibt ohne Passphrase gesperrt. Es wurde nichts verändert.",
-    RESET_LUKS_WRONG_KEY:
-      "Die Passphrase hat die verschlüsselte Festplatte nicht geöffnet. Es wurde nichts verändert.",
-    RESET_NO_FACTORY_SNAPSHOT: "Der Werkszustand fehlt oder ist beschädigt.",
-    RESET_INSUFFICIENT_SPACE: "Dafür ist nicht genug freier Speicher vorhanden.",
-    RESET_IMAGE_NOT_VERIFIED:
-      "Das Wiederherstellungsabbild konnte nicht geprüft werden und wird deshalb nicht benutzt.",
-    RESET_TARGET_BUSY: "Teile des Systems werden noch benutzt.",
-    RESET_UNSUPPORTED_LAYOUT: "Diese Festplatte ist nicht so eingeteilt, wie Lifeboat es erwartet.",
-    RESET_IMAGE_CHANGED:
-      "Das Wiederherstellungsabbild hat sich seit der Planung geändert. Beginnen Sie neu.",
-    RESET_VERIFY_FAILED:
-      "Eine Prüfung nach einem Schritt ist fehlgeschlagen: das Ergebnis war nicht wie erwartet.",
-    STEP_FAILED: "Ein Schritt des Zurücksetzens ist fehlgeschlagen.",
-    IO_FAILED: "Eine Datei konnte nicht gelesen oder geschrieben werden.",
-    COMMAND_FAILED: "Ein Systemprogramm ist fehlgeschlagen.",
-    ABORTED: "Es wurde abgebrochen.",
+    LOCK_HELD: {
+      what: "Ein anderes Programm arbeitet gerade mit dieser Festplatte.",
+      safe: "nothing-changed",
+      next: "wait",
+    },
+    RESET_DISK_IN_USE: {
+      what: "Die Festplatte wird von etwas anderem benutzt.",
+      safe: "nothing-changed",
+      next: "wait",
+    },
+    RESET_NOT_A_DISK: {
+      what: "Das angegebene Laufwerk ist keine Festplatte.",
+      safe: "nothing-changed",
+      next: "support",
+    },
+    RESET_ENCRYPTED_LOCKED: {
+      what: "Die Festplatte ist verschlüsselt und bleibt ohne Passphrase gesperrt.",
+      safe: "nothing-changed",
+      next: "passphrase",
+    },
+    RESET_LUKS_WRONG_KEY: {
+      what: "Die Passphrase hat die verschlüsselte Festplatte nicht geöffnet.",
+      safe: "nothing-changed",
+      next: "passphrase",
+    },
+    RESET_UNSUPPORTED_LAYOUT: {
+      what: "Diese Festplatte ist nicht so eingeteilt, wie Lifeboat es erwartet.",
+      safe: "nothing-changed",
+      next: "support",
+    },
+    RESET_NO_FACTORY_SNAPSHOT: {
+      what: "Der Werkszustand fehlt oder ist beschädigt.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    RESET_INSUFFICIENT_SPACE: {
+      what: "Dafür ist nicht genug freier Speicher vorhanden.",
+      safe: "nothing-changed",
+      next: "free-space",
+    },
+    RESET_IMAGE_NOT_VERIFIED: {
+      what: "Das Wiederherstellungsabbild konnte nicht geprüft werden und wird deshalb nicht benutzt.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    RESET_IMAGE_ROLLBACK: {
+      what: "Das Wiederherstellungsabbild ist älter als erlaubt (ein älteres Abbild kann bekannte Sicherheitslücken haben).",
+      safe: "nothing-changed",
+      next: "support",
+    },
+    RESET_IMAGE_CHANGED: {
+      what: "Das Wiederherstellungsabbild hat sich seit der Planung geändert.",
+      safe: "recorded",
+      next: "new-plan",
+    },
+    RESET_TARGET_BUSY: {
+      what: "Teile des Systems werden noch benutzt.",
+      safe: "nothing-changed",
+      next: "wait",
+    },
+    RESET_WRONG_TARGET: {
+      what: "Der Plan wurde für eine andere Festplatte gemacht.",
+      safe: "nothing-changed",
+      next: "new-plan",
+    },
+    RESET_UNEXPECTED_STATE: {
+      what: "Die Festplatte ist nicht in dem Zustand, den der Plan erwartet.",
+      safe: "recorded",
+      next: "new-plan",
+    },
+    RESET_VERIFY_FAILED: {
+      what: "Eine Prüfung nach einem Schritt ist fehlgeschlagen: das Ergebnis war nicht wie erwartet.",
+      safe: "recorded",
+      next: "retry",
+    },
+    RESET_BAD_REQUEST: {
+      what: "Diese Auswahl lässt sich so nicht ausführen.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    RESET_NO_CHECKPOINT: {
+      what: "Der gespeicherte Zustand, den dies braucht, ist nicht vorhanden.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    RESET_CANNOT_ABANDON: {
+      what: "Das unterbrochene Zurücksetzen ist zu weit fortgeschritten, um es zu verwerfen; es muss abgeschlossen werden.",
+      safe: "recorded",
+      next: "resume",
+    },
+    RESET_PLAN_TEXT_MISMATCH: {
+      what: "Die Beschreibung des Plans passt nicht zu dem, was er tun würde; er wird nicht ausgeführt.",
+      safe: "nothing-changed",
+      next: "new-plan",
+    },
+    PLAN_TAMPERED: {
+      what: "Der Plan wurde nach seiner Erstellung verändert; er wird nicht ausgeführt.",
+      safe: "nothing-changed",
+      next: "new-plan",
+    },
+    CONFIRMATION_MISMATCH: {
+      what: "Das Bestätigte ist nicht der Plan, der ausgeführt werden sollte.",
+      safe: "nothing-changed",
+      next: "new-plan",
+    },
+    PRECONDITION_FAILED: {
+      what: "Ein Schritt hat die Festplatte nicht bereit vorgefunden.",
+      safe: "recorded",
+      next: "retry",
+    },
+    STEP_FAILED: {
+      what: "Ein Schritt des Zurücksetzens ist fehlgeschlagen.",
+      safe: "recorded",
+      next: "retry",
+    },
+    JOURNAL_NOT_FOUND: {
+      what: "Es gibt keine Aufzeichnung eines unterbrochenen Zurücksetzens.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    JOURNAL_CORRUPT: {
+      what: "Die Aufzeichnung des unterbrochenen Zurücksetzens ist nicht lesbar.",
+      safe: "recorded",
+      next: "support",
+    },
+    JOURNAL_PLAN_MISMATCH: {
+      what: "Die Aufzeichnung des unterbrochenen Zurücksetzens gehört zu einem anderen Plan.",
+      safe: "recorded",
+      next: "support",
+    },
+    IMAGE_HASH_MISMATCH: {
+      what: "Das Wiederherstellungsabbild ist beschädigt: sein Inhalt passt nicht zu seiner Signatur.",
+      safe: "recorded",
+      next: "other-choice",
+    },
+    IMAGE_BAD_SIGNATURE: {
+      what: "Die Signatur des Wiederherstellungsabbilds ist ungültig.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    IMAGE_UNTRUSTED_KEY: {
+      what: "Das Wiederherstellungsabbild ist mit einem Schlüssel signiert, dem dieser Computer nicht vertraut.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    IMAGE_FILE_MISSING: {
+      what: "Eine Datei des Wiederherstellungsabbilds fehlt.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    IMAGE_MANIFEST_INVALID: {
+      what: "Das Inhaltsverzeichnis des Wiederherstellungsabbilds ist nicht lesbar.",
+      safe: "nothing-changed",
+      next: "other-choice",
+    },
+    BTRFS_RECEIVE_FAILED: {
+      what: "Das Entpacken des Systems aus dem Wiederherstellungsabbild ist fehlgeschlagen.",
+      safe: "recorded",
+      next: "retry",
+    },
+    IO_FAILED: {
+      what: "Eine Datei konnte nicht gelesen oder geschrieben werden.",
+      safe: "recorded",
+      next: "retry",
+    },
+    PERMISSION_DENIED: {
+      what: "Lifeboat durfte das nicht tun.",
+      safe: "nothing-changed",
+      next: "support",
+    },
+    UNSAFE_PATH: {
+      what: "Dieser Ordner kann nicht benutzt werden (er führt aus dem erlaubten Bereich hinaus).",
+      safe: "nothing-changed",
+      next: "other-folder",
+    },
+    COMMAND_FAILED: {
+      what: "Ein Systemprogramm ist fehlgeschlagen.",
+      safe: "recorded",
+      next: "retry",
+    },
+    COMMAND_NOT_FOUND: {
+      what: "Ein Systemprogramm, das dafür nötig ist, fehlt.",
+      safe: "nothing-changed",
+      next: "support",
+    },
+    COMMAND_TIMED_OUT: {
+      what: "Ein Systemprogramm hat zu lange gebraucht und wurde angehalten.",
+      safe: "recorded",
+      next: "retry",
+    },
+    ABORTED: { what: "Es wurde abgebrochen.", safe: "recorded", next: "resume" },
   },
+  errorSafe: {
+    "nothing-changed": "Auf der Festplatte wurde nichts verändert.",
+    recorded:
+      "Was bisher getan wurde, ist auf der Festplatte aufgezeichnet, und der Computer startet weiterhin (das alte oder das neue System).",
+    "copy-only":
+      "Nur die Kopie auf dem USB-Stick ist unvollständig; die Festplatte ist unverändert.",
+  },
+  errorNext: {
+    retry:
+      "Versuchen Sie es erneut. Klappt es wieder nicht, schließen Sie später ab oder holen Sie Hilfe.",
+    resume:
+      "Schließen Sie es ab: wählen Sie „Das unterbrochene Zurücksetzen abschließen“ (jetzt oder nach einem Neustart).",
+    passphrase: "Starten Sie neu und geben Sie die Passphrase noch einmal ein.",
+    wait: "Warten Sie, bis die andere Arbeit fertig ist, und versuchen Sie es dann erneut.",
+    "free-space":
+      "Schaffen Sie Platz (oder sichern Sie Ihre Dateien zuerst auf einen USB-Stick) und versuchen Sie es erneut.",
+    "other-choice": "Gehen Sie zurück und wählen Sie etwas anderes.",
+    "new-plan":
+      "Gehen Sie zurück zur Auswahl: ein neuer Plan wird aus dem jetzigen Zustand der Festplatte gemacht.",
+    "other-folder": "Geben Sie einen anderen Ordner auf dem USB-Stick ein.",
+    support:
+      "Öffnen Sie die Experten-Shell oder holen Sie Hilfe; die Einzelheiten unten sagen, was geschehen ist.",
+  },
+  unexpectedError: (code, message) => `Unerwarteter Fehler ${code}: ${message}`,
+  errorSafeLabel: "Sicher:",
+  errorNextLabel: "Weiter:",
 };
+
+/** `Partition 3` oder `Partitionen 3, 2, 4`. */
+function partitionen(numbers: readonly number[]): string {
+  return `${numbers.length === 1 ? "Partition" : "Partitionen"} ${numbers.join(", ")}`;
+}

@@ -55,11 +55,12 @@ export function ConfirmScreen(props: {
           </>
         )}
       </Box>
-      {props.plan.warnings.length > 0 ? (
+      {shown.warnings.length > 0 ? (
         <Box flexDirection="column" marginTop={gap}>
           <Text bold>{t.confirmWarnings}</Text>
-          {props.plan.warnings.map((w) => (
-            <Toned key={w} tone="warn">
+          {shown.warnings.map((w, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: warnings are fixed for a plan, and two may read alike
+            <Toned key={i} tone="warn">
               {w}
             </Toned>
           ))}

@@ -16,7 +16,10 @@ export function LanguageScreen(props: { onChoose: (locale: Locale) => void }) {
     label: LOCALES[id].languageName,
   }));
   return (
-    <Frame title="Language / Sprache" keys={t.keysMenu}>
+    <Frame
+      title={(Object.keys(LOCALES) as Locale[]).map((id) => LOCALES[id].languageWord).join(" / ")}
+      keys={t.keysMenu}
+    >
       {/* The question in every language, each in its own words: nobody has chosen yet. */}
       {(Object.keys(LOCALES) as Locale[]).map((id) => (
         <Text key={id}>{LOCALES[id].languageQuestion}</Text>

@@ -1,6 +1,6 @@
 import { formatError, type LifeboatError } from "@lifeboat/core";
 import { Box, Text } from "ink";
-import { plainError } from "../diagnosis.js";
+import { type ErrorPlace, explainError } from "../diagnosis.js";
 import { useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
 import { Menu } from "../widgets/menu.js";
@@ -33,13 +33,14 @@ export function DoneScreen(props: {
 /** A run that failed: the typed error in plain words, then try again or finish later. */
 export function FailedScreen(props: {
   error: LifeboatError;
+  /** Whether the run was a rescue copy (then only the copy is unfinished). */
+  rescue?: boolean;
   onAction: (action: ResultAction) => void;
 }) {
   const { t } = useUi();
   return (
     <Frame title={t.failedTitle} keys={t.keysMenu}>
-      <Toned tone="bad">{plainError(props.error, t)}</Toned>
-      <Text>{t.failedSafe}</Text>
+      <Explained error={props.error} place={props.rescue ? "rescue" : "run"} />
       <Details error={props.error} />
       <Box marginTop={1}>
         <Menu
@@ -70,7 +71,7 @@ export function ErrorScreen(props: {
   ];
   return (
     <Frame title={t.errorTitle} keys={t.keysMenu}>
-      <Toned tone="bad">{plainError(props.error, t)}</Toned>
+      <Explained error={props.error} place="before" />
       <Details error={props.error} />
       <Box marginTop={1}>
         <Menu items={items} onSelect={props.onAction} />
@@ -79,6 +80,24 @@ export function ErrorScreen(props: {
   );
 }
 
+/** What happened, what is still safe, what to do next: every part from the catalog. */
+function Explained(props: { error: LifeboatError; place: ErrorPlace }) {
+  const { t } = useUi();
+  const e = explainError(props.error, t, props.place);
+  return (
+    <Box flexDirection="column">
+      <Toned tone="bad">{e.what}</Toned>
+      <Text>
+        {t.errorSafeLabel} {e.safe}
+      </Text>
+      <Text>
+        {t.errorNextLabel} {e.next}
+      </Text>
+    </Box>
+  );
+}
+
+/** The code and the SDK's own message, for whoever helps. */
 function Details(props: { error: LifeboatError }) {
   const { t } = useUi();
   return (
