@@ -39,7 +39,13 @@ export function diagnose(state: SystemState, t: Messages): Finding[] {
   if (!rec) out.push({ tone: "warn", text: t.recoveryMissing });
   else if (rec.verified)
     out.push({ tone: "ok", text: t.recoveryVerified(rec.product ?? "", rec.build ?? "") });
-  else out.push({ tone: "warn", text: t.recoveryNotVerified(rec.problem ?? "") });
+  else {
+    // The problem in the catalog's words when the SDK gives its code.
+    const problem = rec.problemCode
+      ? explainError({ code: rec.problemCode, message: rec.problem ?? "" }, t).what
+      : (rec.problem ?? "");
+    out.push({ tone: "warn", text: t.recoveryNotVerified(problem) });
+  }
   if (btrfs?.encryptedOn) out.push({ tone: "info", text: t.encrypted(btrfs.encryptedOn) });
   if (btrfs)
     out.push({

@@ -238,6 +238,24 @@ async function screens(t: Messages): Promise<Record<string, string>> {
       }),
       t,
     ),
+    "diagnosis image not verified": show(
+      createElement(DiagnosisScreen, {
+        findings: diagnose(
+          {
+            ...state,
+            recovery: {
+              ...state.recovery!,
+              verified: false,
+              problem: "the signature does not verify",
+              problemCode: "IMAGE_BAD_SIGNATURE",
+            },
+          },
+          t,
+        ),
+        onContinue: nothing,
+      }),
+      t,
+    ),
     choices: show(
       createElement(ChoicesScreen, {
         options: choiceOptions(planning, t, STAMP).options,
@@ -329,8 +347,8 @@ describe("German everywhere: no sentence of the English catalog on any screen", 
 
   it("every screen and every error screen in German", async () => {
     const german = await germanOnce();
-    // 13 screens, and three error screens for each explained code and one unknown code.
-    expect(Object.keys(german)).toHaveLength(13 + 3 * (EXPLAINED_ERROR_CODES.length + 1));
+    // 14 screens, and three error screens for each explained code and one unknown code.
+    expect(Object.keys(german)).toHaveLength(14 + 3 * (EXPLAINED_ERROR_CODES.length + 1));
     const found = Object.entries(german)
       .map(([name, text]) => [name, englishIn(text)] as const)
       .filter(([, hits]) => hits.length > 0);
@@ -378,6 +396,14 @@ describe("German everywhere: no sentence of the English catalog on any screen", 
     );
     expect(text).toContain("Hinweis (nur englisch, moon-phase): The moon is full.");
     expect(text).toContain("Der Werkszustand ist beschädigt;");
+  });
+
+  it("a recovery image that could not be checked: why, in German, from the SDK's problem code", async () => {
+    const text = (await germanOnce())["diagnosis image not verified"]!;
+    expect(text).toContain(
+      "Das Wiederherstellungsabbild konnte nicht geprüft werden: Die Signatur des Wiederherstellungsabbilds ist ungültig.",
+    );
+    expect(text).not.toContain("the signature does not verify");
   });
 
   it("an error: what happened, what is safe, what next, from the catalog; an unknown code still German", async () => {

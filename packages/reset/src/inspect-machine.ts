@@ -77,6 +77,7 @@ export function inspectMachine(
           bootFiles: [],
           verified: false,
           problem: "no trusted key was given to verify the recovery image set",
+          problemCode: "IMAGE_UNTRUSTED_KEY",
         };
         return okAsync({ state, access: undefined });
       }

@@ -152,11 +152,18 @@ export function openRecoveryImageSet(
       digest: imageSetDigest(set),
       securityEpoch: securityEpochOf(set.manifest) as number | undefined,
       problem: undefined,
+      problemCode: undefined,
     }))
     .orElse((e) =>
-      okAsync({ set: undefined, digest: undefined, securityEpoch: undefined, problem: e.message }),
+      okAsync({
+        set: undefined,
+        digest: undefined,
+        securityEpoch: undefined,
+        problem: e.message as string | undefined,
+        problemCode: e.code as string | undefined,
+      }),
     )
-    .andThen(({ set, digest, securityEpoch, problem }) =>
+    .andThen(({ set, digest, securityEpoch, problem, problemCode }) =>
       effect(async () => {
         const epochFloor = await floorOf(options);
         let factory: FactoryManifest | undefined;
@@ -174,6 +181,7 @@ export function openRecoveryImageSet(
           bootFiles: factory?.boot.files ?? [],
           verified: problem === undefined,
           problem,
+          ...(problemCode === undefined ? {} : { problemCode }),
           securityEpoch,
           epochFloor,
         };

@@ -201,6 +201,12 @@ export interface RecoveryState {
   readonly epochFloor?: number | undefined;
   /** Why it is not verified, when it is not. */
   readonly problem: string | undefined;
+  /**
+   * The error code of `problem`, for a front end that words it itself
+   * (`IMAGE_BAD_SIGNATURE`, `IMAGE_HASH_MISMATCH`, …; `IMAGE_UNTRUSTED_KEY`
+   * when no trusted key was given at all).
+   */
+  readonly problemCode?: string | undefined;
 }
 
 /** Another operating system found on the machine. */
