@@ -5,100 +5,17 @@
 // (private mount namespace) and a loop-backed disk provisioned by the real CLI. As
 // nobody without a rule, every one is refused; with a rule granting it, each works;
 // bad input gets typed D-Bus errors. Needs root, loop devices, dbus-daemon, polkitd.
-import { spawn } from "node:child_process";
-import { mkdir, readFile } from "node:fs/promises";
-import path from "node:path";
-import { attachLoop, requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureBuilt, keygen, provisionSmall, smallDisk } from "../../cli/test/support.js";
-import {
-  asNobody,
-  type PrivateSystem,
-  run,
-  serviceDir,
-  startPrivateSystem,
-} from "./private-bus.js";
+import type { PrivateSystem } from "./private-bus.js";
+import { GRANT_NOBODY, type ServiceBus, startServiceBus } from "./support.js";
 
-const DEST = "org.lifeboat.Lifeboat1";
-const OBJECT = "/org/lifeboat/Lifeboat1";
-const MANAGER = "org.lifeboat.Lifeboat1.Manager";
-const JOB = "org.lifeboat.Lifeboat1.Job";
-const GRANT_NOBODY = `polkit.addRule(function (action, subject) {
-  if (action.id.indexOf("org.lifeboat.Lifeboat1.") === 0 && subject.user === "nobody")
-    return polkit.Result.YES;
-});
-`;
-
-let scratch: Scratch;
+let bus: ServiceBus;
 let system: PrivateSystem;
 let loop: string;
-
-/** `busctl --json=short call` of a Manager method, as root or nobody: the reply's values, or the error. */
-async function call(
-  method: string,
-  signature: string,
-  args: readonly string[],
-  as: "root" | "nobody" = "nobody",
-): Promise<{ data: unknown[]; error: string }> {
-  const argv = [
-    "busctl",
-    "--system",
-    "--json=short",
-    "--timeout=600",
-    "call",
-    DEST,
-    OBJECT,
-    MANAGER,
-    method,
-    signature,
-    ...args,
-  ];
-  const r = await run(as === "nobody" ? asNobody(argv) : argv, system.env);
-  if (r.code !== 0) return { data: [], error: r.stderr.trim() };
-  return { data: (JSON.parse(r.stdout) as { data: unknown[] }).data, error: "" };
-}
-
-/**
- * A call that must fail, as nobody, through the Python client (busctl prints only the message):
- * the D-Bus error's name and message.
- */
-async function failure(method: string, signature: string, args: readonly unknown[]) {
-  // The program text on the command line: the checkout may be in a folder nobody cannot read.
-  const program = await readFile(path.join(serviceDir, "test/call-many.py"), "utf8");
-  const [cmd, ...argv] = asNobody(["/usr/bin/python3", "-c", program]);
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(cmd ?? "", argv, { env: system.env, stdio: ["pipe", "pipe", "inherit"] });
-    let stdout = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", () => resolve(stdout));
-    child.stdin.end(JSON.stringify([{ method, signature, args }]));
-  });
-  const [o] = JSON.parse(out) as { ok: boolean; name: string; message: string }[];
-  expect(o?.ok, `${method} should fail`).toBe(false);
-  return `${o?.name}: ${o?.message}`;
-}
-
-async function jobProperty(job: string, name: string): Promise<unknown> {
-  const r = await run(
-    ["busctl", "--system", "--json=short", "get-property", DEST, job, JOB, name],
-    system.env,
-  );
-  expect(r.stderr).toBe("");
-  return (JSON.parse(r.stdout) as { data: unknown }).data;
-}
-
-async function waitForJob(job: string): Promise<string> {
-  const end = Date.now() + 300_000;
-  let state = await jobProperty(job, "State");
-  while (state === "running" && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 300));
-    state = await jobProperty(job, "State");
-  }
-  return String(state);
-}
+const call = (...a: Parameters<ServiceBus["call"]>) => bus.call(...a);
+const failure = (...a: Parameters<ServiceBus["failure"]>) => bus.failure(...a);
+const jobProperty = (...a: Parameters<ServiceBus["jobProperty"]>) => bus.jobProperty(...a);
+const waitForJob = (...a: Parameters<ServiceBus["waitForJob"]>) => bus.waitForJob(...a);
 
 async function checkpointIds(): Promise<string[]> {
   const r = await call("Inspect", "s", [loop], "root");
@@ -110,20 +27,12 @@ async function checkpointIds(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  requireTools("dbus-daemon", "busctl", "setpriv", "unshare", "nsenter");
-  ensureBuilt();
-  scratch = await Scratch.create("lifeboatd-methods-");
-  const image = await smallDisk(scratch);
-  const keys = keygen(scratch);
-  provisionSmall(image, keys.privateKey);
-  loop = await attachLoop(scratch, image);
-  const runDirectory = scratch.path("run");
-  await mkdir(runDirectory);
-  system = await startPrivateSystem(scratch, { runDirectory, trustedKey: keys.publicKey });
+  bus = await startServiceBus({ name: "lifeboatd-methods-" });
+  ({ system, loop } = bus);
 }, 300_000);
 
 afterAll(async () => {
-  await scratch?.cleanup();
+  await bus?.cleanup();
 });
 
 test("without a rule, nobody is refused every new method before anything is opened", async () => {

@@ -6,133 +6,43 @@
 // digest is refused and the right one succeeds with byte progress. Needs root, loop
 // devices, dbus-daemon, polkitd.
 
-import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   attachLoop,
   createImageFile,
   mountTemp,
-  type PartitionSlice,
-  partitionsOf,
-  requireTools,
-  Scratch,
+  type Scratch,
   sh,
   unmount,
 } from "@lifeboat/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { z } from "zod";
-import { cliJson, ensureBuilt, keygen, provisionSmall, smallDisk } from "../../cli/test/support.js";
-import {
-  asNobody,
-  type PrivateSystem,
-  run,
-  serviceDir,
-  startPrivateSystem,
-} from "./private-bus.js";
+import { cliJson } from "../../cli/test/support.js";
+import type { PrivateSystem } from "./private-bus.js";
+import { GRANT_NOBODY, type ServiceBus, startServiceBus } from "./support.js";
 
-const DEST = "org.lifeboat.Lifeboat1";
-const OBJECT = "/org/lifeboat/Lifeboat1";
-const MANAGER = "org.lifeboat.Lifeboat1.Manager";
-const JOB = "org.lifeboat.Lifeboat1.Job";
-const GRANT_NOBODY = `polkit.addRule(function (action, subject) {
-  if (action.id.indexOf("org.lifeboat.Lifeboat1.") === 0 && subject.user === "nobody")
-    return polkit.Result.YES;
-});
-`;
-
+let bus: ServiceBus;
 let scratch: Scratch;
 let system: PrivateSystem;
 let loop: string;
-let image: string;
-
-/** `busctl --json=short call` of a Manager method, as root or nobody: the reply's values, or the error. */
-async function call(
-  method: string,
-  signature: string,
-  args: readonly string[],
-  as: "root" | "nobody" = "nobody",
-): Promise<{ data: unknown[]; error: string }> {
-  const argv = [
-    "busctl",
-    "--system",
-    "--json=short",
-    "--timeout=600",
-    "call",
-    DEST,
-    OBJECT,
-    MANAGER,
-    method,
-    signature,
-    ...args,
-  ];
-  const r = await run(as === "nobody" ? asNobody(argv) : argv, system.env);
-  if (r.code !== 0) return { data: [], error: r.stderr.trim() };
-  return { data: (JSON.parse(r.stdout) as { data: unknown[] }).data, error: "" };
-}
-
-/**
- * A call that must fail, as nobody, through the Python client (busctl prints only the message):
- * the D-Bus error's name and message.
- */
-async function failure(method: string, signature: string, args: readonly unknown[]) {
-  // The program text on the command line: the checkout may be in a folder nobody cannot read.
-  const program = await readFile(path.join(serviceDir, "test/call-many.py"), "utf8");
-  const [cmd, ...argv] = asNobody(["/usr/bin/python3", "-c", program]);
-  const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(cmd ?? "", argv, { env: system.env, stdio: ["pipe", "pipe", "inherit"] });
-    let stdout = "";
-    child.stdout.on("data", (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.on("error", reject);
-    child.on("close", () => resolve(stdout));
-    child.stdin.end(JSON.stringify([{ method, signature, args }]));
-  });
-  const [o] = JSON.parse(out) as { ok: boolean; name: string; message: string }[];
-  expect(o?.ok, `${method} should fail`).toBe(false);
-  return `${o?.name}: ${o?.message}`;
-}
-
-async function jobProperty(job: string, name: string): Promise<unknown> {
-  const r = await run(
-    ["busctl", "--system", "--json=short", "get-property", DEST, job, JOB, name],
-    system.env,
-  );
-  expect(r.stderr).toBe("");
-  return (JSON.parse(r.stdout) as { data: unknown }).data;
-}
-
-async function waitForJob(job: string): Promise<string> {
-  const end = Date.now() + 300_000;
-  let state = await jobProperty(job, "State");
-  while (state === "running" && Date.now() < end) {
-    await new Promise((r) => setTimeout(r, 300));
-    state = await jobProperty(job, "State");
-  }
-  return String(state);
-}
+let keys: { readonly privateKey: string; readonly publicKey: string };
+const call = (...a: Parameters<ServiceBus["call"]>) => bus.call(...a);
+const failure = (...a: Parameters<ServiceBus["failure"]>) => bus.failure(...a);
+const jobProperty = (...a: Parameters<ServiceBus["jobProperty"]>) => bus.jobProperty(...a);
+const waitForJob = (...a: Parameters<ServiceBus["waitForJob"]>) => bus.waitForJob(...a);
 
 beforeAll(async () => {
-  requireTools("dbus-daemon", "busctl", "setpriv", "unshare", "nsenter");
-  ensureBuilt();
-  scratch = await Scratch.create("lifeboatd-methods-");
-  image = await smallDisk(scratch);
-  keys = keygen(scratch);
-  provisionSmall(image, keys.privateKey);
-  loop = await attachLoop(scratch, image);
-  const runDirectory = scratch.path("run");
-  await mkdir(runDirectory);
-  system = await startPrivateSystem(scratch, { runDirectory, trustedKey: keys.publicKey });
+  bus = await startServiceBus({ name: "lifeboatd-rescue-" });
+  ({ scratch, system, loop, keys } = bus);
 }, 300_000);
 
 afterAll(async () => {
-  await scratch?.cleanup();
+  await bus?.cleanup();
 });
 
 let target: string;
-let keys: { privateKey: string; publicKey: string };
 const stamp = "20261205T070000Z";
 const options = JSON.stringify({ stamp });
 
@@ -140,45 +50,11 @@ beforeAll(async () => {
   const file = await createImageFile(scratch, "target.img", 128 * 1024 * 1024);
   await sh("mkfs.ext4", ["-q", "-F", file]);
   target = await attachLoop(scratch, file);
-  // Something in home to copy: 4 MiB, written through the Btrfs partition (loop, then gone again).
-  let btrfs: PartitionSlice | undefined;
-  for (const p of await partitionsOf(image)) {
-    const type = await sh("blkid", [
-      "-p",
-      "-O",
-      String(p.offsetBytes),
-      "-o",
-      "value",
-      "-s",
-      "TYPE",
-      image,
-    ]).catch(() => "");
-    if (type.trim() === "btrfs") btrfs = p;
-  }
-  if (btrfs === undefined) throw new Error("the small disk has no Btrfs partition");
-  const dev = (
-    await sh("losetup", [
-      "--find",
-      "--show",
-      "--offset",
-      String(btrfs.offsetBytes),
-      "--sizelimit",
-      String(btrfs.sizeBytes),
-      image,
-    ])
-  ).trim();
-  try {
-    const top = await mkdtemp(scratch.path("top-"));
-    await sh("mount", ["-o", "subvolid=5", dev, top]);
-    try {
-      await mkdir(path.join(top, "home", "user"), { recursive: true });
-      await writeFile(path.join(top, "home", "user", "data.bin"), randomBytes(4 * 1024 * 1024));
-    } finally {
-      await unmount(top);
-    }
-  } finally {
-    await sh("losetup", ["-d", dev]);
-  }
+  // Something in home to copy: 4 MiB.
+  await bus.onTop(async (top) => {
+    await mkdir(path.join(top, "home", "user"), { recursive: true });
+    await writeFile(path.join(top, "home", "user", "data.bin"), randomBytes(4 * 1024 * 1024));
+  });
 }, 120_000);
 
 /** The files in the target's root directory (mounted here for a moment). */

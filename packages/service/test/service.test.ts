@@ -9,36 +9,28 @@
 // loop devices, dbus-daemon, polkitd, python3-dbus, python3-gi.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HOME_SUBVOLUME, oldRootName, openMachine, ROOT_SUBVOLUME } from "@lifeboat/reset";
-import { attachLoop, requireTools, Scratch } from "@lifeboat/testkit";
+import { HOME_SUBVOLUME, oldRootName, ROOT_SUBVOLUME } from "@lifeboat/reset";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { ensureBuilt, keygen, provisionSmall, runner, smallDisk } from "../../cli/test/support.js";
+import { asNobody, type PrivateSystem, type Run, run, serviceDir } from "./private-bus.js";
 import {
-  asNobody,
-  type PrivateSystem,
-  type Run,
-  run,
-  serviceDir,
-  startPrivateSystem,
-} from "./private-bus.js";
+  DEST,
+  GRANT_NOBODY,
+  MANAGER,
+  OBJECT,
+  type ServiceBus,
+  startServiceBus,
+} from "./support.js";
 
 const PYTHON = "/usr/bin/python3"; // the distribution's, with its python3-dbus
-const DEST = "org.lifeboat.Lifeboat1";
-const OBJECT = "/org/lifeboat/Lifeboat1";
-const MANAGER = "org.lifeboat.Lifeboat1.Manager";
-const GRANT_NOBODY = `polkit.addRule(function (action, subject) {
-  if (action.id.indexOf("org.lifeboat.Lifeboat1.") === 0 && subject.user === "nobody")
-    return polkit.Result.YES;
-});
-`;
 
-let scratch: Scratch;
+let bus: ServiceBus;
 let system: PrivateSystem;
 let loop: string;
-let runDirectory: string;
+/** Open the disk in this process (the service must not hold it) and run `body` on its top level. */
+const onTop = <T>(body: (top: string) => Promise<T>): Promise<T> => bus.onTop(body);
 
 /** A GVariant text literal of a string (what `gdbus call` parses its arguments as). */
 const gv = (s: string) => JSON.stringify(s);
@@ -98,16 +90,6 @@ async function subvolumes(): Promise<string[]> {
   return state.btrfs.subvolumes.map((s) => s.path).sort();
 }
 
-/** Open the disk in this process (the service must not hold it) and run `body` on its top level. */
-async function onTop<T>(body: (top: string) => Promise<T>): Promise<T> {
-  const m = (await openMachine(runner, { disk: loop, runDirectory }))._unsafeUnwrap();
-  try {
-    return await body(m.top ?? "");
-  } finally {
-    await m.close();
-  }
-}
-
 async function jobProperty(job: string, name: string): Promise<string> {
   const r = await run(
     ["busctl", "--system", "get-property", DEST, job, "org.lifeboat.Lifeboat1.Job", name],
@@ -117,29 +99,16 @@ async function jobProperty(job: string, name: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  requireTools("dbus-daemon", "gdbus", "busctl", "setpriv", "unshare", "nsenter", PYTHON);
-  ensureBuilt();
-  scratch = await Scratch.create("lifeboatd-");
-  const image = await smallDisk(scratch);
-  provisionSmall(image, keygen(scratch).privateKey);
-  loop = await attachLoop(scratch, image);
-  runDirectory = scratch.path("run");
-  await mkdir(runDirectory);
+  bus = await startServiceBus({ name: "lifeboatd-", tools: ["gdbus", PYTHON] });
+  ({ system, loop } = bus);
   await onTop(async (top) => {
     await writeFile(path.join(top, HOME_SUBVOLUME, "letter.txt"), "keep me\n");
     await writeFile(path.join(top, ROOT_SUBVOLUME, "etc/after-factory"), "reset me\n");
   });
-  // Run after lifeboatd has stopped (clean-up goes last in, first out): opening the
-  // disk once more clears what a lifeboatd killed by a failing test left mounted.
-  scratch.defer(async () => {
-    const m = await openMachine(runner, { disk: loop, runDirectory });
-    if (m.isOk()) await m.value.close();
-  });
-  system = await startPrivateSystem(scratch, { runDirectory });
-});
+}, 300_000);
 
 afterAll(async () => {
-  await scratch?.cleanup();
+  await bus?.cleanup();
 });
 
 test("nobody calling Apply is refused by polkit's defaults, and nothing changes", async () => {
