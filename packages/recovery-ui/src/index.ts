@@ -20,7 +20,17 @@ export {
   type RecoveryBackend,
   type RecoveryMachine,
 } from "./backend.js";
-export type { ChoiceId, ChoiceText, Messages } from "./messages/catalog.js";
+export {
+  type ChoiceId,
+  type ChoiceText,
+  type ErrorNext,
+  type ErrorSafety,
+  type ErrorText,
+  EXPLAINED_ERROR_CODES,
+  type ExplainedErrorCode,
+  type Messages,
+  type WarningWords,
+} from "./messages/catalog.js";
 export { LOCALES, type Locale, localeFromCmdline } from "./messages/index.js";
 export { type LossWords, type PlanWords, sdkPlanWords } from "./messages/plan-words.js";
 export { type RunRecoveryUiOptions, runRecoveryUi } from "./run.js";

@@ -38,6 +38,13 @@ export type WarningWords = {
  * with what is still safe and what to do next: opening the disk (lock,
  * LUKS), planning, the rescue target, running and resuming a plan, the
  * recovery image. Any other code is shown as {@link Messages.unexpectedError}.
+ *
+ * @example
+ * ```ts
+ * const known = (EXPLAINED_ERROR_CODES as readonly string[]).includes(error.code);
+ * const what = known ? LOCALES.de.errors[error.code as ExplainedErrorCode].what
+ *                    : LOCALES.de.unexpectedError(error.code, error.message);
+ * ```
  */
 export const EXPLAINED_ERROR_CODES = [
   "LOCK_HELD",
