@@ -3,28 +3,31 @@
  * recovery environment in QEMU, on a disk whose every write and flush QEMU's
  * blklogwrites driver logs, runs several operations one after another from
  * its shell (reset keeping /home, reset from the recovery image, full
- * restore), each after a `sync` that marks where it starts in the log. On
- * the host, every flush point and a seeded sample of each epoch's
- * reorderings is made from the log and checked against the operation it
- * falls in (GPT, `btrfs check`, old-or-new root and /home, a readable
- * journal, the recovery command finishing to the operation's result, and
- * for the operations that unpack the recovery image set, that set verifying).
+ * restore, checkpoint rollback, image install of a second signed set), each
+ * after a `sync` that marks where it starts in the log. On the host, every
+ * flush point and a seeded sample of each epoch's reorderings is made from
+ * the log and checked against the operation it falls in (GPT, `btrfs check`,
+ * old-or-new root and /home, a readable journal, the recovery command (or
+ * the operation's own command, or `resume`) finishing to the operation's
+ * result, and for the operations that unpack the recovery image set, that
+ * set verifying; for the install, `current` is the old or the new set and
+ * verifies, and the install run again finishes to the new one).
  *
  * `LIFEBOAT_CRASH_SAMPLES=<n>` samples up to n reorderings per epoch and
  * checks every state (default: 1 per epoch, thinned per operation);
  * `LIFEBOAT_CRASH_SEED` changes the seed (default 22);
  * `LIFEBOAT_CRASH_OPS=<kind,...>` chooses the operations (default: reset keeping
- * /home and reset from the recovery image; with `LIFEBOAT_CRASH_SAMPLES`, the
- * full restore too);
+ * /home, reset from the recovery image, checkpoint rollback, image install;
+ * with `LIFEBOAT_CRASH_SAMPLES`, the full restore too);
  * `LIFEBOAT_CRASH_KEEP=<dir>` keeps the base image, the log, the requests,
  * the operations' boundaries and the keys there, to look at a failing state again.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
-import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
+import { RECOVERY_ENVIRONMENT_BOOT, RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/recovery-env";
 import {
   boot,
   type CrashState,
@@ -47,7 +50,7 @@ import {
   writeLogBlockdevArgs,
 } from "@lifeboat/testkit";
 import { afterAll, describe, expect, it } from "vitest";
-import { cliBundle } from "./support/cli-bundle.js";
+import { cliBundle, runCli } from "./support/cli-bundle.js";
 import {
   checkImageSetState,
   checkOperationState,
@@ -55,6 +58,7 @@ import {
   type StateVerdict,
   withBtrfs,
 } from "./support/crash-check.js";
+import { checkInstallState, manifestDigest } from "./support/install-check.js";
 import {
   carveRecoveryPartition,
   provisionFixture,
@@ -72,7 +76,12 @@ const SEED = Number(process.env.LIFEBOAT_CRASH_SEED ?? 22);
 
 /** An operation recorded in the one boot, in this order. */
 interface Operation {
-  readonly kind: "reset-keep-home" | "reset-from-recovery" | "full-restore";
+  readonly kind:
+    | "reset-keep-home"
+    | "reset-from-recovery"
+    | "full-restore"
+    | "checkpoint-rollback"
+    | "image-install";
   readonly stamp: string;
   /** It unpacks the recovery image set: each state's set must verify. */
   readonly readsImageSet: boolean;
@@ -100,14 +109,37 @@ const ALL_OPERATIONS: readonly Operation[] = [
     readsImageSet: true,
     ci: { flush: 8, sampled: 2 },
   },
+  // `lifeboat checkpoint rollback` (a recovery request carries no checkpoint id): the checkpoint
+  // is taken in the guest before the operation's range, then root changes, then the rollback.
+  {
+    kind: "checkpoint-rollback",
+    stamp: "20261205T070000Z",
+    readsImageSet: false,
+    ci: { flush: 20, sampled: 5 },
+  },
+  // `lifeboat image install <set> --disk …` of a second signed set (small: a 16 MiB tree),
+  // last: it unmounts the recovery partition the environment mounted read-only.
+  {
+    kind: "image-install",
+    stamp: "20261205T080000Z",
+    readsImageSet: false,
+    ci: { flush: 20, sampled: 5 },
+  },
 ];
-// CI records the first two (the budget); the opt-in run all three.
+/** Operations whose start the guest prepares (writes before it that are no state of it). */
+const PREPARED = new Set<Operation["kind"]>(["checkpoint-rollback", "image-install"]);
+/** The checkpoint the rollback goes back to. */
+const CHECKPOINT = "crash-cp";
+// CI records all but the full restore (the budget); the opt-in run all five.
 const DEFAULT_OPERATIONS = OPT_IN
-  ? "reset-keep-home,reset-from-recovery,full-restore"
-  : "reset-keep-home,reset-from-recovery";
+  ? "reset-keep-home,reset-from-recovery,full-restore,checkpoint-rollback,image-install"
+  : "reset-keep-home,reset-from-recovery,checkpoint-rollback,image-install";
 const OPERATIONS = ALL_OPERATIONS.filter((o) =>
   (process.env.LIFEBOAT_CRASH_OPS ?? DEFAULT_OPERATIONS).split(",").includes(o.kind),
 );
+
+/** The CLI arguments of the rollback (the checker adds `--disk <state>`). */
+const rollbackArgs = (o: Operation) => ["checkpoint", "rollback", CHECKPOINT, "--stamp", o.stamp];
 
 /** Run `command` in the guest's shell (serial console); its exit code and what it printed. */
 function guestShell(vm: QemuHandle) {
@@ -186,19 +218,52 @@ describe("crash states replayed from a block-level write log", () => {
     };
     await provisionFixture(bundle, fx.image, { build: fx.key, keysDir: scratch.path("keys") });
     const trustedKey = scratch.path("keys/public.pem");
+    const installs = OPERATIONS.some((o) => o.kind === "image-install");
+    // The second signed set the install puts on the recovery partition.
+    const set2 = scratch.path("set2");
+    if (installs) {
+      const src = scratch.path("set2-src");
+      await mkdir(path.join(src, "payload"), { recursive: true });
+      await writeFile(path.join(src, "payload/random.bin"), randomBytes(16 * 1024 ** 2));
+      await writeFile(path.join(src, "README"), "the second recovery image set\n");
+      await runCli(bundle, [
+        "image",
+        "build",
+        src,
+        "--out",
+        set2,
+        "--product",
+        "Fedora-shaped fixture",
+        "--version",
+        "crash-2",
+        "--key",
+        scratch.path("keys/private.pem"),
+      ]);
+    }
+    const newManifest = installs ? await manifestDigest(path.join(set2, "manifest.json")) : "";
 
     // The system to replace differs from the factory one; the user has files in /home.
     const m = await mountFixture(scratch, fx.image, fx);
     const factory = await fixtureFingerprints(m);
     await writeFile(path.join(m.btrfsTop, "root/etc/lifeboat-crash-old"), "the old system\n");
     const home = await addUserFiles(m, fx.user);
+    // The guest copies the set and the key from here (top level: neither root nor /home).
+    if (installs) {
+      await sh("cp", ["-r", set2, path.join(m.btrfsTop, "crash-set2")]);
+      await sh("cp", [trustedKey, path.join(m.btrfsTop, "crash-set2.pem")]);
+    }
     const old = await fixtureFingerprints(m);
     expect(old.root).not.toBe(factory.root);
 
     // The requests (one per operation) on the recovery partition, and a one-shot GRUB entry
-    // to the recovery environment's shell.
+    // to the recovery environment's shell. The rollback runs as its own command; its request
+    // is written only as a record of what it was (a recovery request carries no checkpoint).
     const requests = OPERATIONS.map((o) => {
-      const text = `${JSON.stringify({ kind: o.kind, stamp: o.stamp })}\n`;
+      const text = `${JSON.stringify(
+        o.kind === "checkpoint-rollback"
+          ? { kind: "rollback", checkpoint: CHECKPOINT, stamp: o.stamp }
+          : { kind: o.kind, stamp: o.stamp },
+      )}\n`;
       return {
         text,
         name: `${o.kind}.json`,
@@ -208,6 +273,7 @@ describe("crash states replayed from a block-level write log", () => {
     });
     for (const r of requests) await writeFile(r.file, r.text);
     const recMount = scratch.path("recovery");
+    let oldManifest = "";
     const recUuid = await withPartitionMounted(
       runner,
       fx.image,
@@ -216,6 +282,7 @@ describe("crash states replayed from a block-level write log", () => {
       async (dev) => {
         await mkdir(path.join(recMount, "requests"), { recursive: true });
         for (const r of requests) await writeFile(path.join(recMount, "requests", r.name), r.text);
+        oldManifest = await manifestDigest(path.join(recMount, "current", "manifest.json"));
         return (await sh("blkid", ["-o", "value", "-s", "UUID", dev])).trim();
       },
     );
@@ -260,22 +327,52 @@ describe("crash states replayed from a block-level write log", () => {
         return r.out;
       };
       await ok("stty -echo; export NO_COLOR=1");
+      // What `lifeboat recovery` does for itself: the Btrfs helpers from the recovery partition.
+      await ok(
+        `export LIFEBOAT_EXCH_HELPER="$LIFEBOAT_RECOVERY_MOUNT/${RECOVERY_ENVIRONMENT_FILES.exchangeHelper}" LIFEBOAT_AGENT_HELPER="$LIFEBOAT_RECOVERY_MOUNT/${RECOVERY_ENVIRONMENT_FILES.agentHelper}"`,
+      );
       const btrfsDev = `/dev/vda${fx.root.number}`;
+      const markRoot = (text: string) =>
+        ok(
+          `mkdir -p /mnt/t && mount -t btrfs ${btrfsDev} /mnt/t && echo '${text}' > /mnt/t/root/etc/lifeboat-crash-old && umount /mnt/t`,
+        );
       for (const [k, o] of OPERATIONS.entries()) {
         const r = requests[k];
         if (r === undefined) throw new Error("no request");
-        if (k > 0)
-          // The system this operation replaces differs from what the previous one left.
+        if (o.kind === "checkpoint-rollback") {
+          // The checkpoint's root differs from the one the rollback replaces.
+          await markRoot(`checkpoint ${CHECKPOINT}`);
           await ok(
-            `mkdir -p /mnt/t && mount -t btrfs ${btrfsDev} /mnt/t && echo 'before ${o.kind}' > /mnt/t/root/etc/lifeboat-crash-old && umount /mnt/t`,
+            `node /lifeboat/cli.js checkpoint create --disk "$LIFEBOAT_DISK" --name ${CHECKPOINT} --reason 'crash replay' </dev/null`,
           );
+        }
+        // The system this operation replaces differs from what the previous one left.
+        if ((k > 0 && o.kind !== "image-install") || o.kind === "checkpoint-rollback")
+          await markRoot(`before ${o.kind}`);
+        if (o.kind === "image-install")
+          // The set from the Btrfs to the RAM; the recovery partition free for the install.
+          await ok(
+            `mkdir -p /mnt/s && mount -t btrfs -o ro ${btrfsDev} /mnt/s && cp -r /mnt/s/crash-set2 /tmp/set2 && cp /mnt/s/crash-set2.pem /tmp/set2.pem && umount /mnt/s && umount "$LIFEBOAT_RECOVERY_MOUNT"`,
+          );
+        const command =
+          o.kind === "checkpoint-rollback"
+            ? `node /lifeboat/cli.js ${rollbackArgs(o).join(" ")} --disk "$LIFEBOAT_DISK" --yes --confirm "$D" </dev/null`
+            : o.kind === "image-install"
+              ? `node /lifeboat/cli.js image install /tmp/set2 --trusted-key /tmp/set2.pem --disk "$LIFEBOAT_DISK" </dev/null`
+              : `node /lifeboat/cli.js recovery --request "$LIFEBOAT_RECOVERY_MOUNT/requests/${r.name}" --digest ${r.digest} --disk "$LIFEBOAT_DISK" </dev/null`;
+        if (o.kind === "checkpoint-rollback") {
+          // Its plan digest, as a person reads it before typing it (a dry run writes nothing).
+          await ok(
+            `node /lifeboat/cli.js ${rollbackArgs(o).join(" ")} --disk "$LIFEBOAT_DISK" --dry-run --json </dev/null > /tmp/rollback.json`,
+          );
+          await ok(
+            `D=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/rollback.json", "utf8")).data.plan.digest') && echo "digest $D"`,
+          );
+        }
         await ok("sync");
         const start = await entriesNow();
         const t = Date.now();
-        await ok(
-          `node /lifeboat/cli.js recovery --request "$LIFEBOAT_RECOVERY_MOUNT/requests/${r.name}" --digest ${r.digest} --disk "$LIFEBOAT_DISK" </dev/null`,
-          1_500_000,
-        );
+        await ok(command, 1_500_000);
         await ok("sync");
         bounds.push({ start, end: await entriesNow(), seconds: (Date.now() - t) / 1000 });
         say(
@@ -322,16 +419,37 @@ describe("crash states replayed from a block-level write log", () => {
     for (const b of bounds)
       edges.push({ before: await snapshot(b.start), after: await snapshot(b.end) });
     for (const [k, e] of edges.entries()) {
-      expect(e.after.journal.status, OPERATIONS[k]?.kind).toBe("done");
-      expect(e.after.root, OPERATIONS[k]?.kind).toBe(factory.root);
+      const kind = OPERATIONS[k]?.kind;
+      expect(e.after.journal.status, kind).toBe("done");
+      if (kind === "image-install") {
+        // Root and /home as they were: only the recovery partition changes.
+        expect(e.after.root, kind).toBe(e.before.root);
+        expect(e.after.home, kind).toBe(e.before.home);
+      } else if (kind === "checkpoint-rollback") {
+        // Back to the checkpoint's tree, not the factory's; /home as it was.
+        expect(e.after.root, kind).not.toBe(e.before.root);
+        expect(e.after.root, kind).not.toBe(factory.root);
+        expect(e.after.home, kind).toBe(e.before.home);
+      } else expect(e.after.root, kind).toBe(factory.root);
     }
-    expect(edges[0]?.before).toMatchObject({ root: old.root, home });
+    expect(edges[0]?.before.home).toBe(home);
+    if (OPERATIONS[0]?.kind !== "checkpoint-rollback") expect(edges[0]?.before.root).toBe(old.root);
 
     // ---- 4. replay and check, operation by operation
     const planned = planCrashStates(log, { samplesPerEpoch: SAMPLES, seed: SEED });
     say(
       `step 3: log of ${log.entries.length} entries (${log.entries.filter(isDataWrite).length} writes, ${log.entries.filter(isFlush).length} flushes), ${planned.length} states planned (seed ${SEED}, ≤${SAMPLES} sampled per epoch)`,
     );
+    const perOp = OPERATIONS.map(() => ({
+      planned: "",
+      flush: 0,
+      sampled: 0,
+      failed: [] as string[],
+      journal: new Map<string, number>(),
+      root: new Map<string, number>(),
+      setChecks: 0,
+      ms: 0,
+    }));
     const chosen = new Map<number, number>(); // state index -> operation
     const report: string[] = [];
     for (const [k, o] of OPERATIONS.entries()) {
@@ -339,10 +457,16 @@ describe("crash states replayed from a block-level write log", () => {
       if (b === undefined) continue;
       const mine = planned.filter((s) => {
         const r = reach(s);
+        // The boot's own writes count as the first operation's "not started" states. An operation
+        // the guest prepares (the checkpoint, the set to install) starts at the sync after that:
+        // that state is its "not started" one, the writes before it no state of it.
+        if (PREPARED.has(o.kind)) return r >= b.start && r <= b.end;
         return (k === 0 || r > b.start) && r <= b.end;
       });
       const flushes = mine.filter((s) => s.kind !== "sampled");
       const sampled = mine.filter((s) => s.kind === "sampled");
+      const p = perOp[k];
+      if (p !== undefined) p.planned = `${flushes.length} flush points + ${sampled.length} sampled`;
       const pick = OPT_IN
         ? [...flushes, ...sampled]
         : [...thin(flushes, o.ci.flush), ...thin(sampled, o.ci.sampled)];
@@ -352,15 +476,6 @@ describe("crash states replayed from a block-level write log", () => {
     scratch.defer(() => builder.close());
     const verdicts = new Map<string, StateVerdict>();
     const setVerdicts = new Map<string, string[]>();
-    const perOp = OPERATIONS.map(() => ({
-      flush: 0,
-      sampled: 0,
-      failed: [] as string[],
-      journal: new Map<string, number>(),
-      root: new Map<string, number>(),
-      setChecks: 0,
-      ms: 0,
-    }));
     for (const state of planned) {
       const k = chosen.get(state.index);
       if (k === undefined) continue;
@@ -373,6 +488,24 @@ describe("crash states replayed from a block-level write log", () => {
       if (state.kind === "sampled") stats.sampled++;
       else stats.flush++;
       let v = verdicts.get(state.key);
+      if (v === undefined && o.kind === "image-install") {
+        const checked = await checkInstallState(
+          await builder.make(state),
+          {
+            recovery: recoveryRange,
+            oldManifest,
+            newManifest,
+            set: set2,
+            cli: cliCopy,
+            trustedKey,
+          },
+          scratch.path("check"),
+        );
+        const root =
+          checked.current === "old" || checked.current === "new" ? checked.current : "other";
+        v = { failures: checked.failures, journal: "none", root, recovery: "install" };
+        verdicts.set(state.key, v);
+      }
       if (v === undefined) {
         const image = await builder.make(state);
         const setFailures: string[] = [];
@@ -402,16 +535,18 @@ describe("crash states replayed from a block-level write log", () => {
             doneDigest: e.after.journal.digest ?? "?",
             btrfs: fx.root,
             cli: cliCopy,
-            requestFile: r.file,
-            digest: r.digest,
             trustedKey,
+            ...(o.kind === "checkpoint-rollback"
+              ? { command: rollbackArgs(o) }
+              : { requestFile: r.file, digest: r.digest }),
           },
           scratch.path("check"),
         );
         v = { ...checked, failures: [...setFailures, ...checked.failures] };
         verdicts.set(state.key, v);
       }
-      stats.journal.set(v.journal, (stats.journal.get(v.journal) ?? 0) + 1);
+      if (o.kind !== "image-install")
+        stats.journal.set(v.journal, (stats.journal.get(v.journal) ?? 0) + 1);
       stats.root.set(v.root, (stats.root.get(v.root) ?? 0) + 1);
       if (v.failures.length > 0)
         stats.failed.push(`state ${state.index} (${state.id}): ${v.failures.join("; ")}`);
@@ -424,7 +559,7 @@ describe("crash states replayed from a block-level write log", () => {
       if (s === undefined) continue;
       const n = s.flush + s.sampled;
       const passed = n - s.failed.length;
-      const line = `${o.kind}: ${n} crash states checked (${s.flush} flush points + ${s.sampled} sampled), ${passed} passed (${((100 * passed) / Math.max(1, n)).toFixed(1)}%) in ${(s.ms / 1000).toFixed(0)} s; recorded in ${bounds[k]?.seconds.toFixed(0)} s; journal ${JSON.stringify(Object.fromEntries(s.journal))}; root ${JSON.stringify(Object.fromEntries(s.root))}${o.readsImageSet ? `; image set verified ${s.setChecks}×` : ""}`;
+      const line = `${o.kind}: ${n} crash states checked (${s.flush} flush points + ${s.sampled} sampled, of ${s.planned} planned), ${passed} passed (${((100 * passed) / Math.max(1, n)).toFixed(1)}%) in ${(s.ms / 1000).toFixed(0)} s; recorded in ${bounds[k]?.seconds.toFixed(0)} s; ${o.kind === "image-install" ? "current set" : `journal ${JSON.stringify(Object.fromEntries(s.journal))}; root`} ${JSON.stringify(Object.fromEntries(s.root))}${o.readsImageSet ? `; image set verified ${s.setChecks}×` : ""}`;
       report.push(line);
       say(line);
     }
@@ -434,6 +569,12 @@ describe("crash states replayed from a block-level write log", () => {
       if (s === undefined) continue;
       expect(s.failed, o.kind).toEqual([]);
       expect(s.flush, o.kind).toBeGreaterThan(0);
+      if (o.kind === "image-install") {
+        // The states span the switch: the old set current, and the new one.
+        expect(s.root.get("old") ?? 0, o.kind).toBeGreaterThan(0);
+        expect(s.root.get("new") ?? 0, o.kind).toBeGreaterThan(0);
+        continue;
+      }
       // The states span the operation: before it started and after it finished.
       expect(
         (s.journal.get("none") ?? 0) + (s.journal.get("earlier") ?? 0),

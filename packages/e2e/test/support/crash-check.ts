@@ -7,7 +7,10 @@
  * (absent, or an earlier operation's finished one, before the operation
  * began), and the recovery command (resume, or the operation again) finishes
  * to the after state. {@link checkImageSetState} checks the recovery
- * partition's image set for the operations that read it.
+ * partition's image set for the operations that read it. An operation the
+ * recovery command's request cannot carry (checkpoint rollback: the request
+ * holds no checkpoint id) is run again with its own CLI command instead, and
+ * an interrupted run of it is finished with `lifeboat resume`.
  */
 
 import { execFile } from "node:child_process";
@@ -31,10 +34,18 @@ export interface OperationExpectation {
   readonly btrfs: Pick<FixturePartition, "offsetBytes" | "sizeBytes">;
   /** The CLI bundle and the request the recovery environment ran (a host copy) with its digest. */
   readonly cli: string;
-  readonly requestFile: string;
-  readonly digest: string;
+  readonly requestFile?: string;
+  readonly digest?: string;
   /** The OEM's public key (in the recovery environment it is built into the initramfs). */
   readonly trustedKey: string;
+  /**
+   * The operation as its own CLI command (`--disk <state> --json` is added),
+   * when the recovery command's request cannot carry it: where it had not
+   * started it runs with `--dry-run` for its plan digest, then with
+   * `--yes --confirm <digest>`; an interrupted run is finished with
+   * `lifeboat resume`. Without it: `lifeboat recovery --request … --digest …`.
+   */
+  readonly command?: readonly string[];
 }
 
 /** One state's verdict: `failures` empty when every check passed. */
@@ -56,7 +67,7 @@ const run = promisify(execFile);
 const short = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 600);
 
 /** Attach a byte range of `image` as a loop device, run `use`, always detach. */
-async function withLoop<T>(
+export async function withLoop<T>(
   image: string,
   part: Pick<FixturePartition, "offsetBytes" | "sizeBytes">,
   use: (dev: string) => Promise<T>,
@@ -119,6 +130,58 @@ function classify(
   return j.digest === doneDigest ? "done" : "earlier";
 }
 
+type CliOutcome = { ok: true; stdout: string } | { ok: false; failure: string };
+
+async function cli(want: OperationExpectation, args: readonly string[]): Promise<CliOutcome> {
+  const r = await run("node", [want.cli, ...args], { maxBuffer: 64 * 1024 * 1024 }).catch(
+    (e: { code?: number; stdout?: string; stderr?: string }) => e,
+  );
+  if (!("stdout" in r) || ("code" in r && r.code !== undefined && r.code !== 0)) {
+    const e = r as { code?: number; stdout?: string; stderr?: string };
+    return {
+      ok: false,
+      failure: `${args.slice(0, 2).join(" ")}: exit ${e.code}: ${(e.stdout ?? "").slice(-1000)} ${(e.stderr ?? "").slice(-1500)}`,
+    };
+  }
+  return { ok: true, stdout: String(r.stdout) };
+}
+
+/** Run the operation again or finish it on the state: what was done (`executed`, `resumed`), or `failed: …`. */
+async function recover(
+  image: string,
+  want: OperationExpectation,
+  journal: StateVerdict["journal"],
+): Promise<string> {
+  const disk = ["--disk", image, "--json"];
+  if (want.command === undefined) {
+    if (want.requestFile === undefined || want.digest === undefined)
+      return "failed: neither a request nor a command to run";
+    const r = await cli(want, [
+      "recovery",
+      "--request",
+      want.requestFile,
+      "--digest",
+      want.digest,
+      "--trusted-key",
+      want.trustedKey,
+      ...disk,
+    ]);
+    if (!r.ok) return `failed: ${r.failure}`;
+    return /"action":\s*"(\w+)"/.exec(r.stdout)?.[1] ?? "?";
+  }
+  if (journal === "running" || journal === "failed") {
+    const r = await cli(want, ["resume", ...disk]);
+    return r.ok ? "resumed" : `failed: ${r.failure}`;
+  }
+  const dry = await cli(want, [...want.command, ...disk, "--dry-run"]);
+  if (!dry.ok) return `failed: ${dry.failure}`;
+  const digest = (JSON.parse(dry.stdout) as { data?: { plan?: { digest?: string } } }).data?.plan
+    ?.digest;
+  if (digest === undefined) return `failed: no plan digest in ${dry.stdout.slice(0, 300)}`;
+  const r = await cli(want, [...want.command, ...disk, "--yes", "--confirm", digest]);
+  return r.ok ? "executed" : `failed: ${r.failure}`;
+}
+
 /**
  * Check one crash state's image (changed in place: the recovery runs on it).
  * `work` is a directory for its mount points.
@@ -161,31 +224,12 @@ export async function checkOperationState(
   }
   if (journal === "done") recovery = "skipped";
   else {
-    const r = await run(
-      "node",
-      [
-        want.cli,
-        "recovery",
-        "--request",
-        want.requestFile,
-        "--digest",
-        want.digest,
-        "--trusted-key",
-        want.trustedKey,
-        "--disk",
-        image,
-        "--json",
-      ],
-      { maxBuffer: 64 * 1024 * 1024 },
-    ).catch((e: { code?: number; stdout?: string; stderr?: string }) => e);
-    if (!("stdout" in r) || ("code" in r && r.code !== undefined && r.code !== 0)) {
-      const e = r as { code?: number; stdout?: string; stderr?: string };
-      failures.push(
-        `recovery: exit ${e.code}: ${(e.stdout ?? "").slice(-1000)} ${(e.stderr ?? "").slice(-1500)}`,
-      );
+    const r = await recover(image, want, journal);
+    if (r.startsWith("failed: ")) {
+      failures.push(`recovery: ${r.slice("failed: ".length)}`);
       return { failures, journal, root, recovery };
     }
-    recovery = /"action":\s*"(\w+)"/.exec(String(r.stdout))?.[1] ?? "?";
+    recovery = r;
   }
   try {
     await withBtrfs(image, want.btrfs, mnt, async (top) => {
