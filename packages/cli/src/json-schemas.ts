@@ -29,6 +29,10 @@ export const planSchema = z.object({
   target: z.string(),
   digest: digestSchema,
   warnings: z.array(z.string()),
+  /** The warnings as codes and parameters, one per entry of `warnings` (core's `PlanWarningCode`). */
+  warningCodes: z
+    .array(z.object({ code: z.string(), params: z.record(z.string(), z.unknown()) }))
+    .optional(),
   steps: z.array(
     z.object({
       id: z.string(),
