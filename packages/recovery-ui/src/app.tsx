@@ -93,6 +93,8 @@ export function RecoveryApp(props: RecoveryAppProps) {
   );
   const machine = useRef<RecoveryMachine | undefined>(undefined);
   const plans = useRef(new Map<ChoiceId, Plan>());
+  /** The plan last run, for the words of a resume after it failed. */
+  const lastPlan = useRef<Plan | undefined>(undefined);
   const [, setStateVersion] = useState(0);
   const t = LOCALES[locale ?? "en"];
   const ui = useMemo(
@@ -143,13 +145,16 @@ export function RecoveryApp(props: RecoveryAppProps) {
   const run = async (plan: Plan | undefined, rescuedTo?: string) => {
     const m = machine.current;
     if (!m) return;
-    const shown = plan ? shownPlan(plan, t) : undefined;
     const unfinished = m.state.unfinishedPlan;
+    // Finishing a run (resume, try again): its words come from the plan that ran, else the journal's.
+    const words = plan ?? lastPlan.current ?? unfinished?.plan;
+    if (plan) lastPlan.current = plan;
+    const shown = words ? shownPlan(words, t) : undefined;
     let progress: ProgressState = {
       title:
         shown?.title ?? (unfinished ? shownPlanTitle(unfinished.kind, unfinished.title, t) : ""),
       stepIndex: -1,
-      totalSteps: plan?.steps.length ?? 0,
+      totalSteps: words?.steps.length ?? 0,
       stepTitle: "",
     };
     const show = () =>
@@ -163,6 +168,7 @@ export function RecoveryApp(props: RecoveryAppProps) {
     };
     const r = plan ? await m.execute(plan, onProgress) : await m.resume(onProgress);
     if (r.isErr()) return setScreen({ kind: "failed", error: r.error, rescue: !!rescuedTo });
+    lastPlan.current = undefined;
     setScreen({ kind: "done", ...(rescuedTo ? { rescuedTo } : {}) });
   };
 

@@ -6,6 +6,7 @@
 import { type HostAction, RecoveryApp, type RecoveryBackend } from "@lifeboat/recovery-ui";
 import { plan, type SystemState } from "@lifeboat/reset";
 import { render } from "ink-testing-library";
+import { ok } from "neverthrow";
 import { createElement } from "react";
 import { afterEach, describe, expect, it } from "vitest";
 import { fakeBackend, fakeState, KEY, tick, waitFor } from "./fixtures.js";
@@ -51,7 +52,7 @@ function plannable(kept: boolean): SystemState {
   });
 }
 
-/** The fake machine, planning with the real planner. */
+/** The fake machine, planning with the real planner; its resume stays a moment in the first step. */
 function realPlanning(state: SystemState) {
   const fake = fakeBackend({ state });
   const backend: RecoveryBackend = {
@@ -61,6 +62,20 @@ function realPlanning(state: SystemState) {
         plan: (request) => {
           fake.calls.push(`plan ${request.kind}`);
           return plan(m.state, request);
+        },
+        resume: async (onProgress) => {
+          fake.calls.push("resume");
+          onProgress({
+            type: "step-started",
+            stepId: "check",
+            stepIndex: 0,
+            totalSteps: 2,
+            kind: "reset.check",
+            title: "step 1",
+            rerun: true,
+          });
+          await tick(400);
+          return ok(undefined);
         },
       })),
   };
@@ -102,7 +117,7 @@ function start(state: SystemState, locale: "en" | "de") {
     expect(screen()).toContain(text);
     await tick(100);
   };
-  return { ...fake, screen, type, see };
+  return { ...fake, screen, type, see, frames: () => app.frames.join("\n") };
 }
 
 describe("undo the last reset", () => {
@@ -164,5 +179,37 @@ describe("plan steps and data loss in the person's language", () => {
     await s.type("6");
     await s.see("Bitte prüfen: Das letzte Zurücksetzen rückgängig");
     expect(s.screen()).toContain(`root und root.old-${KEPT} in einem atomaren Umbenennen tauschen`);
+  });
+
+  it("German: finishing an interrupted reset shows its steps in German, from the journal's plan", async () => {
+    const state = plannable(false);
+    const interrupted = plan(state, { kind: "reset-keep-home", stamp: "20261205T070000Z" });
+    const s = start(
+      {
+        ...state,
+        unfinishedPlan: {
+          digest: interrupted._unsafeUnwrap().digest,
+          kind: "reset-keep-home",
+          title: interrupted._unsafeUnwrap().title,
+          status: "running",
+          stoppedAt: "exchange",
+          lastError: undefined,
+          paths: [],
+          plan: interrupted._unsafeUnwrap(),
+        },
+      },
+      "de",
+    );
+    await s.see("Ein früheres Zurücksetzen wurde unterbrochen");
+    await s.type(KEY.enter);
+    await s.see("1. Das unterbrochene Zurücksetzen abschließen");
+    await s.type(KEY.enter);
+    await s.see("Fertig");
+    expect(s.calls).toContain("resume");
+    // The fake's executor names its steps "step 1", "step 2"; the screen words them from the plan.
+    expect(s.frames()).toContain(
+      "Schritt 1 von 2: Prüfen, dass das Dateisystem und der Schnappschuss vom Werkszustand",
+    );
+    expect(s.frames()).not.toContain("step 1");
   });
 });

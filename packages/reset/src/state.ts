@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { Plan } from "@lifeboat/core";
+
 /** The role a partition plays, as far as a reset is concerned. */
 export type PartitionRole =
   | "esp"
@@ -168,6 +170,11 @@ export interface UnfinishedPlanState {
   readonly lastError: string | undefined;
   /** Every path the plan's steps name (subvolumes, directories), to protect them. */
   readonly paths: readonly string[];
+  /**
+   * The plan itself, as its journal holds it: a front end words the steps of
+   * the run it finishes from it (`planStepViews`), in its own language.
+   */
+  readonly plan?: Plan;
 }
 
 /** The recovery partition's signed image set. */

@@ -128,6 +128,7 @@ export async function readUnfinishedPlan(top: string): Promise<UnfinishedPlanSta
     stoppedAt: j.value.currentStepId,
     lastError: j.value.lastError?.message,
     paths: [...paths].sort(),
+    plan: j.value.plan,
   };
 }
 
