@@ -65,7 +65,14 @@ export type PlanWarningKind = keyof typeof WARNINGS;
 /** The parameters of a reset plan warning, by its code. */
 export type PlanWarningParams<K extends PlanWarningKind> = z.infer<(typeof WARNINGS)[K]["schema"]>;
 
-/** Every warning code a reset plan can carry. */
+/**
+ * Every warning code a reset plan can carry.
+ *
+ * @example
+ * ```ts
+ * PLAN_WARNING_KINDS.includes("other-os-erased"); // true
+ * ```
+ */
 export const PLAN_WARNING_KINDS = Object.keys(WARNINGS) as readonly PlanWarningKind[];
 
 /**
