@@ -263,4 +263,31 @@ describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => 
       expect(await readFile(path.join(top, "home/alice/thesis.txt"), "utf8")).toBe("chapter one\n");
     });
   });
+
+  it("the expert shell gets every keystroke (a whole typed line), and exit returns to the menu", async () => {
+    startFrontEnd("--lang", "en");
+    await see(/Free space:/);
+    await keys("Enter");
+    const choices = await see(/What would you like to do\?/);
+    const n = /(\d)\. Open an expert shell/.exec(choices)?.[1];
+    expect(n).toBeDefined();
+    await keys(n ?? "?");
+    await see(/Expert shell: type 'exit'/);
+    await sleep(1000);
+    // One line sent at once, as a serial console or a paste delivers it: the shell must read
+    // all of it (a front end still reading the terminal would take part of it).
+    tmux("send-keys", "-t", session, "-l", "echo shell-got-$((6 * 7))-all-of-the-line");
+    tmux("send-keys", "-t", session, "Enter");
+    await see(/^shell-got-42-all-of-the-line$/m, "expert-shell", 30_000);
+    await keys("exit", "Enter");
+    // Back in the front end: its first screen again, then the choices.
+    await see(/Free space:/, undefined, 60_000);
+    await keys("Enter");
+    const back = await see(/What would you like to do\?/);
+    const off = /(\d)\. Power off/.exec(back)?.[1];
+    await keys(off ?? "?");
+    await see(/exit=\d+/);
+    expect(screen()).toContain("power-off chosen (not in the recovery environment");
+    expect(screen()).toContain("exit=0");
+  });
 });

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { isatty, ReadStream } from "node:tty";
 import type { CliContext } from "../context.js";
 import { ExitCode, type ExitCodeValue } from "../exit-codes.js";
 import { loadTrustedKeys } from "./_shared.js";
@@ -58,12 +59,25 @@ export async function runRecoveryFrontEnd(
   // Only the first run starts on the confirmation: back from the expert shell is the main menu.
   let start: "reset-keep-home" | undefined = opts.factoryReset ? "reset-keep-home" : undefined;
   for (;;) {
-    const action = await ui.runRecoveryUi({
-      backend,
-      ...(locale ? { locale } : {}),
-      ...(opts.ascii ? { ascii: true } : {}),
-      ...(start ? { start } : {}),
-    });
+    // Each round reads the terminal through its own stream, closed when the round ends: a
+    // stream left open (process.stdin after Ink) goes on reading the terminal and takes part
+    // of what is typed into the expert shell.
+    const input = isatty(0) ? new ReadStream(0) : undefined;
+    let action: Awaited<ReturnType<typeof ui.runRecoveryUi>>;
+    try {
+      action = await ui.runRecoveryUi({
+        backend,
+        ...(locale ? { locale } : {}),
+        ...(opts.ascii ? { ascii: true } : {}),
+        ...(start ? { start } : {}),
+        ...(input ? { stdin: input } : {}),
+      });
+    } finally {
+      if (input) {
+        input.setRawMode(false);
+        input.destroy();
+      }
+    }
     start = undefined;
     if (action === "shell") {
       ctx.stderr.write("Expert shell: type 'exit' to return to the recovery menu.\n");
