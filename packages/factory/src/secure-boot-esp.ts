@@ -38,7 +38,8 @@ const MTOOLS = { env: { MTOOLS_SKIP_CHECK: "1" } };
  * cannot mount): `EFI/BOOT/BOOTX64.EFI` and the `grubx64.efi` beside it are read with mtools
  * into a temporary folder and checked there. `null` when the ESP has no `EFI/BOOT/BOOTX64.EFI`
  * (or is not FAT): a machine that boots through its own firmware entry (`EFI/<vendor>/shimx64.efi`)
- * is not checked here.
+ * is not checked here. An ESP that cannot be read at all (mtools not installed:
+ * `COMMAND_NOT_FOUND`; a device that cannot be opened: `COMMAND_FAILED`) is an error, never `null`.
  *
  * @example
  * ```ts
@@ -63,6 +64,9 @@ export function checkEspSecureBoot(
       return dir;
     }),
   ).andThen((dir) => {
+    // Copied when there (true), absent or not FAT (false); any other failure (mtools missing,
+    // a device it cannot open) is an error: a check that cannot read the ESP must not pass as
+    // "no loader".
     const copy = (name: string) =>
       runner
         .run(
@@ -70,13 +74,15 @@ export function checkEspSecureBoot(
           ["-n", "-i", device, `::/EFI/BOOT/${name}`, path.join(dir, "EFI/BOOT", name)],
           run,
         )
-        .match(
-          () => true,
-          () => false,
+        .map(() => true)
+        .orElse((e) =>
+          e.code === "COMMAND_FAILED" && /File "[^"]*" not found|non DOS media/.test(e.stderrTail)
+            ? okAsync<boolean, SecureBootCheckError>(false)
+            : errAsync<boolean, SecureBootCheckError>(e),
         );
-    const checked = ResultAsync.fromSafePromise(copy("BOOTX64.EFI")).andThen((hasLoader) =>
+    const checked = copy("BOOTX64.EFI").andThen((hasLoader) =>
       hasLoader
-        ? ResultAsync.fromSafePromise(copy("grubx64.efi")).andThen(() =>
+        ? copy("grubx64.efi").andThen(() =>
             checkSecureBoot({
               runner,
               esp: dir,

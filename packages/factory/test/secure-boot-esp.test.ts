@@ -69,4 +69,14 @@ describe("checkEspSecureBoot", () => {
       (await checkEspSecureBoot({ runner, device: KERNEL, kernels }))._unsafeUnwrap(),
     ).toBeNull();
   });
+
+  it("is an error, not 'no loader', when the ESP cannot be read (no such device, no mtools)", async () => {
+    const kernels = [{ role: "system", path: KERNEL }];
+    const gone = await checkEspSecureBoot({ runner, device: "/nonexistent/esp.img", kernels });
+    expect(gone._unsafeUnwrapErr()).toMatchObject({ code: "COMMAND_FAILED", command: "mcopy" });
+    // A runner on which mcopy is not installed (PATH without mtools).
+    const bare = createExecaRunner({ env: { PATH: "/nonexistent" } });
+    const missing = await checkEspSecureBoot({ runner: bare, device: KERNEL, kernels });
+    expect(missing._unsafeUnwrapErr()).toMatchObject({ code: "COMMAND_NOT_FOUND" });
+  });
 });
