@@ -23,7 +23,7 @@
  * the operations' boundaries and the keys there, to look at a failing state again.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
@@ -33,6 +33,7 @@ import {
   type CrashState,
   CrashStateBuilder,
   createBtrfs,
+  exportWithWriteLog,
   fedoraFixture,
   fixtureFingerprints,
   isDataWrite,
@@ -58,6 +59,7 @@ import {
   type StateVerdict,
   withBtrfs,
 } from "./support/crash-check.js";
+import { addRecovery, checkGptState, partitionList, rangeDigest } from "./support/gpt-check.js";
 import { checkInstallState, manifestDigest } from "./support/install-check.js";
 import {
   carveRecoveryPartition,
@@ -128,6 +130,8 @@ const ALL_OPERATIONS: readonly Operation[] = [
 ];
 /** Operations whose start the guest prepares (writes before it that are no state of it). */
 const PREPARED = new Set<Operation["kind"]>(["checkpoint-rollback", "image-install"]);
+/** The recovery partition `gpt add-recovery` adds to the small disk. */
+const GPT_RECOVERY_SIZE = "64M";
 /** The checkpoint the rollback goes back to. */
 const CHECKPOINT = "crash-cp";
 // CI records all but the full restore (the budget); the opt-in run all five.
@@ -583,4 +587,113 @@ describe("crash states replayed from a block-level write log", () => {
       expect(s.journal.get("done") ?? 0, o.kind).toBeGreaterThan(0);
     }
   }, 3_600_000);
+
+  // The GPT edit runs where a person runs it, on the installed system or a build host, not in
+  // the recovery environment (which boots from the partition it adds): recorded host-side
+  // through qemu-storage-daemon's FUSE export, no boot.
+  it("gpt add-recovery: every flush point and sampled reorderings pass the checker", async () => {
+    requireRoot();
+    requireTools("qemu-storage-daemon", "mkfs.btrfs", "sgdisk", "blkid", "mkfs.ext4");
+    const scratch = await Scratch.create("lifeboat-crash-gpt-");
+    scratches.push(scratch);
+    const started = Date.now();
+    const work = await createBtrfs(scratch, { bytes: 4 * 1024 ** 3, name: "work.img" });
+    const bundle = await cliBundle(say);
+    const cliCopy = scratch.path("lifeboat-standalone.mjs");
+    await sh("cp", [bundle, cliCopy]);
+    // A 256 MiB disk: an ESP-typed and a Linux partition full of random bytes, 120 MiB free.
+    const disk = path.join(work.mountpoint, "disk.img");
+    await sh("truncate", ["-s", "256M", disk]);
+    await sh("sgdisk", [
+      "-n",
+      "1:2048:+32M",
+      "-t",
+      "1:ef00",
+      "-n",
+      "2:0:+96M",
+      "-t",
+      "2:8300",
+      disk,
+    ]);
+    const data = [];
+    for (const n of [1, 2]) {
+      const info = await sh("sgdisk", ["-i", String(n), disk]);
+      const first = Number(/First sector: (\d+)/.exec(info)?.[1]);
+      const last = Number(/Last sector: (\d+)/.exec(info)?.[1]);
+      const range = { offsetBytes: first * 512, sizeBytes: (last - first + 1) * 512 };
+      const fh = await open(disk, "r+");
+      try {
+        for (let at = 0; at < range.sizeBytes; at += 4 * 1024 ** 2)
+          await fh.write(
+            randomBytes(Math.min(4 * 1024 ** 2, range.sizeBytes - at)),
+            0,
+            undefined,
+            range.offsetBytes + at,
+          );
+      } finally {
+        await fh.close();
+      }
+      data.push({ range, sha256: await rangeDigest(disk, range) });
+    }
+    const oldTable = await partitionList(disk);
+    const base = path.join(work.mountpoint, "base.img");
+    await sh("cp", ["--reflink=always", disk, base]);
+
+    say("gpt add-recovery: recorded host-side (qemu-storage-daemon, blklogwrites)");
+    const logFile = scratch.path("gpt.log");
+    const recorder = await Scratch.create("lifeboat-crash-gpt-rec-");
+    let seconds = 0;
+    try {
+      const exported = await exportWithWriteLog(recorder, disk, logFile);
+      const t = Date.now();
+      const r = await addRecovery(cliCopy, exported, GPT_RECOVERY_SIZE);
+      if (!r.ok) throw new Error(`gpt add-recovery: ${r.code}: ${r.text}`);
+      seconds = (Date.now() - t) / 1000;
+    } finally {
+      await recorder.cleanup(); // stops the daemon: every write is in the log
+    }
+    const newTable = await partitionList(disk);
+    expect(newTable).not.toBe(oldTable);
+    const info = await sh("sgdisk", ["-i", "3", disk]);
+    const first = Number(/First sector: (\d+)/.exec(info)?.[1]);
+    const last = Number(/Last sector: (\d+)/.exec(info)?.[1]);
+    const recovery = { offsetBytes: first * 512, sizeBytes: (last - first + 1) * 512 };
+
+    const log = await readWriteLog(logFile);
+    const planned = planCrashStates(log, { samplesPerEpoch: SAMPLES, seed: SEED });
+    const flushes = planned.filter((s) => s.kind !== "sampled");
+    const sampled = planned.filter((s) => s.kind === "sampled");
+    const chosen = new Set(
+      (OPT_IN ? planned : [...thin(flushes, 30), ...thin(sampled, 10)]).map((s) => s.index),
+    );
+    const pick = planned.filter((s) => chosen.has(s.index)); // in plan order: the builder advances
+    say(
+      `  log of ${log.entries.length} entries (${log.entries.filter(isDataWrite).length} writes, ${log.entries.filter(isFlush).length} flushes) in ${seconds.toFixed(1)} s; ${flushes.length} flush points + ${sampled.length} sampled planned`,
+    );
+    const builder = await CrashStateBuilder.create(base, log, work.mountpoint);
+    scratch.defer(() => builder.close());
+    const want = { oldTable, newTable, data, recovery, cli: cliCopy, size: GPT_RECOVERY_SIZE };
+    const failed: string[] = [];
+    const tally = new Map<string, number>();
+    let nFlush = 0;
+    let nSampled = 0;
+    for (const state of pick) {
+      if (state.kind === "sampled") nSampled++;
+      else nFlush++;
+      const v = await checkGptState(await builder.make(state), want);
+      const key = `${v.table}/${v.fs}/${v.again}/${v.formatted}`;
+      tally.set(key, (tally.get(key) ?? 0) + 1);
+      if (v.failures.length > 0)
+        failed.push(`state ${state.index} (${state.id}): ${v.failures.join("; ")}`);
+    }
+    const n = nFlush + nSampled;
+    say(
+      `gpt-add-recovery: ${n} crash states checked (${nFlush} flush points + ${nSampled} sampled, of ${flushes.length} + ${sampled.length} planned), ${n - failed.length} passed (${((100 * (n - failed.length)) / Math.max(1, n)).toFixed(1)}%); recorded in ${seconds.toFixed(1)} s; table/fs/again/formatted ${JSON.stringify(Object.fromEntries(tally))}; whole test ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+    expect(failed).toEqual([]);
+    expect(nFlush).toBeGreaterThan(0);
+    // The states span the edit: the old table and the new one.
+    expect([...tally.keys()].some((k) => k.startsWith("old/"))).toBe(true);
+    expect([...tally.keys()].some((k) => k.startsWith("new/"))).toBe(true);
+  }, 900_000);
 });

@@ -10,14 +10,17 @@ import {
 } from "@lifeboat/core";
 import {
   attachPartition,
+  type GptIoError,
   type GptPartition,
+  type GptTable,
   planRecoveryPartition,
   type ReadGptOptions,
   readGpt,
+  readGptRecovering,
   writeGpt,
 } from "@lifeboat/gpt";
 import type { Command } from "commander";
-import { errAsync, okAsync } from "neverthrow";
+import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { type CliContext, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { tableSummary } from "../machine-state.js";
@@ -62,6 +65,40 @@ async function show(ctx: CliContext, disk: string, opts: SectorSizeOpts): Promis
   });
 }
 
+/** What a write interrupted between the two copies leaves: `writeGpt` keeps one copy intact. */
+const TORN: ReadonlySet<string> = new Set([
+  "GPT_PRIMARY_BACKUP_MISMATCH",
+  "GPT_BAD_HEADER_CRC",
+  "GPT_BAD_ENTRIES_CRC",
+]);
+
+/**
+ * The table to edit. Read strictly; a table that a power cut left torn
+ * between its two copies (`writeGpt` writes the backup, flushes, then the
+ * primary, so one copy is always intact) is read from its intact copy, the
+ * primary first, as the kernel and sgdisk read it; `torn` says so, and the
+ * write rewrites both copies. Anything else stays an error. Without this, an
+ * interrupted `gpt add-recovery` could be neither run again nor resumed
+ * (GPT_PRIMARY_BACKUP_MISMATCH, GPT_BAD_ENTRIES_CRC: the crash-state suite).
+ */
+function readForEdit(
+  ctx: CliContext,
+  disk: string,
+  read: ReadGptOptions,
+): ResultAsync<{ table: GptTable; torn: boolean }, GptIoError> {
+  return readGpt(ctx.runner, disk, read)
+    .map((table) => ({ table, torn: false }))
+    .orElse((e) =>
+      TORN.has(e.code)
+        ? readGptRecovering(ctx.runner, disk, read).andThen((r) =>
+            r.remainAfterWrite.length === 0 && r.problems.every((p) => TORN.has(p.code))
+              ? okAsync({ table: r.table, torn: true })
+              : errAsync<{ table: GptTable; torn: boolean }, GptIoError>(e),
+          )
+        : errAsync(e),
+    );
+}
+
 interface AddOpts extends SectorSizeOpts {
   size: string;
   placement?: "first-fit" | "end";
@@ -103,34 +140,45 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
   const read = readOptions(opts);
   if (read === undefined) return usage(ctx, "gpt add-recovery", SECTOR_SIZE_USAGE(opts.sectorSize));
   return guarded(ctx, "gpt add-recovery", async () => {
-    const table = must(await readGpt(ctx.runner, disk, read));
-    const layout = must(
-      planRecoveryPartition({
-        kind: "carve",
-        table,
-        recoveryBytes: bytes,
-        placement: opts.placement ?? "end",
-        ...(opts.name ? { name: opts.name } : {}),
-      }),
-    );
+    const { table, torn } = must(await readForEdit(ctx, disk, read));
+    const carved = planRecoveryPartition({
+      kind: "carve",
+      table,
+      recoveryBytes: bytes,
+      placement: opts.placement ?? "end",
+      ...(opts.name ? { name: opts.name } : {}),
+    });
+    // A torn table that already holds the recovery partition (a power cut during the write):
+    // the plan only rewrites both copies from the intact one. Its filesystem is left as it is;
+    // provision says CLI_RECOVERY_UNFORMATTED, with the command, when there is none.
+    const exists =
+      carved.isErr() && carved.error.code === "GPT_RECOVERY_EXISTS" ? carved.error : null;
+    const existing =
+      torn && exists ? table.partitions.find((p) => p.slot === exists.slot) : undefined;
+    const repair = existing !== undefined;
+    const layout = existing ? { table, recovery: existing } : must(carved);
     const r = layout.recovery;
     const plan: Plan = must(
       createPlan({
         kind: "gpt-add-recovery",
-        title: `Add a ${formatBytes(bytes)} recovery partition to ${disk}`,
+        title: repair
+          ? `Repair the partition table of ${disk} (its recovery partition is there)`
+          : `Add a ${formatBytes(bytes)} recovery partition to ${disk}`,
         target: disk,
         warnings: [],
         steps: [
           {
             id: "write-gpt",
             kind: "gpt.write",
-            title: `Write the partition table with partition ${r.slot} "${r.name}" (LBA ${r.firstLba}-${r.lastLba}) in free space`,
+            title: repair
+              ? `Rewrite both copies of the partition table from the intact one (an interrupted write left them different); partition ${r.slot} "${r.name}" is in it`
+              : `Write the partition table with partition ${r.slot} "${r.name}" (LBA ${r.firstLba}-${r.lastLba}) in free space`,
             params: { disk, before: table.partitions.length, slot: r.slot },
             destroys: [],
             reversible: true,
             preconditions: ["the table on the disk is the one read when planning"],
           },
-          ...(opts.format === false
+          ...(opts.format === false || repair
             ? []
             : [
                 {
@@ -155,9 +203,13 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
         plan,
         {
           "gpt.write": () =>
-            readGpt(ctx.runner, disk, { sectorSize: table.sectorSize }).andThen((now) => {
+            readForEdit(ctx, disk, { sectorSize: table.sectorSize }).andThen((read) => {
+              const now = read.table;
               if (now.partitions.some((p) => p.slot === r.slot && p.typeGuid === r.typeGuid))
-                return okAsync(undefined); // already written (a resumed run)
+                // Already written (a resumed run); a torn table rewritten from its intact copy.
+                return read.torn
+                  ? writeGpt(ctx.runner, disk, now, { signal: ctx.signal }).map(() => undefined)
+                  : okAsync(undefined);
               if (now.partitions.length !== table.partitions.length)
                 return errAsync(
                   lifeboatError(
@@ -171,7 +223,7 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
               );
             }),
           "recovery.format": () =>
-            readGpt(ctx.runner, disk, { sectorSize: table.sectorSize }).andThen((now) => {
+            readForEdit(ctx, disk, { sectorSize: table.sectorSize }).andThen(({ table: now }) => {
               const p = now.partitions.find((x) => x.slot === r.slot && x.typeGuid === r.typeGuid);
               if (!p || p.firstLba !== r.firstLba || p.lastLba !== r.lastLba)
                 return errAsync(
