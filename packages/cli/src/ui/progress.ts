@@ -12,15 +12,25 @@ export interface ByteProgress {
 export function startProgress(ctx: CliContext, label: string, total = 0): ByteProgress {
   if (ctx.json) return { update: () => {}, stop: () => {} };
   if (!ctx.interactive) {
+    // At most one line every 2 s, and the last state on stop: a copy that ends
+    // between two lines must not leave "4.0 MiB of 177 MiB" as the final word.
     let lastPrinted = 0;
+    let pending: string | undefined;
+    const line = (done: number, t: number | undefined) =>
+      `${label}: ${formatBytes(done)}${t ? ` of ${formatBytes(t)}` : ""}\n`;
     return {
       update(done, t) {
         const now = Date.now();
+        pending = line(done, t ?? (total > 0 ? total : undefined));
         if (now - lastPrinted < 2000) return;
         lastPrinted = now;
-        ctx.stderr.write(`${label}: ${formatBytes(done)}${t ? ` of ${formatBytes(t)}` : ""}\n`);
+        ctx.stderr.write(pending);
+        pending = undefined;
       },
-      stop() {},
+      stop() {
+        if (pending !== undefined) ctx.stderr.write(pending);
+        pending = undefined;
+      },
     };
   }
   const started = Date.now();
