@@ -188,6 +188,127 @@ function writesInto(
   return `${n}+${s.extra.filter(hits).join(",")}`;
 }
 
+/** The kept crash-state fixtures (small: a log and a description). */
+const FIXTURES = path.join(import.meta.dirname, "fixtures/crash");
+/** The states of the kept GPT log that failed before the fix (seed 22, 1 sample per epoch). */
+const GPT_REGRESSION_STATES = ["flush-1", "epoch-2-sample-1"];
+
+/** A copy of the CLI bundle for the checker (a rebuild meanwhile would empty dist/). */
+async function cliCopyIn(scratch: Scratch): Promise<string> {
+  const bundle = await cliBundle(say);
+  const copy = scratch.path("lifeboat-standalone.mjs");
+  await sh("cp", [bundle, copy]);
+  return copy;
+}
+
+/** The byte range of partition `n` of `disk`, as sgdisk reads it. */
+async function partitionRange(disk: string, n: number) {
+  const info = await sh("sgdisk", ["-i", String(n), disk]);
+  const first = Number(/First sector: (\d+)/.exec(info)?.[1]);
+  const last = Number(/Last sector: (\d+)/.exec(info)?.[1]);
+  return { offsetBytes: first * 512, sizeBytes: (last - first + 1) * 512 };
+}
+
+/**
+ * The disk `gpt add-recovery` edits: 256 MiB, an ESP-typed partition of 32 MiB and a Linux one
+ * of 96 MiB (fixed GUIDs, so a kept log replays onto it), 120 MiB free; the partitions full of
+ * random bytes (or zeros). Returns the partitions' ranges and digests.
+ */
+async function makeGptDisk(disk: string, options: { random: boolean }) {
+  await sh("truncate", ["-s", "256M", disk]);
+  await sh("sgdisk", [
+    "-U",
+    "5e0c22a1-0000-4000-8000-000000000022",
+    "-n",
+    "1:2048:+32M",
+    "-t",
+    "1:ef00",
+    "-u",
+    "1:5e0c22a1-0001-4000-8000-000000000022",
+    "-n",
+    "2:0:+96M",
+    "-t",
+    "2:8300",
+    "-u",
+    "2:5e0c22a1-0002-4000-8000-000000000022",
+    disk,
+  ]);
+  const data = [];
+  for (const n of [1, 2]) {
+    const range = await partitionRange(disk, n);
+    if (options.random) {
+      const fh = await open(disk, "r+");
+      try {
+        for (let at = 0; at < range.sizeBytes; at += 4 * 1024 ** 2)
+          await fh.write(
+            randomBytes(Math.min(4 * 1024 ** 2, range.sizeBytes - at)),
+            0,
+            undefined,
+            range.offsetBytes + at,
+          );
+      } finally {
+        await fh.close();
+      }
+    }
+    data.push({ range, sha256: await rangeDigest(disk, range) });
+  }
+  return data;
+}
+
+/**
+ * Check `states` (in plan order) of a `gpt add-recovery` log made on `base`: the tables before
+ * and after are the base's and the whole log's. Per state: failures, and a tally of
+ * table/filesystem/what the command did again/how the filesystem came.
+ */
+async function checkGptStates(
+  scratch: Scratch,
+  workDir: string,
+  base: string,
+  log: WriteLog,
+  data: Awaited<ReturnType<typeof makeGptDisk>>,
+  cli: string,
+  states: readonly CrashState[],
+) {
+  const wholeDir = path.join(workDir, "whole");
+  await mkdir(wholeDir, { recursive: true });
+  const end = await CrashStateBuilder.create(base, log, wholeDir);
+  scratch.defer(() => end.close());
+  const whole = await end.make({
+    index: 0,
+    kind: "flush",
+    id: "whole",
+    epoch: 0,
+    prefix: log.entries.length,
+    extra: [],
+    key: "",
+  });
+  const want = {
+    oldTable: await partitionList(base),
+    newTable: await partitionList(whole),
+    data,
+    recovery: await partitionRange(whole, 3),
+    cli,
+    size: GPT_RECOVERY_SIZE,
+  };
+  expect(want.newTable).not.toBe(want.oldTable);
+  const builder = await CrashStateBuilder.create(base, log, workDir);
+  scratch.defer(() => builder.close());
+  const failed: string[] = [];
+  const tally = new Map<string, number>();
+  let flush = 0;
+  let sampled = 0;
+  for (const state of states) {
+    if (state.kind === "sampled") sampled++;
+    else flush++;
+    const v = await checkGptState(await builder.make(state), want);
+    const key = `${v.table}/${v.fs}/${v.again}/${v.formatted}`;
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+    if (v.failures.length > 0)
+      failed.push(`state ${state.index} (${state.id}): ${v.failures.join("; ")}`);
+  }
+  return { failed, tally, flush, sampled };
+}
+
 describe("crash states replayed from a block-level write log", () => {
   const scratches: Scratch[] = [];
   afterAll(async () => {
@@ -598,44 +719,9 @@ describe("crash states replayed from a block-level write log", () => {
     scratches.push(scratch);
     const started = Date.now();
     const work = await createBtrfs(scratch, { bytes: 4 * 1024 ** 3, name: "work.img" });
-    const bundle = await cliBundle(say);
-    const cliCopy = scratch.path("lifeboat-standalone.mjs");
-    await sh("cp", [bundle, cliCopy]);
-    // A 256 MiB disk: an ESP-typed and a Linux partition full of random bytes, 120 MiB free.
+    const cli = await cliCopyIn(scratch);
     const disk = path.join(work.mountpoint, "disk.img");
-    await sh("truncate", ["-s", "256M", disk]);
-    await sh("sgdisk", [
-      "-n",
-      "1:2048:+32M",
-      "-t",
-      "1:ef00",
-      "-n",
-      "2:0:+96M",
-      "-t",
-      "2:8300",
-      disk,
-    ]);
-    const data = [];
-    for (const n of [1, 2]) {
-      const info = await sh("sgdisk", ["-i", String(n), disk]);
-      const first = Number(/First sector: (\d+)/.exec(info)?.[1]);
-      const last = Number(/Last sector: (\d+)/.exec(info)?.[1]);
-      const range = { offsetBytes: first * 512, sizeBytes: (last - first + 1) * 512 };
-      const fh = await open(disk, "r+");
-      try {
-        for (let at = 0; at < range.sizeBytes; at += 4 * 1024 ** 2)
-          await fh.write(
-            randomBytes(Math.min(4 * 1024 ** 2, range.sizeBytes - at)),
-            0,
-            undefined,
-            range.offsetBytes + at,
-          );
-      } finally {
-        await fh.close();
-      }
-      data.push({ range, sha256: await rangeDigest(disk, range) });
-    }
-    const oldTable = await partitionList(disk);
+    const data = await makeGptDisk(disk, { random: true });
     const base = path.join(work.mountpoint, "base.img");
     await sh("cp", ["--reflink=always", disk, base]);
 
@@ -646,54 +732,78 @@ describe("crash states replayed from a block-level write log", () => {
     try {
       const exported = await exportWithWriteLog(recorder, disk, logFile);
       const t = Date.now();
-      const r = await addRecovery(cliCopy, exported, GPT_RECOVERY_SIZE);
+      const r = await addRecovery(cli, exported, GPT_RECOVERY_SIZE);
       if (!r.ok) throw new Error(`gpt add-recovery: ${r.code}: ${r.text}`);
       seconds = (Date.now() - t) / 1000;
     } finally {
       await recorder.cleanup(); // stops the daemon: every write is in the log
     }
-    const newTable = await partitionList(disk);
-    expect(newTable).not.toBe(oldTable);
-    const info = await sh("sgdisk", ["-i", "3", disk]);
-    const first = Number(/First sector: (\d+)/.exec(info)?.[1]);
-    const last = Number(/Last sector: (\d+)/.exec(info)?.[1]);
-    const recovery = { offsetBytes: first * 512, sizeBytes: (last - first + 1) * 512 };
-
+    const keep = process.env.LIFEBOAT_CRASH_KEEP;
+    if (keep !== undefined) {
+      await mkdir(keep, { recursive: true });
+      await sh("cp", [logFile, path.join(keep, "gpt-add-recovery.log")]);
+    }
     const log = await readWriteLog(logFile);
-    const planned = planCrashStates(log, { samplesPerEpoch: SAMPLES, seed: SEED });
+    // Cheap states (~0.6 s each): more samples per epoch than the QEMU operations.
+    const planned = planCrashStates(log, { samplesPerEpoch: OPT_IN ? SAMPLES : 6, seed: SEED });
     const flushes = planned.filter((s) => s.kind !== "sampled");
     const sampled = planned.filter((s) => s.kind === "sampled");
     const chosen = new Set(
-      (OPT_IN ? planned : [...thin(flushes, 30), ...thin(sampled, 10)]).map((s) => s.index),
+      (OPT_IN ? planned : [...thin(flushes, 30), ...thin(sampled, 20)]).map((s) => s.index),
     );
-    const pick = planned.filter((s) => chosen.has(s.index)); // in plan order: the builder advances
     say(
       `  log of ${log.entries.length} entries (${log.entries.filter(isDataWrite).length} writes, ${log.entries.filter(isFlush).length} flushes) in ${seconds.toFixed(1)} s; ${flushes.length} flush points + ${sampled.length} sampled planned`,
     );
-    const builder = await CrashStateBuilder.create(base, log, work.mountpoint);
-    scratch.defer(() => builder.close());
-    const want = { oldTable, newTable, data, recovery, cli: cliCopy, size: GPT_RECOVERY_SIZE };
-    const failed: string[] = [];
-    const tally = new Map<string, number>();
-    let nFlush = 0;
-    let nSampled = 0;
-    for (const state of pick) {
-      if (state.kind === "sampled") nSampled++;
-      else nFlush++;
-      const v = await checkGptState(await builder.make(state), want);
-      const key = `${v.table}/${v.fs}/${v.again}/${v.formatted}`;
-      tally.set(key, (tally.get(key) ?? 0) + 1);
-      if (v.failures.length > 0)
-        failed.push(`state ${state.index} (${state.id}): ${v.failures.join("; ")}`);
-    }
-    const n = nFlush + nSampled;
-    say(
-      `gpt-add-recovery: ${n} crash states checked (${nFlush} flush points + ${nSampled} sampled, of ${flushes.length} + ${sampled.length} planned), ${n - failed.length} passed (${((100 * (n - failed.length)) / Math.max(1, n)).toFixed(1)}%); recorded in ${seconds.toFixed(1)} s; table/fs/again/formatted ${JSON.stringify(Object.fromEntries(tally))}; whole test ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    const r = await checkGptStates(
+      scratch,
+      work.mountpoint,
+      base,
+      log,
+      data,
+      cli,
+      planned.filter((s) => chosen.has(s.index)),
     );
-    expect(failed).toEqual([]);
-    expect(nFlush).toBeGreaterThan(0);
+    say(
+      `gpt-add-recovery: ${r.flush + r.sampled} crash states checked (${r.flush} flush points + ${r.sampled} sampled, of ${flushes.length} + ${sampled.length} planned), ${r.flush + r.sampled - r.failed.length} passed; recorded in ${seconds.toFixed(1)} s; table/fs/again/formatted ${JSON.stringify(Object.fromEntries(r.tally))}; whole test ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+    expect(r.failed).toEqual([]);
+    expect(r.flush).toBeGreaterThan(0);
     // The states span the edit: the old table and the new one.
-    expect([...tally.keys()].some((k) => k.startsWith("old/"))).toBe(true);
-    expect([...tally.keys()].some((k) => k.startsWith("new/"))).toBe(true);
+    expect([...r.tally.keys()].some((k) => k.startsWith("old/"))).toBe(true);
+    expect([...r.tally.keys()].some((k) => k.startsWith("new/"))).toBe(true);
   }, 900_000);
+
+  // The kept log of a run whose states the command refused before it read a torn table from
+  // its intact copy: fixtures/crash/gpt-add-recovery.md says how it was made.
+  it("gpt add-recovery: the torn-table states of the kept log (regression)", async () => {
+    requireRoot();
+    requireTools("mkfs.btrfs", "sgdisk", "blkid", "mkfs.ext4", "zstd");
+    const scratch = await Scratch.create("lifeboat-crash-gpt-fixture-");
+    scratches.push(scratch);
+    const work = await createBtrfs(scratch, { bytes: 2 * 1024 ** 3, name: "work.img" });
+    const cli = await cliCopyIn(scratch);
+    const base = path.join(work.mountpoint, "base.img");
+    const data = await makeGptDisk(base, { random: false });
+    const logFile = scratch.path("gpt.log");
+    await sh("zstd", ["-q", "-d", path.join(FIXTURES, "gpt-add-recovery.log.zst"), "-o", logFile]);
+    const log = await readWriteLog(logFile);
+    const planned = planCrashStates(log, { samplesPerEpoch: 1, seed: 22 });
+    const ids = GPT_REGRESSION_STATES;
+    expect(planned.filter((s) => ids.includes(s.id)).map((s) => s.id)).toEqual(ids);
+    const r = await checkGptStates(
+      scratch,
+      work.mountpoint,
+      base,
+      log,
+      data,
+      cli,
+      planned.filter((s) => ids.includes(s.id)),
+    );
+    say(
+      `gpt-add-recovery regression: ${ids.join(", ")}: table/fs/again/formatted ${JSON.stringify(Object.fromEntries(r.tally))}`,
+    );
+    expect(r.failed).toEqual([]);
+    // Torn, both: the states the command refused (GPT_PRIMARY_BACKUP_MISMATCH, GPT_BAD_ENTRIES_CRC).
+    expect([...r.tally.keys()].every((k) => k.startsWith("torn-"))).toBe(true);
+  }, 300_000);
 });
