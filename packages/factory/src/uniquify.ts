@@ -143,26 +143,38 @@ export function makeMachineUnique(
   return ResultAsync.fromPromise(uniquify(runner, options), toFactoryError(disk, "make unique"));
 }
 
-async function uniquify(
-  runner: CommandRunner,
-  options: MakeUniqueOptions,
-): Promise<MakeUniqueSummary> {
-  const disk = options.disk;
-  const idMap = new Map<string, string>();
-  const ids: ChangedId[] = [];
-  const patched: string[] = [];
-  const cleared: string[] = [];
-  const change = (what: string, from: string, to: string) => {
-    ids.push({ what, from, to });
-    idMap.set(from, to);
-  };
+/** Identifiers changed so far: the list reported and the map files are rewritten with. */
+interface Changes {
+  readonly ids: ChangedId[];
+  readonly idMap: Map<string, string>;
+  readonly kept: string[];
+  readonly patched: string[];
+  readonly cleared: string[];
+}
 
-  // 1. The partition table: backup to the end, last partition grown, new GUIDs.
-  const recovered = await must(readGptRecovering(runner, disk));
-  let table: GptTable = recovered.table;
-  const diskBytes = (await stat(disk)).size;
-  const diskSectors = BigInt(diskBytes) / BigInt(table.sectorSize);
-  table = unwrap(relocateBackup(table, { diskSectors }));
+function record(changes: Changes, what: string, from: string, to: string): void {
+  changes.ids.push({ what, from, to });
+  changes.idMap.set(from, to);
+}
+
+/** The new partition table, decided without touching the disk. */
+interface TablePlan {
+  readonly table: GptTable;
+  readonly ids: readonly ChangedId[];
+  readonly lastSlot: number;
+  readonly grownSectors: bigint;
+}
+
+/**
+ * Pure: the backup header moved to the disk's end, the last partition grown
+ * (unless `grow` is false) and a new GUID for the disk and every partition.
+ */
+function planTable(
+  disk: string,
+  current: GptTable,
+  options: { readonly diskSectors: bigint; readonly grow: boolean; readonly newGuid: () => string },
+): TablePlan {
+  let table = unwrap(relocateBackup(current, { diskSectors: options.diskSectors }));
   const last = [...table.partitions].sort((a, b) => (a.firstLba < b.firstLba ? 1 : -1))[0];
   if (!last)
     throw new Fail({
@@ -171,23 +183,57 @@ async function uniquify(
       reason: "no partitions",
     });
   const before = last.lastLba;
-  if (options.growLastPartition !== false)
-    table = unwrap(resizePartition(table, last.slot, { size: "max" }));
+  if (options.grow) table = unwrap(resizePartition(table, last.slot, { size: "max" }));
   const grownSectors =
     (table.partitions.find((p) => p.slot === last.slot)?.lastLba ?? before) - before;
-  const diskGuid = randomGuid();
-  change("disk GUID", table.diskGuid, diskGuid);
+  const ids: ChangedId[] = [];
+  const diskGuid = options.newGuid();
+  ids.push({ what: "disk GUID", from: table.diskGuid, to: diskGuid });
   table = { ...table, diskGuid };
   for (const p of table.partitions) {
-    const guid = randomGuid();
-    change(`PARTUUID of partition ${p.slot}`, p.uniqueGuid, guid);
+    const guid = options.newGuid();
+    ids.push({ what: `PARTUUID of partition ${p.slot}`, from: p.uniqueGuid, to: guid });
     table = unwrap(updatePartition(table, p.slot, { uniqueGuid: guid }));
   }
+  return { table, ids, lastSlot: last.slot, grownSectors };
+}
+
+/** Pure: how a filesystem type gets its new identifier, if it can. */
+function idTool(type: string | undefined): "fat" | "ext" | "btrfs" | "none" {
+  if (type === "vfat") return "fat";
+  if (type === "ext4" || type === "ext3" || type === "ext2") return "ext";
+  if (type === "btrfs") return "btrfs";
+  return "none";
+}
+
+interface Attached {
+  readonly slot: number;
+  readonly device: string;
+  readonly type: string;
+  readonly detach: () => unknown;
+}
+
+async function uniquify(
+  runner: CommandRunner,
+  options: MakeUniqueOptions,
+): Promise<MakeUniqueSummary> {
+  const disk = options.disk;
+  const changes: Changes = { ids: [], idMap: new Map(), kept: [], patched: [], cleared: [] };
+
+  // 1. The partition table: backup to the end, last partition grown, new GUIDs.
+  const recovered = await must(readGptRecovering(runner, disk));
+  const diskBytes = (await stat(disk)).size;
+  const plan = planTable(disk, recovered.table, {
+    diskSectors: BigInt(diskBytes) / BigInt(recovered.table.sectorSize),
+    grow: options.growLastPartition !== false,
+    newGuid: randomGuid,
+  });
+  for (const id of plan.ids) record(changes, id.what, id.from, id.to);
+  const table = plan.table;
   await must(writeGpt(runner, disk, table));
 
-  // 2. Filesystem identifiers, one partition at a time.
-  const kept: string[] = [];
-  const attached: Array<{ slot: number; device: string; type: string; detach: () => unknown }> = [];
+  // 2. Filesystem identifiers, one partition at a time; 3. references to them, and machine-id.
+  const attached: Attached[] = [];
   try {
     for (const p of table.partitions) {
       const att = await must(attachPartition(runner, disk, p, { sectorSize: table.sectorSize }));
@@ -198,130 +244,182 @@ async function uniquify(
         type: info.TYPE ?? "",
         detach: () => att.detach(),
       });
-      const oldUuid = info.UUID;
-      if (!oldUuid) continue;
-      if (info.TYPE === "vfat") {
-        const serial = fatSerial();
-        await must(
-          runner.run("mlabel", ["-i", att.device, "-N", serial.replace("-", ""), "::"], {
-            env: { MTOOLS_SKIP_CHECK: "1" },
-          }),
-        );
-        change(`FAT serial of partition ${p.slot}`, oldUuid, serial);
-      } else if (info.TYPE === "ext4" || info.TYPE === "ext3" || info.TYPE === "ext2") {
-        await must(runner.run("e2fsck", ["-f", "-y", att.device], { okExitCodes: [1] }));
-        await must(runner.run("tune2fs", ["-U", "random", att.device]));
-        change(
-          `filesystem UUID of partition ${p.slot}`,
-          oldUuid,
-          (await blkid(runner, att.device)).UUID ?? "",
-        );
-      } else if (info.TYPE === "btrfs") {
-        await must(runner.run("btrfstune", ["-f", "-u", att.device]));
-        change(
-          `filesystem UUID of partition ${p.slot}`,
-          oldUuid,
-          (await blkid(runner, att.device)).UUID ?? "",
-        );
-        // Device UUID and subvolume UUIDs: no btrfs-progs tool reissues them; our helper does, offline.
-        const reissued = await reissueUuids(runner, att.device);
-        if (
-          reissued.isErr() &&
-          reissued.error.code === "BTRFS_REUUID_REFUSED" &&
-          reissued.error.reason === "unsupported"
-        ) {
-          kept.push(
-            `Btrfs device UUID (UUID_SUB) and subvolume UUIDs of partition ${p.slot}: ${reissued.error.detail}`,
-          );
-          continue;
-        }
-        if (reissued.isErr()) throw new Fail(reissued.error);
-        const re = reissued.value;
-        change(`Btrfs device UUID (UUID_SUB) of partition ${p.slot}`, re.device.from, re.device.to);
-        for (const sv of re.subvolumes)
-          change(`UUID of subvolume ${sv.id} on partition ${p.slot}`, sv.from, sv.to);
-        for (const pa of re.parents)
-          if (pa.dangling && !idMap.has(pa.from))
-            change(
-              `parent UUID (of a subvolume no longer on the disk) named by subvolume ${pa.id} on partition ${p.slot}`,
-              pa.from,
-              pa.to,
-            );
-        // The kernel may still have the old device UUID registered under this path.
-        await runner.run("btrfs", ["device", "scan", "--forget", att.device]);
-      } else {
-        kept.push(`${info.TYPE} filesystem UUID of partition ${p.slot}: no tool to change it`);
-      }
+      await newFilesystemIds(runner, att.device, p.slot, info, changes);
     }
-
-    // 3. References to the old identifiers, and machine-id.
     for (const part of attached) {
-      if (part.type === "btrfs") {
-        const top = await must(mountTopLevel(runner, part.device));
-        try {
-          if (part.slot === last.slot && grownSectors > 0n) {
-            await must(runner.run("btrfs", ["filesystem", "resize", "max", top.path]));
-          }
-          for (const manifest of await lifeboatManifests(top.path))
-            if (await patchFile(path.join(top.path, manifest), idMap))
-              patched.push(`${part.slot}:${manifest}`);
-          for (const sub of await must(listSubvolumes(runner, top.path))) {
-            const base = path.join(top.path, sub.path);
-            const files = [...TEXT_FILES, ...(await bootFiles(base))];
-            const hits: string[] = [];
-            for (const f of files) {
-              const bytes = await readFile(path.join(base, f)).catch(() => undefined);
-              if (bytes && substituteIds(bytes, idMap)) hits.push(f);
-            }
-            const machineId = path.join(base, "etc/machine-id");
-            const needsClear = ((await stat(machineId).catch(() => undefined))?.size ?? 0) > 0;
-            if (hits.length === 0 && !needsClear) continue;
-            if (sub.readOnly)
-              await must(setReadOnly(runner, top.path, sub.path, { readOnly: false, force: true }));
-            try {
-              for (const f of hits)
-                if (await patchFile(path.join(base, f), idMap))
-                  patched.push(`${part.slot}:${sub.path}/${f}`);
-              if (needsClear) {
-                await truncate(machineId, 0);
-                cleared.push(`${part.slot}:${sub.path}/etc/machine-id`);
-              }
-            } finally {
-              if (sub.readOnly)
-                await must(
-                  setReadOnly(runner, top.path, sub.path, { readOnly: true, force: true }),
-                );
-            }
-          }
-        } finally {
-          await top.unmount();
-        }
-      } else if (part.type.startsWith("ext")) {
-        const mnt = await mkdtemp(path.join(tmpdir(), "lifeboat-boot-"));
-        await must(runner.run("mount", ["-t", part.type, part.device, mnt]));
-        try {
-          for (const f of await bootFiles(mnt))
-            if (await patchFile(path.join(mnt, f), idMap)) patched.push(`${part.slot}:${f}`);
-        } finally {
-          await runner.run("umount", [mnt]);
-          await rm(mnt, { recursive: true, force: true });
-        }
-      } else if (part.type === "vfat") {
-        patched.push(
-          ...(await patchFat(runner, part.device, idMap)).map((f) => `${part.slot}:${f}`),
-        );
-      }
+      const grow = part.slot === plan.lastSlot && plan.grownSectors > 0n;
+      await rewriteReferences(runner, part, { grow }, changes);
     }
   } finally {
     for (const part of attached.reverse()) await part.detach();
   }
   return {
-    ids,
-    grownBytes: Number(grownSectors) * table.sectorSize,
-    patchedFiles: patched,
-    machineIdsCleared: cleared,
-    kept,
+    ids: changes.ids,
+    grownBytes: Number(plan.grownSectors) * table.sectorSize,
+    patchedFiles: changes.patched,
+    machineIdsCleared: changes.cleared,
+    kept: changes.kept,
   };
+}
+
+/** Give one partition's filesystem a new UUID (and a Btrfs new device and subvolume UUIDs). */
+async function newFilesystemIds(
+  runner: CommandRunner,
+  device: string,
+  slot: number,
+  info: Record<string, string>,
+  changes: Changes,
+): Promise<void> {
+  const oldUuid = info.UUID;
+  if (!oldUuid) return;
+  switch (idTool(info.TYPE)) {
+    case "fat": {
+      const serial = fatSerial();
+      await must(
+        runner.run("mlabel", ["-i", device, "-N", serial.replace("-", ""), "::"], {
+          env: { MTOOLS_SKIP_CHECK: "1" },
+        }),
+      );
+      record(changes, `FAT serial of partition ${slot}`, oldUuid, serial);
+      return;
+    }
+    case "ext":
+      await must(runner.run("e2fsck", ["-f", "-y", device], { okExitCodes: [1] }));
+      await must(runner.run("tune2fs", ["-U", "random", device]));
+      record(
+        changes,
+        `filesystem UUID of partition ${slot}`,
+        oldUuid,
+        (await blkid(runner, device)).UUID ?? "",
+      );
+      return;
+    case "btrfs":
+      await must(runner.run("btrfstune", ["-f", "-u", device]));
+      record(
+        changes,
+        `filesystem UUID of partition ${slot}`,
+        oldUuid,
+        (await blkid(runner, device)).UUID ?? "",
+      );
+      await reissueBtrfsIds(runner, device, slot, changes);
+      return;
+    case "none":
+      changes.kept.push(`${info.TYPE} filesystem UUID of partition ${slot}: no tool to change it`);
+      return;
+  }
+}
+
+/** Device UUID and subvolume UUIDs: no btrfs-progs tool reissues them; our helper does, offline. */
+async function reissueBtrfsIds(
+  runner: CommandRunner,
+  device: string,
+  slot: number,
+  changes: Changes,
+): Promise<void> {
+  const reissued = await reissueUuids(runner, device);
+  if (
+    reissued.isErr() &&
+    reissued.error.code === "BTRFS_REUUID_REFUSED" &&
+    reissued.error.reason === "unsupported"
+  ) {
+    changes.kept.push(
+      `Btrfs device UUID (UUID_SUB) and subvolume UUIDs of partition ${slot}: ${reissued.error.detail}`,
+    );
+    return;
+  }
+  if (reissued.isErr()) throw new Fail(reissued.error);
+  const re = reissued.value;
+  record(
+    changes,
+    `Btrfs device UUID (UUID_SUB) of partition ${slot}`,
+    re.device.from,
+    re.device.to,
+  );
+  for (const sv of re.subvolumes)
+    record(changes, `UUID of subvolume ${sv.id} on partition ${slot}`, sv.from, sv.to);
+  for (const pa of re.parents)
+    if (pa.dangling && !changes.idMap.has(pa.from))
+      record(
+        changes,
+        `parent UUID (of a subvolume no longer on the disk) named by subvolume ${pa.id} on partition ${slot}`,
+        pa.from,
+        pa.to,
+      );
+  // The kernel may still have the old device UUID registered under this path.
+  await runner.run("btrfs", ["device", "scan", "--forget", device]);
+}
+
+/** Rewrite the files on one partition that name old identifiers, and empty machine-id. */
+async function rewriteReferences(
+  runner: CommandRunner,
+  part: Attached,
+  options: { readonly grow: boolean },
+  changes: Changes,
+): Promise<void> {
+  if (part.type === "btrfs") {
+    const top = await must(mountTopLevel(runner, part.device));
+    try {
+      if (options.grow) {
+        await must(runner.run("btrfs", ["filesystem", "resize", "max", top.path]));
+      }
+      for (const manifest of await lifeboatManifests(top.path))
+        if (await patchFile(path.join(top.path, manifest), changes.idMap))
+          changes.patched.push(`${part.slot}:${manifest}`);
+      for (const sub of await must(listSubvolumes(runner, top.path)))
+        await rewriteSubvolume(runner, top.path, part.slot, sub, changes);
+    } finally {
+      await top.unmount();
+    }
+  } else if (part.type.startsWith("ext")) {
+    const mnt = await mkdtemp(path.join(tmpdir(), "lifeboat-boot-"));
+    await must(runner.run("mount", ["-t", part.type, part.device, mnt]));
+    try {
+      for (const f of await bootFiles(mnt))
+        if (await patchFile(path.join(mnt, f), changes.idMap))
+          changes.patched.push(`${part.slot}:${f}`);
+    } finally {
+      await runner.run("umount", [mnt]);
+      await rm(mnt, { recursive: true, force: true });
+    }
+  } else if (part.type === "vfat") {
+    changes.patched.push(
+      ...(await patchFat(runner, part.device, changes.idMap)).map((f) => `${part.slot}:${f}`),
+    );
+  }
+}
+
+/** One subvolume's text and boot files, made writable for the time of the rewrite when read-only. */
+async function rewriteSubvolume(
+  runner: CommandRunner,
+  top: string,
+  slot: number,
+  sub: { readonly path: string; readonly readOnly: boolean },
+  changes: Changes,
+): Promise<void> {
+  const base = path.join(top, sub.path);
+  const files = [...TEXT_FILES, ...(await bootFiles(base))];
+  const hits: string[] = [];
+  for (const f of files) {
+    const bytes = await readFile(path.join(base, f)).catch(() => undefined);
+    if (bytes && substituteIds(bytes, changes.idMap)) hits.push(f);
+  }
+  const machineId = path.join(base, "etc/machine-id");
+  const needsClear = ((await stat(machineId).catch(() => undefined))?.size ?? 0) > 0;
+  if (hits.length === 0 && !needsClear) return;
+  if (sub.readOnly)
+    await must(setReadOnly(runner, top, sub.path, { readOnly: false, force: true }));
+  try {
+    for (const f of hits)
+      if (await patchFile(path.join(base, f), changes.idMap))
+        changes.patched.push(`${slot}:${sub.path}/${f}`);
+    if (needsClear) {
+      await truncate(machineId, 0);
+      changes.cleared.push(`${slot}:${sub.path}/etc/machine-id`);
+    }
+  } finally {
+    if (sub.readOnly)
+      await must(setReadOnly(runner, top, sub.path, { readOnly: true, force: true }));
+  }
 }
 
 async function patchFat(
