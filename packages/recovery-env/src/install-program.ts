@@ -1,5 +1,5 @@
 /** Copy a program of this machine into another root tree together with the shared libraries it loads. */
-import { chmod, copyFile, mkdir, realpath, stat } from "node:fs/promises";
+import { chmod, copyFile, mkdir, readdir, realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, type CoreError, ioError, joinInside } from "@lifeboat/core";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
@@ -38,7 +38,11 @@ export interface InstalledProgram {
  * then each shared library it loads (from `ldd`, the dynamic loader
  * included) that `sysroot` does not already have, at the same path as on
  * this machine. Libraries already in `sysroot` are kept as they are: a
- * system root's own libraries win. Used for the recovery initramfs and to
+ * system root's own libraries win. What a program loads at run time rather
+ * than through `ldd` comes too where it is known: glibc's converter for code
+ * page 850 (`gconv/IBM850.so` and the gconv module lists beside libc) for the
+ * mtools programs (`mcopy`, `mdir`), which cannot open a FAT filesystem
+ * without it ("Error converting to codepage 850"). Used for the recovery initramfs and to
  * preload the Lifeboat package (Node.js and its helpers) into a system root.
  *
  * @example
@@ -97,14 +101,51 @@ async function install(
   for (const lib of libraries.value) {
     const dest = inside(o.sysroot, lib);
     if (dest.isErr()) return err(dest.error);
-    const present = await stat(dest.value).then(
-      () => true,
-      () => false,
-    );
-    if (present) continue;
+    if (await exists(dest.value)) continue;
     const c = await copyReal(lib, dest.value, 0o755);
     if (c.isErr()) return err(c.error);
     added.push(lib);
   }
+  const extra = await runtimeFiles(o.program, libraries.value);
+  for (const file of extra) {
+    const dest = inside(o.sysroot, file);
+    if (dest.isErr()) return err(dest.error);
+    if (await exists(dest.value)) continue;
+    const c = await copyReal(file, dest.value, 0o644);
+    if (c.isErr()) return err(c.error);
+    added.push(file);
+  }
   return ok({ path: target.value, librariesAdded: added });
+}
+
+const exists = (file: string) =>
+  stat(file).then(
+    () => true,
+    () => false,
+  );
+
+/** Files under glibc's gconv folder that programs load at run time (not listed by `ldd`). */
+const GCONV_FILES: Readonly<Record<string, readonly string[]>> = {
+  // mtools sets its code page (850 by default) through iconv before it reads a FAT.
+  mtools: ["IBM850.so", "gconv-modules", "gconv-modules.cache"],
+};
+
+/** The run-time files `program` needs beside its libraries, as paths on this machine. */
+async function runtimeFiles(program: string, libraries: readonly string[]): Promise<string[]> {
+  const real = await realpath(program).catch(() => program);
+  const names = GCONV_FILES[path.basename(real)];
+  const libc = libraries.find((l) => /\/libc\.so\.\d+$/.test(l));
+  if (names === undefined || libc === undefined) return [];
+  // glibc looks in its compiled-in folder (/usr/lib/<triplet>/gconv), which ldd's /lib path
+  // reaches only through the merged-/usr link: take the real folder.
+  const libDir = await realpath(path.dirname(libc)).catch(() => path.dirname(libc));
+  const gconv = path.join(libDir, "gconv");
+  const files = names.map((n) => path.join(gconv, n));
+  // Debian and Fedora list most converters in gconv-modules.d/*.conf.
+  const confDir = path.join(gconv, "gconv-modules.d");
+  for (const n of await readdir(confDir).catch(() => [] as string[]))
+    if (n.endsWith(".conf")) files.push(path.join(confDir, n));
+  const present: string[] = [];
+  for (const f of files) if (await exists(f)) present.push(f);
+  return present;
 }

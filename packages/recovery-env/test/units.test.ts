@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
@@ -163,6 +164,32 @@ describe("installProgram", () => {
         as: "../cs",
       });
       expect(outside._unsafeUnwrapErr().code).toBe("UNSAFE_PATH");
+    } finally {
+      await rm(sysroot, { recursive: true, force: true });
+    }
+  });
+
+  it("gives mtools glibc's code page 850 converter, so mcopy reads a FAT inside the root", async () => {
+    const runner = createExecaRunner();
+    const sysroot = await mkdtemp(path.join(tmpdir(), "lifeboat-install-mtools-"));
+    try {
+      const r = (
+        await installProgram(runner, { program: "/usr/bin/mcopy", sysroot })
+      )._unsafeUnwrap();
+      const names = r.librariesAdded.map((l) => path.basename(l));
+      expect(names).toEqual(expect.arrayContaining(["IBM850.so", "gconv-modules.cache"]));
+      await mkdir(path.join(sysroot, "tmp"));
+      const fat = path.join(sysroot, "esp.img");
+      execFileSync("truncate", ["-s", "40M", fat]);
+      execFileSync("mkfs.vfat", [fat], { stdio: "ignore" });
+      // Run inside the root: only what installProgram put there is available.
+      const run = spawnSync(
+        "/usr/sbin/chroot",
+        [sysroot, "/usr/bin/mcopy", "-n", "-i", "/esp.img", "::/EFI/BOOT/BOOTX64.EFI", "/tmp/x"],
+        { encoding: "utf8", env: { MTOOLS_SKIP_CHECK: "1", PATH: "/usr/bin" } },
+      );
+      expect(run.stderr).not.toContain("codepage");
+      expect(run.stderr).toMatch(/File "::\/EFI\/BOOT\/BOOTX64\.EFI" not found/);
     } finally {
       await rm(sysroot, { recursive: true, force: true });
     }
