@@ -354,11 +354,125 @@ function checkTrustedKey(pem: string, index: number): void {
   );
 }
 
+/** What the build takes from the machine, found and checked before anything is written. */
+interface Inputs {
+  readonly kernel: string;
+  readonly version: string;
+  readonly systemRoot: string;
+  readonly modulesDir: string;
+  readonly node: string;
+  readonly busybox: string;
+}
+
+/** Folders every initramfs has. */
+const SKELETON = [
+  "bin",
+  "sbin",
+  "usr/bin",
+  "usr/sbin",
+  "etc",
+  "proc",
+  "sys",
+  "dev",
+  "run",
+  "tmp",
+  "root",
+  "lifeboat",
+];
+
+/** A file whose content the options alone decide. */
+interface PlannedFile {
+  readonly path: string;
+  readonly content: string;
+  readonly mode?: number;
+}
+
+/**
+ * Pure: the initramfs files written from the options — the trusted keys,
+ * each mode's argument file, `/init` — without touching anything.
+ */
+function plannedFiles(o: BuildRecoveryEnvironmentOptions, kernelVersion: string): PlannedFile[] {
+  const files: PlannedFile[] = [];
+  for (const [i, pem] of (o.trustedKeys ?? []).entries())
+    files.push({
+      path: path.join(TRUSTED_KEYS_DIR, `key-${i + 1}.pem`),
+      content: pem,
+      mode: 0o644,
+    });
+  const argFiles = renderCliArgumentFiles(o.cliArguments ?? DEFAULT_CLI_ARGUMENTS);
+  for (const mode of RECOVERY_MODES)
+    files.push({ path: `lifeboat/args.${mode}`, content: argFiles[mode] });
+  files.push({ path: "init", content: renderInit({ kernelVersion }), mode: 0o755 });
+  return files;
+}
+
 async function build(
   runner: CommandRunner,
   o: BuildRecoveryEnvironmentOptions,
 ): Promise<RecoveryEnvironment> {
-  const signal = o.signal ? { signal: o.signal } : {};
+  const inputs = await resolveInputs(o);
+  o.onProgress?.({ step: "inputs", kernelVersion: inputs.version });
+
+  await io(mkdir(o.outDir, { recursive: true }), o.outDir, "create");
+  const staging = path.join(o.outDir, `.staging-${process.pid}`);
+  const cpio = path.join(o.outDir, `.initrd-${process.pid}.cpio`);
+  await rm(staging, { recursive: true, force: true });
+  try {
+    for (const d of SKELETON)
+      await io(mkdir(path.join(staging, d), { recursive: true }), d, "create");
+
+    const modules = await stageModules(runner, staging, inputs, o);
+    o.onProgress?.({ step: "modules", count: modules.length });
+
+    // Programs with their libraries: node, then the tools; busybox fills in the rest.
+    const programs = await stagePrograms(runner, staging, inputs.node, o);
+    o.onProgress?.({ step: "programs", count: programs });
+    await stageBusybox(runner, staging, inputs.busybox, o.signal);
+
+    // The CLI, the keys it trusts, its arguments, and /init.
+    await put(staging, o.cliBundle, "/lifeboat/cli.js", 0o644);
+    for (const f of plannedFiles(o, inputs.version)) {
+      const dest = path.join(staging, f.path);
+      await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
+      await io(
+        writeFile(dest, f.content, f.mode === undefined ? {} : { mode: f.mode }),
+        f.path,
+        "write",
+      );
+    }
+
+    const uncompressedBytes = await writeCpio(runner, staging, cpio, o);
+    o.onProgress?.({ step: "archive", uncompressedBytes });
+    const initrd = path.join(o.outDir, "initrd.img");
+    await must(
+      runner.run(
+        "zstd",
+        ["-q", "-f", "-T0", `-${o.compressionLevel ?? 10}`, "--rm", cpio, "-o", initrd],
+        o.signal ? { signal: o.signal } : {},
+      ),
+    );
+    const initrdBytes = (await io(stat(initrd), initrd, "stat")).size;
+    o.onProgress?.({ step: "compress", initrdBytes });
+    const kernelOut = path.join(o.outDir, "vmlinuz");
+    await io(copyFile(inputs.kernel, kernelOut), inputs.kernel, "copy");
+    const kernelBytes = (await io(stat(kernelOut), kernelOut, "stat")).size;
+    return {
+      kernel: kernelOut,
+      initrd,
+      kernelVersion: inputs.version,
+      sizeBytes: kernelBytes + initrdBytes,
+      initrdBytes,
+      uncompressedBytes,
+      modules,
+    };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await rm(cpio, { force: true });
+  }
+}
+
+/** Check every input (keys, CLI bundle, kernel and its modules, node, busybox) before anything is built. */
+async function resolveInputs(o: BuildRecoveryEnvironmentOptions): Promise<Inputs> {
   for (const [i, pem] of (o.trustedKeys ?? []).entries()) checkTrustedKey(pem, i);
   if (!(await exists(o.cliBundle)))
     throw new Failure(
@@ -387,163 +501,130 @@ async function build(
   const busybox = o.busybox ?? "/bin/busybox";
   if (!(await exists(busybox)))
     throw new Failure(inputMissing("busybox", busybox, "apt-get install -y busybox-static"));
-  o.onProgress?.({ step: "inputs", kernelVersion: version });
+  return { kernel, version, systemRoot, modulesDir, node, busybox };
+}
 
-  await io(mkdir(o.outDir, { recursive: true }), o.outDir, "create");
-  const staging = path.join(o.outDir, `.staging-${process.pid}`);
-  await rm(staging, { recursive: true, force: true });
-  try {
-    const put = async (from: string, to: string, mode?: number) => {
-      const dest = path.join(staging, to);
+/** Copy `from` (its real file) to `to` in the staging tree, unless something is there already. */
+async function put(staging: string, from: string, to: string, mode?: number): Promise<void> {
+  const dest = path.join(staging, to);
+  await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
+  if (await exists(dest)) return;
+  await io(copyFile(await realpath(from), dest), from, "copy");
+  if (mode !== undefined) await io(chmod(dest, mode), dest, "chmod");
+}
+
+/** The modules and their dependencies, decompressed, and `lifeboat/modules.load`; returns them in load order. */
+async function stageModules(
+  runner: CommandRunner,
+  staging: string,
+  inputs: Inputs,
+  o: BuildRecoveryEnvironmentOptions,
+): Promise<string[]> {
+  const signal = o.signal ? { signal: o.signal } : {};
+  const moduleFiles = await must(
+    moduleLoadOrder(runner, inputs.version, o.modules ?? DEFAULT_MODULES, {
+      systemRoot: inputs.systemRoot,
+      ...signal,
+    }),
+  );
+  const base = `${await io(realpath(inputs.modulesDir), inputs.modulesDir, "resolve")}/`;
+  const inImage = `/lib/modules/${inputs.version}/`;
+  const relative: string[] = [];
+  for (const f of moduleFiles) {
+    const real = await io(realpath(f), f, "resolve");
+    let rel = real.startsWith(base) ? real.slice(base.length) : path.basename(f);
+    if (/\.ko\.(xz|zst)$/.test(rel)) {
+      const decompressed = await must(
+        runner.runBytes(rel.endsWith("xz") ? "xz" : "zstd", ["-dc", f], signal),
+      );
+      rel = rel.replace(/\.(xz|zst)$/, "");
+      const dest = path.join(staging, inImage, rel);
       await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
-      if (await exists(dest)) return;
-      await io(copyFile(await realpath(from), dest), from, "copy");
-      if (mode !== undefined) await io(chmod(dest, mode), dest, "chmod");
-    };
-    for (const d of [
-      "bin",
-      "sbin",
-      "usr/bin",
-      "usr/sbin",
-      "etc",
-      "proc",
-      "sys",
-      "dev",
-      "run",
-      "tmp",
-      "root",
-      "lifeboat",
-    ])
-      await io(mkdir(path.join(staging, d), { recursive: true }), d, "create");
+      await io(writeFile(dest, decompressed.stdout), dest, "write");
+    } else {
+      await put(staging, f, path.join(inImage, rel));
+    }
+    relative.push(rel);
+  }
+  await io(
+    writeFile(path.join(staging, "lifeboat/modules.load"), `${relative.join("\n")}\n`),
+    "modules.load",
+    "write",
+  );
+  return relative;
+}
 
-    // Modules, in load order.
-    const moduleFiles = await must(
-      moduleLoadOrder(runner, version, o.modules ?? DEFAULT_MODULES, {
-        systemRoot,
+/** node (as /usr/bin/node) and the tools, each with its libraries; returns how many. */
+async function stagePrograms(
+  runner: CommandRunner,
+  staging: string,
+  node: string,
+  o: BuildRecoveryEnvironmentOptions,
+): Promise<number> {
+  const programs: string[] = [node];
+  for (const tool of o.tools ?? DEFAULT_TOOLS) {
+    const found = await which(tool);
+    if (found === undefined) throw new Failure(inputMissing("tool", tool, installHint(tool)));
+    programs.push(found);
+  }
+  for (const program of programs)
+    await must(
+      installProgram(runner, {
+        program,
+        sysroot: staging,
+        ...(program === node ? { as: "/usr/bin/node" } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       }),
     );
-    const base = `${await io(realpath(modulesDir), modulesDir, "resolve")}/`;
-    const inImage = `/lib/modules/${version}/`;
-    const relative: string[] = [];
-    for (const f of moduleFiles) {
-      const real = await io(realpath(f), f, "resolve");
-      let rel = real.startsWith(base) ? real.slice(base.length) : path.basename(f);
-      if (/\.ko\.(xz|zst)$/.test(rel)) {
-        const decompressed = await must(
-          runner.runBytes(rel.endsWith("xz") ? "xz" : "zstd", ["-dc", f], signal),
-        );
-        rel = rel.replace(/\.(xz|zst)$/, "");
-        const dest = path.join(staging, inImage, rel);
-        await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
-        await io(writeFile(dest, decompressed.stdout), dest, "write");
-      } else {
-        await put(f, path.join(inImage, rel));
-      }
-      relative.push(rel);
-    }
-    await io(
-      writeFile(path.join(staging, "lifeboat/modules.load"), `${relative.join("\n")}\n`),
-      "modules.load",
-      "write",
-    );
-    o.onProgress?.({ step: "modules", count: relative.length });
+  return programs.length;
+}
 
-    // Programs with their libraries: node, then the tools; busybox fills in the rest.
-    const programs: string[] = [node];
-    for (const tool of o.tools ?? DEFAULT_TOOLS) {
-      const found = await which(tool);
-      if (found === undefined) throw new Failure(inputMissing("tool", tool, installHint(tool)));
-      programs.push(found);
-    }
-    for (const program of programs)
-      await must(
-        installProgram(runner, {
-          program,
-          sysroot: staging,
-          ...(program === node ? { as: "/usr/bin/node" } : {}),
-          ...(o.signal ? { signal: o.signal } : {}),
-        }),
-      );
-    o.onProgress?.({ step: "programs", count: programs.length });
-    await put(busybox, "/bin/busybox", 0o755);
-    const applets = (await must(runner.run(busybox, ["--list-full"], signal))).stdout
-      .split("\n")
-      .filter(Boolean);
-    for (const applet of applets) {
-      const dest = path.join(staging, applet);
-      if (await exists(dest)) continue;
-      await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
-      await io(symlink("/bin/busybox", dest), dest, "link");
-    }
-
-    // The CLI, the keys it trusts, its arguments, and /init.
-    await put(o.cliBundle, "/lifeboat/cli.js", 0o644);
-    const keysDir = path.join(staging, TRUSTED_KEYS_DIR);
-    for (const [i, pem] of (o.trustedKeys ?? []).entries()) {
-      await io(mkdir(keysDir, { recursive: true }), keysDir, "create the folder of");
-      const file = path.join(keysDir, `key-${i + 1}.pem`);
-      await io(writeFile(file, pem, { mode: 0o644 }), file, "write");
-    }
-    const argFiles = renderCliArgumentFiles(o.cliArguments ?? DEFAULT_CLI_ARGUMENTS);
-    for (const mode of RECOVERY_MODES)
-      await io(
-        writeFile(path.join(staging, `lifeboat/args.${mode}`), argFiles[mode]),
-        mode,
-        "write",
-      );
-    await io(
-      writeFile(path.join(staging, "init"), renderInit({ kernelVersion: version }), {
-        mode: 0o755,
-      }),
-      "init",
-      "write",
-    );
-
-    // newc cpio (owned by root, one time stamp, renumbered inodes: equal inputs, equal bytes), then zstd.
-    const entries = await listTree(staging);
-    const stamp = o.sourceDateEpoch ?? DEFAULT_SOURCE_DATE_EPOCH;
-    for (const e of entries) await io(lutimes(path.join(staging, e), stamp, stamp), e, "stamp");
-    const cpio = path.join(o.outDir, `.initrd-${process.pid}.cpio`);
-    await must(
-      runner.run(
-        "cpio",
-        ["-o", "-H", "newc", "--null", "-R", "0:0", "--reproducible", "--quiet", "-O", cpio],
-        {
-          cwd: staging,
-          stdin: `${entries.join("\0")}\0`,
-          ...signal,
-        },
-      ),
-    );
-    const uncompressedBytes = (await io(stat(cpio), cpio, "stat")).size;
-    o.onProgress?.({ step: "archive", uncompressedBytes });
-    const initrd = path.join(o.outDir, "initrd.img");
-    await must(
-      runner.run(
-        "zstd",
-        ["-q", "-f", "-T0", `-${o.compressionLevel ?? 10}`, "--rm", cpio, "-o", initrd],
-        signal,
-      ),
-    );
-    const initrdBytes = (await io(stat(initrd), initrd, "stat")).size;
-    o.onProgress?.({ step: "compress", initrdBytes });
-    const kernelOut = path.join(o.outDir, "vmlinuz");
-    await io(copyFile(kernel, kernelOut), kernel, "copy");
-    const kernelBytes = (await io(stat(kernelOut), kernelOut, "stat")).size;
-    return {
-      kernel: kernelOut,
-      initrd,
-      kernelVersion: version,
-      sizeBytes: kernelBytes + initrdBytes,
-      initrdBytes,
-      uncompressedBytes,
-      modules: relative,
-    };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-    await rm(path.join(o.outDir, `.initrd-${process.pid}.cpio`), { force: true });
+/** busybox, and a link to it for each of its applets that no real program took. */
+async function stageBusybox(
+  runner: CommandRunner,
+  staging: string,
+  busybox: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  await put(staging, busybox, "/bin/busybox", 0o755);
+  const applets = (
+    await must(runner.run(busybox, ["--list-full"], signal ? { signal } : {}))
+  ).stdout
+    .split("\n")
+    .filter(Boolean);
+  for (const applet of applets) {
+    const dest = path.join(staging, applet);
+    if (await exists(dest)) continue;
+    await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
+    await io(symlink("/bin/busybox", dest), dest, "link");
   }
+}
+
+/**
+ * The staging tree as a newc cpio (owned by root, one time stamp, renumbered
+ * inodes: equal inputs, equal bytes); returns its size.
+ */
+async function writeCpio(
+  runner: CommandRunner,
+  staging: string,
+  cpio: string,
+  o: BuildRecoveryEnvironmentOptions,
+): Promise<number> {
+  const entries = await listTree(staging);
+  const stamp = o.sourceDateEpoch ?? DEFAULT_SOURCE_DATE_EPOCH;
+  for (const e of entries) await io(lutimes(path.join(staging, e), stamp, stamp), e, "stamp");
+  await must(
+    runner.run(
+      "cpio",
+      ["-o", "-H", "newc", "--null", "-R", "0:0", "--reproducible", "--quiet", "-O", cpio],
+      {
+        cwd: staging,
+        stdin: `${entries.join("\0")}\0`,
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+    ),
+  );
+  return (await io(stat(cpio), cpio, "stat")).size;
 }
 
 /** Every path under `root`, relative and `.`-prefixed, parents before children, sorted. */
