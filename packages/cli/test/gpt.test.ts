@@ -5,7 +5,7 @@
  * we write, and that a refused command wrote nothing.
  */
 import { execFileSync } from "node:child_process";
-import { readFile, truncate } from "node:fs/promises";
+import { copyFile, readFile, truncate, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createImageFile, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -148,6 +148,49 @@ describe("gpt add-recovery makes the recovery filesystem (issue #16: the partiti
     expect(doc.data.plan.steps.map((s) => s.kind)).toEqual(["gpt.write"]);
     expect(await sfdiskTypes(disk)).toEqual(["c12a7328-f81f-11d2-ba4b-00a0c93ec93b", RECOVERY]);
     expect(await recoveryFilesystem(disk)).toEqual({});
+  });
+});
+
+/** Copy `sectors` 512-byte sectors at `lba` (negative: from the end) of `from` over `to`. */
+async function spliceSectors(from: string, to: string, lba: number, sectors: number) {
+  const src = await readFile(from);
+  const dst = await readFile(to);
+  const at = (lba < 0 ? src.length / 512 + lba : lba) * 512;
+  src.copy(dst, at, at, at + sectors * 512);
+  await writeFile(to, dst);
+}
+
+describe("gpt add-recovery after a power cut during its table write (issue #22: crash states)", () => {
+  // writeGpt: backup entries + header, flush; primary entries, MBR, primary header, flush.
+  const addRecovery = (image: string) => {
+    const args = ["gpt", "add-recovery", image, "--size", "16M"];
+    return cli(["--json", ...args, "--yes", "--confirm", digestOf(args)]);
+  };
+
+  it("backup copy new, primary old (GPT_PRIMARY_BACKUP_MISMATCH before): run again, it adds and rewrites both", async () => {
+    const done = scratch.path(`done${n}.img`);
+    await copyFile(disk, done);
+    expect(addRecovery(done).code).toBe(0);
+    await spliceSectors(done, disk, -33, 33); // the backup entries and header
+    expect(await sh("sgdisk", ["-v", disk])).not.toContain("No problems found");
+    const r = addRecovery(disk);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await sh("sgdisk", ["-v", disk])).toContain("No problems found");
+    expect(await sfdiskTypes(disk)).toEqual(["c12a7328-f81f-11d2-ba4b-00a0c93ec93b", RECOVERY]);
+    expect(await recoveryFilesystem(disk)).toEqual({ type: "ext4", label: "LIFEBOAT" });
+  });
+
+  it("primary header new before its entries (GPT_BAD_ENTRIES_CRC before): run again, it repairs the table from the backup", async () => {
+    const old = scratch.path(`old${n}.img`);
+    await copyFile(disk, old);
+    expect(addRecovery(disk).code).toBe(0);
+    await spliceSectors(old, disk, 2, 32); // the primary entry array as it was
+    expect(await sh("sgdisk", ["-v", disk])).not.toContain("No problems found");
+    const r = addRecovery(disk);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("Repair the partition table");
+    expect(await sh("sgdisk", ["-v", disk])).toContain("No problems found");
+    expect(await sfdiskTypes(disk)).toEqual(["c12a7328-f81f-11d2-ba4b-00a0c93ec93b", RECOVERY]);
   });
 });
 
