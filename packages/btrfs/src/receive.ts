@@ -65,7 +65,7 @@ function untrusted(): BtrfsError {
  * ```ts
  * const r = await receive(runner, "/mnt/top", "snapshots", verified.stream, {
  *   verification: verified, // from @lifeboat/image
- *   onProgress: (e) => e.kind === "bytes" && bar.update(e.bytes),
+ *   onProgress: (e) => e.kind === "bytes" && bar.update(e.bytes, e.total),
  * });
  * ```
  */
@@ -108,7 +108,7 @@ export function receiveFile(
           topLevel,
           directory,
           { kind: "stream", stream: createReadStream(file) },
-          options,
+          { ...options, expectedBytes: options.expectedBytes ?? st.size },
         )
       : errAsync<ReceiveSummary, BtrfsError>({
           code: "IO_FAILED",
@@ -170,11 +170,23 @@ export function sendReceive(
   options: SendReceiveOptions = {},
 ): ResultAsync<ReceiveSummary, BtrfsError> {
   return sendArguments(runner, from.topLevel, from.subvolume, options).andThen(
-    ({ args, source, parentUuid }) =>
+    ({ args, source, parentUuid, estimatedBytes }) =>
       options.transport === "node"
-        ? runReceive(runner, to.topLevel, to.directory, { kind: "send", args }, options)
+        ? runReceive(
+            runner,
+            to.topLevel,
+            to.directory,
+            { kind: "send", args },
+            { ...options, expectedBytes: estimatedBytes },
+          )
         : destination(to.topLevel, to.directory).andThen((dest) =>
-            pipeTransfer(runner, to.topLevel, dest, { args, source, parentUuid }, options),
+            pipeTransfer(
+              runner,
+              to.topLevel,
+              dest,
+              { args, source, parentUuid, estimatedBytes },
+              options,
+            ),
           ),
   );
 }

@@ -20,15 +20,34 @@ import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow
 import { fromNode, inside } from "./_internal/common.js";
 import { SendStreamTracker, type StreamSubvolume } from "./_internal/stream-tracker.js";
 import type { BtrfsError } from "./errors.js";
+import { estimateSize } from "./filesystem.js";
 import type { Subvolume } from "./parse-subvolume.js";
 import { showSubvolume } from "./subvolumes.js";
 
 export type { StreamSubvolume } from "./_internal/stream-tracker.js";
 
-/** Progress of a send or receive. */
+/**
+ * Progress of a send or receive.
+ *
+ * `bytes` events come about every `progressEveryBytes`, at least once a second
+ * while the stream moves, and once at the end. `total` is the expected stream
+ * size: for a send, the subvolume's file data (`btrfs filesystem du -s`: its
+ * `total` for a full send, its `exclusive` bytes for an incremental one) or
+ * {@link SendOptions.estimatedBytes}; for {@link receiveFile}, the file's
+ * size; for {@link receive}, {@link ReceiveOptions.expectedBytes}. It is an
+ * estimate (the stream also carries metadata), never below `bytes`, and the
+ * final event has `bytes === total`.
+ *
+ * @example
+ * ```ts
+ * const onProgress = (e: TransferProgress) => {
+ *   if (e.kind === "bytes") console.log(`${Math.round((100 * e.bytes) / e.total)}%`);
+ * };
+ * ```
+ */
 export type TransferProgress =
-  /** Stream bytes so far (emitted about every `progressEveryBytes`, and at the end). */
-  | { readonly kind: "bytes"; readonly bytes: number }
+  /** Stream bytes so far, and the expected total (see above). */
+  | { readonly kind: "bytes"; readonly bytes: number; readonly total: number }
   /** The stream announced a subvolume (full: `parentUuid` undefined; incremental: the parent's UUID). */
   | { readonly kind: "subvolume"; readonly subvolume: StreamSubvolume };
 
@@ -42,6 +61,12 @@ export interface SendOptions {
   readonly onProgress?: (event: TransferProgress) => void;
   /** Minimum bytes between two `bytes` events. Default 1 MiB. */
   readonly progressEveryBytes?: number;
+  /**
+   * The expected stream size for progress `total`, when the caller knows it
+   * (e.g. a planner's size estimate). Without it, the send measures the
+   * subvolume with `btrfs filesystem du -s` first (a tree walk).
+   */
+  readonly estimatedBytes?: number;
 }
 
 /** What a finished send carried. */
@@ -84,7 +109,10 @@ export function sendArguments(
   topLevel: string,
   subvolume: string,
   options: SendOptions,
-): ResultAsync<{ args: string[]; source: Subvolume; parentUuid: string | undefined }, BtrfsError> {
+): ResultAsync<
+  { args: string[]; source: Subvolume; parentUuid: string | undefined; estimatedBytes: number },
+  BtrfsError
+> {
   const extra = [
     ...(options.parent === undefined ? [] : [["-p", options.parent] as const]),
     ...(options.cloneSources ?? []).map((c) => ["-c", c] as const),
@@ -97,24 +125,62 @@ export function sendArguments(
         ),
       ),
     ).andThen((pairs) =>
-      inside(topLevel, subvolume).map((w) => ({
-        args: ["send", "-q", ...pairs.flatMap((p) => [p.flag, p.absolute]), w.absolute],
-        source,
-        parentUuid: pairs.find((p) => p.flag === "-p")?.uuid,
-      })),
+      inside(topLevel, subvolume).andThen((w) =>
+        sendEstimate(runner, topLevel, subvolume, options).map((estimatedBytes) => ({
+          args: ["send", "-q", ...pairs.flatMap((p) => [p.flag, p.absolute]), w.absolute],
+          source,
+          parentUuid: pairs.find((p) => p.flag === "-p")?.uuid,
+          estimatedBytes,
+        })),
+      ),
     ),
   );
 }
 
-/** Emits throttled byte events. */
-export function progressReporter(options: SendOptions): (bytes: number, final?: boolean) => void {
+/**
+ * The expected size of the stream: the caller's figure, else the subvolume's
+ * file data (all of it for a full send, what it does not share for an
+ * incremental one). An estimate that cannot be had is 0 (progress then shows
+ * `total === bytes`): it never fails the send.
+ */
+function sendEstimate(
+  runner: CommandRunner,
+  topLevel: string,
+  subvolume: string,
+  options: SendOptions,
+): ResultAsync<number, never> {
+  if (options.estimatedBytes !== undefined) return okAsync(options.estimatedBytes);
+  if (!options.onProgress) return okAsync(0);
+  const incremental = options.parent !== undefined || (options.cloneSources?.length ?? 0) > 0;
+  return estimateSize(runner, topLevel, subvolume)
+    .map((e) => (incremental ? e.exclusive : e.total))
+    .orElse(() => okAsync(0));
+}
+
+/**
+ * Emits throttled byte events: every `progressEveryBytes`, or after a second
+ * without one if bytes moved; the final one (always sent) with `total = bytes`.
+ */
+export function progressReporter(
+  options: Pick<SendOptions, "onProgress" | "progressEveryBytes">,
+  expectedBytes: number,
+): (bytes: number, final?: boolean) => void {
   const every = options.progressEveryBytes ?? 1 << 20;
   let last = 0;
+  let lastAt = Date.now();
+  let finished = false;
   return (bytes, final = false) => {
-    if (!options.onProgress) return;
-    if (final ? bytes !== last : bytes - last >= every) {
+    if (!options.onProgress || finished) return;
+    const now = Date.now();
+    if (final || bytes - last >= every || (bytes > last && now - lastAt >= 1000)) {
       last = bytes;
-      options.onProgress({ kind: "bytes", bytes });
+      lastAt = now;
+      finished = final;
+      options.onProgress({
+        kind: "bytes",
+        bytes,
+        total: final ? bytes : Math.max(expectedBytes, bytes),
+      });
     }
   };
 }
@@ -124,13 +190,14 @@ export function startSend(
   runner: CommandRunner,
   args: readonly string[],
   options: SendOptions,
+  expectedBytes: number,
   hooks: { onTruncated?: () => void } = {},
 ): {
   sender: RunningCommand;
   tracker: SendStreamTracker;
   report: (b: number, f?: boolean) => void;
 } {
-  const report = progressReporter(options);
+  const report = progressReporter(options, expectedBytes);
   const sender = runner.spawn("btrfs", args, options.signal ? { signal: options.signal } : {});
   const tracker = new SendStreamTracker({
     onBytes: (b) => report(b),
@@ -167,32 +234,34 @@ export function sendStream(
   subvolume: string,
   options: SendOptions = {},
 ): ResultAsync<SendHandle, BtrfsError> {
-  return sendArguments(runner, topLevel, subvolume, options).map(({ args, source }) => {
-    const started = Date.now();
-    const { sender, tracker, report } = startSend(runner, args, options);
-    const piped = new Promise<void>((resolve) => {
-      sender.stdout.on("error", (e) => tracker.destroy(e));
-      sender.stdout.pipe(tracker);
-      tracker.on("end", resolve);
-      tracker.on("error", () => resolve());
-      tracker.on("close", () => resolve());
-    });
-    const done = sender.done
-      .mapErr((e): BtrfsError => e)
-      .andThen((r) => ResultAsync.fromSafePromise(piped.then(() => r)))
-      .andThen((): ResultAsync<SendSummary, BtrfsError> => {
-        const bad = trackerError(tracker);
-        if (bad) return errAsync(bad);
-        report(tracker.bytes, true);
-        return okAsync({
-          bytes: tracker.bytes,
-          subvolumes: tracker.subvolumes,
-          durationMs: Date.now() - started,
-        });
-      })
-      .orElse((e) => errAsync(options.signal?.aborted ? abortedError("sending", e) : e));
-    return { stream: tracker, done, source };
-  });
+  return sendArguments(runner, topLevel, subvolume, options).map(
+    ({ args, source, estimatedBytes }) => {
+      const started = Date.now();
+      const { sender, tracker, report } = startSend(runner, args, options, estimatedBytes);
+      const piped = new Promise<void>((resolve) => {
+        sender.stdout.on("error", (e) => tracker.destroy(e));
+        sender.stdout.pipe(tracker);
+        tracker.on("end", resolve);
+        tracker.on("error", () => resolve());
+        tracker.on("close", () => resolve());
+      });
+      const done = sender.done
+        .mapErr((e): BtrfsError => e)
+        .andThen((r) => ResultAsync.fromSafePromise(piped.then(() => r)))
+        .andThen((): ResultAsync<SendSummary, BtrfsError> => {
+          const bad = trackerError(tracker);
+          if (bad) return errAsync(bad);
+          report(tracker.bytes, true);
+          return okAsync({
+            bytes: tracker.bytes,
+            subvolumes: tracker.subvolumes,
+            durationMs: Date.now() - started,
+          });
+        })
+        .orElse((e) => errAsync(options.signal?.aborted ? abortedError("sending", e) : e));
+      return { stream: tracker, done, source };
+    },
+  );
 }
 
 /**

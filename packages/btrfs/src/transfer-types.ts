@@ -31,6 +31,11 @@ export interface ReceiveOptions {
   readonly onProgress?: (event: TransferProgress) => void;
   /** Minimum bytes between two `bytes` events. Default 1 MiB. */
   readonly progressEveryBytes?: number;
+  /**
+   * The stream's expected size, for progress `total` (e.g. from a manifest).
+   * {@link receiveFile} uses the file's size when it is not given.
+   */
+  readonly expectedBytes?: number;
 }
 
 /** Options for receiving a stream from outside. */

@@ -72,6 +72,12 @@ describe("send/receive of a real tree", () => {
     expect(bytes.length).toBeGreaterThan(3);
     expect(bytes).toEqual([...bytes].sort((x, y) => x - y));
     expect(bytes.at(-1)).toBe(r.bytes);
+    // Every event carries a total, known from the first one on (the
+    // subvolume's size estimate), never below done; the last one is done = total.
+    const withTotal = events.flatMap((e) => (e.kind === "bytes" ? [e] : []));
+    expect(withTotal[0]!.total).toBeGreaterThan(200 * 1024 ** 2);
+    for (const e of withTotal) expect(e.total).toBeGreaterThanOrEqual(e.bytes);
+    expect(withTotal.at(-1)).toEqual({ kind: "bytes", bytes: r.bytes, total: r.bytes });
     expect(events.find((e) => e.kind === "subvolume")).toBeDefined();
     (await verifyReceived(runner, b, "snap1", { expectedUuid: sent.uuid }))._unsafeUnwrap();
     const [left, right] = await Promise.all([
@@ -96,14 +102,21 @@ describe("send/receive of a real tree", () => {
     await f.write("CHANGED", 100);
     await f.close();
     (await snapshot(runner, a, "data", "snap2", { readOnly: true }))._unsafeUnwrap();
+    const incremental: TransferProgress[] = [];
     const r = (
       await sendReceive(
         runner,
         { topLevel: a, subvolume: "snap2" },
         { topLevel: b, directory: "." },
-        { parent: "snap1", transport: "node" },
+        { parent: "snap1", transport: "node", onProgress: (e) => incremental.push(e) },
       )
     )._unsafeUnwrap();
+    // Node transport: exact bytes; the last event is done = total.
+    expect(incremental.filter((e) => e.kind === "bytes").at(-1)).toEqual({
+      kind: "bytes",
+      bytes: r.bytes,
+      total: r.bytes,
+    });
     const parent = (await showSubvolume(runner, a, "snap1"))._unsafeUnwrap();
     expect(r.sent[0]?.parentUuid).toBe(parent.uuid);
     expect(r.bytes).toBeLessThan(1024 ** 2);
@@ -124,12 +137,19 @@ describe("send/receive of a real tree", () => {
     await mkdir(path.join(b, "from-file"));
     const refused = await receiveFile(runner, b, "from-file", streamFile, {} as never);
     expect(refused._unsafeUnwrapErr().code).toBe("BTRFS_UNTRUSTED_STREAM");
+    const fromFile: TransferProgress[] = [];
     const r = (
       await receiveFile(runner, b, "from-file", streamFile, {
         verification: { trust: "caller-verified-this-stream" },
+        onProgress: (e) => fromFile.push(e),
       })
     )._unsafeUnwrap();
     expect(r.subvolumes.map((s) => s.path)).toEqual(["from-file/snap1"]);
+    // A file's total is its size, from the first event on.
+    const fileBytes = fromFile.flatMap((e) => (e.kind === "bytes" ? [e] : []));
+    expect(fileBytes.length).toBeGreaterThan(3);
+    for (const e of fileBytes) expect(e.total).toBe(sent.bytes);
+    expect(fileBytes.at(-1)?.bytes).toBe(sent.bytes);
     expect(r.subvolumes[0]?.receivedUuid).toBe(sent.subvolumes[0]?.uuid);
   });
 

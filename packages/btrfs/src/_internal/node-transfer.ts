@@ -24,7 +24,7 @@ export function transfer(
   const signal = options.signal ? { signal: options.signal } : {};
   const receiver = runner.spawn("btrfs", ["receive", dest.absolute], { stdin: "pipe", ...signal });
   receiver.stdout.resume();
-  const report = progressReporter(options);
+  const report = progressReporter(options, options.expectedBytes ?? 0);
   // Subvolumes (relative to the top level) that did not exist before this receive announced them.
   const created: string[] = [];
   const tracker = new SendStreamTracker({

@@ -28,6 +28,8 @@ export interface PipeSend {
   readonly args: readonly string[];
   readonly source: Subvolume;
   readonly parentUuid: string | undefined;
+  /** Expected stream size, for progress `total`. */
+  readonly estimatedBytes: number;
 }
 
 /**
@@ -91,7 +93,7 @@ function flow(
 ): ResultAsync<ReceiveSummary, BtrfsError> {
   const started = Date.now();
   const signal = options.signal ? { signal: options.signal } : {};
-  const report = progressReporter(options);
+  const report = progressReporter(options, send.estimatedBytes);
   const receiver = runner.spawn("btrfs", ["receive", "-f", fifo, dest.absolute], signal);
   receiver.stdout.resume();
   const sendArgs = [...send.args.slice(0, -1), "-f", fifo, ...send.args.slice(-1)];
