@@ -7,7 +7,7 @@
  */
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import type { LifeboatError } from "@lifeboat/core";
+import type { IoFailedError } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { exists, io, sha256File } from "./_internal/fs.js";
 import type { BootFile } from "./state.js";
@@ -65,13 +65,14 @@ export async function listBootPayload(boot: string): Promise<string[]> {
 
 /**
  * List a /boot payload directory (kernels, initramfs, BLS entries) with sizes and SHA-256.
+ * Fails only with `IO_FAILED` (a file that cannot be listed, stat'ed or read).
  *
  * @example
  * ```ts
  * const files = await describeBootPayload("/boot");
  * ```
  */
-export function describeBootPayload(dir: string): ResultAsync<BootFile[], LifeboatError> {
+export function describeBootPayload(dir: string): ResultAsync<BootFile[], IoFailedError> {
   return io(
     (async () => {
       const out: BootFile[] = [];
