@@ -5,6 +5,12 @@
  * @module
  */
 
+/** Options of {@link formatBytes}. */
+export interface FormatBytesOptions {
+  /** The decimal separator (default "."); a front end passes its language's, e.g. "," in German. */
+  readonly decimalSeparator?: string;
+}
+
 /**
  * A byte count in binary units, one decimal below 100.
  *
@@ -12,9 +18,10 @@
  * ```ts
  * formatBytes(1536); // "1.5 KiB"
  * formatBytes(8n * 1024n ** 3n); // "8.0 GiB"
+ * formatBytes(1536, { decimalSeparator: "," }); // "1,5 KiB"
  * ```
  */
-export function formatBytes(bytes: number | bigint): string {
+export function formatBytes(bytes: number | bigint, options: FormatBytesOptions = {}): string {
   let n = Number(bytes);
   const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
   let unit = 0;
@@ -22,5 +29,7 @@ export function formatBytes(bytes: number | bigint): string {
     n /= 1024;
     unit++;
   }
-  return unit === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[unit]}`;
+  if (unit === 0) return `${n} B`;
+  const digits = n.toFixed(n >= 100 ? 0 : 1);
+  return `${options.decimalSeparator === undefined ? digits : digits.replace(".", options.decimalSeparator)} ${units[unit]}`;
 }

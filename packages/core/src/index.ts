@@ -68,7 +68,7 @@ export {
   type Mount,
   parseFindmnt,
 } from "./findmnt.js";
-export { formatBytes } from "./format.js";
+export { type FormatBytesOptions, formatBytes } from "./format.js";
 export { installHint } from "./install-hints.js";
 export {
   type JournaledError,

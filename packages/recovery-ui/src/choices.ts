@@ -1,4 +1,4 @@
-import { formatBytes, type LifeboatError, type Plan } from "@lifeboat/core";
+import type { LifeboatError, Plan } from "@lifeboat/core";
 import { HOME_SUBVOLUME, type ResetRequest, type SystemState } from "@lifeboat/reset";
 import type { RecoveryMachine } from "./backend.js";
 import { plainError } from "./diagnosis.js";
@@ -27,7 +27,7 @@ export function estimate(id: ChoiceId, state: SystemState, t: Messages): string 
         ? [home, USB_BYTES_PER_SECOND]
         : [undefined, 1];
   if (bytes === undefined) return undefined;
-  return t.estimate(Math.max(1, Math.ceil(bytes / rate / 60)), formatBytes(bytes));
+  return t.estimate(Math.max(1, Math.ceil(bytes / rate / 60)), t.bytes(bytes));
 }
 
 /** The choices for a machine, each planned now so an impossible one says why before it is picked. */

@@ -1,4 +1,4 @@
-import { formatBytes, type LifeboatError } from "@lifeboat/core";
+import type { LifeboatError } from "@lifeboat/core";
 import type { SystemState } from "@lifeboat/reset";
 import type { ExplainedErrorCode, Messages } from "./messages/catalog.js";
 import { shownPlanTitle } from "./plan-words.js";
@@ -50,14 +50,14 @@ export function diagnose(state: SystemState, t: Messages): Finding[] {
   if (btrfs)
     out.push({
       tone: btrfs.freeBytes < btrfs.sizeBytes / 20 ? "warn" : "info",
-      text: t.freeSpace(formatBytes(btrfs.freeBytes), formatBytes(btrfs.sizeBytes)),
+      text: t.freeSpace(t.bytes(btrfs.freeBytes), t.bytes(btrfs.sizeBytes)),
     });
   const snapshots = (state.checkpoints ?? []).filter((c) => !c.factory).length;
   if (snapshots > 0) out.push({ tone: "info", text: t.snapshots(snapshots) });
   const kept = state.keptRoots?.at(-1);
   if (kept) out.push({ tone: "info", text: t.keptRoot(readableStamp(kept.stamp)) });
   for (const os of state.otherOses)
-    out.push({ tone: "warn", text: t.otherOs(os.name, formatBytes(os.bytes)) });
+    out.push({ tone: "warn", text: t.otherOs(os.name, t.bytes(os.bytes)) });
   return out;
 }
 

@@ -16,6 +16,10 @@ export interface Glyphs {
   readonly barTodo: string;
   /** Ends a line cut to the screen's width. */
   readonly ellipsis: string;
+  /** Marks text above what a scrolling screen shows. */
+  readonly up: string;
+  /** Marks text below what a scrolling screen shows. */
+  readonly down: string;
 }
 
 const UNICODE: Glyphs = {
@@ -25,6 +29,8 @@ const UNICODE: Glyphs = {
   barDone: "█",
   barTodo: "░",
   ellipsis: "…",
+  up: "↑",
+  down: "↓",
 };
 
 const ASCII: Glyphs = {
@@ -34,6 +40,8 @@ const ASCII: Glyphs = {
   barDone: "#",
   barTodo: ".",
   ellipsis: "...",
+  up: "^",
+  down: "v",
 };
 
 /** What every screen reads: the language, the glyphs, whether colour is used. */
@@ -70,4 +78,12 @@ export function terminalSize(stdout: { columns?: number; rows?: number }): {
   rows: number;
 } {
   return { columns: stdout.columns || 80, rows: stdout.rows || 25 };
+}
+
+/**
+ * The terminal's height when it reports one; undefined on a console that says
+ * 0×0 (a serial console): nothing is cut there, so nothing scrolls.
+ */
+export function knownRows(stdout: { rows?: number }): number | undefined {
+  return stdout.rows ? stdout.rows : undefined;
 }

@@ -256,8 +256,9 @@ describe("keep my files: confirm, progress, done", () => {
     await s.see("Geben Sie LOESCHEN ein");
     const text = s.screen();
     expect(text).toContain("Was entfernt wird (bitte genau lesen):");
-    expect(text.indexOf("Windows on /dev/loop4 (30.0 GiB)")).toBeLessThan(
-      text.indexOf("subvolume home (1.0 GiB)"),
+    expect(text).toContain("Windows on /dev/loop4 (30,0 GiB)");
+    expect(text.indexOf("Windows on /dev/loop4 (30,0 GiB)")).toBeLessThan(
+      text.indexOf("subvolume home (1,0 GiB)"),
     );
     expect(text).toContain("Geben Sie LOESCHEN ein");
     await s.type(KEY.esc);

@@ -13,7 +13,7 @@ describe("estimate: how long a choice takes, from the sizes it copies", () => {
   it("unpacking the recovery image at 50 MB/s, a rescue copy to USB at 20 MB/s", () => {
     expect(estimate("full-restore", state, en)).toBe("about 5 minutes (12.0 GiB to copy)");
     expect(estimate("reset-from-recovery", state, de)).toBe(
-      "etwa 5 Minuten (12.0 GiB zu kopieren)",
+      "etwa 5 Minuten (12,0 GiB zu kopieren)",
     );
     expect(estimate("rescue", state, en)).toBe("about a minute (1.0 GiB to copy)");
   });

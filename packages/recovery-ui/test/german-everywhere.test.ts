@@ -355,12 +355,23 @@ describe("German everywhere: no sentence of the English catalog on any screen", 
     expect(found).toEqual([]);
   });
 
+  it("sizes with the German decimal comma: no '1.5 GiB' on any German screen", async () => {
+    const german = await germanOnce();
+    const dotted = Object.entries(german)
+      .map(([name, text]) => [name, text.match(/\d\.\d+ [KMGTP]?i?B\b/g) ?? []] as const)
+      .filter(([, hits]) => hits.length > 0);
+    expect(dotted).toEqual([]);
+    // The screens do show sizes: the check has something to find.
+    expect(german["confirm full-restore"]).toMatch(/\d,\d GiB/);
+    expect(german.rescue).toMatch(/\d,\d GiB/);
+  });
+
   it("plan warnings in German, from their codes", async () => {
     const german = await germanOnce();
     const full = german["confirm full-restore"]!;
     expect(full).toContain("Bitte zuerst lesen:");
-    expect(full).toContain("Alle Dateien aller Benutzer in /home werden gelöscht (1.0 GiB).");
-    expect(full).toContain("Windows WIRD GELÖSCHT (20.0 GiB auf Partitionen 2, 3).");
+    expect(full).toContain("Alle Dateien aller Benutzer in /home werden gelöscht (1,0 GiB).");
+    expect(full).toContain("Windows WIRD GELÖSCHT (20,0 GiB auf Partitionen 2, 3).");
     expect(full).toContain("Partition 6 ist verschlüsselt (LUKS2, entsperrt)");
     expect(full).toContain(
       "Ein älteres Wiederherstellungsabbild wird absichtlich benutzt (Sicherheitsstufe 1, niedriger als 2); angegebener Grund: ticket 4711.",

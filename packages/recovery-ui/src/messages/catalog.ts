@@ -180,8 +180,18 @@ export interface Messages {
   readonly confirmWordGo: string;
   readonly confirmPrompt: (word: string) => string;
   readonly confirmWrongWord: (word: string) => string;
+  /** The word was typed before the end of the list was shown: nothing was done. */
+  readonly confirmReadFirst: string;
+  /** Marks a screen whose text goes on below what is shown (an arrow follows it). */
+  readonly moreBelow: string;
+  /** Marks a screen whose text begins above what is shown (an arrow follows it). */
+  readonly moreAbove: string;
+  /** The keys of a screen that scrolls. */
+  readonly keysScroll: string;
   readonly progressTitle: (title: string) => string;
   readonly progressStep: (n: number, of: number, title: string) => string;
+  /** A byte count in this language's number format ("1.5 GiB", "1,5 GiB"). */
+  readonly bytes: (bytes: number | bigint) => string;
   readonly progressBytes: (done: string, total: string) => string;
   /** Minutes left in a long step (0 or 1: about a minute). */
   readonly progressEta: (minutes: number) => string;

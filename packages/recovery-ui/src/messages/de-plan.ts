@@ -2,6 +2,10 @@ import { type DataLoss, formatBytes } from "@lifeboat/core";
 import { type PayloadOrigin, type PlanStepView, payloadOrigin } from "@lifeboat/reset";
 import type { LossWords, PlanWords } from "./plan-words.js";
 
+/** A byte count with the German decimal comma ("1,5 GiB"). */
+export const deBytes = (bytes: number | bigint): string =>
+  formatBytes(bytes, { decimalSeparator: "," });
+
 const TITLES: Readonly<Record<string, string>> = {
   "reset-keep-home": "System auf den Werkszustand zurücksetzen, /home behalten",
   "reset-from-recovery": "System aus der Wiederherstellungspartition zurücksetzen, /home behalten",
@@ -84,9 +88,9 @@ function step(v: PlanStepView): string {
     case "reset.verify-image":
       return "Das Wiederherstellungsabbild direkt vor der Verwendung erneut prüfen (Signatur und Prüfsummen)";
     case "reset.unpack":
-      return `Das Werkssystem (${formatBytes(v.params.rootBytes)}) aus dem Wiederherstellungsabbild nach ${v.params.target} entpacken`;
+      return `Das Werkssystem (${deBytes(v.params.rootBytes)}) aus dem Wiederherstellungsabbild nach ${v.params.target} entpacken`;
     case "reset.rescue-copy":
-      return `${v.params.paths.length ? v.params.paths.join(", ") : "Ganz home"} (bis zu ${formatBytes(v.params.bytes)}) nach ${v.params.directory}/${v.params.name} kopieren`;
+      return `${v.params.paths.length ? v.params.paths.join(", ") : "Ganz home"} (bis zu ${deBytes(v.params.bytes)}) nach ${v.params.directory}/${v.params.name} kopieren`;
     case "reset.rescue-verify":
       return "Die Kopie zurücklesen und Datei für Datei mit home vergleichen";
     case "reset.remove-partitions":

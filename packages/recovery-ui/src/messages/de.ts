@@ -1,6 +1,5 @@
-import { formatBytes } from "@lifeboat/core";
 import type { Messages } from "./catalog.js";
-import { dePlan } from "./de-plan.js";
+import { deBytes, dePlan } from "./de-plan.js";
 
 /** Deutsch. */
 export const de: Messages = {
@@ -118,7 +117,7 @@ export const de: Messages = {
     "other-os-kept": (p) =>
       `${p.name} (${partitionen(p.partitions)}) ist auch auf dieser Festplatte; es wird nicht angerührt.`,
     "other-os-erased": (p) =>
-      `${p.name} WIRD GELÖSCHT (${formatBytes(p.bytes)} auf ${partitionen(p.partitions)}).`,
+      `${p.name} WIRD GELÖSCHT (${deBytes(p.bytes)} auf ${partitionen(p.partitions)}).`,
     "encrypted-volume": (p) =>
       `Partition ${p.partition.number} ist verschlüsselt (LUKS${p.luksVersion}, ${p.open ? "entsperrt" : "gesperrt"}); gearbeitet wird darin, die Verschlüsselung bleibt.`,
     "rollback-allowed": (p) =>
@@ -126,7 +125,7 @@ export const de: Messages = {
     "factory-damaged": () =>
       "Der Werkszustand ist beschädigt; stattdessen wird das Wiederherstellungsabbild benutzt.",
     "home-erased": (p) =>
-      `Alle Dateien aller Benutzer in /home werden gelöscht${p.bytes === undefined ? "" : ` (${formatBytes(p.bytes)})`}. Sichern Sie vorher, was Sie brauchen, auf einen USB-Stick.`,
+      `Alle Dateien aller Benutzer in /home werden gelöscht${p.bytes === undefined ? "" : ` (${deBytes(p.bytes)})`}. Sichern Sie vorher, was Sie brauchen, auf einen USB-Stick.`,
   },
   unknownWarning: (text, code) =>
     code ? `Hinweis (nur englisch, ${code}): ${text}` : `Hinweis (nur englisch): ${text}`,
@@ -136,6 +135,12 @@ export const de: Messages = {
   confirmPrompt: (word) =>
     `Geben Sie ${word} ein und drücken Sie Enter, um zu beginnen, oder Esc für zurück:`,
   confirmWrongWord: (word) => `Das ist nicht ${word}. Es wurde nichts getan.`,
+  confirmReadFirst:
+    "Bitte zuerst bis zum Ende lesen: Bild ab oder Pfeil ab drücken, bis unten nichts mehr folgt. Es wurde nichts getan.",
+  moreBelow: "weiter unten",
+  moreAbove: "weiter oben",
+  keysScroll: "Bild auf/ab, Auf/Ab: blättern",
+  bytes: deBytes,
   progressTitle: (title) => `In Arbeit: ${title}`,
   progressStep: (n, of, title) => `Schritt ${n} von ${of}: ${title}`,
   progressBytes: (done, total) => `${done} von ${total}`,

@@ -130,6 +130,12 @@ export const en: Messages = {
   confirmWordGo: "YES",
   confirmPrompt: (word) => `Type ${word} and press Enter to start, or Esc to go back:`,
   confirmWrongWord: (word) => `That is not ${word}. Nothing was done.`,
+  confirmReadFirst:
+    "Read to the end first: press PgDn or Down until nothing more is below. Nothing was done.",
+  moreBelow: "more below",
+  moreAbove: "more above",
+  keysScroll: "PgUp/PgDn, Up/Down: scroll",
+  bytes: (n) => formatBytes(n),
   progressTitle: (title) => `Working: ${title}`,
   progressStep: (n, of, title) => `Step ${n} of ${of}: ${title}`,
   progressBytes: (done, total) => `${done} of ${total}`,

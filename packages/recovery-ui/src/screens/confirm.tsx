@@ -1,80 +1,95 @@
-import { formatBytes, type Plan } from "@lifeboat/core";
+import type { Plan } from "@lifeboat/core";
 import { Box, Text, useStdout } from "ink";
 import { useState } from "react";
 import { shownPlan } from "../plan-words.js";
-import { fit, terminalSize, useUi } from "../ui.js";
+import { fit, knownRows, terminalSize, useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
+import { type Line, ScrollWindow, toRows, useScroll, wrap } from "../widgets/scroll.js";
 import { TextInput } from "../widgets/text-input.js";
+
+/** Rows the frame takes around a screen's text without a keys line: borders, title and its gap. */
+const FRAME_ROWS = 4;
 
 /**
  * A plan before it runs: its steps, what it destroys (sizes, loud items
  * first), its warnings; the person types the localized word. What is
  * confirmed is the plan's digest, handed back with `onConfirm`.
+ *
+ * When all this is taller than the screen it scrolls (PgUp/PgDn, Up/Down),
+ * and the word is taken only once the end has been on the screen: a person
+ * cannot confirm a loss they could not have read. On a console that reports
+ * no size nothing is cut, so the word is taken at once.
  */
 export function ConfirmScreen(props: {
   plan: Plan;
   onConfirm: (digest: string) => void;
   onBack: () => void;
 }) {
-  const { t, glyphs } = useUi();
-  const [wrong, setWrong] = useState(false);
-  // On a small console (80x25) each step takes one line and the sections no gap,
-  // so the prompt and what is removed stay on the screen; the losses are never cut.
+  const { t, glyphs, color } = useUi();
+  const [message, setMessage] = useState<"wrong" | "read-first" | undefined>(undefined);
   const { stdout } = useStdout();
   const { rows, columns } = terminalSize(stdout);
   const width = columns - 4;
+  // On a small console (80x25) each step takes one line and the sections no gap.
   const compact = rows < 30;
-  const gap = compact ? 0 : 1;
   const shown = shownPlan(props.plan, t);
   const losses = [...shown.losses].sort((a, b) => Number(!!b.loud) - Number(!!a.loud));
   const word = losses.length > 0 ? t.confirmWordErase : t.confirmWordGo;
+  const gap: Line[] = compact ? [] : [{ text: "" }];
+  const lines: Line[] = [
+    { text: t.confirmSteps, bold: true },
+    ...props.plan.steps.map((s, i) => {
+      const title = `  ${i + 1}. ${shown.steps[i] ?? s.title}`;
+      return { text: compact ? fit(title, width, glyphs) : title };
+    }),
+    ...gap,
+    ...(losses.length === 0
+      ? [{ text: t.confirmNoLoss, tone: "ok" as const }]
+      : [
+          { text: t.confirmLosses, bold: true },
+          ...losses.map((l) => ({
+            text: `${l.what}${l.bytes === undefined ? "" : ` (${t.bytes(l.bytes)})`}${l.detail ? `: ${l.detail}` : ""}`,
+            tone: l.loud ? ("bad" as const) : ("warn" as const),
+          })),
+        ]),
+    ...(shown.warnings.length > 0
+      ? [
+          ...gap,
+          { text: t.confirmWarnings, bold: true },
+          ...shown.warnings.map((w) => ({ text: w, tone: "warn" as const })),
+        ]
+      : []),
+  ];
+  const body = toRows(lines, width, glyphs, color);
+  const messageText =
+    message === "wrong"
+      ? t.confirmWrongWord(word)
+      : message === "read-first"
+        ? t.confirmReadFirst
+        : undefined;
+  const height = knownRows(stdout);
+  const footer =
+    gap.length +
+    wrap(t.confirmDigest(props.plan.digest), width).length +
+    (messageText ? wrap(`${glyphs.tone.bad} ${messageText}`, width).length : 0) +
+    wrap(t.confirmPrompt(word), width).length +
+    1;
+  // One row spare: output as tall as the screen makes Ink redraw it whole.
+  const room = height === undefined ? undefined : height - 1 - FRAME_ROWS - footer;
+  const scroll = useScroll(body.length, room, { arrows: true });
   return (
     <Frame title={t.confirmTitle(shown.title)}>
-      <Text bold>{t.confirmSteps}</Text>
-      {props.plan.steps.map((s, i) => {
-        const title = shown.steps[i] ?? s.title;
-        return (
-          <Text key={s.id}>
-            {compact ? fit(`  ${i + 1}. ${title}`, width, glyphs) : `  ${i + 1}. ${title}`}
-          </Text>
-        );
-      })}
-      <Box flexDirection="column" marginTop={gap}>
-        {losses.length === 0 ? (
-          <Toned tone="ok">{t.confirmNoLoss}</Toned>
-        ) : (
-          <>
-            <Text bold>{t.confirmLosses}</Text>
-            {losses.map((l) => (
-              <Toned key={`${l.kind}:${l.what}`} tone={l.loud ? "bad" : "warn"}>
-                {l.what}
-                {l.bytes === undefined ? "" : ` (${formatBytes(l.bytes)})`}
-                {l.detail ? `: ${l.detail}` : ""}
-              </Toned>
-            ))}
-          </>
-        )}
-      </Box>
-      {shown.warnings.length > 0 ? (
-        <Box flexDirection="column" marginTop={gap}>
-          <Text bold>{t.confirmWarnings}</Text>
-          {shown.warnings.map((w, i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: warnings are fixed for a plan, and two may read alike
-            <Toned key={i} tone="warn">
-              {w}
-            </Toned>
-          ))}
-        </Box>
-      ) : null}
-      <Box flexDirection="column" marginTop={gap}>
+      <ScrollWindow rows={body} scroll={scroll} />
+      <Box flexDirection="column" marginTop={gap.length}>
         <Text dimColor>{t.confirmDigest(props.plan.digest)}</Text>
-        {wrong ? <Toned tone="bad">{t.confirmWrongWord(word)}</Toned> : null}
+        {messageText ? <Toned tone="bad">{messageText}</Toned> : null}
         <Text>{t.confirmPrompt(word)}</Text>
         <TextInput
           onSubmit={(typed) => {
-            if (typed.trim().toUpperCase() === word.toUpperCase())
+            if (!scroll.seenEnd()) setMessage("read-first");
+            else if (typed.trim().toUpperCase() === word.toUpperCase())
               props.onConfirm(props.plan.digest);
-            else setWrong(true);
+            else setMessage("wrong");
           }}
           onCancel={props.onBack}
         />

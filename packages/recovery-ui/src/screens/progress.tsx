@@ -1,4 +1,3 @@
-import { formatBytes } from "@lifeboat/core";
 import { Text } from "ink";
 import { useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
@@ -30,8 +29,8 @@ export function ProgressScreen(props: { progress: ProgressState }) {
   let bar: string | undefined;
   if (p.bytesDone !== undefined && p.bytesTotal) {
     const filled = Math.min(BAR, Math.round((p.bytesDone / p.bytesTotal) * BAR));
-    bar = `[${glyphs.barDone.repeat(filled)}${glyphs.barTodo.repeat(BAR - filled)}] ${t.progressBytes(formatBytes(p.bytesDone), formatBytes(p.bytesTotal))}`;
-  } else if (p.bytesDone !== undefined) bar = formatBytes(p.bytesDone);
+    bar = `[${glyphs.barDone.repeat(filled)}${glyphs.barTodo.repeat(BAR - filled)}] ${t.progressBytes(t.bytes(p.bytesDone), t.bytes(p.bytesTotal))}`;
+  } else if (p.bytesDone !== undefined) bar = t.bytes(p.bytesDone);
   return (
     <Frame title={t.progressTitle(p.title)}>
       <Text>{t.progressStep(n, Math.max(n, p.totalSteps), p.stepTitle)}</Text>

@@ -1,4 +1,3 @@
-import { formatBytes } from "@lifeboat/core";
 import type { RescueTarget } from "@lifeboat/reset";
 import { Text } from "ink";
 import { useUi } from "../ui.js";
@@ -25,11 +24,11 @@ export function RescueScreen(props: {
   return (
     <Frame title={t.rescueTitle} keys={t.rescueKeys}>
       <Text>
-        {t.rescueNeeded(props.neededBytes === undefined ? "?" : formatBytes(props.neededBytes))}
+        {t.rescueNeeded(props.neededBytes === undefined ? "?" : t.bytes(props.neededBytes))}
       </Text>
       {props.target ? (
         <Toned tone={enough ? "ok" : "bad"}>
-          {t.rescueAvailable(formatBytes(props.target.freeBytes))}
+          {t.rescueAvailable(t.bytes(props.target.freeBytes))}
         </Toned>
       ) : null}
       {props.problem ? <Toned tone="bad">{props.problem}</Toned> : null}
