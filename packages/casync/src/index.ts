@@ -6,7 +6,6 @@
  * @module @lifeboat/casync
  */
 export {
-  CHUNKER_WINDOW,
   type ChunkerParams,
   type ChunkSizes,
   chunkBoundaries,
@@ -37,9 +36,8 @@ export {
   type CasyncIndex,
   DEFAULT_INDEX_FLAGS,
   encodeIndex,
-  FLAG_SHA512_256,
   type IndexChunk,
   parseIndex,
 } from "./index-format.js";
 export { type MakeOptions, type MakeProgress, type MakeResult, makeIndex } from "./make.js";
-export { type ChunkStore, chunkPath, isChunkId, isRemoteStore } from "./store.js";
+export { type ChunkStore, chunkPath } from "./store.js";

@@ -77,7 +77,7 @@ export {
   journalFiles,
   readJournal,
 } from "./journal.js";
-export { acquireLock, type ExecutorLock, isLockStale, type LockInfo } from "./lock.js";
+export { acquireLock, type ExecutorLock, type LockInfo } from "./lock.js";
 export {
   type BlockDevice,
   flattenBlockDevices,

@@ -41,7 +41,7 @@ export type {
   GptSlotError,
   GptTruncatedError,
 } from "./errors.js";
-export { decodeGuid, encodeGuid, isGuid, randomGuid, ZERO_GUID } from "./guid.js";
+export { decodeGuid, encodeGuid, isGuid, randomGuid } from "./guid.js";
 export {
   detectSectorSize,
   type GptIoError,
@@ -58,7 +58,6 @@ export {
   kernelPartitions,
   type RereadError,
   type RereadOptions,
-  rereadCommand,
   rereadPartitions,
 } from "./kernel.js";
 export {
@@ -75,7 +74,7 @@ export {
   updatePartition,
 } from "./layout.js";
 export { type AttachedPartition, type AttachOptions, attachArgs, attachPartition } from "./loop.js";
-export { type MbrKind, mbrKind, protectiveMbr } from "./mbr.js";
+export type { MbrKind } from "./mbr.js";
 export type {
   GptPartition,
   GptPreserved,
@@ -84,13 +83,11 @@ export type {
   GptWrite,
   SectorSize,
 } from "./model.js";
-export { entryArraySectors } from "./model.js";
 export {
   type CarveRequest,
   type FreshLayoutRequest,
   planRecoveryPartition,
   RECOVERY_ATTRIBUTES,
-  RECOVERY_PARTITION_NAME,
   type RecoveryLayout,
 } from "./oem.js";
 export {
@@ -103,7 +100,7 @@ export {
   recoverGpt,
 } from "./parse.js";
 export { applyGptWrites, serializeGpt } from "./serialize.js";
-export { isSectorSize, sourceFromBytes, sourceFromRanges } from "./source.js";
+export { isSectorSize, sourceFromRanges } from "./source.js";
 export {
   attributeMask,
   ESP_TYPE,
@@ -117,6 +114,5 @@ export {
   type PartitionType,
   partitionTypes,
   WINDOWS_RECOVERY_TYPE,
-  XBOOTLDR_TYPE,
 } from "./types.js";
 export { validatePartitions } from "./validate.js";

@@ -12,17 +12,14 @@ export {
   blsField,
   blsFields,
   blsKernelArgs,
-  blsToMenuEntry,
   createBlsEntry,
   factoryResetBlsEntry,
   parseBlsEntry,
   renderBlsEntry,
-  setBlsField,
   setBlsKernelArgs,
 } from "./bls.js";
 export {
   checkKernelArg,
-  kernelArgKey,
   kernelArgToGrubWord,
   parseKernelCommandLine,
   renderKernelCommandLine,
@@ -32,7 +29,6 @@ export {
 } from "./cmdline.js";
 export {
   type FactoryResetEntryOptions,
-  factoryResetArgs,
   factoryResetMenuEntry,
   type RecoveryEntryOptions,
   type RecoveryMenuOptions,
@@ -91,9 +87,8 @@ export {
   readNewestBlsEntry,
   renderLifeboatCustomCfg,
   renderLifeboatGrubdScript,
-  SCHEDULED_RESET_MODE_ARGS,
 } from "./lifeboat-menu.js";
-export { checkGrubString, findUnrepresentable, quoteGrubWord } from "./quote.js";
+export { quoteGrubWord } from "./quote.js";
 export {
   type GrubCommand,
   type GrubEntryOptions,

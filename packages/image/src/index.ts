@@ -32,7 +32,6 @@ export type {
   ImageUntrustedKeyError,
 } from "./errors.js";
 export {
-  CHUNK_BLOCKS,
   type CreateHashTreeOptions,
   createHashTree,
   type HashTreeResult,
@@ -58,7 +57,6 @@ export {
   exportPrivateKeyPem,
   exportPublicKeyPem,
   generateKeyPair,
-  KEY_ID_BYTES,
   loadPrivateKey,
   loadPublicKey,
   type PrivateKey,
@@ -67,20 +65,15 @@ export {
 } from "./keys.js";
 export {
   encodeManifest,
-  fileKindSchema,
   type ImageFileKind,
   type ImageLayout,
-  layoutSchema,
   MANIFEST_FILE,
-  MANIFEST_FORMAT_VERSION,
   type Manifest,
   type ManifestFile,
   type MerkleInfo,
-  manifestFileSchema,
   manifestSchema,
   merkleSchema,
   parseManifest,
-  SIGNATURE_FILE,
   securityEpochOf,
 } from "./manifest.js";
 export {

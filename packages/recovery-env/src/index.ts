@@ -48,8 +48,6 @@ export {
   RECOVERY_ENVIRONMENT_BOOT,
   RECOVERY_ENVIRONMENT_FILES,
   RECOVERY_ENVIRONMENT_LINK,
-  RECOVERY_ENVIRONMENT_RECORD,
-  RECOVERY_ENVIRONMENTS_DIR,
 } from "./layout.js";
 export {
   type PrepareRecoveryEnvironmentOptions,

@@ -11,20 +11,11 @@ export {
   createCheckpoint,
 } from "./checkpoint/create.js";
 export {
-  CHECKPOINTS_DIR,
   checkCheckpointName,
-  checkpointBoot,
-  checkpointDir,
-  checkpointManifest,
   checkpointRoot,
-  FACTORY_CHECKPOINT_ID,
 } from "./checkpoint/layout.js";
 export { listCheckpoints } from "./checkpoint/list.js";
-export {
-  type CheckpointManifest,
-  checkpointManifestSchema,
-  readCheckpointManifest,
-} from "./checkpoint/manifest.js";
+export type { CheckpointManifest } from "./checkpoint/manifest.js";
 export {
   type KeepReason,
   type KeptCheckpoint,
@@ -67,7 +58,6 @@ export {
   resetJournalPaths,
   resumeReset,
 } from "./execute.js";
-export { createResetHandlers, RESET_STEP_KINDS } from "./handlers.js";
 export { type ExplicitDisk, type InspectOptions, inspect } from "./inspect.js";
 export {
   type InspectedMachine,
@@ -75,19 +65,11 @@ export {
   inspectMachine,
 } from "./inspect-machine.js";
 export {
-  bootStagingDir,
-  FACTORY_BOOT,
-  FACTORY_MANIFEST,
   FACTORY_ROOT,
   HOME_SUBVOLUME,
   isValidStamp,
   JOURNAL_FILE,
-  LIFEBOAT_DIR,
-  LOCK_FILE,
-  newHomeName,
-  newRootName,
   oldRootName,
-  RESET_MARKER,
   ROOT_SUBVOLUME,
   stampOf,
 } from "./layout.js";
@@ -102,18 +84,12 @@ export {
 } from "./luks.js";
 export type { LuksKeySource } from "./machine/luks.js";
 export {
-  DEFAULT_RUN_DIRECTORY,
   type Machine,
   type MachineDeviceRole,
   type OpenMachineOptions,
   openMachine,
 } from "./machine/open.js";
-export {
-  type FactoryManifest,
-  factoryManifestSchema,
-  parseFactoryManifest,
-  readFactoryManifest,
-} from "./manifest.js";
+export type { FactoryManifest } from "./manifest.js";
 export { plan } from "./plan.js";
 export { checkPlanText } from "./plan-text.js";
 export { formatBytes } from "./planner/words.js";
@@ -140,8 +116,6 @@ export {
   type ProvisionedServiceFile,
   type ProvisionServiceOptions,
   provisionService,
-  SERVICE_DAEMON_PATH,
-  SERVICE_FILES,
 } from "./provision-service.js";
 export {
   type BuildRecoveryOptions,
@@ -175,9 +149,7 @@ export {
   findBaseEntry,
   grubMenuFileFor,
   parseScheduledRequest,
-  RESET_BLS_ENTRY,
   RESET_ENTRY_ID,
-  RESET_UNIT,
   RESET_UNIT_WANTED_BY,
   type ResetScheduledOn,
   type ResetUnitOptions,
@@ -202,7 +174,6 @@ export {
   type RecoveryScheduledPlan,
   type RecoveryScheduleFound,
   readRecoverySchedule,
-  renderScheduleFragment,
   type ScheduleResetInRecoveryOptions,
   scheduleResetInRecovery,
 } from "./schedule-recovery.js";
