@@ -4,7 +4,7 @@
  * @module
  */
 
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { writeFileAtomic } from "@lifeboat/core";
@@ -26,6 +26,12 @@ export type MakeProgress = {
   readonly type: "chunking";
   /** Bytes of the image chunked so far. */
   readonly bytesRead: number;
+  /**
+   * The image's size: a regular file's size, or {@link MakeOptions.bytesTotal}
+   * for a stream or a device (undefined when not given). The last event of a
+   * whole image has `bytesRead === bytesTotal`.
+   */
+  readonly bytesTotal: number | undefined;
   readonly chunks: number;
   /** Chunks written to the store so far (new ones only). */
   readonly chunksStored: number;
@@ -56,6 +62,11 @@ export interface MakeOptions {
   readonly workers?: number;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: MakeProgress) => void;
+  /**
+   * The input's size, for progress `bytesTotal`, when the input is a stream or
+   * a block device (a regular file's own size is used otherwise).
+   */
+  readonly bytesTotal?: number;
 }
 
 /** What {@link makeIndex} made. */
@@ -152,6 +163,14 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
 
   const input: BlockSource =
     typeof source === "string" ? await openFileSource(source) : streamSource(source);
+  const bytesTotal =
+    options.bytesTotal ??
+    (typeof source === "string"
+      ? await stat(source).then(
+          (st) => (st.isFile() ? st.size : undefined),
+          () => undefined,
+        )
+      : undefined);
   const queue: Segment[] = [];
   // Segment buffers are reused once chunked and merged: memory stays at about
   // `concurrency` + 2 segments whatever the input's size.
@@ -233,6 +252,7 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       onProgress?.({
         type: "chunking",
         bytesRead: t,
+        bytesTotal,
         chunks: built.count,
         chunksStored,
         bytesStored,
