@@ -10,13 +10,15 @@ import { EventEmitter } from "node:events";
 import type { Plan } from "@lifeboat/core";
 import { plan, type SystemState } from "@lifeboat/reset";
 import { render } from "ink";
-import { createElement } from "react";
+import { createElement, type ReactElement } from "react";
 import { describe, expect, it } from "vitest";
 import type { Messages } from "../src/messages/catalog.js";
 import { de } from "../src/messages/de.js";
 import { en } from "../src/messages/en.js";
 import { shownPlan } from "../src/plan-words.js";
 import { ConfirmScreen } from "../src/screens/confirm.js";
+import { DiagnosisScreen } from "../src/screens/diagnosis.js";
+import { ErrorScreen, type ResultAction } from "../src/screens/result.js";
 import { UiContext, uiSettings } from "../src/ui.js";
 import { toRows } from "../src/widgets/scroll.js";
 import { fakeState, KEY, tick } from "./fixtures.js";
@@ -153,20 +155,26 @@ const rowsOf = (frame: string) =>
 const flat = (frame: string) => rowsOf(frame).join(" ").replace(/\s+/g, " ");
 
 function show(t: Messages, size: { columns: number; rows: number }, ascii = false) {
-  const stdout = new Tty(size.columns, size.rows);
-  const stdin = new Keys();
   const confirmed: string[] = [];
   const p = fullRestore();
+  const screen = createElement(ConfirmScreen, {
+    plan: p,
+    onConfirm: (d) => confirmed.push(d),
+    onBack: () => {},
+  });
+  return { ...mount(screen, t, size, ascii), confirmed, plan: p };
+}
+
+function mount(
+  screen: ReactElement,
+  t: Messages,
+  size: { columns: number; rows: number },
+  ascii = false,
+) {
+  const stdout = new Tty(size.columns, size.rows);
+  const stdin = new Keys();
   const app = render(
-    createElement(
-      UiContext.Provider,
-      { value: uiSettings(t, { ascii, color: false }) },
-      createElement(ConfirmScreen, {
-        plan: p,
-        onConfirm: (d) => confirmed.push(d),
-        onBack: () => {},
-      }),
-    ),
+    createElement(UiContext.Provider, { value: uiSettings(t, { ascii, color: false }) }, screen),
     {
       stdout: stdout as unknown as NodeJS.WriteStream,
       stdin: stdin as unknown as NodeJS.ReadStream,
@@ -175,7 +183,7 @@ function show(t: Messages, size: { columns: number; rows: number }, ascii = fals
       exitOnCtrlC: false,
     },
   );
-  return { stdout, stdin, confirmed, plan: p, app };
+  return { stdout, stdin, app };
 }
 
 describe.each([
@@ -267,6 +275,68 @@ describe("ASCII-only console", () => {
       await tick(50);
       expect(stdout.last()).toContain(`v ${de.moreBelow} v`);
       expect(stdout.last()).not.toContain("↓");
+    } finally {
+      app.unmount();
+    }
+  });
+});
+
+describe("other screens taller than 80×25 scroll too", () => {
+  it.each([
+    ["en", en],
+    ["de", de],
+  ] as const)("the diagnosis: every finding reachable, Enter still goes on (%s)", async (_n, t) => {
+    const findings = Array.from({ length: 30 }, (_, i) => ({
+      tone: "info" as const,
+      text: `finding ${i + 1} of 30`,
+    }));
+    let continued = 0;
+    const { stdout, stdin, app } = mount(
+      createElement(DiagnosisScreen, { findings, onContinue: () => continued++ }),
+      t,
+      { columns: 80, rows: 25 },
+    );
+    try {
+      await tick(50);
+      expect(stdout.last()).toContain(t.moreBelow);
+      expect(stdout.last()).not.toContain("finding 30 of 30");
+      for (let i = 0; i < 10 && stdout.last().includes(t.moreBelow); i++)
+        await stdin.press(PAGE_DOWN);
+      expect(stdout.last()).toContain("finding 30 of 30");
+      for (const f of stdout.frames) expect(f.split("\n").length).toBeLessThan(25);
+      await stdin.press(KEY.enter);
+      expect(continued).toBe(1);
+    } finally {
+      app.unmount();
+    }
+  });
+
+  it("an error screen: PgDn reaches the end of a long message; Up/Down still move the menu", async () => {
+    const message = Array.from({ length: 25 }, (_, i) => `line ${i + 1} of the tool's output`).join(
+      "\n",
+    );
+    const actions: ResultAction[] = [];
+    const { stdout, stdin, app } = mount(
+      createElement(ErrorScreen, {
+        error: { code: "STEP_FAILED", message } as never,
+        canGoBack: true,
+        onAction: (a) => actions.push(a),
+      }),
+      de,
+      { columns: 80, rows: 25 },
+    );
+    try {
+      await tick(50);
+      expect(stdout.last()).toContain("Einzelheiten: [STEP_FAILED]");
+      expect(stdout.last()).toContain(`↓ ${de.moreBelow} ↓`);
+      expect(stdout.last()).not.toContain("line 25 of");
+      for (let i = 0; i < 10 && stdout.last().includes(de.moreBelow); i++)
+        await stdin.press(PAGE_DOWN);
+      expect(stdout.last()).toContain("line 25 of the tool's output");
+      for (const f of stdout.frames) expect(f.split("\n").length).toBeLessThan(25);
+      await stdin.press(KEY.down);
+      await stdin.press(KEY.enter);
+      expect(actions).toEqual(["restart"]);
     } finally {
       app.unmount();
     }

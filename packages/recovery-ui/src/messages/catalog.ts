@@ -188,6 +188,8 @@ export interface Messages {
   readonly moreAbove: string;
   /** The keys of a screen that scrolls. */
   readonly keysScroll: string;
+  /** The keys of a screen that scrolls by pages only (its Up/Down move a menu). */
+  readonly keysScrollPages: string;
   readonly progressTitle: (title: string) => string;
   readonly progressStep: (n: number, of: number, title: string) => string;
   /** A byte count in this language's number format ("1.5 GiB", "1,5 GiB"). */

@@ -140,6 +140,7 @@ export const de: Messages = {
   moreBelow: "weiter unten",
   moreAbove: "weiter oben",
   keysScroll: "Bild auf/ab, Auf/Ab: blättern",
+  keysScrollPages: "Bild auf/ab: blättern",
   bytes: deBytes,
   progressTitle: (title) => `In Arbeit: ${title}`,
   progressStep: (n, of, title) => `Schritt ${n} von ${of}: ${title}`,

@@ -135,6 +135,7 @@ export const en: Messages = {
   moreBelow: "more below",
   moreAbove: "more above",
   keysScroll: "PgUp/PgDn, Up/Down: scroll",
+  keysScrollPages: "PgUp/PgDn: scroll",
   bytes: (n) => formatBytes(n),
   progressTitle: (title) => `Working: ${title}`,
   progressStep: (n, of, title) => `Step ${n} of ${of}: ${title}`,

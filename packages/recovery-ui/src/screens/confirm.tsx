@@ -4,11 +4,8 @@ import { useState } from "react";
 import { shownPlan } from "../plan-words.js";
 import { fit, knownRows, terminalSize, useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
-import { type Line, ScrollWindow, toRows, useScroll, wrap } from "../widgets/scroll.js";
+import { frameRows, type Line, ScrollWindow, toRows, useScroll, wrap } from "../widgets/scroll.js";
 import { TextInput } from "../widgets/text-input.js";
-
-/** Rows the frame takes around a screen's text without a keys line: borders, title and its gap. */
-const FRAME_ROWS = 4;
 
 /**
  * A plan before it runs: its steps, what it destroys (sizes, loud items
@@ -75,7 +72,7 @@ export function ConfirmScreen(props: {
     wrap(t.confirmPrompt(word), width).length +
     1;
   // One row spare: output as tall as the screen makes Ink redraw it whole.
-  const room = height === undefined ? undefined : height - 1 - FRAME_ROWS - footer;
+  const room = height === undefined ? undefined : height - 1 - frameRows(false) - footer;
   const scroll = useScroll(body.length, room, { arrows: true });
   return (
     <Frame title={t.confirmTitle(shown.title)}>

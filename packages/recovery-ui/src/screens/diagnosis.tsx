@@ -1,24 +1,37 @@
-import { Box } from "ink";
+import { useStdout } from "ink";
 import type { Finding } from "../diagnosis.js";
-import { useUi } from "../ui.js";
-import { Frame, Toned } from "../widgets/frame.js";
+import { knownRows, terminalSize, useUi } from "../ui.js";
+import { Frame } from "../widgets/frame.js";
 import { useKeys } from "../widgets/keys.js";
+import { frameRows, ScrollWindow, toRows, useScroll } from "../widgets/scroll.js";
 
-/** What state the machine is in, in plain words; Enter goes on to the choices. */
+/**
+ * What state the machine is in, in plain words; Enter goes on to the choices.
+ * Taller than the screen, it scrolls (PgUp/PgDn, Up/Down).
+ */
 export function DiagnosisScreen(props: { findings: readonly Finding[]; onContinue: () => void }) {
-  const { t } = useUi();
+  const { t, glyphs, color } = useUi();
+  const { stdout } = useStdout();
+  const rows = toRows(
+    props.findings.map((f) => ({ text: f.text, tone: f.tone })),
+    terminalSize(stdout).columns - 4,
+    glyphs,
+    color,
+  );
+  const height = knownRows(stdout);
+  const scroll = useScroll(
+    rows.length,
+    height === undefined ? undefined : height - 1 - frameRows(true),
+    {
+      arrows: true,
+    },
+  );
   useKeys((_input, key) => {
     if (key.return) props.onContinue();
   });
   return (
     <Frame title={t.diagnosisTitle} keys={t.keysContinue}>
-      <Box flexDirection="column">
-        {props.findings.map((f) => (
-          <Toned key={f.text} tone={f.tone}>
-            {f.text}
-          </Toned>
-        ))}
-      </Box>
+      <ScrollWindow rows={rows} scroll={scroll} />
     </Frame>
   );
 }

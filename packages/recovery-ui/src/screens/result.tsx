@@ -1,9 +1,10 @@
 import { formatError, type LifeboatError } from "@lifeboat/core";
-import { Box, Text } from "ink";
+import { Box, useStdout } from "ink";
 import { type ErrorPlace, explainError } from "../diagnosis.js";
-import { useUi } from "../ui.js";
+import { knownRows, terminalSize, useUi } from "../ui.js";
 import { Frame, Toned } from "../widgets/frame.js";
 import { Menu } from "../widgets/menu.js";
+import { frameRows, type Line, ScrollWindow, toRows, useScroll } from "../widgets/scroll.js";
 
 /** What a person can do on the result and error screens. */
 export type ResultAction = "restart" | "retry" | "later" | "menu" | "shell" | "power-off";
@@ -38,19 +39,20 @@ export function FailedScreen(props: {
   onAction: (action: ResultAction) => void;
 }) {
   const { t } = useUi();
+  const items = [
+    { id: "retry" as const, label: t.actionRetry },
+    { id: "later" as const, label: t.actionLater },
+    { id: "shell" as const, label: t.choices.shell.label },
+  ];
   return (
     <Frame title={t.failedTitle} keys={t.keysMenu}>
-      <Explained error={props.error} place={props.rescue ? "rescue" : "run"} />
-      <Details error={props.error} />
+      <Explained
+        error={props.error}
+        place={props.rescue ? "rescue" : "run"}
+        menuRows={items.length}
+      />
       <Box marginTop={1}>
-        <Menu
-          items={[
-            { id: "retry", label: t.actionRetry },
-            { id: "later", label: t.actionLater },
-            { id: "shell", label: t.choices.shell.label },
-          ]}
-          onSelect={props.onAction}
-        />
+        <Menu items={items} onSelect={props.onAction} />
       </Box>
     </Frame>
   );
@@ -71,8 +73,7 @@ export function ErrorScreen(props: {
   ];
   return (
     <Frame title={t.errorTitle} keys={t.keysMenu}>
-      <Explained error={props.error} place="before" />
-      <Details error={props.error} />
+      <Explained error={props.error} place="before" menuRows={items.length} />
       <Box marginTop={1}>
         <Menu items={items} onSelect={props.onAction} />
       </Box>
@@ -80,32 +81,33 @@ export function ErrorScreen(props: {
   );
 }
 
-/** What happened, what is still safe, what to do next: every part from the catalog. */
-function Explained(props: { error: LifeboatError; place: ErrorPlace }) {
-  const { t } = useUi();
+/**
+ * What happened, what is still safe, what to do next (every part from the
+ * catalog), then the code and the SDK's own message for whoever helps. Taller
+ * than the room the menu leaves, it scrolls with PgUp/PgDn (Up/Down move the menu).
+ */
+function Explained(props: { error: LifeboatError; place: ErrorPlace; menuRows: number }) {
+  const { t, glyphs, color } = useUi();
+  const { stdout } = useStdout();
   const e = explainError(props.error, t, props.place);
+  const lines: Line[] = [
+    { text: e.what, tone: "bad" },
+    { text: `${t.errorSafeLabel} ${e.safe}` },
+    { text: `${t.errorNextLabel} ${e.next}` },
+    { text: "" },
+    { text: `${t.errorDetail} [${props.error.code}]`, dim: true },
+    ...formatError(props.error)
+      .split("\n")
+      .map((text) => ({ text, dim: true })),
+  ];
+  const rows = toRows(lines, terminalSize(stdout).columns - 4, glyphs, color);
+  const height = knownRows(stdout);
+  // The menu below: its gap and its items.
+  const room = height === undefined ? undefined : height - 1 - frameRows(true) - 1 - props.menuRows;
+  const scroll = useScroll(rows.length, room, { arrows: false });
   return (
     <Box flexDirection="column">
-      <Toned tone="bad">{e.what}</Toned>
-      <Text>
-        {t.errorSafeLabel} {e.safe}
-      </Text>
-      <Text>
-        {t.errorNextLabel} {e.next}
-      </Text>
-    </Box>
-  );
-}
-
-/** The code and the SDK's own message, for whoever helps. */
-function Details(props: { error: LifeboatError }) {
-  const { t } = useUi();
-  return (
-    <Box flexDirection="column" marginTop={1}>
-      <Text dimColor>
-        {t.errorDetail} [{props.error.code}]
-      </Text>
-      <Text dimColor>{formatError(props.error)}</Text>
+      <ScrollWindow rows={rows} scroll={scroll} />
     </Box>
   );
 }

@@ -42,6 +42,9 @@ export function wrap(text: string, width: number, indent = ""): string[] {
   return rows;
 }
 
+/** Rows the frame takes around a screen's text: borders, title and its gap, and the keys line with its gap when there is one. */
+export const frameRows = (keys: boolean): number => (keys ? 6 : 4);
+
 /** Lines as screen rows: each wrapped to `width`, a toned line led by its glyph and indented after. */
 export function toRows(
   lines: readonly Line[],
@@ -69,6 +72,8 @@ export interface ScrollState {
   readonly height: number | undefined;
   /** Whether the last row has been on the screen (always true when everything fits). */
   readonly seenEnd: () => boolean;
+  /** Whether Up/Down scroll too (not on a screen whose menu they move). */
+  readonly arrows: boolean;
 }
 
 /**
@@ -104,7 +109,7 @@ export function useScroll(
     if (next + height >= total) seen.current = true;
     setTopState(next);
   });
-  return { top: clamped, height, seenEnd: () => seen.current };
+  return { top: clamped, height, seenEnd: () => seen.current, arrows: options.arrows };
 }
 
 /** The shown part of `rows`, between the "more above" and "more below" marks when they do not all fit. */
@@ -132,7 +137,7 @@ export function ScrollWindow(props: { rows: readonly Row[]; scroll: ScrollState 
       {height === undefined ? null : (
         <Text bold>
           {top + height < props.rows.length
-            ? `${glyphs.down} ${t.moreBelow} ${glyphs.down}   ${t.keysScroll}`
+            ? `${glyphs.down} ${t.moreBelow} ${glyphs.down}   ${props.scroll.arrows ? t.keysScroll : t.keysScrollPages}`
             : " "}
         </Text>
       )}
