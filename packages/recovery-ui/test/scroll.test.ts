@@ -222,6 +222,8 @@ describe.each([
       }
       expect(stdout.last()).not.toContain(t.moreBelow);
       expect(stdout.last()).toContain(`↑ ${t.moreAbove} ↑`);
+      // Once the end was shown, "read to the end first" goes.
+      expect(flat(stdout.last())).not.toContain(t.confirmReadFirst);
       // Each item's every row (wrapped as the screen wraps it) was on the screen.
       const glyphs = uiSettings(t, { ascii: false, color: false }).glyphs;
       const items = [

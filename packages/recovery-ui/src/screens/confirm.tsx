@@ -58,22 +58,24 @@ export function ConfirmScreen(props: {
       : []),
   ];
   const body = toRows(lines, width, glyphs, color);
-  const messageText =
+  const height = knownRows(stdout);
+  // "Read to the end first" goes once the end has been shown (its room is counted either way).
+  const shownMessage =
     message === "wrong"
       ? t.confirmWrongWord(word)
       : message === "read-first"
         ? t.confirmReadFirst
         : undefined;
-  const height = knownRows(stdout);
   const footer =
     gap.length +
     wrap(t.confirmDigest(props.plan.digest), width).length +
-    (messageText ? wrap(`${glyphs.tone.bad} ${messageText}`, width).length : 0) +
+    (shownMessage ? wrap(`${glyphs.tone.bad} ${shownMessage}`, width).length : 0) +
     wrap(t.confirmPrompt(word), width).length +
     1;
   // One row spare: output as tall as the screen makes Ink redraw it whole.
   const room = height === undefined ? undefined : height - 1 - frameRows(false) - footer;
   const scroll = useScroll(body.length, room, { arrows: true });
+  const messageText = message === "read-first" && scroll.seenEnd() ? undefined : shownMessage;
   return (
     <Frame title={t.confirmTitle(shown.title)}>
       <ScrollWindow rows={body} scroll={scroll} />
