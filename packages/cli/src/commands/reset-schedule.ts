@@ -89,6 +89,26 @@ interface ScheduleDoc {
   readonly nextEntry: string;
 }
 
+/**
+ * The document's own fields, in one order, whichever path made it (scheduleResetOn's
+ * answer in process, lifeboatd's `Schedule` through the service): nothing more goes out.
+ */
+function scheduleDoc(d: ScheduleDoc): ScheduleDoc {
+  return {
+    request: d.request,
+    requestPath: d.requestPath,
+    digest: d.digest,
+    plannedNow: d.plannedNow,
+    unit: d.unit,
+    wantedBy: d.wantedBy,
+    bootEntry: d.bootEntry,
+    baseEntry: d.baseEntry,
+    menuFile: d.menuFile,
+    grubenv: d.grubenv,
+    nextEntry: d.nextEntry,
+  };
+}
+
 function renderScheduled(d: ScheduleDoc): string {
   return [
     pc.green(`A ${d.request.kind} reset is scheduled for the next boot.`),
@@ -143,24 +163,7 @@ async function scheduleViaService(ctx: CliContext, opts: ScheduleOpts): Promise<
   const r = await withService((c) => c.call("Schedule", "ss", [disk, request]));
   if (r.isErr()) return fail(ctx, command, r.error);
   const d = JSON.parse(String(r.value[0])) as ScheduleDoc;
-  return succeed(
-    ctx,
-    command,
-    {
-      request: d.request,
-      requestPath: d.requestPath,
-      digest: d.digest,
-      plannedNow: d.plannedNow,
-      unit: d.unit,
-      wantedBy: d.wantedBy,
-      bootEntry: d.bootEntry,
-      baseEntry: d.baseEntry,
-      menuFile: d.menuFile,
-      grubenv: d.grubenv,
-      nextEntry: d.nextEntry,
-    },
-    renderScheduled,
-  );
+  return succeed(ctx, command, scheduleDoc(d), renderScheduled);
 }
 
 /** `lifeboat --via-service reset unschedule --disk /dev/…`: lifeboatd's `Unschedule`. */
@@ -331,19 +334,14 @@ async function schedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeVa
       return succeed(
         ctx,
         "reset schedule",
-        {
-          request: d0.request,
-          requestPath: d0.requestPath,
-          digest: d0.digest,
-          plannedNow: d0.plannedNow,
+        scheduleDoc({
+          ...d0,
           unit: d0.unitPath,
-          wantedBy: d0.wantedBy,
           bootEntry: d0.entryPath,
-          baseEntry: d0.baseEntry,
           menuFile: d0.menuFile ?? null,
           grubenv: d0.grubenv ?? null,
           nextEntry: RESET_ENTRY_ID,
-        },
+        }),
         renderScheduled,
       );
     }),
