@@ -46,8 +46,11 @@ const port = parentPort;
 const data = workerData as ChunkWorkerData;
 const zstd = createRequire(data.zstdPath)(data.zstdPath) as Zstd;
 const { store, level, min, avg, max, discriminator } = data;
+// Chunk ids this worker wrote lately: saves a stat per repeated chunk. Kept
+// small and forgotten when full, so it does not grow with the input (a set of
+// every id and of every chunk directory came to megabytes per GiB per worker).
+const SEEN = 4096;
 const seen = new Set<string>();
-const dirs = new Set<string>();
 
 // At most PUTS chunks of this worker are being compressed and written at once: a
 // segment's hundred-odd chunks all at once held a hundred compressed copies and
@@ -77,13 +80,14 @@ async function put(storeDir: string, hex: string, chunk: Buffer): Promise<number
   )
     return 0;
   const compressed = await zstd.compress(chunk, level);
-  if (!dirs.has(dir)) {
-    await mkdir(dir, { recursive: true });
-    dirs.add(dir);
-  }
   const temp = path.join(dir, `.${hex}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    await writeFile(temp, compressed);
+    // The chunk directory is made when the first write into it finds it missing.
+    await writeFile(temp, compressed).catch(async (e: NodeJS.ErrnoException) => {
+      if (e?.code !== "ENOENT") throw e;
+      await mkdir(dir, { recursive: true });
+      await writeFile(temp, compressed);
+    });
     await rename(temp, target);
   } catch (e) {
     await rm(temp, { force: true });
@@ -113,7 +117,7 @@ async function chunk({ seq, shared, dataEnd, segEnd, atEnd }: ChunkJob): Promise
       const hex = digest.toString("hex");
       if (!seen.has(hex)) {
         // Only saves a stat of a chunk file this worker wrote; forgetting keeps memory flat.
-        if (seen.size >= 65536) seen.clear();
+        if (seen.size >= SEEN) seen.clear();
         seen.add(hex);
         writes.push(
           limited(() => put(store, hex, part)).then((size) => {
