@@ -200,6 +200,9 @@ describe.each([
       const first = stdout.last();
       expect(first.split("\n").length).toBeLessThan(25);
       expect(first).toContain(`↓ ${t.moreBelow} ↓`);
+      // What is removed comes first: its heading and the loud item (Windows) are on the first screen.
+      expect(flat(first)).toContain(t.confirmLosses);
+      expect(flat(first)).toContain("Windows");
       expect(flat(first)).toContain(t.confirmPrompt(t.confirmWordErase));
 
       // Typed before the end was shown: not taken, and told why.

@@ -8,8 +8,8 @@ import { frameRows, type Line, ScrollWindow, toRows, useScroll, wrap } from "../
 import { TextInput } from "../widgets/text-input.js";
 
 /**
- * A plan before it runs: its steps, what it destroys (sizes, loud items
- * first), its warnings; the person types the localized word. What is
+ * A plan before it runs: what it destroys (sizes, loud items first), its
+ * warnings, its steps; the person types the localized word. What is
  * confirmed is the plan's digest, handed back with `onConfirm`.
  *
  * When all this is taller than the screen it scrolls (PgUp/PgDn, Up/Down),
@@ -33,13 +33,9 @@ export function ConfirmScreen(props: {
   const losses = [...shown.losses].sort((a, b) => Number(!!b.loud) - Number(!!a.loud));
   const word = losses.length > 0 ? t.confirmWordErase : t.confirmWordGo;
   const gap: Line[] = compact ? [] : [{ text: "" }];
+  // What is removed comes first, then the warnings, then the steps: on a small
+  // console the first screen shows the losses, not the plan's mechanics.
   const lines: Line[] = [
-    { text: t.confirmSteps, bold: true },
-    ...props.plan.steps.map((s, i) => {
-      const title = `  ${i + 1}. ${shown.steps[i] ?? s.title}`;
-      return { text: compact ? fit(title, width, glyphs) : title };
-    }),
-    ...gap,
     ...(losses.length === 0
       ? [{ text: t.confirmNoLoss, tone: "ok" as const }]
       : [
@@ -56,6 +52,12 @@ export function ConfirmScreen(props: {
           ...shown.warnings.map((w) => ({ text: w, tone: "warn" as const })),
         ]
       : []),
+    ...gap,
+    { text: t.confirmSteps, bold: true },
+    ...props.plan.steps.map((s, i) => {
+      const title = `  ${i + 1}. ${shown.steps[i] ?? s.title}`;
+      return { text: compact ? fit(title, width, glyphs) : title };
+    }),
   ];
   const body = toRows(lines, width, glyphs, color);
   const height = knownRows(stdout);
