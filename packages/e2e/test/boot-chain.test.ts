@@ -25,7 +25,7 @@ import {
 import { afterAll, describe, expect, it } from "vitest";
 import { cliBundle, runCli } from "./support/cli-bundle.js";
 import {
-  carveRecoveryPartition,
+  addRecoveryPartition,
   copyInstalledEnvironment,
   provisionFixture,
 } from "./support/recovery.js";
@@ -77,7 +77,8 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
       "step 2: provision (recovery partition, factory snapshot, signed image, environment, GRUB)",
     );
     const bundle = await cliBundle(say);
-    const layout = await carveRecoveryPartition(runner, fx.image);
+    // docs/oem-guide.md step 2: the recovery partition and its filesystem.
+    const recoveryPartition = await addRecoveryPartition(runner, bundle, fx.image);
     const provisioned = await provisionFixture(bundle, fx.image, {
       build: fx.key,
       keysDir: scratch.path("keys"),
@@ -95,7 +96,7 @@ describe("boot chain: break a real system, boot the recovery entry, reset, boot 
     const installed = await copyInstalledEnvironment(
       runner,
       fx.image,
-      layout.recovery,
+      recoveryPartition,
       recMount,
       scratch.path("env"),
     );

@@ -10,6 +10,7 @@ import type { CommandRunner } from "@lifeboat/core";
 import {
   attachPartition,
   type GptPartition,
+  LIFEBOAT_RECOVERY_TYPE,
   MiB,
   planRecoveryPartition,
   type RecoveryLayout,
@@ -17,8 +18,6 @@ import {
   writeGpt,
 } from "@lifeboat/gpt";
 import {
-  installRecoveryEnvironment,
-  prepareRecoveryEnvironment,
   RECOVERY_ENVIRONMENT_FILES,
   readInstalledRecoveryEnvironment,
 } from "@lifeboat/recovery-env";
@@ -49,6 +48,32 @@ export async function carveRecoveryPartition(
     await loop.detach();
   }
   return layout;
+}
+
+/**
+ * docs/oem-guide.md step 2 with the CLI bundle: `lifeboat --json gpt
+ * add-recovery <image> --size <size> --dry-run` for the plan's digest, then the
+ * same with `--yes --confirm <digest>` (the partition and its ext4). Returns the
+ * new recovery partition as the table now holds it.
+ */
+export async function addRecoveryPartition(
+  runner: CommandRunner,
+  bundle: string,
+  image: string,
+  size = "1400M",
+): Promise<GptPartition> {
+  const args = ["gpt", "add-recovery", image, "--size", size];
+  const planned = JSON.parse(await runCli(bundle, ["--json", ...args, "--dry-run"])) as {
+    data: { plan: { digest: string } };
+  };
+  await runCli(bundle, [...args, "--yes", "--confirm", planned.data.plan.digest]);
+  const table = await must(readGpt(runner, image));
+  const recovery = table.partitions.find(
+    (p) => p.typeGuid.toLowerCase() === LIFEBOAT_RECOVERY_TYPE,
+  );
+  if (recovery === undefined)
+    throw new Error(`gpt add-recovery left no recovery partition on ${image}`);
+  return recovery;
 }
 
 /**
@@ -170,25 +195,4 @@ export async function copyInstalledEnvironment(
     },
     { readOnly: true },
   );
-}
-
-/**
- * For a disk `lifeboat provision` cannot reach from the host (its Btrfs is
- * in LUKS, and this host has no device-mapper): the same public SDK path
- * provision takes, `prepareRecoveryEnvironment` (the build host's kernel)
- * and `installRecoveryEnvironment` onto the recovery partition.
- */
-export async function installEnvironmentWithSdk(
-  runner: CommandRunner,
-  bundle: string,
-  image: string,
-  partition: Pick<GptPartition, "firstLba" | "lastLba">,
-  mountpoint: string,
-  outDir: string,
-): Promise<InstalledEnvironment> {
-  const built = await must(prepareRecoveryEnvironment(runner, { cliBundle: bundle, outDir }));
-  await withPartitionMounted(runner, image, partition, mountpoint, async () => {
-    await must(installRecoveryEnvironment(built, mountpoint));
-  });
-  return copyInstalledEnvironment(runner, image, partition, mountpoint, `${outDir}-installed`);
 }
