@@ -225,7 +225,12 @@ export async function writeLogBlockdevArgs(
       `log-sector-size=${options.sectorSize ?? 512}`,
     ].join(","),
     "-device",
-    `virtio-blk-pci,drive=${node}`,
+    // No WRITE ZEROES from the guest (ext4's lazy inode-table init issues them in the
+    // background): blklogwrites advances its log position for a zeroed range only after the
+    // entry's header is written, so a request logged meanwhile lands inside that range and
+    // the log cannot be read past it (a recording stopped growing at entry 3894). The guest
+    // writes zero pages instead, which log like any write.
+    `virtio-blk-pci,drive=${node},write-zeroes=off`,
   ];
 }
 
