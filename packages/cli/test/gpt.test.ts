@@ -175,6 +175,8 @@ describe("gpt add-recovery after a power cut during its table write (issue #22: 
     expect(await sh("sgdisk", ["-v", disk])).not.toContain("No problems found");
     const r = addRecovery(disk);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    // The plan the person confirms says the table is rewritten from one of its copies.
+    expect(r.stdout).toContain("The two copies of the partition table");
     expect(await sh("sgdisk", ["-v", disk])).toContain("No problems found");
     expect(await sfdiskTypes(disk)).toEqual(["c12a7328-f81f-11d2-ba4b-00a0c93ec93b", RECOVERY]);
     expect(await recoveryFilesystem(disk)).toEqual({ type: "ext4", label: "LIFEBOAT" });
@@ -189,6 +191,7 @@ describe("gpt add-recovery after a power cut during its table write (issue #22: 
     const r = addRecovery(disk);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("Repair the partition table");
+    expect(r.stdout).toContain("The two copies of the partition table");
     expect(await sh("sgdisk", ["-v", disk])).toContain("No problems found");
     expect(await sfdiskTypes(disk)).toEqual(["c12a7328-f81f-11d2-ba4b-00a0c93ec93b", RECOVERY]);
   });

@@ -165,7 +165,12 @@ async function addRecovery(ctx: CliContext, disk: string, opts: AddOpts): Promis
           ? `Repair the partition table of ${disk} (its recovery partition is there)`
           : `Add a ${formatBytes(bytes)} recovery partition to ${disk}`,
         target: disk,
-        warnings: [],
+        // The person confirming should know the table is rewritten from one of its copies.
+        warnings: torn
+          ? [
+              `The two copies of the partition table on ${disk} differ (an interrupted write, or damage): both are written again from the intact one.`,
+            ]
+          : [],
         steps: [
           {
             id: "write-gpt",
