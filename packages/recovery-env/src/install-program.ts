@@ -98,20 +98,16 @@ async function install(
   const libraries = await sharedLibraries(runner, o.program, o.signal);
   if (libraries.isErr()) return err(libraries.error);
   const added: string[] = [];
-  for (const lib of libraries.value) {
-    const dest = inside(o.sysroot, lib);
-    if (dest.isErr()) return err(dest.error);
-    if (await exists(dest.value)) continue;
-    const c = await copyReal(lib, dest.value, 0o755);
-    if (c.isErr()) return err(c.error);
-    added.push(lib);
-  }
-  const extra = await runtimeFiles(o.program, libraries.value);
-  for (const file of extra) {
+  // The libraries (executable), then what the program loads at run time (data).
+  const wanted = [
+    ...libraries.value.map((file) => ({ file, mode: 0o755 })),
+    ...(await runtimeFiles(o.program, libraries.value)).map((file) => ({ file, mode: 0o644 })),
+  ];
+  for (const { file, mode } of wanted) {
     const dest = inside(o.sysroot, file);
     if (dest.isErr()) return err(dest.error);
     if (await exists(dest.value)) continue;
-    const c = await copyReal(file, dest.value, 0o644);
+    const c = await copyReal(file, dest.value, mode);
     if (c.isErr()) return err(c.error);
     added.push(file);
   }
