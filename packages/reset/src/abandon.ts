@@ -3,16 +3,15 @@ import path from "node:path";
 import {
   acquireLock,
   type JournalRecord,
-  type LifeboatError,
   type PlanStep,
   readJournal,
   resolveInside,
 } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
-import { effect, must } from "./_internal/await.js";
+import { effect, fail, must } from "./_internal/await.js";
 import { deleteSubvolume, holdingBtrfs, subvolumesAt } from "./_internal/btrfs.js";
 import { archiveJournal } from "./_internal/journal-archive.js";
-import type { CannotAbandonError } from "./errors.js";
+import type { CannotAbandonError, ResetError } from "./errors.js";
 import { resetJournalPaths } from "./execute.js";
 import { isStepKind, parseStep, STEP_CATALOGUE } from "./steps/catalogue.js";
 import { intentFile, type ResetEnvironment } from "./steps/context.js";
@@ -72,7 +71,7 @@ function cannotAbandon(step: PlanStep): CannotAbandonError {
  */
 export function abandonReset(
   env: ResetEnvironment,
-): ResultAsync<AbandonSummary, CannotAbandonError | LifeboatError> {
+): ResultAsync<AbandonSummary, CannotAbandonError | ResetError> {
   const { journalPath, lockPath } = resetJournalPaths(env.top);
   return acquireLock(lockPath).andThen((lock) =>
     holdingBtrfs(env.runner, env.top, () =>
@@ -120,7 +119,7 @@ async function abandonLocked(env: ResetEnvironment, journalPath: string): Promis
   if (read.isErr()) {
     if (read.error.code === "JOURNAL_NOT_FOUND")
       return { planDigest: undefined, removed: [], archivedAs: undefined };
-    throw read.error;
+    fail(read.error);
   }
   const journal: JournalRecord = read.value;
   if (journal.status === "done") {
@@ -134,7 +133,7 @@ async function abandonLocked(env: ResetEnvironment, journalPath: string): Promis
     (s) => POINT_OF_NO_RETURN.has(s.kind) || s.destroys.length > 0 || !s.reversible,
   );
   if (past !== undefined && !(await exchangeNotMade(env, journal, journalPath, past)))
-    throw cannotAbandon(past);
+    fail(cannotAbandon(past));
   const removed: string[] = [];
   for (const step of [...touched].reverse()) {
     const made = madeBy(step);

@@ -1,4 +1,9 @@
-import type { ErrorBase, LifeboatError, PlanEncodingError, UnknownStepError } from "@lifeboat/core";
+import type { BtrfsError } from "@lifeboat/btrfs";
+import type { CoreError, ErrorBase, PlanEncodingError, UnknownStepError } from "@lifeboat/core";
+import type { GptError } from "@lifeboat/gpt";
+import type { GrubError } from "@lifeboat/grub";
+import type { ImageError } from "@lifeboat/image";
+import type { RecoveryEnvError } from "@lifeboat/recovery-env";
 
 /** The factory snapshot the plan needs is not there (or not what the manifest says). */
 export interface NoFactorySnapshotError extends ErrorBase<"RESET_NO_FACTORY_SNAPSHOT"> {
@@ -185,7 +190,28 @@ export type ResetPlanError =
   | CheckpointProtectedError
   | PlanEncodingError;
 
-/** Every error of `@lifeboat/reset`; core and sibling errors pass through as {@link LifeboatError}. */
+/**
+ * Every error of `@lifeboat/reset`: its own errors and the closed unions of
+ * the packages it calls (core, btrfs, gpt, grub, image, recovery-env). The
+ * union is closed, so a `switch` on `code` can be exhaustive and a misspelt
+ * code does not compile.
+ *
+ * @example
+ * ```ts
+ * import type { ResetError } from "@lifeboat/reset";
+ *
+ * function advice(e: ResetError): string {
+ *   switch (e.code) {
+ *     case "RESET_INSUFFICIENT_SPACE":
+ *       return `free ${e.neededBytes - e.availableBytes} bytes on ${e.where}`;
+ *     case "PERMISSION_DENIED":
+ *       return "run as root";
+ *     default:
+ *       return e.message;
+ *   }
+ * }
+ * ```
+ */
 export type ResetError =
   | ResetPlanError
   | UnexpectedStateError
@@ -202,4 +228,9 @@ export type ResetError =
   | NotADiskError
   | WrongTargetError
   | CannotAbandonError
-  | LifeboatError;
+  | CoreError
+  | BtrfsError
+  | GptError
+  | GrubError
+  | ImageError
+  | RecoveryEnvError;

@@ -1,7 +1,7 @@
-import type { CommandRunner, LifeboatError } from "@lifeboat/core";
+import type { CommandRunner } from "@lifeboat/core";
 import { type PublicKey, readCurrentImageSet } from "@lifeboat/image";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
-import type { EncryptedLockedError, UnsupportedLayoutError } from "./errors.js";
+import type { EncryptedLockedError, ResetError, UnsupportedLayoutError } from "./errors.js";
 import { inspect } from "./inspect.js";
 import type { Machine } from "./machine/open.js";
 import { openRecoveryImageSet } from "./recovery.js";
@@ -54,7 +54,7 @@ export function inspectMachine(
   runner: CommandRunner,
   machine: Machine,
   options: InspectMachineOptions = {},
-): ResultAsync<InspectedMachine, LifeboatError> {
+): ResultAsync<InspectedMachine, ResetError> {
   const top = machine.top;
   if (top === undefined) return errAsync(noBtrfs(machine));
   const device = machine.devices.recovery ?? "";

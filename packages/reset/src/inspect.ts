@@ -4,7 +4,6 @@ import * as btrfs from "@lifeboat/btrfs";
 import {
   type CommandRunner,
   findMountOf,
-  type LifeboatError,
   type MountinfoEntry,
   readMountinfo,
 } from "@lifeboat/core";
@@ -15,6 +14,7 @@ import { holdingBtrfs, useBtrfs } from "./_internal/btrfs.js";
 import { exists } from "./_internal/fs.js";
 import { discoverDisks, type ExplicitDisk, probeExplicitDisks } from "./_internal/probe-disks.js";
 import { checkpointFields } from "./checkpoint/list.js";
+import type { ResetError } from "./errors.js";
 import { keptRootsOf } from "./kept-roots.js";
 import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
 import { readFactoryManifest } from "./manifest.js";
@@ -227,7 +227,7 @@ function otherOsesOf(disks: readonly DiskState[]): OtherOs[] {
 export function inspect(
   runner: CommandRunner,
   options: InspectOptions = {},
-): ResultAsync<SystemState, LifeboatError> {
+): ResultAsync<SystemState, ResetError> {
   return holdingBtrfs(runner, options.top, () =>
     effect(async () => {
       const table = await must(readMountinfo());

@@ -1,11 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type CommandRunner,
-  findMountOf,
-  type LifeboatError,
-  parseBlkidExport,
-} from "@lifeboat/core";
+import { type CommandRunner, findMountOf, parseBlkidExport } from "@lifeboat/core";
 import {
   installGrubdScript,
   installLifeboatCustomCfg,
@@ -15,6 +10,7 @@ import {
 import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import { okAsync, type ResultAsync } from "neverthrow";
 import { exists, io } from "./_internal/fs.js";
+import type { ResetError } from "./errors.js";
 import { ROOT_SUBVOLUME } from "./layout.js";
 
 /** GRUB integration asked of {@link provision}: the recovery menu as a grub.d script and/or a custom.cfg block. */
@@ -124,7 +120,7 @@ export function provisionGrub(
     readonly grub: ProvisionGrubOptions | false | undefined;
     readonly signal?: AbortSignal;
   },
-): ResultAsync<GrubIntegration[], LifeboatError> {
+): ResultAsync<GrubIntegration[], ResetError> {
   const grub = options.grub;
   if (grub === undefined || grub === false)
     return okAsync([skipped("grub.d", "not-requested", "GRUB integration was not asked for.")]);
@@ -185,9 +181,9 @@ export function recoveryFilesystem(
   runner: CommandRunner,
   recovery: { readonly device?: string; readonly root?: string },
   signal: AbortSignal | undefined,
-): ResultAsync<{ uuid: string; label: string | undefined } | undefined, LifeboatError> {
+): ResultAsync<{ uuid: string; label: string | undefined } | undefined, ResetError> {
   const opts = signal ? { signal } : {};
-  const device: ResultAsync<string | undefined, LifeboatError> = recovery.device
+  const device: ResultAsync<string | undefined, ResetError> = recovery.device
     ? okAsync(recovery.device)
     : recovery.root
       ? findMountOf(runner, recovery.root, opts).map((m) => m.device)
@@ -221,7 +217,7 @@ export function provisionCustomCfg(
     readonly recovery: { readonly device?: string; readonly root?: string } | undefined;
     readonly signal?: AbortSignal;
   },
-): ResultAsync<GrubIntegration[], LifeboatError> {
+): ResultAsync<GrubIntegration[], ResetError> {
   const grub = options.grub;
   if (grub === undefined || grub === false)
     return okAsync([skipped("custom.cfg", "not-requested", "GRUB integration was not asked for.")]);
@@ -269,7 +265,7 @@ export function provisionCustomCfg(
       ]);
     return recoveryFilesystem(runner, options.recovery, options.signal).andThen((fs) => {
       if (fs === undefined)
-        return okAsync<GrubIntegration[], LifeboatError>([
+        return okAsync<GrubIntegration[], ResetError>([
           skipped(
             "custom.cfg",
             "no-recovery-partition",

@@ -9,14 +9,10 @@
 import { chmod, mkdtemp, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import {
-  type CommandRunner,
-  findMountOf,
-  fsyncDirectory,
-  type LifeboatError,
-} from "@lifeboat/core";
+import { type CommandRunner, findMountOf, fsyncDirectory } from "@lifeboat/core";
 import { okAsync, ResultAsync } from "neverthrow";
 import { exists } from "./_internal/fs.js";
+import type { ResetError } from "./errors.js";
 import { ROOT_SUBVOLUME } from "./layout.js";
 import { type GrubIntegration, madeByGrubMkconfig } from "./provision-grub.js";
 
@@ -81,7 +77,7 @@ function tail(text: string, lines = 6): string {
 export function runTargetGrubMkconfig(
   runner: CommandRunner,
   options: TargetGrubMkconfigOptions,
-): ResultAsync<GrubIntegration, LifeboatError> {
+): ResultAsync<GrubIntegration, ResetError> {
   const root = path.join(options.top, ROOT_SUBVOLUME);
   return ResultAsync.fromSafePromise(
     (async () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, rmdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { CommandRunner, LifeboatError } from "@lifeboat/core";
+import type { CommandRunner } from "@lifeboat/core";
 import {
   exportPublicKeyPem,
   type InstallProgress,
@@ -23,8 +23,8 @@ import {
   verifyRecoveryEnvironment,
 } from "@lifeboat/recovery-env";
 import type { ResultAsync } from "neverthrow";
-import { effect, must } from "./_internal/await.js";
-import type { BadRequestError } from "./errors.js";
+import { effect, fail, must } from "./_internal/await.js";
+import type { BadRequestError, ResetError } from "./errors.js";
 import { FACTORY_MANIFEST, ROOT_SUBVOLUME } from "./layout.js";
 import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
 import { buildRecoveryImageSet, RECOVERY_FILES } from "./recovery.js";
@@ -143,7 +143,7 @@ async function installedFactory(
     ...(signal ? { signal } : {}),
   });
   if (verified.isErr()) {
-    if (verified.error.code === "ABORTED") throw verified.error;
+    if (verified.error.code === "ABORTED") fail(verified.error);
     return undefined;
   }
   const file = verified.value.files.get(RECOVERY_FILES.factory);
@@ -306,7 +306,7 @@ export function prepareEnvironment(
     readonly signal?: AbortSignal;
     readonly onProgress?: (event: ProvisionProgress) => void;
   },
-): ResultAsync<PreparedEnvironment, LifeboatError> {
+): ResultAsync<PreparedEnvironment, ResetError> {
   const emit = (e: ProvisionProgress) => options.onProgress?.(e);
   return effect(async () => {
     emit({ phase: "environment-build" });
@@ -315,8 +315,8 @@ export function prepareEnvironment(
       return { env, cleanup: async () => undefined };
     }
     if (options.boot === undefined)
-      throw badRequest(
-        "recovery: building the recovery environment needs `boot` (/boot, mounted).",
+      fail(
+        badRequest("recovery: building the recovery environment needs `boot` (/boot, mounted)."),
       );
     const outDir = await mkdtemp(path.join(os.tmpdir(), "lifeboat-env-"));
     const cleanup = () => rm(outDir, { recursive: true, force: true }).catch(() => undefined);
@@ -345,18 +345,18 @@ export function prepareEnvironment(
 export function provisionRecovery(
   runner: CommandRunner,
   options: ProvisionRecoveryOptions,
-): ResultAsync<ProvisionedRecovery, LifeboatError> {
+): ResultAsync<ProvisionedRecovery, ResetError> {
   const emit = (e: ProvisionProgress) => options.onProgress?.(e);
   const signal = options.signal;
   const withSignal = signal ? { signal } : {};
   return effect(async () => {
     if ((options.root === undefined) === (options.device === undefined))
-      throw badRequest("recovery: give exactly one of `root` (mounted) or `device`.");
+      fail(badRequest("recovery: give exactly one of `root` (mounted) or `device`."));
     if ((options.key === undefined) === (options.set === undefined))
-      throw badRequest("recovery: give exactly one of `key` (build and sign) or `set` (prebuilt).");
+      fail(badRequest("recovery: give exactly one of `key` (build and sign) or `set` (prebuilt)."));
     const trustedKeys = options.trustedKeys ?? (options.key ? [options.key.publicKey] : []);
     if (trustedKeys.length === 0)
-      throw badRequest("recovery: a prebuilt `set` needs `trustedKeys` to verify it with.");
+      fail(badRequest("recovery: a prebuilt `set` needs `trustedKeys` to verify it with."));
     const manifest = await must(readFactoryManifest(path.join(options.top, FACTORY_MANIFEST)));
     const prepared: PreparedEnvironment | undefined = options.preparedEnvironment
       ? { env: options.preparedEnvironment, cleanup: async () => undefined }

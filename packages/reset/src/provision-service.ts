@@ -1,8 +1,9 @@
 import { constants } from "node:fs";
 import { access, chmod, mkdir, readFile, readlink, symlink } from "node:fs/promises";
 import path from "node:path";
-import { ioError, type LifeboatError, writeFileAtomic } from "@lifeboat/core";
+import { ioError, type PreconditionFailedError, writeFileAtomic } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
+import type { ResetError } from "./errors.js";
 import { FACTORY_ROOT, ROOT_SUBVOLUME } from "./layout.js";
 
 /** What {@link provisionService} installs: files shipped with `@lifeboat/service`. */
@@ -71,7 +72,7 @@ async function place(
 async function install(
   top: string,
   options: ProvisionServiceOptions,
-): Promise<ProvisionedService | LifeboatError> {
+): Promise<ProvisionedService | PreconditionFailedError> {
   const root = path.join(top, ROOT_SUBVOLUME);
   // Taken already without the service: a reset would bring the system back without it.
   const snapshotUnit = path.join(top, FACTORY_ROOT, SERVICE_FILES[0][1]);
@@ -88,9 +89,10 @@ async function install(
   )
     return {
       code: "PRECONDITION_FAILED",
+      precondition: "factory snapshot includes lifeboatd",
       message:
         "The factory snapshot was taken without lifeboatd: installing it in the root now would be undone by every reset. Provision the service before the factory snapshot (a fresh image). Nothing was changed.",
-    } as LifeboatError;
+    };
   const files: ProvisionedServiceFile[] = [];
   for (const [name, inRoot, mode] of SERVICE_FILES)
     files.push(
@@ -162,7 +164,7 @@ async function install(
 export function provisionService(
   top: string,
   options: ProvisionServiceOptions,
-): ResultAsync<ProvisionedService, LifeboatError> {
+): ResultAsync<ProvisionedService, ResetError> {
   return ResultAsync.fromPromise(install(top, options), (e) =>
     ioError(e, path.join(top, ROOT_SUBVOLUME), "install lifeboatd"),
   ).andThen((r) => ("code" in r ? errAsync(r) : okAsync(r)));

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { type CommandRunner, type LifeboatError, writeFileAtomic } from "@lifeboat/core";
+import { type CommandRunner, writeFileAtomic } from "@lifeboat/core";
 import type { VerifiedRecoveryEnvironment } from "@lifeboat/recovery-env";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import {
@@ -12,7 +12,7 @@ import {
 } from "./_internal/btrfs.js";
 import { copyFileVerified, exists, io } from "./_internal/fs.js";
 import { describeBootPayload, kernelVersionsOf, listBootPayload } from "./boot-payload.js";
-import type { NoFactorySnapshotError } from "./errors.js";
+import type { NoFactorySnapshotError, ResetError } from "./errors.js";
 import {
   FACTORY_BOOT,
   FACTORY_MANIFEST,
@@ -123,10 +123,10 @@ export type ProvisionResult = FactoryManifest & {
 export function provision(
   runner: CommandRunner,
   options: ProvisionOptions,
-): ResultAsync<ProvisionResult, LifeboatError> {
+): ResultAsync<ProvisionResult, ResetError> {
   // The recovery environment is built first: a missing input ends the run before anything changed.
   const source = options.recovery?.environment;
-  const prepared: ResultAsync<PreparedEnvironment | undefined, LifeboatError> =
+  const prepared: ResultAsync<PreparedEnvironment | undefined, ResetError> =
     source === undefined
       ? okAsync(undefined)
       : prepareEnvironment(runner, source, {
@@ -156,7 +156,7 @@ function provisionPrepared(
   runner: CommandRunner,
   options: ProvisionOptions,
   env: VerifiedRecoveryEnvironment | undefined,
-): ResultAsync<ProvisionResult, LifeboatError> {
+): ResultAsync<ProvisionResult, ResetError> {
   const { service: serviceFiles, ...rest } = options;
   if (serviceFiles !== undefined)
     return provisionService(options.top, serviceFiles).andThen((service) =>
@@ -179,7 +179,7 @@ function provisionPrepared(
   const mkconfig = (
     grubD: readonly GrubIntegration[],
     provisioned: boolean,
-  ): ResultAsync<GrubIntegration[], LifeboatError> => {
+  ): ResultAsync<GrubIntegration[], ResetError> => {
     if (!grubD.some((g) => g.kind === "grub.d" && g.status !== "skipped")) return okAsync([]);
     options.onProgress?.({ phase: "grub-mkconfig" });
     const recovery = provisioned ? options.recovery : undefined;
@@ -229,7 +229,7 @@ function provisionPrepared(
 function provisionFactory(
   runner: CommandRunner,
   options: ProvisionOptions,
-): ResultAsync<FactoryManifest, LifeboatError> {
+): ResultAsync<FactoryManifest, ResetError> {
   const { top } = options;
   const manifestPath = path.join(top, FACTORY_MANIFEST);
   return io(exists(manifestPath), manifestPath, "stat").andThen((has) =>
@@ -238,9 +238,7 @@ function provisionFactory(
           subvolumeAt(runner, top, FACTORY_ROOT).andThen((snap) =>
             snap?.uuid === m.snapshot.uuid
               ? okAsync(m)
-              : errAsync<FactoryManifest, LifeboatError>(
-                  manifestWithoutSnapshot(snap !== undefined),
-                ),
+              : errAsync<FactoryManifest, ResetError>(manifestWithoutSnapshot(snap !== undefined)),
           ),
         )
       : fresh(runner, options),
@@ -250,7 +248,7 @@ function provisionFactory(
 function fresh(
   runner: CommandRunner,
   options: ProvisionOptions,
-): ResultAsync<FactoryManifest, LifeboatError> {
+): ResultAsync<FactoryManifest, ResetError> {
   const { top, boot } = options;
   const partial = `${FACTORY_BOOT}.partial`;
   return io(mkdir(path.join(top, path.dirname(FACTORY_ROOT)), { recursive: true }), top, "mkdir")

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { CommandRunner, LifeboatError } from "@lifeboat/core";
+import type { CommandRunner } from "@lifeboat/core";
 import {
   buildSquashfs,
   createImageSet,
@@ -18,7 +18,7 @@ import {
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { treeIdentity } from "./_internal/file-identity.js";
-import type { ImageChangedError } from "./errors.js";
+import type { ImageChangedError, ResetError } from "./errors.js";
 import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
 import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
 import type { RecoveryState } from "./state.js";
@@ -58,7 +58,7 @@ export interface BuildRecoveryOptions {
 export function buildRecoveryImageSet(
   runner: CommandRunner,
   options: BuildRecoveryOptions,
-): ResultAsync<FactoryManifest, LifeboatError> {
+): ResultAsync<FactoryManifest, ResetError> {
   return effect(async () => {
     const manifest = await must(readFactoryManifest(path.join(options.top, FACTORY_MANIFEST)));
     const du = await must(runner.run("du", ["-sxb", path.join(options.top, FACTORY_ROOT)]));
@@ -144,7 +144,7 @@ export interface OpenRecoveryOptions {
 export function openRecoveryImageSet(
   runner: CommandRunner,
   options: OpenRecoveryOptions,
-): ResultAsync<{ state: RecoveryState; access: RecoveryImageAccess }, LifeboatError> {
+): ResultAsync<{ state: RecoveryState; access: RecoveryImageAccess }, ResetError> {
   const signal = options.signal ?? new AbortController().signal;
   return verifyImageSet(options.dir, { trustedKeys: options.trustedKeys, signal, threads: 1 })
     .map((set) => ({
@@ -314,12 +314,12 @@ export function recoveryAccess(
     progress?: (done: number, total?: number) => void,
   ) => {
     if (options.digest !== undefined && options.digest !== expected)
-      return errAsync<VerifiedImageSet, LifeboatError>(imageChanged(expected, options.digest));
+      return errAsync<VerifiedImageSet, ResetError>(imageChanged(expected, options.digest));
     const check = (set: VerifiedImageSet) => {
       const actual = imageSetDigest(set);
       return actual === expected
-        ? okAsync<VerifiedImageSet, LifeboatError>(set)
-        : errAsync<VerifiedImageSet, LifeboatError>(imageChanged(expected, actual));
+        ? okAsync<VerifiedImageSet, ResetError>(set)
+        : errAsync<VerifiedImageSet, ResetError>(imageChanged(expected, actual));
     };
     return effect(unchanged, "check the recovery image set's files").andThen((same) => {
       if (same !== undefined) return check(same);

@@ -1,6 +1,7 @@
 import { statfs } from "node:fs/promises";
-import { ioError, type LifeboatError, type MountinfoEntry, readMountinfo } from "@lifeboat/core";
+import { ioError, type MountinfoEntry, readMountinfo } from "@lifeboat/core";
 import { okAsync, ResultAsync } from "neverthrow";
+import type { ResetError } from "./errors.js";
 import type { RescueTarget } from "./requests.js";
 
 /**
@@ -16,7 +17,7 @@ import type { RescueTarget } from "./requests.js";
  * // RESET_INSUFFICIENT_SPACE when home does not fit in target.freeBytes
  * ```
  */
-export function describeRescueTarget(directory: string): ResultAsync<RescueTarget, LifeboatError> {
+export function describeRescueTarget(directory: string): ResultAsync<RescueTarget, ResetError> {
   return ResultAsync.fromPromise(statfs(directory), (e) =>
     ioError(e, directory, "measure the rescue target"),
   ).andThen((fs) =>

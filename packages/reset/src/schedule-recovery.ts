@@ -11,17 +11,12 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import {
-  type CommandRunner,
-  type LifeboatError,
-  RECOVERY_SCHEDULE,
-  writeFileAtomic,
-} from "@lifeboat/core";
+import { type CommandRunner, RECOVERY_SCHEDULE, writeFileAtomic } from "@lifeboat/core";
 import { renderGrubScript, writeGrubConfig } from "@lifeboat/grub";
 import { err, type Result, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
-import type { BadRequestError } from "./errors.js";
+import type { BadRequestError, ResetError } from "./errors.js";
 import { plan as makePlan } from "./plan.js";
 import { parseScheduledRequest, type ScheduledResetRequest } from "./schedule.js";
 import type { SystemState } from "./state.js";
@@ -39,7 +34,7 @@ const sha256 = (bytes: string | Buffer) =>
  * const text = renderScheduleFragment("sha256:9f86d0…");
  * ```
  */
-export function renderScheduleFragment(digest: string): Result<string, LifeboatError> {
+export function renderScheduleFragment(digest: string): Result<string, ResetError> {
   if (!/^sha256:[0-9a-f]{64}$/.test(digest))
     return err({
       code: "INVALID_ARGUMENT",
@@ -112,7 +107,7 @@ export function scheduleResetInRecovery(
   recoveryRoot: string,
   state: SystemState,
   options: ScheduleResetInRecoveryOptions,
-): ResultAsync<RecoveryResetScheduled, LifeboatError> {
+): ResultAsync<RecoveryResetScheduled, ResetError> {
   return effect(async () => {
     const request = await must(parseScheduledRequest(options.request));
     const unfinished = state.unfinishedPlan;
@@ -169,7 +164,7 @@ export interface RecoveryScheduleFound {
  */
 export function readRecoverySchedule(
   recoveryRoot: string,
-): ResultAsync<RecoveryScheduleFound | undefined, LifeboatError> {
+): ResultAsync<RecoveryScheduleFound | undefined, ResetError> {
   return effect(async () => {
     const file = path.join(recoveryRoot, RECOVERY_SCHEDULE.request);
     if (!(await exists(file))) return undefined;
@@ -183,7 +178,7 @@ export function readRecoverySchedule(
         message: `The request scheduled on the recovery partition is not JSON: ${(e as Error).message}.`,
         field: "request",
       };
-      return must(err<never, LifeboatError>(bad));
+      return must(err<never, ResetError>(bad));
     }
     const request = await must(parseScheduledRequest(value));
     const armed = await exists(path.join(recoveryRoot, RECOVERY_SCHEDULE.grubFragment));
@@ -205,7 +200,7 @@ export function readRecoverySchedule(
  */
 export function cancelRecoverySchedule(
   recoveryRoot: string,
-): ResultAsync<{ readonly removed: readonly string[] }, LifeboatError> {
+): ResultAsync<{ readonly removed: readonly string[] }, ResetError> {
   return effect(async () => {
     const removed: string[] = [];
     for (const rel of [RECOVERY_SCHEDULE.grubFragment, RECOVERY_SCHEDULE.request]) {

@@ -5,9 +5,7 @@ import {
   type CommandRunner,
   findMountOf,
   type InvalidArgumentError,
-  type LifeboatError,
   type Plan,
-  type PreconditionFailedError,
   writeFileAtomic,
 } from "@lifeboat/core";
 import {
@@ -25,10 +23,10 @@ import {
 } from "@lifeboat/grub";
 import { err, ok, type Result, type ResultAsync } from "neverthrow";
 import { z } from "zod";
-import { effect, must } from "./_internal/await.js";
+import { effect, fail, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
 import { removeMenuBlock, withMenuBlock } from "./_internal/menu-block.js";
-import type { BadRequestError } from "./errors.js";
+import type { BadRequestError, ResetError } from "./errors.js";
 import { isValidStamp, LIFEBOAT_DIR } from "./layout.js";
 import { plan as makePlan } from "./plan.js";
 import type { SystemState } from "./state.js";
@@ -179,7 +177,7 @@ export interface ScheduledReset {
 export function scheduleReset(
   runner: CommandRunner,
   options: ScheduleResetOptions,
-): ResultAsync<ScheduledReset, LifeboatError> {
+): ResultAsync<ScheduledReset, ResetError> {
   return effect(async () => {
     const unitDir = path.join(options.systemRoot, "etc/systemd/system");
     const unitPath = path.join(unitDir, RESET_UNIT);
@@ -248,7 +246,7 @@ export interface UnscheduleResetOptions {
 export function unscheduleReset(
   runner: CommandRunner,
   options: UnscheduleResetOptions,
-): ResultAsync<{ readonly removed: readonly string[] }, LifeboatError> {
+): ResultAsync<{ readonly removed: readonly string[] }, ResetError> {
   return effect(async () => {
     const removed: string[] = [];
     const remove = async (file: string) => {
@@ -311,8 +309,7 @@ function badRequest(field: string, message: string): BadRequestError {
 }
 
 /** End the surrounding {@link effect} with `error`. */
-const stop = (error: LifeboatError | PreconditionFailedError): Promise<never> =>
-  must(err<never, LifeboatError>(error as LifeboatError));
+const stop = async (error: ResetError): Promise<never> => fail(error);
 
 const sha256 = (bytes: string | Buffer) =>
   `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
@@ -458,7 +455,7 @@ export function scheduleResetOn(
   runner: CommandRunner,
   target: ScheduleTarget,
   options: ScheduleResetOnOptions,
-): ResultAsync<ResetScheduledOn, LifeboatError> {
+): ResultAsync<ResetScheduledOn, ResetError> {
   return effect(async () => {
     const request = await must(parseScheduledRequest(options.request));
     const { top, boot } = target;
@@ -544,7 +541,7 @@ export interface ScheduledResetFound {
 export function readScheduledReset(
   top: string,
   options: { readonly expectedDigest?: string } = {},
-): ResultAsync<ScheduledResetFound | undefined, LifeboatError> {
+): ResultAsync<ScheduledResetFound | undefined, ResetError> {
   return effect(async () => {
     const file = path.join(top, SCHEDULED_REQUEST);
     if (!(await exists(file))) return undefined;
@@ -594,7 +591,7 @@ export interface CancelScheduledResetOptions {
 export function cancelScheduledReset(
   runner: CommandRunner,
   options: CancelScheduledResetOptions,
-): ResultAsync<{ readonly removed: readonly string[] }, LifeboatError> {
+): ResultAsync<{ readonly removed: readonly string[] }, ResetError> {
   return effect(async () => {
     const requestPath = path.join(options.top, SCHEDULED_REQUEST);
     const hadRequest = await exists(requestPath);

@@ -12,11 +12,10 @@ import {
   type CommandRunner,
   fsyncDirectory,
   type IoFailedError,
-  type LifeboatError,
   resolveInside,
 } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
-import type { UnexpectedStateError } from "../errors.js";
+import type { ResetError, UnexpectedStateError } from "../errors.js";
 import { io, statMaybe } from "./fs.js";
 
 /**
@@ -49,8 +48,8 @@ export function holdingBtrfs<T, E>(
 export function useBtrfs<T>(
   runner: CommandRunner,
   top: string,
-  work: (handle: btrfs.BtrfsHandle) => ResultAsync<T, LifeboatError>,
-): ResultAsync<T, LifeboatError> {
+  work: (handle: btrfs.BtrfsHandle) => ResultAsync<T, ResetError>,
+): ResultAsync<T, ResetError> {
   return btrfs.withBtrfs(runner, top, work);
 }
 
@@ -59,12 +58,12 @@ export function subvolumeAt(
   runner: CommandRunner,
   top: string,
   rel: string,
-): ResultAsync<SubvolumeFacts | undefined, LifeboatError> {
+): ResultAsync<SubvolumeFacts | undefined, ResetError> {
   const abs = path.join(top, rel);
   return io(statMaybe(abs), abs, "stat").andThen((st) => {
     if (st === undefined) return okAsync(undefined);
     if (!st.isDirectory() || st.ino !== 256)
-      return errAsync<SubvolumeFacts | undefined, LifeboatError>(notSubvolume(abs));
+      return errAsync<SubvolumeFacts | undefined, ResetError>(notSubvolume(abs));
     return useBtrfs(runner, top, (fs) => fs.subvolume(rel));
   });
 }
@@ -94,12 +93,12 @@ export async function isReadOnlySubvolume(abs: string): Promise<boolean> {
 }
 
 /** The subvolume root at `rel` exists (undefined when nothing is there; an error when it is not a subvolume). */
-export function subvolumeExists(top: string, rel: string): ResultAsync<boolean, LifeboatError> {
+export function subvolumeExists(top: string, rel: string): ResultAsync<boolean, ResetError> {
   const abs = path.join(top, rel);
   return io(statMaybe(abs), abs, "stat").andThen((st) => {
     if (st === undefined) return okAsync(false);
     if (!st.isDirectory() || st.ino !== 256)
-      return errAsync<boolean, LifeboatError>(notSubvolume(abs));
+      return errAsync<boolean, ResetError>(notSubvolume(abs));
     return okAsync(true);
   });
 }
@@ -113,7 +112,7 @@ export function subvolumesAt(
   runner: CommandRunner,
   top: string,
   rels: readonly string[],
-): ResultAsync<(SubvolumeFacts | undefined)[], LifeboatError> {
+): ResultAsync<(SubvolumeFacts | undefined)[], ResetError> {
   return ResultAsync.combine(rels.map((rel) => subvolumeExists(top, rel))).andThen((present) => {
     const wanted = rels.filter((_, i) => present[i]);
     if (wanted.length === 0) return okAsync(rels.map(() => undefined));
@@ -131,7 +130,7 @@ export function subvolumesAt(
         }
         const key = path.normalize(rel).replace(/^\/+|\/+$/g, "");
         const found = byPath.get(key);
-        if (found === undefined) return errAsync<typeof facts, LifeboatError>(notListed(top, key));
+        if (found === undefined) return errAsync<typeof facts, ResetError>(notListed(top, key));
         facts.push(found);
       }
       return okAsync(facts);
@@ -161,7 +160,7 @@ export function snapshot(
   source: string,
   target: string,
   options: { readonly readOnly?: boolean } = {},
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   return useBtrfs(runner, top, (fs) =>
     fs.snapshot(source, target, { parents: true, readOnly: options.readOnly ?? false }),
   );
@@ -172,7 +171,7 @@ export function createSubvolume(
   runner: CommandRunner,
   top: string,
   target: string,
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   return btrfs
     .createSubvolume(runner, top, target, { parents: true })
     .andThen(() => syncFilesystem(runner, top));
@@ -183,7 +182,7 @@ export function deleteSubvolume(
   runner: CommandRunner,
   top: string,
   target: string,
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   return subvolumeAt(runner, top, target).andThen((found) =>
     found === undefined
       ? okAsync(undefined)
@@ -199,7 +198,7 @@ export function renameDurable(
   top: string,
   from: string,
   to: string,
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   return resolveInside(top, from).andThen((src) =>
     resolveInside(top, to).andThen((dst) =>
       io(
@@ -222,14 +221,11 @@ export function exchange(
   top: string,
   a: string,
   b: string,
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   return useBtrfs(runner, top, (fs) => fs.exchange(a, b));
 }
 
 /** Commit the filesystem's current transaction (everything written so far is on disk). */
-export function syncFilesystem(
-  runner: CommandRunner,
-  top: string,
-): ResultAsync<void, LifeboatError> {
+export function syncFilesystem(runner: CommandRunner, top: string): ResultAsync<void, ResetError> {
   return runner.run("btrfs", ["filesystem", "sync", top]).map(() => undefined);
 }

@@ -1,5 +1,6 @@
-import type { CommandRunner, LifeboatError } from "@lifeboat/core";
+import type { CommandRunner } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
+import type { ResetError } from "../errors.js";
 import { useBtrfs } from "./btrfs.js";
 
 /**
@@ -11,6 +12,6 @@ export function isFilesystem(
   runner: CommandRunner,
   top: string,
   fsUuid: string,
-): ResultAsync<boolean, LifeboatError> {
+): ResultAsync<boolean, ResetError> {
   return useBtrfs(runner, top, (fs) => fs.filesystem()).map((f) => f.uuid === fsUuid);
 }

@@ -1,9 +1,9 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
-import { type CommandRunner, type LifeboatError, writeFileAtomic } from "@lifeboat/core";
+import { type CommandRunner, writeFileAtomic } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
-import { effect, must } from "../_internal/await.js";
+import { effect, fail, must } from "../_internal/await.js";
 import {
   createSubvolume,
   deleteSubvolume,
@@ -13,7 +13,7 @@ import {
 } from "../_internal/btrfs.js";
 import { copyFileVerified, exists } from "../_internal/fs.js";
 import { describeBootPayload, kernelVersionsOf } from "../boot-payload.js";
-import type { CheckpointExistsError, UnsupportedLayoutError } from "../errors.js";
+import type { CheckpointExistsError, ResetError, UnsupportedLayoutError } from "../errors.js";
 import { ROOT_SUBVOLUME, stampOf } from "../layout.js";
 import {
   checkCheckpointName,
@@ -71,7 +71,7 @@ export function createCheckpoint(
   runner: CommandRunner,
   machine: CheckpointMachine,
   options: CreateCheckpointOptions,
-): ResultAsync<CheckpointManifest, LifeboatError> {
+): ResultAsync<CheckpointManifest, ResetError> {
   const { top, boot } = machine;
   const now = options.now ?? new Date();
   return effect(async () => {
@@ -85,7 +85,7 @@ export function createCheckpoint(
         id,
         createdAt: old.isOk() ? old.value.createdAt : "",
       };
-      throw e;
+      fail(e);
     }
     const root = await must(subvolumeAt(runner, top, ROOT_SUBVOLUME));
     if (root === undefined) {
@@ -94,7 +94,7 @@ export function createCheckpoint(
         message: "The Btrfs has no subvolume root to take a checkpoint of.",
         missing: "subvolume root",
       };
-      throw e;
+      fail(e);
     }
     // Leftovers of a run cut short (no manifest): start again from scratch.
     const partialBoot = `${checkpointBoot(id)}.partial`;

@@ -1,10 +1,11 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import * as btrfs from "@lifeboat/btrfs";
-import { type CommandRunner, type LifeboatError, readJournal } from "@lifeboat/core";
+import { type CommandRunner, readJournal } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { effect } from "../_internal/await.js";
 import { exists } from "../_internal/fs.js";
+import type { ResetError } from "../errors.js";
 import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT, JOURNAL_FILE } from "../layout.js";
 import { readFactoryManifest } from "../manifest.js";
 import type { CheckpointState, UnfinishedPlanState } from "../state.js";
@@ -160,7 +161,7 @@ export async function checkpointFields(
 export function listCheckpoints(
   runner: CommandRunner,
   options: { readonly top: string; readonly measureSizes?: boolean },
-): ResultAsync<CheckpointState[], LifeboatError> {
+): ResultAsync<CheckpointState[], ResetError> {
   return btrfs.listSubvolumes(runner, options.top).andThen((subs) =>
     effect(async () => {
       const list = await readCheckpoints(options.top, subs);

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { type CommandRunner, ioError } from "@lifeboat/core";
+import { fail } from "../_internal/await.js";
 import { type LuksKey, lockLuks, unlockLuks } from "../luks.js";
 import { blkidType } from "./devices.js";
 
@@ -57,7 +58,7 @@ export async function openEncryptedBtrfs(
         try {
           return new Uint8Array(await readFile(file));
         } catch (e) {
-          throw ioError(e, file, "read the LUKS key file");
+          fail(ioError(e, file, "read the LUKS key file"));
         }
       });
     } else if (source.ask !== undefined) {
@@ -70,7 +71,7 @@ export async function openEncryptedBtrfs(
       const opened = await unlockLuks(runner, container, { key });
       if (opened.isErr()) {
         if (opened.error.code === "RESET_LUKS_WRONG_KEY" && i < keys.length - 1) continue;
-        throw opened.error;
+        fail(opened.error);
       }
       const mapping = opened.value;
       undo.push(async () => await lockLuks(runner, mapping));

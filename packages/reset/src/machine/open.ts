@@ -4,15 +4,14 @@ import {
   acquireLock,
   type CommandRunner,
   type HeldFileLock,
-  type LifeboatError,
   lockFile,
   readMountinfo,
 } from "@lifeboat/core";
 import { attachPartition, type GptTable, readGpt } from "@lifeboat/gpt";
 import type { ResultAsync } from "neverthrow";
-import { effect, must } from "../_internal/await.js";
+import { effect, fail, must } from "../_internal/await.js";
 import { type ExplicitDisk, roleOf } from "../_internal/probe-disks.js";
-import type { DiskInUseError, NotADiskError } from "../errors.js";
+import type { DiskInUseError, NotADiskError, ResetError } from "../errors.js";
 import {
   blkidType,
   exists,
@@ -155,7 +154,7 @@ function notADisk(disk: string): NotADiskError {
 export function openMachine(
   runner: CommandRunner,
   options: OpenMachineOptions,
-): ResultAsync<Machine, LifeboatError> {
+): ResultAsync<Machine, ResetError> {
   const undo: (() => unknown)[] = [];
   const close = async () => {
     for (const fn of undo.splice(0).reverse()) {
@@ -202,9 +201,9 @@ async function open(
   try {
     st = await stat(disk);
   } catch {
-    throw notADisk(disk);
+    fail(notADisk(disk));
   }
-  if (!st.isFile() && !st.isBlockDevice()) throw notADisk(disk);
+  if (!st.isFile() && !st.isBlockDevice()) fail(notADisk(disk));
   const isImage = st.isFile();
 
   // 1. The locks, before anything is attached: the disk itself, the file behind a loop device.
@@ -354,7 +353,7 @@ async function clearLeftovers(
     .reverse();
   for (const dir of ours) {
     const r = await runner.run("umount", [dir]);
-    if (r.isErr()) throw inUse(disk, [`${dir} (left mounted by an earlier run) is busy`]);
+    if (r.isErr()) fail(inUse(disk, [`${dir} (left mounted by an earlier run) is busy`]));
   }
   for (const mapping of record.mappings ?? [])
     await runner.run("cryptsetup", ["close", mapping], { okExitCodes: [0, 4] });
@@ -393,7 +392,7 @@ async function clearLeftovers(
     const holders = await listDir(`/sys/class/block/${real}/holders`);
     for (const h of holders) users.push(`held by ${h}`);
   }
-  if (users.length) throw inUse(disk, users);
+  if (users.length) fail(inUse(disk, users));
 }
 
 async function listDir(dir: string): Promise<string[]> {

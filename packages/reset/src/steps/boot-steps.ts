@@ -1,11 +1,12 @@
 import { readdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
-import { fsyncDirectory, joinInside, type LifeboatError, type PlanStep } from "@lifeboat/core";
+import { fsyncDirectory, joinInside, type PlanStep } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { z } from "zod";
 import { type FileIdentity, fileIdentity, sameIdentity } from "../_internal/file-identity.js";
 import { copyFileVerified, exists, io, sha256File } from "../_internal/fs.js";
 import { isBootPayloadFile } from "../boot-payload.js";
+import type { ResetError } from "../errors.js";
 import { count } from "../planner/words.js";
 import { type ResetEnvironment, unexpected } from "./context.js";
 import { adds, bytesSchema, defineStep, relativePath } from "./define.js";
@@ -20,7 +21,7 @@ const payloadFileSchema = z.strictObject({
 
 type PayloadFile = z.infer<typeof payloadFileSchema>;
 
-function bootDir(step: PlanStep, env: ResetEnvironment): ResultAsync<string, LifeboatError> {
+function bootDir(step: PlanStep, env: ResetEnvironment): ResultAsync<string, ResetError> {
   return env.boot
     ? okAsync(env.boot)
     : errAsync(unexpected(step, "/boot is not mounted (pass `boot`)"));

@@ -1,7 +1,7 @@
-import type { JsonValue, LifeboatError, PlanStep, StepContext } from "@lifeboat/core";
+import type { JsonValue, PlanStep, StepContext } from "@lifeboat/core";
 import { err, ok, type Result, type ResultAsync } from "neverthrow";
 import type { z } from "zod";
-import type { BadStepParamsError } from "../errors.js";
+import type { BadStepParamsError, ResetError } from "../errors.js";
 import { installBootStep, stageBootStep } from "./boot-steps.js";
 import { dropCheckpointStep } from "./checkpoint-steps.js";
 import type { ResetEnvironment } from "./context.js";
@@ -98,7 +98,7 @@ export interface ParsedStep {
   /** What the step creates. */
   readonly made: StepMade;
   /** Run it with the parameters already parsed. */
-  run(step: PlanStep, ctx: StepContext, env: ResetEnvironment): ResultAsync<void, LifeboatError>;
+  run(step: PlanStep, ctx: StepContext, env: ResetEnvironment): ResultAsync<void, ResetError>;
 }
 
 /** Parse a step's parameters with its kind's schema (`RESET_BAD_STEP_PARAMS` when they do not fit). */

@@ -1,11 +1,12 @@
 import { rm, rmdir } from "node:fs/promises";
 import path from "node:path";
-import { fsyncDirectory, type LifeboatError } from "@lifeboat/core";
+import { fsyncDirectory } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { z } from "zod";
 import { deleteSubvolume, subvolumeAt } from "../_internal/btrfs.js";
 import { exists, io } from "../_internal/fs.js";
 import { checkpointDir } from "../checkpoint/layout.js";
+import type { ResetError } from "../errors.js";
 import { ROOT_SUBVOLUME } from "../layout.js";
 import { ensure, unexpected } from "./context.js";
 import { bytesSchema, defineStep, relativePath, subvolumeUuidSchema } from "./define.js";
@@ -55,7 +56,7 @@ export const dropCheckpointStep = defineStep({
     const abs = path.join(top, dir);
     if (!dir.startsWith(".lifeboat/checkpoints/") || !root.startsWith(`${dir}/`))
       return errAsync(unexpected(step, `refusing to delete ${dir}: not a checkpoint directory`));
-    return io(exists(abs), abs, "stat").andThen((present): ResultAsync<void, LifeboatError> => {
+    return io(exists(abs), abs, "stat").andThen((present): ResultAsync<void, ResetError> => {
       if (!present) return okAsync(undefined);
       return subvolumeAt(runner, top, root)
         .andThen((snap) =>

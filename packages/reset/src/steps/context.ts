@@ -2,14 +2,13 @@ import path from "node:path";
 import {
   type CommandRunner,
   type JsonValue,
-  type LifeboatError,
   type PlanStep,
   type StepContext,
   writeFileAtomic,
 } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { io, mkdirDurable, readJsonMaybe } from "../_internal/fs.js";
-import type { UnexpectedStateError } from "../errors.js";
+import type { ResetError, UnexpectedStateError } from "../errors.js";
 
 /**
  * Access to one recovery image set, bound to it when it was opened. A plan
@@ -27,7 +26,7 @@ export interface RecoveryImageAccess {
     setDigest: string,
     signal: AbortSignal,
     progress?: (done: number, total?: number) => void,
-  ): ResultAsync<void, LifeboatError>;
+  ): ResultAsync<void, ResetError>;
   /**
    * Write the root tree into `rootDir` and the /boot payload into `bootDir`
    * (both existing, empty directories), reporting bytes.
@@ -37,7 +36,7 @@ export interface RecoveryImageAccess {
     into: { readonly rootDir: string; readonly bootDir: string },
     progress: (done: number, total?: number) => void,
     signal: AbortSignal,
-  ): ResultAsync<void, LifeboatError>;
+  ): ResultAsync<void, ResetError>;
 }
 
 /** What the reset's step handlers work on. */
@@ -78,7 +77,7 @@ export function ensure(
   condition: boolean,
   step: PlanStep,
   detail: string,
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   return condition ? okAsync(undefined) : errAsync(unexpected(step, detail));
 }
 
@@ -95,7 +94,7 @@ function intentPath(ctx: StepContext, stepId: string): string {
 export function readIntent<T>(
   ctx: StepContext,
   stepId: string,
-): ResultAsync<T | undefined, LifeboatError> {
+): ResultAsync<T | undefined, ResetError> {
   const file = intentPath(ctx, stepId);
   return io(readJsonMaybe(file) as Promise<T | undefined>, file, "read");
 }
@@ -105,7 +104,7 @@ export function writeIntent(
   ctx: StepContext,
   stepId: string,
   value: JsonValue,
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   const file = intentPath(ctx, stepId);
   return io(mkdirDurable(path.dirname(file)), file, "mkdir").andThen(() =>
     writeFileAtomic(file, JSON.stringify(value)),

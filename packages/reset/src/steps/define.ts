@@ -1,6 +1,7 @@
-import type { DataLoss, JsonValue, LifeboatError, PlanStep, StepContext } from "@lifeboat/core";
+import type { DataLoss, JsonValue, PlanStep, StepContext } from "@lifeboat/core";
 import type { ResultAsync } from "neverthrow";
 import { z } from "zod";
+import type { ResetError } from "../errors.js";
 import type { ResetEnvironment } from "./context.js";
 
 /** What a plan shows about a step: derived from its parameters, never written by hand. */
@@ -40,7 +41,7 @@ export interface StepDefinition<K extends string, P> {
     step: PlanStep,
     ctx: StepContext,
     env: ResetEnvironment,
-  ): ResultAsync<void, LifeboatError>;
+  ): ResultAsync<void, ResetError>;
 }
 
 /** Define a step kind (the identity function, for inference). */

@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { LifeboatError, PlanStep } from "@lifeboat/core";
+import type { PlanStep } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { z } from "zod";
 import {
@@ -9,6 +9,7 @@ import {
   subvolumeAt,
   syncFilesystem,
 } from "../_internal/btrfs.js";
+import type { ResetError } from "../errors.js";
 import { SNAPSHOT_HEADROOM_BYTES } from "../layout.js";
 import { formatBytes } from "../planner/words.js";
 import { type RecoveryImageAccess, type ResetEnvironment, unexpected } from "./context.js";
@@ -25,7 +26,7 @@ export function unpackNeededBytes(rootBytes: number): number {
 function access(
   step: PlanStep,
   env: ResetEnvironment,
-): ResultAsync<RecoveryImageAccess, LifeboatError> {
+): ResultAsync<RecoveryImageAccess, ResetError> {
   return env.recovery
     ? okAsync(env.recovery)
     : errAsync(unexpected(step, "no access to the recovery image set was given (pass `recovery`)"));

@@ -1,11 +1,12 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { type LifeboatError, writeFileAtomic } from "@lifeboat/core";
+import { writeFileAtomic } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { z } from "zod";
 import { createSubvolume, subvolumeAt } from "../_internal/btrfs.js";
 import { copyFileVerified, exists, io, mkdirsDurable, sha256File } from "../_internal/fs.js";
 import { listBootPayload } from "../boot-payload.js";
+import type { ResetError } from "../errors.js";
 import { KEPT_BOOT_MANIFEST, keptBootName } from "../layout.js";
 import type { BootFile } from "../state.js";
 import { unexpected } from "./context.js";
@@ -53,7 +54,7 @@ export const keepBootStep = defineStep({
     adds(`Keep a copy of the current /boot payload as ${keptBootName(p.stamp)}`, [
       "/boot is mounted",
     ]),
-  run: (p, step, _ctx, env): ResultAsync<void, LifeboatError> => {
+  run: (p, step, _ctx, env): ResultAsync<void, ResetError> => {
     const boot = env.boot;
     if (boot === undefined) return errAsync(unexpected(step, "/boot is not mounted (pass `boot`)"));
     const rel = keptBootName(p.stamp);

@@ -1,8 +1,9 @@
 import { readdir } from "node:fs/promises";
-import type { DataLoss, LifeboatError } from "@lifeboat/core";
+import type { DataLoss } from "@lifeboat/core";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { z } from "zod";
 import { io } from "../_internal/fs.js";
+import type { ResetError } from "../errors.js";
 import { type ResetEnvironment, readIntent, unexpected, writeIntent } from "./context.js";
 import { bytesSchema, defineStep, uuidSchema } from "./define.js";
 import { partitionNumbers, partitionWords } from "./words.js";
@@ -51,7 +52,7 @@ interface TableEntry {
 }
 
 /** The disks to search: the environment's, else every whole disk in /sys/block. */
-function candidateDisks(env: ResetEnvironment): ResultAsync<readonly string[], LifeboatError> {
+function candidateDisks(env: ResetEnvironment): ResultAsync<readonly string[], ResetError> {
   if (env.disks !== undefined) return okAsync(env.disks);
   return io(readdir("/sys/block"), "/sys/block", "list disks").map((names) =>
     names.map((n) => `/dev/${n}`),
@@ -62,8 +63,8 @@ function candidateDisks(env: ResetEnvironment): ResultAsync<readonly string[], L
 function tablesOf(
   env: ResetEnvironment,
   disks: readonly string[],
-): ResultAsync<{ disk: string; entries: TableEntry[] }[], LifeboatError> {
-  let chain: ResultAsync<{ disk: string; entries: TableEntry[] }[], LifeboatError> = okAsync([]);
+): ResultAsync<{ disk: string; entries: TableEntry[] }[], ResetError> {
+  let chain: ResultAsync<{ disk: string; entries: TableEntry[] }[], ResetError> = okAsync([]);
   for (const disk of disks) {
     chain = chain.andThen((acc) =>
       env.runner
@@ -114,7 +115,7 @@ export const removePartitionsStep = defineStep({
             if (found?.entry === undefined) {
               // Gone: fine when an earlier run of this step found (and deleted) it.
               if (prior?.disks[d.partUuid] !== undefined) continue;
-              return errAsync<void, LifeboatError>(
+              return errAsync<void, ResetError>(
                 unexpected(
                   step,
                   `${partitionWords(d)} is on none of the disks searched (${disks.join(", ") || "none"}); pass its disk in \`disks\``,
@@ -123,7 +124,7 @@ export const removePartitionsStep = defineStep({
             }
             const number = Number(/(\d+)$/.exec(found.entry.node)?.[1]);
             if (number !== d.number || found.entry.type.toLowerCase() !== d.typeGuid.toLowerCase())
-              return errAsync<void, LifeboatError>(
+              return errAsync<void, ResetError>(
                 unexpected(step, `${partitionWords(d)} is no longer the planned one`),
               );
             located[d.partUuid] = found.disk;

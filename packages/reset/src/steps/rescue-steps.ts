@@ -4,16 +4,11 @@ import { rename, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import {
-  type CommandError,
-  fsyncDirectory,
-  type LifeboatError,
-  type StepContext,
-} from "@lifeboat/core";
+import { type CommandError, fsyncDirectory, type StepContext } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { z } from "zod";
 import { exists, io, sha256File } from "../_internal/fs.js";
-import type { InsufficientSpaceError, VerifyFailedError } from "../errors.js";
+import type { InsufficientSpaceError, ResetError, VerifyFailedError } from "../errors.js";
 import { formatBytes } from "../planner/words.js";
 import type { ResetEnvironment } from "./context.js";
 import { absolutePath, adds, bytesSchema, defineStep, relativePath } from "./define.js";
@@ -59,7 +54,7 @@ function rescueCopy(
   p: CopyParams & { readonly bytes: number },
   ctx: StepContext,
   env: ResetEnvironment,
-): ResultAsync<void, LifeboatError> {
+): ResultAsync<void, ResetError> {
   const snapshot = path.join(env.top, p.snapshot);
   const final = path.join(p.directory, p.name);
   const partial = `${final}.partial`;
@@ -82,12 +77,12 @@ function rescueCopy(
         .orElse((e) =>
           e.errno === "ENOSPC"
             ? ResultAsync.fromSafePromise(freeBytes(p.directory).catch(() => 0)).andThen((free) =>
-                errAsync<never, LifeboatError>({
+                errAsync<never, ResetError>({
                   ...noSpace(p.directory, Math.max(p.bytes, bytes), free, "during", "", "stream"),
                   cause: e,
                 }),
               )
-            : errAsync<never, LifeboatError>(e),
+            : errAsync<never, ResetError>(e),
         )
         .andThen(() => child.done)
         .andThen(() =>
@@ -109,7 +104,7 @@ function rescueCopy(
     // files fit the target at their apparent size (rsync writes holes in full).
     return io(preflight(snapshot, p.directory, paths), p.directory, "measure the rescue copy")
       .andThen((checked) =>
-        checked.ok ? okAsync(checked.neededBytes) : errAsync<number, LifeboatError>(checked.error),
+        checked.ok ? okAsync(checked.neededBytes) : errAsync<number, ResetError>(checked.error),
       )
       .andThen((neededBytes) => copyTree(p, ctx, env, snapshot, partial, neededBytes))
       .andThen(() =>
@@ -127,7 +122,7 @@ function rescueCopy(
 
 type Preflight =
   | { readonly ok: true; readonly neededBytes: number }
-  | { readonly ok: false; readonly error: LifeboatError };
+  | { readonly ok: false; readonly error: ResetError };
 
 async function freeBytes(directory: string): Promise<number> {
   const fs = await statfs(directory);
@@ -190,7 +185,7 @@ function copyTree(
   snapshot: string,
   partial: string,
   neededBytes: number,
-): ResultAsync<unknown, LifeboatError> {
+): ResultAsync<unknown, ResetError> {
   const paths = p.paths;
   const sources = paths.length ? paths.map((q) => `${snapshot}/./${q}`) : [`${snapshot}/./`];
   const args = [
@@ -209,16 +204,16 @@ function copyTree(
   });
   const what = paths.length ? paths.join(", ") : "all of home";
   return child.done.orElse((e: CommandError) => {
-    if (e.code !== "COMMAND_FAILED") return errAsync<never, LifeboatError>(e);
+    if (e.code !== "COMMAND_FAILED") return errAsync<never, ResetError>(e);
     const said = rsyncSaid(e.stderrTail) || e.stderrTail.trim();
     if (/No space left on device|ENOSPC/.test(e.stderrTail))
       return ResultAsync.fromSafePromise(freeBytes(p.directory).catch(() => 0)).andThen((free) =>
-        errAsync<never, LifeboatError>({
+        errAsync<never, ResetError>({
           ...noSpace(p.directory, neededBytes, free, "during", said),
           cause: e,
         }),
       );
-    return errAsync<never, LifeboatError>({
+    return errAsync<never, ResetError>({
       ...e,
       message: `Copying ${what} to ${partial} failed (rsync exit ${e.exitCode ?? e.signal}): ${said || "rsync printed nothing"}`,
     });
@@ -233,7 +228,7 @@ export const rescueVerifyStep = defineStep({
   run: (p, _step, _ctx, env) => rescueVerify(p, env),
 });
 
-function rescueVerify(p: CopyParams, env: ResetEnvironment): ResultAsync<void, LifeboatError> {
+function rescueVerify(p: CopyParams, env: ResetEnvironment): ResultAsync<void, ResetError> {
   const snapshot = path.join(env.top, p.snapshot);
   const final = path.join(p.directory, p.name);
   const paths = p.paths;
@@ -248,7 +243,7 @@ function rescueVerify(p: CopyParams, env: ResetEnvironment): ResultAsync<void, L
     ).andThen(({ recorded, actual }) =>
       recorded === actual
         ? env.runner.run("btrfs", ["receive", "--dump", "-f", final]).map(() => undefined)
-        : errAsync<void, LifeboatError>(verifyFailed(final, recorded, actual)),
+        : errAsync<void, ResetError>(verifyFailed(final, recorded, actual)),
     );
   }
   const chosen = paths.map(keyOf);
@@ -267,7 +262,7 @@ function rescueVerify(p: CopyParams, env: ResetEnvironment): ResultAsync<void, L
       expected: `${want.length} entries`,
       actual: `${got.length} entries`,
     };
-    return errAsync<void, LifeboatError>(e);
+    return errAsync<void, ResetError>(e);
   });
 }
 

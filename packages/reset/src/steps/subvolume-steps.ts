@@ -1,12 +1,6 @@
 import { lstat, readdir, rmdir } from "node:fs/promises";
 import path from "node:path";
-import {
-  type DataLoss,
-  fsyncDirectory,
-  type LifeboatError,
-  type PlanStep,
-  type StepContext,
-} from "@lifeboat/core";
+import { type DataLoss, fsyncDirectory, type PlanStep, type StepContext } from "@lifeboat/core";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import { z } from "zod";
 import {
@@ -21,6 +15,7 @@ import {
 } from "../_internal/btrfs.js";
 import { io, readJsonMaybe } from "../_internal/fs.js";
 import { isFilesystem } from "../_internal/fs-identity.js";
+import type { ResetError } from "../errors.js";
 import { HOME_SUBVOLUME, LIFEBOAT_DIR, ROOT_SUBVOLUME } from "../layout.js";
 import { count } from "../planner/words.js";
 import { ensure, readIntent, unexpected, writeIntent } from "./context.js";
@@ -185,11 +180,11 @@ export const exchangeStep = defineStep({
     return readIntent<ExchangeIntent>(ctx, step.id).andThen((intent) =>
       subvolumesAt(env.runner, env.top, [a, b]).andThen(([sa, sb]) => {
         if (sa === undefined || sb === undefined)
-          return errAsync<void, LifeboatError>(unexpected(step, `${a} or ${b} is missing`));
+          return errAsync<void, ResetError>(unexpected(step, `${a} or ${b} is missing`));
         if (intent !== undefined) {
           if (sa.uuid === intent.newUuid && sb.uuid === intent.oldUuid) return okAsync(undefined);
           if (sa.uuid !== intent.oldUuid || sb.uuid !== intent.newUuid)
-            return errAsync<void, LifeboatError>(
+            return errAsync<void, ResetError>(
               unexpected(step, `${a} and ${b} are not the planned pair`),
             );
           return exchange(env.runner, env.top, a, b);
@@ -202,7 +197,7 @@ export const exchangeStep = defineStep({
                 `${b} does not carry this reset's marker`,
               ),
             )
-          : okAsync<void, LifeboatError>(undefined);
+          : okAsync<void, ResetError>(undefined);
         return checkMarker
           .andThen(() => writeIntent(ctx, step.id, { newUuid: sb.uuid, oldUuid: sa.uuid }))
           .andThen(() => exchange(env.runner, env.top, a, b));
@@ -216,7 +211,7 @@ function oldOf(
   ctx: StepContext,
   step: PlanStep,
   from: string | undefined,
-): ResultAsync<string | undefined, LifeboatError> {
+): ResultAsync<string | undefined, ResetError> {
   if (!from) return okAsync(undefined);
   return readIntent<ExchangeIntent>(ctx, from).andThen((intent) =>
     intent === undefined
@@ -253,12 +248,11 @@ export const renameStep = defineStep({
       ResultAsync.combine([subvolumeExists(env.top, from), subvolumeExists(env.top, to)]).andThen(
         ([hasFrom, hasTo]) => {
           if (!hasFrom && hasTo) return okAsync(undefined);
-          if (!hasFrom)
-            return errAsync<void, LifeboatError>(unexpected(step, `${from} is missing`));
-          if (hasTo) return errAsync<void, LifeboatError>(unexpected(step, `${to} exists already`));
+          if (!hasFrom) return errAsync<void, ResetError>(unexpected(step, `${from} is missing`));
+          if (hasTo) return errAsync<void, ResetError>(unexpected(step, `${to} exists already`));
           return subvolumeAt(env.runner, env.top, from).andThen((sf) =>
             sf !== undefined && oldUuid !== undefined && sf.uuid !== oldUuid
-              ? errAsync<void, LifeboatError>(
+              ? errAsync<void, ResetError>(
                   unexpected(step, `${from} is not the swapped-out subvolume`),
                 )
               : renameDurable(env.runner, env.top, from, to),
@@ -365,7 +359,7 @@ export const deleteSubvolumeStep = defineStep({
         subvolumeAt(env.runner, env.top, target).andThen((found) => {
           if (found === undefined) return okAsync(undefined);
           if (oldUuid !== undefined && found.uuid !== oldUuid)
-            return errAsync<void, LifeboatError>(
+            return errAsync<void, ResetError>(
               unexpected(step, `${target} is not the swapped-out subvolume`),
             );
           return deleteSubvolume(env.runner, env.top, target);
