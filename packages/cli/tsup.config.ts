@@ -24,6 +24,10 @@ for (const dir of [
   if (readdirSync(path.join(packages, dir)).includes("src"))
     alias[`@lifeboat/${dir}`] = path.join(packages, dir, "src/index.ts");
 }
+// Subpath exports, by their own source (esbuild takes the longest alias that matches).
+for (const dir of ["core", "reset"]) {
+  alias[`@lifeboat/${dir}/layout`] = path.join(packages, dir, "src/layout.ts");
+}
 
 // Carried inside the bundles: the worker threads' modules and the btrfs
 // helpers' C files (a bundle, one file in the recovery environment, has

@@ -1,10 +1,6 @@
 import { type ErrorBase, type LifeboatError, lifeboatError } from "@lifeboat/core";
-import {
-  attachArgs,
-  type GptPartition,
-  type GptTable,
-  LIFEBOAT_RECOVERY_TYPE,
-} from "@lifeboat/gpt";
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
+import { attachArgs, type GptPartition, type GptTable } from "@lifeboat/gpt";
 
 /** Filesystem label of a recovery partition the CLI formats (ext4 labels hold 16 bytes). */
 export const RECOVERY_FS_LABEL = "LIFEBOAT";
@@ -40,7 +36,9 @@ export async function unformattedRecovery(
   table: GptTable | undefined,
   device: string,
 ): Promise<LifeboatError> {
-  const p = table?.partitions.find((x) => x.typeGuid.toLowerCase() === LIFEBOAT_RECOVERY_TYPE);
+  const p = table?.partitions.find(
+    (x) => x.typeGuid.toLowerCase() === RECOVERY_PARTITION_TYPE_GUID,
+  );
   const fix =
     disk && table && p
       ? mkfsRecoveryCommand(disk, p, table.sectorSize)

@@ -22,11 +22,8 @@ import {
   writeFile,
 } from "node:fs/promises";
 import path from "node:path";
-import {
-  DEFAULT_MODULES,
-  RECOVERY_ENVIRONMENT_BOOT,
-  RECOVERY_ENVIRONMENT_FILES,
-} from "@lifeboat/recovery-env";
+import { RECOVERY_ENVIRONMENT_BOOT, RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/core/layout";
+import { DEFAULT_MODULES } from "@lifeboat/recovery-env";
 import { openMachine } from "@lifeboat/reset";
 import { requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

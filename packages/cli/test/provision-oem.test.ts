@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core/layout";
 import { openMachine } from "@lifeboat/reset";
 import { createBtrfs, partitionsOf, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

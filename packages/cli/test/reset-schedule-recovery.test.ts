@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { stripVTControlCharacters } from "node:util";
-import { RECOVERY_SCHEDULE } from "@lifeboat/core";
+import { RECOVERY_SCHEDULE } from "@lifeboat/core/layout";
 import { openMachine } from "@lifeboat/reset";
 import { requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";

@@ -86,14 +86,6 @@ export {
   parseLsblk,
 } from "./lsblk.js";
 export { type MountinfoEntry, parseMountinfo, readMountinfo } from "./mountinfo.js";
-export {
-  RECOVERY_ENVIRONMENT_BOOT,
-  RECOVERY_ENVIRONMENT_FILES,
-  RECOVERY_ENVIRONMENT_LINK,
-  RECOVERY_PARTITION_TYPE_GUID,
-  RECOVERY_SCHEDULE,
-  TRUSTED_KEYS_DIR,
-} from "./on-disk.js";
 export { joinInside, resolveInside } from "./paths.js";
 export type {
   DataLoss,

@@ -12,7 +12,8 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const repo = fileURLToPath(new URL("../../..", import.meta.url));
-const IMPORT = /import\s+(?:type\s+)?[^;]*?\s+from\s+"((?:@lifeboat\/[a-z-]+)|lifeboat)"\s*;?/gs;
+const IMPORT =
+  /import\s+(?:type\s+)?[^;]*?\s+from\s+"((?:@lifeboat\/[a-z-]+(?:\/[a-z-]+)?)|lifeboat)"\s*;?/gs;
 
 interface Example {
   readonly where: string;
@@ -40,19 +41,23 @@ function examples(): Example[] {
   return out;
 }
 
-/** Where each package's sources are, for the compiler's `paths`. */
+/** Where each package's entries are (the root and each subpath export, `./layout`), for the compiler's `paths`. */
 function packagePaths(): Record<string, string[]> {
   const paths: Record<string, string[]> = {};
   for (const dir of readdirSync(path.join(repo, "packages"))) {
-    let name: string;
+    let manifest: { name: string; exports?: Record<string, unknown> };
     try {
-      name = JSON.parse(
-        readFileSync(path.join(repo, "packages", dir, "package.json"), "utf8"),
-      ).name;
+      manifest = JSON.parse(readFileSync(path.join(repo, "packages", dir, "package.json"), "utf8"));
     } catch {
       continue;
     }
-    paths[name] = [path.join(repo, "packages", dir, "src/index.ts")];
+    paths[manifest.name] = [path.join(repo, "packages", dir, "src/index.ts")];
+    for (const subpath of Object.keys(manifest.exports ?? {})) {
+      if (subpath === "." || subpath === "./package.json" || subpath.includes("*")) continue;
+      paths[`${manifest.name}/${subpath.slice(2)}`] = [
+        path.join(repo, "packages", dir, `src/${subpath.slice(2)}.ts`),
+      ];
+    }
   }
   return paths;
 }
@@ -124,5 +129,20 @@ describe("docs import what the packages export", () => {
     expect(problems).toHaveLength(2);
     expect(problems.join("\n")).toMatch(/inspectt/);
     expect(problems.join("\n")).toMatch(/Nope/);
+  }, 120_000);
+
+  it("resolves a subpath export, and refuses a layout constant from a package root", () => {
+    const file = path.join(repo, ".docs-example/layout.ts");
+    const problems = importProblems(
+      new Map([
+        [
+          file,
+          'import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";\nimport { FACTORY_ROOT } from "@lifeboat/reset/layout";\nimport { JOURNAL_FILE } from "@lifeboat/reset";',
+        ],
+      ]),
+      options,
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems.join("\n")).toMatch(/JOURNAL_FILE/);
   }, 120_000);
 });

@@ -31,8 +31,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, open, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_BOOT, RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/core/layout";
 import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
-import { RECOVERY_ENVIRONMENT_BOOT, RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/recovery-env";
 import {
   boot,
   type CrashState,

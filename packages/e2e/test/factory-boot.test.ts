@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
 import {
   createRecoveryMedia,
   deployImage,
@@ -19,7 +20,7 @@ import {
   makeMachineUnique,
   planRecoveryMedia,
 } from "@lifeboat/factory";
-import { LIFEBOAT_RECOVERY_TYPE, type RecoveryLayout } from "@lifeboat/gpt";
+import type { RecoveryLayout } from "@lifeboat/gpt";
 import {
   loadPublicKey,
   readCurrentImageSet,
@@ -340,7 +341,7 @@ describe("factory boot: deployed copies boot as machines of their own; recovery 
     const parts = await partitionsOf(stick());
     expect(parts.map((p) => p.type)).toEqual([
       "c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
-      LIFEBOAT_RECOVERY_TYPE,
+      RECOVERY_PARTITION_TYPE_GUID,
     ]);
     const vm = await boot({ disks: [stick()], timeoutMs: 600_000, name: "media-alone" });
     try {

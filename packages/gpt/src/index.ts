@@ -108,7 +108,6 @@ export {
   type GptAttributeName,
   hasAttribute,
   isRecoveryType,
-  LIFEBOAT_RECOVERY_TYPE,
   LINUX_DATA_TYPE,
   lookupPartitionType,
   type PartitionType,

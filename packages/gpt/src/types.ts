@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core";
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
 
 /** A known partition type. */
 export interface PartitionType {

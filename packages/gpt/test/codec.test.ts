@@ -11,7 +11,6 @@ import {
   deletePartition,
   encodeGuid,
   hasAttribute,
-  LIFEBOAT_RECOVERY_TYPE,
   LINUX_DATA_TYPE,
   lookupPartitionType,
   MiB,
@@ -25,6 +24,7 @@ import {
   updatePartition,
   WINDOWS_RECOVERY_TYPE,
 } from "../src/index.js";
+import { LIFEBOAT_RECOVERY_TYPE } from "../src/types.js";
 
 const GiB = 1024n * MiB;
 

@@ -10,7 +10,6 @@ import { createImageFile, requireRoot, requireTools, Scratch, sh } from "@lifebo
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   detectSectorSize,
-  LIFEBOAT_RECOVERY_TYPE,
   MiB,
   planRecoveryPartition,
   readGpt,
@@ -19,6 +18,7 @@ import {
   type SectorSize,
   writeGpt,
 } from "../src/index.js";
+import { LIFEBOAT_RECOVERY_TYPE } from "../src/types.js";
 import { ourView, sfdiskView } from "./_helpers.js";
 
 const runner = createExecaRunner();

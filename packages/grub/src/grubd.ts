@@ -6,21 +6,11 @@
  *
  * @module
  */
-import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core";
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
 import { err, ok, type Result } from "neverthrow";
 import { shQuote } from "./_internal/sh.js";
 import { type GrubRenderError, unrepresentable } from "./errors.js";
 import { type GrubCommand, renderGrubScript } from "./script.js";
-
-/**
- * Lifeboat's GPT partition type for the recovery partition. Never changes.
- *
- * @example
- * ```ts
- * sgdisk -t 3:${RECOVERY_PARTITION_TYPE}
- * ```
- */
-export const RECOVERY_PARTITION_TYPE: string = RECOVERY_PARTITION_TYPE_GUID;
 
 /**
  * Stands for the filesystem UUID found at `grub-mkconfig` time; replaced by the script.
@@ -40,7 +30,7 @@ export interface GrubdScriptOptions {
    * UUID in its place when it runs.
    */
   readonly entries: (found: { readonly fsUuid: string }) => readonly GrubCommand[];
-  /** GPT type GUID to look for (default {@link RECOVERY_PARTITION_TYPE}). */
+  /** GPT type GUID to look for (default: Lifeboat's recovery partition type, `RECOVERY_PARTITION_TYPE_GUID` of `@lifeboat/core/layout`). */
   readonly partitionType?: string;
 }
 
@@ -130,7 +120,7 @@ lifeboat_find() {
 export function renderGrubdScript(
   options: GrubdScriptOptions,
 ): Result<GrubdScript, GrubRenderError> {
-  const type = (options.partitionType ?? RECOVERY_PARTITION_TYPE).toLowerCase();
+  const type = (options.partitionType ?? RECOVERY_PARTITION_TYPE_GUID).toLowerCase();
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(type))
     return err(unrepresentable(type, 0, "invalid-name"));
   const rendered = renderGrubScript(options.entries({ fsUuid: FS_UUID_PLACEHOLDER }));

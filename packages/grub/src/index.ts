@@ -54,7 +54,6 @@ export {
   FS_UUID_PLACEHOLDER,
   type GrubdScript,
   type GrubdScriptOptions,
-  RECOVERY_PARTITION_TYPE,
   renderGrubdScript,
 } from "./grubd.js";
 export {

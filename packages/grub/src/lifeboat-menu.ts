@@ -8,12 +8,8 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type CommandRunner,
-  ioError,
-  RECOVERY_ENVIRONMENT_BOOT,
-  RECOVERY_SCHEDULE,
-} from "@lifeboat/core";
+import { type CommandRunner, ioError } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_BOOT, RECOVERY_SCHEDULE } from "@lifeboat/core/layout";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
 import { blsField, blsFields, blsKernelArgs, parseBlsEntry } from "./bls.js";
 import { controlCharacterAt, parseKernelCommandLine } from "./cmdline.js";

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { RECOVERY_SCHEDULE } from "@lifeboat/core";
+import { RECOVERY_SCHEDULE } from "@lifeboat/core/layout";
 import { requireTools } from "@lifeboat/testkit";
 import { describe, expect, it } from "vitest";
 import { lifeboatMenuEntries, renderGrubScript } from "../src/index.js";

@@ -21,8 +21,8 @@ import {
   ioError,
   isLifeboatError,
   lifeboatError,
-  TRUSTED_KEYS_DIR,
 } from "@lifeboat/core";
+import { TRUSTED_KEYS_DIR } from "@lifeboat/core/layout";
 import { ResultAsync } from "neverthrow";
 import { moduleLoadOrder } from "./_internal/closure.js";
 import { renderInit } from "./_internal/init-script.js";

@@ -11,7 +11,7 @@
  */
 
 export { parseLdd, parseShowDepends } from "./_internal/closure.js";
-export { RECOVERY_PARTITION_TYPE, renderInit } from "./_internal/init-script.js";
+export { renderInit } from "./_internal/init-script.js";
 export {
   type BuildRecoveryEnvironmentOptions,
   buildRecoveryEnvironment,
@@ -44,11 +44,6 @@ export {
   type InstallProgramOptions,
   installProgram,
 } from "./install-program.js";
-export {
-  RECOVERY_ENVIRONMENT_BOOT,
-  RECOVERY_ENVIRONMENT_FILES,
-  RECOVERY_ENVIRONMENT_LINK,
-} from "./layout.js";
 export {
   type PrepareRecoveryEnvironmentOptions,
   type PrepareRecoveryEnvProgress,

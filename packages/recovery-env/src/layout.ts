@@ -9,7 +9,7 @@ export {
   RECOVERY_ENVIRONMENT_BOOT,
   RECOVERY_ENVIRONMENT_FILES,
   RECOVERY_ENVIRONMENT_LINK,
-} from "@lifeboat/core";
+} from "@lifeboat/core/layout";
 
 /** The folder holding environments, one folder per content id. */
 export const RECOVERY_ENVIRONMENTS_DIR = "environments";

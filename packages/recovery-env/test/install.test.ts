@@ -12,10 +12,10 @@ import { Scratch } from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   installRecoveryEnvironment,
-  RECOVERY_ENVIRONMENT_FILES,
   readInstalledRecoveryEnvironment,
   verifyRecoveryEnvironment,
 } from "../src/index.js";
+import { RECOVERY_ENVIRONMENT_FILES } from "../src/layout.js";
 
 let scratch: Scratch;
 beforeEach(async () => {

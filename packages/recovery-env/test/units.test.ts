@@ -5,6 +5,7 @@ import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
 import { describe, expect, it } from "vitest";
 import { moduleLoadOrder, sharedLibraries } from "../src/_internal/closure.js";
+import { RECOVERY_PARTITION_TYPE } from "../src/_internal/init-script.js";
 import {
   buildRecoveryEnvironment,
   DEFAULT_MODULES,
@@ -13,7 +14,6 @@ import {
   LUKS_MODULES,
   parseLdd,
   parseShowDepends,
-  RECOVERY_PARTITION_TYPE,
   renderInit,
 } from "../src/index.js";
 

@@ -1,5 +1,6 @@
 import type { ExecutorEvent, LifeboatError, Plan } from "@lifeboat/core";
-import { HOME_SUBVOLUME, type RescueTarget, stampOf } from "@lifeboat/reset";
+import { type RescueTarget, stampOf } from "@lifeboat/reset";
+import { HOME_SUBVOLUME } from "@lifeboat/reset/layout";
 import { useEffect, useMemo, useRef, useState } from "react";
 import type { RecoveryBackend, RecoveryMachine } from "./backend.js";
 import { choiceOptions } from "./choices.js";

@@ -1,5 +1,6 @@
 import type { LifeboatError, Plan } from "@lifeboat/core";
-import { HOME_SUBVOLUME, type ResetRequest, type SystemState } from "@lifeboat/reset";
+import type { ResetRequest, SystemState } from "@lifeboat/reset";
+import { HOME_SUBVOLUME } from "@lifeboat/reset/layout";
 import type { RecoveryMachine } from "./backend.js";
 import { plainError } from "./diagnosis.js";
 import type { ChoiceId, Messages } from "./messages/catalog.js";

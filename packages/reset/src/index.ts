@@ -64,15 +64,7 @@ export {
   type InspectMachineOptions,
   inspectMachine,
 } from "./inspect-machine.js";
-export {
-  FACTORY_ROOT,
-  HOME_SUBVOLUME,
-  isValidStamp,
-  JOURNAL_FILE,
-  oldRootName,
-  ROOT_SUBVOLUME,
-  stampOf,
-} from "./layout.js";
+export { isValidStamp, stampOf } from "./layout.js";
 export {
   checkLuksKey,
   type LuksKey,

@@ -1,8 +1,18 @@
 /**
- * Where Lifeboat keeps its things on the Btrfs top level (subvolid=5). All
- * paths are relative to the top level.
+ * Where Lifeboat keeps its things on the Btrfs top level (subvolid=5): the
+ * factory snapshot, the journal, the subvolume names a reset creates. All
+ * paths are relative to the top level. Kept out of the package root: a front
+ * end plans and inspects through `@lifeboat/reset`; a test or a tool that
+ * looks at the disk itself imports these.
  *
- * @module
+ * @example
+ * ```ts
+ * import { FACTORY_ROOT, JOURNAL_FILE } from "@lifeboat/reset/layout";
+ * const hasFactory = existsSync(path.join(top, FACTORY_ROOT));
+ * const journal = path.join(top, JOURNAL_FILE);
+ * ```
+ *
+ * @module @lifeboat/reset/layout
  */
 
 /** The directory of Lifeboat's state on the Btrfs top level. */
@@ -19,8 +29,9 @@ export const JOURNAL_FILE = ".lifeboat/journal.json";
 export const LOCK_FILE = ".lifeboat/lock";
 /** The marker written into a new root: tells a re-run which subvolume is the new one. */
 export const RESET_MARKER = "var/lib/lifeboat/reset.json";
-/** The root and home subvolume names (Fedora's). */
+/** The root subvolume's name (Fedora's). */
 export const ROOT_SUBVOLUME = "root";
+/** The home subvolume's name (Fedora's). */
 export const HOME_SUBVOLUME = "home";
 
 /** Metadata headroom a snapshot-based reset (or an unpack) needs on the Btrfs. */

@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, findMountOf, parseBlkidExport } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core/layout";
 import {
   installGrubdScript,
   installLifeboatCustomCfg,
   type LifeboatMenuOptions,
   renderLifeboatGrubdScript,
 } from "@lifeboat/grub";
-import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
 import { okAsync, type ResultAsync } from "neverthrow";
 import { exists, io } from "./_internal/fs.js";
 import type { ResetError } from "./errors.js";

@@ -11,7 +11,8 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { type CommandRunner, RECOVERY_SCHEDULE, writeFileAtomic } from "@lifeboat/core";
+import { type CommandRunner, writeFileAtomic } from "@lifeboat/core";
+import { RECOVERY_SCHEDULE } from "@lifeboat/core/layout";
 import { renderGrubScript, writeGrubConfig } from "@lifeboat/grub";
 import { err, type Result, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";

@@ -11,13 +11,13 @@ import {
   checkpointRoot,
   createCheckpoint,
   executeReset,
-  FACTORY_ROOT,
   inspect,
   plan,
   type ResetEnvironment,
   type ResetRequest,
   resumeReset,
 } from "../src/index.js";
+import { FACTORY_ROOT } from "../src/layout.js";
 import {
   buildGolden,
   damage,
@@ -42,9 +42,13 @@ beforeAll(async () => {
   scratch = await Scratch.create("lifeboat-reset-crash-");
   golden = await buildGolden(scratch, "small");
   childScript = scratch.path("child.mjs");
-  const alias = ["core", "btrfs", "image", "gpt", "grub"].map(
-    (p) => `--alias:@lifeboat/${p}=${path.join(repo, `packages/${p}/src/index.ts`)}`,
-  );
+  const alias = [
+    ...["core", "btrfs", "image", "gpt", "grub"].map(
+      (p) => `--alias:@lifeboat/${p}=${path.join(repo, `packages/${p}/src/index.ts`)}`,
+    ),
+    // A subpath export by its own source (esbuild takes the longest alias that matches).
+    `--alias:@lifeboat/core/layout=${path.join(repo, "packages/core/src/layout.ts")}`,
+  ];
   await sh(path.join(repo, "node_modules/.bin/esbuild"), [
     path.join(here, "support/child.ts"),
     "--bundle",

@@ -3,7 +3,8 @@ import path from "node:path";
 import { planDataLoss } from "@lifeboat/core";
 import { Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { executeReset, FACTORY_ROOT, inspect, plan } from "../src/index.js";
+import { executeReset, inspect, plan } from "../src/index.js";
+import { FACTORY_ROOT } from "../src/layout.js";
 import {
   buildGolden,
   deviceDigest,

@@ -4,7 +4,8 @@ import { type ExecutorEvent, planDataLoss } from "@lifeboat/core";
 import { Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exists } from "../src/_internal/fs.js";
-import { executeReset, FACTORY_ROOT, inspect, plan, renderPlan } from "../src/index.js";
+import { executeReset, inspect, plan, renderPlan } from "../src/index.js";
+import { FACTORY_ROOT } from "../src/layout.js";
 import {
   buildGolden,
   damage,

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
-import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/recovery-env";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core/layout";
 import { createBtrfs, requireRoot, requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { provision } from "../src/index.js";

@@ -35,9 +35,13 @@ beforeAll(async () => {
   scratch = await Scratch.create("lifeboat-reset-undo-");
   golden = await buildGolden(scratch, "small");
   childScript = scratch.path("child.mjs");
-  const alias = ["core", "btrfs", "image", "gpt", "grub"].map(
-    (p) => `--alias:@lifeboat/${p}=${path.join(repo, `packages/${p}/src/index.ts`)}`,
-  );
+  const alias = [
+    ...["core", "btrfs", "image", "gpt", "grub"].map(
+      (p) => `--alias:@lifeboat/${p}=${path.join(repo, `packages/${p}/src/index.ts`)}`,
+    ),
+    // A subpath export by its own source (esbuild takes the longest alias that matches).
+    `--alias:@lifeboat/core/layout=${path.join(repo, "packages/core/src/layout.ts")}`,
+  ];
   await sh(path.join(repo, "node_modules/.bin/esbuild"), [
     path.join(here, "support/child.ts"),
     "--bundle",

@@ -6,11 +6,11 @@ import {
   openMachine,
   parseScheduledRequest,
   RESET_ENTRY_ID,
-  ROOT_SUBVOLUME,
   readScheduledReset,
   type ScheduledResetRequest,
   scheduleResetOn,
 } from "@lifeboat/reset";
+import { ROOT_SUBVOLUME } from "@lifeboat/reset/layout";
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { type MachineAccess, withMachine } from "./machine.js";
 import { MAX_REQUEST_BYTES } from "./request.js";

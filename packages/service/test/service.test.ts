@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { HOME_SUBVOLUME, oldRootName, ROOT_SUBVOLUME } from "@lifeboat/reset";
+import { HOME_SUBVOLUME, oldRootName, ROOT_SUBVOLUME } from "@lifeboat/reset/layout";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { asNobody, type PrivateSystem, type Run, run, serviceDir } from "./private-bus.js";

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { type LifeboatError, TRUSTED_KEYS_DIR } from "@lifeboat/core";
+import type { LifeboatError } from "@lifeboat/core";
+import { TRUSTED_KEYS_DIR } from "@lifeboat/core/layout";
 import {
   loadPublicKey,
   MINIMUM_EPOCH_FILE,

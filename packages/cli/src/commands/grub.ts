@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_BOOT } from "@lifeboat/core/layout";
 import {
   installGrubdScript,
   type LifeboatMenuOptions,

@@ -1,6 +1,6 @@
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
-import { RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/core/layout";
 import { createRecoveryMedia, type MediaExtraFile, planRecoveryMedia } from "@lifeboat/factory";
 import { verifyImageSet } from "@lifeboat/image";
 import type { Command } from "commander";

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
-import { RECOVERY_ENVIRONMENT_FILES, readJournal } from "@lifeboat/core";
+import { readJournal } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/core/layout";
 import {
   type EncryptedLockedError,
   executeReset,

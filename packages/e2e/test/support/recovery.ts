@@ -7,20 +7,17 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { CommandRunner } from "@lifeboat/core";
+import { RECOVERY_ENVIRONMENT_FILES, RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
 import {
   attachPartition,
   type GptPartition,
-  LIFEBOAT_RECOVERY_TYPE,
   MiB,
   planRecoveryPartition,
   type RecoveryLayout,
   readGpt,
   writeGpt,
 } from "@lifeboat/gpt";
-import {
-  RECOVERY_ENVIRONMENT_FILES,
-  readInstalledRecoveryEnvironment,
-} from "@lifeboat/recovery-env";
+import { readInstalledRecoveryEnvironment } from "@lifeboat/recovery-env";
 import { sh } from "@lifeboat/testkit";
 import { runCli } from "./cli-bundle.js";
 import { must } from "./steps.js";
@@ -69,7 +66,7 @@ export async function addRecoveryPartition(
   await runCli(bundle, [...args, "--yes", "--confirm", planned.data.plan.digest]);
   const table = await must(readGpt(runner, image));
   const recovery = table.partitions.find(
-    (p) => p.typeGuid.toLowerCase() === LIFEBOAT_RECOVERY_TYPE,
+    (p) => p.typeGuid.toLowerCase() === RECOVERY_PARTITION_TYPE_GUID,
   );
   if (recovery === undefined)
     throw new Error(`gpt add-recovery left no recovery partition on ${image}`);

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
 import {
   addPartition,
   createGptTable,
   ESP_TYPE,
   type GptError,
   type GptTable,
-  LIFEBOAT_RECOVERY_TYPE,
   MiB,
 } from "@lifeboat/gpt";
 import {
@@ -55,7 +55,7 @@ export function mediaTable(
     .andThen((t) =>
       addPartition(t, {
         size: "rest",
-        typeGuid: LIFEBOAT_RECOVERY_TYPE,
+        typeGuid: RECOVERY_PARTITION_TYPE_GUID,
         name: "Lifeboat recovery media",
         uniqueGuid: guids.recovery,
       }),

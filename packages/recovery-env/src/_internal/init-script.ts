@@ -1,4 +1,4 @@
-import { RECOVERY_PARTITION_TYPE_GUID, RECOVERY_SCHEDULE } from "@lifeboat/core";
+import { RECOVERY_PARTITION_TYPE_GUID, RECOVERY_SCHEDULE } from "@lifeboat/core/layout";
 
 /** The recovery initramfs's `/init` (busybox sh), rendered with the build's facts. */
 

@@ -1,9 +1,5 @@
-import {
-  type CommandRunner,
-  listBlockDevices,
-  parseBlkidExport,
-  RECOVERY_PARTITION_TYPE_GUID,
-} from "@lifeboat/core";
+import { type CommandRunner, listBlockDevices, parseBlkidExport } from "@lifeboat/core";
+import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
 import type { DiskState, LuksInfo, PartitionRole, PartitionState } from "../state.js";
 import { must } from "./await.js";
 

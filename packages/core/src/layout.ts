@@ -1,8 +1,16 @@
 /**
- * Facts of Lifeboat's on-disk format that several packages need, declared
- * once here.
+ * The on-disk layout: facts of Lifeboat's on-disk format that several
+ * packages need (the recovery partition's type GUID, the recovery
+ * environment's file names, the schedule's paths), declared once here and
+ * kept out of the package root.
  *
- * @module
+ * @example
+ * ```ts
+ * import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
+ * const isRecovery = partition.typeGuid.toLowerCase() === RECOVERY_PARTITION_TYPE_GUID;
+ * ```
+ *
+ * @module @lifeboat/core/layout
  */
 
 /**
