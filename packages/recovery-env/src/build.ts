@@ -14,14 +14,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import path from "node:path";
-import {
-  type CommandRunner,
-  type CoreError,
-  installHint,
-  ioError,
-  isLifeboatError,
-  lifeboatError,
-} from "@lifeboat/core";
+import { type CommandRunner, installHint, ioError, lifeboatError } from "@lifeboat/core";
 import { TRUSTED_KEYS_DIR } from "@lifeboat/core/layout";
 import { ResultAsync } from "neverthrow";
 import { moduleLoadOrder } from "./_internal/closure.js";
@@ -266,7 +259,6 @@ export function buildRecoveryEnvironment(
 ): ResultAsync<RecoveryEnvironment, RecoveryEnvError> {
   return ResultAsync.fromPromise(build(runner, options), (e): RecoveryEnvError => {
     if (e instanceof Failure) return e.error;
-    if (isLifeboatError(e)) return e as CoreError;
     return ioError(e, options.outDir, "build the recovery environment in");
   });
 }
@@ -347,10 +339,12 @@ function checkTrustedKey(pem: string, index: number): void {
   }
   if (type === "ed25519") return;
   const shown = pem.length > 60 ? `${pem.slice(0, 60)}…` : pem;
-  throw lifeboatError(
-    "INVALID_ARGUMENT",
-    `trustedKeys[${index}] is not an Ed25519 public key in PEM (${type === undefined ? `got ${JSON.stringify(shown)}` : `a ${type} key`}): give the key's text (readFile(path, "utf8")), not its path. Nothing was built.`,
-    { argument: `trustedKeys[${index}]` },
+  throw new Failure(
+    lifeboatError(
+      "INVALID_ARGUMENT",
+      `trustedKeys[${index}] is not an Ed25519 public key in PEM (${type === undefined ? `got ${JSON.stringify(shown)}` : `a ${type} key`}): give the key's text (readFile(path, "utf8")), not its path. Nothing was built.`,
+      { argument: `trustedKeys[${index}]` },
+    ),
   );
 }
 

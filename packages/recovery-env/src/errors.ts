@@ -1,3 +1,4 @@
+import type { BtrfsError } from "@lifeboat/btrfs";
 import type { CoreError, ErrorBase } from "@lifeboat/core";
 
 /** Something the build needs is not on this machine (kernel, its modules, node, busybox, a tool, the CLI bundle). */
@@ -31,13 +32,17 @@ export interface RecoveryEnvInsufficientSpaceError
   readonly availableBytes: number;
 }
 
-/** Every error the recovery environment's functions can return. */
+/**
+ * Every error the recovery environment's functions can return: its own, core's
+ * and those of the Btrfs helpers' build (`@lifeboat/btrfs`). A closed union.
+ */
 export type RecoveryEnvError =
   | RecoveryEnvInputMissingError
   | RecoveryEnvModuleNotFoundError
   | RecoveryEnvDamagedError
   | RecoveryEnvInsufficientSpaceError
-  | CoreError;
+  | CoreError
+  | BtrfsError;
 
 export function damaged(dir: string, file: string, what: string): RecoveryEnvDamagedError {
   return {

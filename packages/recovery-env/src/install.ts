@@ -12,7 +12,7 @@ import {
   writeFile,
 } from "node:fs/promises";
 import path from "node:path";
-import { abortedError, fsyncDirectory, ioError, isLifeboatError } from "@lifeboat/core";
+import { abortedError, fsyncDirectory, ioError } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
 import { damaged, type RecoveryEnvError } from "./errors.js";
 import {
@@ -236,7 +236,6 @@ export function installRecoveryEnvironment(
 ): ResultAsync<InstalledRecoveryEnvironment, RecoveryEnvError> {
   return ResultAsync.fromPromise(install(env, root, options), (e): RecoveryEnvError => {
     if (e instanceof Failure) return e.error;
-    if (isLifeboatError(e)) return e as RecoveryEnvError;
     return ioError(e, root, "install the recovery environment on");
   });
 }

@@ -1,7 +1,7 @@
 import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildAgentHelper, buildExchangeHelper } from "@lifeboat/btrfs";
-import { type CommandRunner, ioError, isLifeboatError } from "@lifeboat/core";
+import { type CommandRunner, ioError } from "@lifeboat/core";
 import { ResultAsync } from "neverthrow";
 import {
   type BuildRecoveryEnvironmentOptions,
@@ -58,7 +58,7 @@ async function prepare(
           "apt-get install -y gcc libc6-dev (dnf install -y gcc glibc-static): the static helpers lifeboat-exch and lifeboat-btrfs-agent are compiled from C",
         ),
       );
-    throw new Failure(e as RecoveryEnvError);
+    throw new Failure(e);
   };
   const helperOptions = compiler === undefined ? {} : { compiler };
   const exch = compiled(await buildExchangeHelper(runner, helperOptions));
@@ -124,7 +124,6 @@ export function prepareRecoveryEnvironment(
     mkdir(options.outDir, { recursive: true }).then(() => prepare(runner, options)),
     (e): RecoveryEnvError => {
       if (e instanceof Failure) return e.error;
-      if (isLifeboatError(e)) return e as RecoveryEnvError;
       return ioError(e, options.outDir, "prepare the recovery environment in");
     },
   );
