@@ -12,6 +12,7 @@ import type { ExecutionSummary, ExecutorEvent, LifeboatError, Plan } from "@life
 import { type CheckpointManifest, type SystemState, stampOf } from "@lifeboat/reset";
 import type { ResultAsync } from "neverthrow";
 import pc from "picocolors";
+import { checkpointCreated } from "./checkpoint-created.js";
 import { renderState } from "./commands/inspect.js";
 import { type CliContext, fail, succeed } from "./context.js";
 import type { ExitCodeValue } from "./exit-codes.js";
@@ -362,29 +363,7 @@ export async function checkpointCreateViaService(
     c.call("CheckpointCreate", "sss", [disk, opts.name ?? "", opts.reason ?? ""]),
   );
   if (r.isErr()) return fail(ctx, command, r.error);
-  const m = JSON.parse(String(r.value[0])) as CheckpointManifest;
-  return succeed(
-    ctx,
-    command,
-    {
-      checkpoint: {
-        id: m.id,
-        reason: m.reason,
-        createdAt: m.createdAt,
-        parent: m.parent,
-        rootPath: m.root.path,
-        bootPath: m.boot.path,
-        kernelVersions: m.boot.kernelVersions,
-      },
-    },
-    (d) =>
-      [
-        pc.green(`Checkpoint ${d.checkpoint.id} taken.`),
-        `  root ${d.checkpoint.rootPath} (read-only), /boot payload ${d.checkpoint.bootPath}`,
-        `  kernels ${d.checkpoint.kernelVersions.join(", ")}; parent ${d.checkpoint.parent ?? "none"}`,
-        pc.dim(`Roll back: lifeboat checkpoint rollback ${d.checkpoint.id} …`),
-      ].join("\n"),
-  );
+  return checkpointCreated(ctx, command, JSON.parse(String(r.value[0])) as CheckpointManifest);
 }
 
 /**

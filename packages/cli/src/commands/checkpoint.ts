@@ -10,6 +10,7 @@ import {
 } from "@lifeboat/reset";
 import type { Command } from "commander";
 import pc from "picocolors";
+import { checkpointCreated } from "../checkpoint-created.js";
 import { type CliContext, say, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
 import { machineState } from "../machine-state.js";
@@ -109,28 +110,7 @@ async function createCommand(ctx: CliContext, opts: CheckpointOpts): Promise<Exi
         { reason: opts.reason ?? "", ...(opts.name ? { name: opts.name } : {}) },
       ),
     );
-    return succeed(
-      ctx,
-      "checkpoint create",
-      {
-        checkpoint: {
-          id: m.id,
-          reason: m.reason,
-          createdAt: m.createdAt,
-          parent: m.parent,
-          rootPath: m.root.path,
-          bootPath: m.boot.path,
-          kernelVersions: m.boot.kernelVersions,
-        },
-      },
-      (d) =>
-        [
-          pc.green(`Checkpoint ${d.checkpoint.id} taken.`),
-          `  root ${d.checkpoint.rootPath} (read-only), /boot payload ${d.checkpoint.bootPath}`,
-          `  kernels ${d.checkpoint.kernelVersions.join(", ")}; parent ${d.checkpoint.parent ?? "none"}`,
-          pc.dim(`Roll back: lifeboat checkpoint rollback ${d.checkpoint.id} …`),
-        ].join("\n"),
-    );
+    return checkpointCreated(ctx, "checkpoint create", m);
   });
 }
 
