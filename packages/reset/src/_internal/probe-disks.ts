@@ -1,5 +1,5 @@
 import { type CommandRunner, listBlockDevices, parseBlkidExport } from "@lifeboat/core";
-import { RECOVERY_PARTITION_TYPE_GUID } from "@lifeboat/core/layout";
+import { lookupPartitionType } from "@lifeboat/gpt";
 import type { DiskState, LuksInfo, PartitionRole, PartitionState } from "../state.js";
 import { must } from "./await.js";
 
@@ -11,29 +11,22 @@ export interface ExplicitDisk {
   readonly partitions: readonly { readonly number: number; readonly device: string }[];
 }
 
-export const TYPE = {
-  esp: "c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
-  windowsData: "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
-  windowsMsr: "e3c9e316-0b5c-4db8-817d-f92df00215ae",
-  windowsRecovery: "de94bba4-06d1-4d40-a16a-bfd50179d6ac",
-  lifeboatRecovery: RECOVERY_PARTITION_TYPE_GUID,
-  xbootldr: "bc13c2ff-59e6-4262-a352-b275fd6f7172",
-  swap: "0657fd6d-a4ab-43c4-84e5-0933c84b4f4f",
-} as const;
-
 /** The role of a partition from its type GUID and what is on it. */
 export function roleOf(typeGuid: string, fsType: string | undefined): PartitionRole {
-  const t = typeGuid.toLowerCase();
-  if (t === TYPE.esp) return "esp";
-  if (t === TYPE.windowsMsr) return "windows-msr";
-  if (t === TYPE.windowsRecovery) return "windows-recovery";
-  if (t === TYPE.lifeboatRecovery) return "recovery";
-  if (t === TYPE.swap || fsType === "swap") return "swap";
+  // One table of type GUIDs: @lifeboat/gpt's (which also looks up its keys:
+  // only a GUID counts here).
+  const type = lookupPartitionType(typeGuid);
+  const key = type?.guid === typeGuid.toLowerCase() ? type.key : undefined;
+  if (key === "esp") return "esp";
+  if (key === "microsoft-reserved") return "windows-msr";
+  if (key === "windows-recovery") return "windows-recovery";
+  if (key === "lifeboat-recovery") return "recovery";
+  if (key === "swap" || fsType === "swap") return "swap";
   if (fsType === "crypto_LUKS") return "luks";
   if (fsType === "btrfs") return "btrfs";
-  if (t === TYPE.windowsData)
+  if (key === "microsoft-basic-data")
     return fsType === "ntfs" || fsType === undefined ? "windows-data" : "linux-data";
-  if (t === TYPE.xbootldr) return "boot";
+  if (key === "xbootldr") return "boot";
   if (fsType === "ext4" || fsType === "xfs" || fsType === "ext3" || fsType === "ext2")
     return "linux-data";
   return "other";
