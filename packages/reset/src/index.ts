@@ -136,6 +136,12 @@ export type {
 export { RESET_REQUEST_KINDS } from "./requests.js";
 export { describeRescueTarget } from "./rescue-target.js";
 export {
+  type RunScheduledResetOptions,
+  runScheduledReset,
+  type ScheduledRunEvent,
+  type ScheduledRunOutcome,
+} from "./run-scheduled.js";
+export {
   type CancelScheduledResetOptions,
   cancelScheduledReset,
   findBaseEntry,

@@ -367,7 +367,7 @@ export async function findBaseEntry(
 }
 
 /** GRUB's directory on /boot: `grub2` (Fedora) or `grub` (Debian), whichever exists; else `undefined`. */
-async function grubDirOf(boot: string): Promise<string | undefined> {
+export async function grubDirOf(boot: string): Promise<string | undefined> {
   for (const dir of ["grub2", "grub"]) if (await exists(path.join(boot, dir))) return dir;
   return undefined;
 }

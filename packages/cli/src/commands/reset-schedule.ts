@@ -1,20 +1,12 @@
-import { existsSync } from "node:fs";
-import { access } from "node:fs/promises";
 import path from "node:path";
 import { mountTopLevel } from "@lifeboat/btrfs";
-import { lifeboatError, readJournal } from "@lifeboat/core";
-import { editGrubenv } from "@lifeboat/grub";
+import { lifeboatError } from "@lifeboat/core";
 import {
   cancelRecoverySchedule,
   cancelScheduledReset,
-  executeReset,
-  plan as makePlan,
   RESET_ENTRY_ID,
   type RecoveryResetScheduled,
-  type ResetRequest,
-  readScheduledReset,
-  resetJournalPaths,
-  resumeReset,
+  runScheduledReset,
   SCHEDULABLE_KINDS,
   SCHEDULED_REQUEST,
   type ScheduledResetRequest,
@@ -23,7 +15,6 @@ import {
   stampOf,
 } from "@lifeboat/reset";
 import type { Command } from "commander";
-import { ok } from "neverthrow";
 import pc from "picocolors";
 import { type CliContext, fail, note, succeed } from "../context.js";
 import type { ExitCodeValue } from "../exit-codes.js";
@@ -53,12 +44,6 @@ interface ScheduleOpts {
   inRecovery?: boolean;
   luksKeyFile?: string;
 }
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 /** The Btrfs top level of the filesystem `systemRoot` is on, mounted for the body. */
 async function withTopOf<T>(
@@ -369,88 +354,52 @@ async function unschedule(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCode
   );
 }
 
-/** What the unit runs, on the boot with `systemd.factory_reset=1`. */
+/** What the unit runs, on the boot with `systemd.factory_reset=1`: `runScheduledReset` on the system's top level. */
 async function runScheduled(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
   if (!opts.digest) return usage(ctx, "reset run-scheduled", "give --digest sha256:<hex>");
-  const expected = opts.digest;
+  const digest = opts.digest;
   const systemRoot = path.resolve(opts.systemRoot ?? "/");
   const boot = path.resolve(opts.boot ?? "/boot");
-  // As scheduleResetOn chose it: grubenv in GRUB's directory (grub2/, else Debian's grub/); none without one.
-  const grubDir = ["grub2", "grub"].find((d) => existsSync(path.join(boot, d)));
-  const grubenv =
-    opts.grubenv !== undefined
-      ? path.join(boot, opts.grubenv)
-      : grubDir === undefined
-        ? undefined
-        : path.join(boot, grubDir, "grubenv");
-  const setNextEntry = async (value: string | undefined) =>
-    grubenv === undefined ? ok(undefined) : editGrubenv(grubenv, { next_entry: value });
   return guarded(ctx, "reset run-scheduled", () =>
     withTopOf(ctx, systemRoot, async (top) => {
       const started = Date.now();
-      const { journalPath } = resetJournalPaths(top);
-      const journal = (await exists(journalPath)) ? await readJournal(journalPath) : undefined;
-      const env = { runner: ctx.runner, top, boot };
       const progress = executorProgress(ctx);
-      // The reset is done: clean-up trouble is reported, not a failure (the unit must still reboot).
-      const finish = async () => {
-        const r = await cancelScheduledReset(ctx.runner, {
-          top,
-          boot,
-          ...(grubenv === undefined ? {} : { grubenv: path.relative(boot, grubenv) }),
-        });
-        if (r.isErr()) note(ctx, pc.yellow(`The reset entry was not removed: ${r.error.message}`));
-      };
-      if (journal?.isOk() && journal.value.status !== "done") {
-        note(ctx, pc.yellow("An interrupted reset was found: resuming it from its journal."));
-        const r = await resumeReset(env, { onProgress: progress.onProgress, signal: ctx.signal });
-        progress.stop();
-        if (r.isErr()) return fail(ctx, "reset run-scheduled", r.error);
-        await finish();
-        return succeed(
-          ctx,
-          "reset run-scheduled",
-          { action: "resumed", planDigest: r.value.planDigest, durationMs: Date.now() - started },
-          (d) =>
-            pc.green(`LIFEBOAT-SCHEDULED resumed and finished in ${formatDuration(d.durationMs)}.`),
-        );
-      }
-      const found = await readScheduledReset(top, { expectedDigest: expected });
-      if (found.isErr()) return fail(ctx, "reset run-scheduled", found.error);
-      if (found.value === undefined)
+      const r = await runScheduledReset(
+        { runner: ctx.runner, top, boot },
+        {
+          digest,
+          grubenv: opts.grubenv,
+          onProgress: progress.onProgress,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          onEvent: (e) => {
+            if (e.kind === "resuming")
+              note(ctx, pc.yellow("An interrupted reset was found: resuming it from its journal."));
+            else if (e.kind === "planned")
+              note(ctx, `Plan ${e.planKind}: ${e.steps} steps, digest ${e.digest}`);
+            else {
+              progress.stop();
+              note(ctx, pc.yellow(`The reset entry was not removed: ${e.error.message}`));
+            }
+          },
+        },
+      );
+      progress.stop();
+      if (r.isErr()) return fail(ctx, "reset run-scheduled", r.error);
+      const done = r.value;
+      if (done.action === "nothing-scheduled")
         return fail(ctx, "reset run-scheduled", {
           code: "CLI_USAGE",
           message: `no scheduled request at ${SCHEDULED_REQUEST} on the top level: nothing was done`,
         });
-      const request: ResetRequest = found.value.request;
-      // A power cut from here on brings the next boot back to this entry (GRUB cleared the one-shot).
-      must(await setNextEntry(RESET_ENTRY_ID));
-      const p = await withTarget(ctx.runner, { top, boot }, { mount: false }, async (t) => {
-        const m = await machineState(ctx.runner, t, { trustedKeys: [], signal: ctx.signal });
-        return makePlan(m.state, request);
-      });
-      if (p.isErr()) {
-        must(await setNextEntry(undefined));
-        return fail(ctx, "reset run-scheduled", p.error);
-      }
-      note(ctx, `Plan ${p.value.kind}: ${p.value.steps.length} steps, digest ${p.value.digest}`);
-      const r = await executeReset(env, p.value, {
-        confirm: p.value.digest,
-        onProgress: progress.onProgress,
-        signal: ctx.signal,
-      });
-      progress.stop();
-      if (r.isErr()) {
-        // Leave the journal for `lifeboat resume`; boot the system as it is next time.
-        await setNextEntry(undefined);
-        return fail(ctx, "reset run-scheduled", r.error);
-      }
-      await finish();
+      const words =
+        done.action === "resumed"
+          ? "LIFEBOAT-SCHEDULED resumed and finished in"
+          : "LIFEBOAT-SCHEDULED reset done in";
       return succeed(
         ctx,
         "reset run-scheduled",
-        { action: "executed", planDigest: p.value.digest, durationMs: Date.now() - started },
-        (d) => pc.green(`LIFEBOAT-SCHEDULED reset done in ${formatDuration(d.durationMs)}.`),
+        { action: done.action, planDigest: done.planDigest, durationMs: Date.now() - started },
+        (d) => pc.green(`${words} ${formatDuration(d.durationMs)}.`),
       );
     }),
   );
