@@ -122,11 +122,18 @@ export interface JournalError
   readonly journalPath: string;
 }
 
-/** A step of a plan failed; `cause` holds the step's own error. */
-export interface StepFailedError extends ErrorBase<"STEP_FAILED"> {
+/** A step of a plan failed; `cause` holds the step's own error, of the handlers' error type `C`. */
+export interface StepFailedError<C extends LifeboatError = LifeboatError>
+  extends ErrorBase<"STEP_FAILED"> {
   readonly stepId: string;
   readonly stepIndex: number;
-  readonly cause: LifeboatError;
+  readonly cause: C;
+}
+
+/** A step handler threw instead of returning an error (a broken contract: a bug). */
+export interface HandlerThrewError extends ErrorBase<"HANDLER_THREW"> {
+  /** The kind of the step whose handler threw. */
+  readonly kind: string;
 }
 
 /** A precondition of an operation does not hold. */
@@ -157,6 +164,7 @@ export type CoreError =
   | LockHeldError
   | JournalError
   | StepFailedError
+  | HandlerThrewError
   | PreconditionFailedError
   | PermissionDeniedError;
 

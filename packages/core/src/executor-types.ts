@@ -3,6 +3,7 @@ import type {
   AbortedError,
   ConfirmationMismatchError,
   ConfirmationRequiredError,
+  HandlerThrewError,
   InvalidArgumentError,
   IoFailedError,
   JournalError,
@@ -46,10 +47,15 @@ export interface StepContext {
  * after a half-done first run, must give the same end state as running it
  * once (check before acting: "snapshot exists already? done").
  */
-export type StepHandler = (step: PlanStep, ctx: StepContext) => ResultAsync<void, LifeboatError>;
+export type StepHandler<E extends LifeboatError = LifeboatError> = (
+  step: PlanStep,
+  ctx: StepContext,
+) => ResultAsync<void, E>;
 
-/** Handlers by step `kind`. */
-export type StepHandlers = Readonly<Record<string, StepHandler>>;
+/** Handlers by step `kind`; `E` is the error type they return (a package's closed union). */
+export type StepHandlers<E extends LifeboatError = LifeboatError> = Readonly<
+  Record<string, StepHandler<E>>
+>;
 
 /** A progress event from the executor. */
 export type ExecutorEvent =
@@ -131,8 +137,12 @@ export interface ExecutionSummary {
   readonly alreadyDone: boolean;
 }
 
-/** Errors of {@link execute} and {@link resume}. */
-export type ExecutorError =
+/**
+ * Errors of {@link execute} and {@link resume}. `E` is the handlers' error
+ * type: a failed step is a `STEP_FAILED` whose `cause` is an `E` (or
+ * `HANDLER_THREW` when a handler broke its contract and threw).
+ */
+export type ExecutorError<E extends LifeboatError = LifeboatError> =
   | PlanTamperedError
   | ConfirmationRequiredError
   | ConfirmationMismatchError
@@ -141,6 +151,6 @@ export type ExecutorError =
   | JournalError
   | IoFailedError
   | PlanEncodingError
-  | StepFailedError
+  | StepFailedError<E | HandlerThrewError>
   | AbortedError
   | InvalidArgumentError;

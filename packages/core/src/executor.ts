@@ -5,6 +5,7 @@ import type {
   ConfirmationMismatchError,
   ConfirmationRequiredError,
   InvalidArgumentError,
+  LifeboatError,
   PlanTamperedError,
   UnknownStepError,
 } from "./errors.js";
@@ -84,14 +85,14 @@ function checkConfirmation(
 }
 
 /** Run `work` holding the lock; always release it. */
-function withLock<T>(
+function withLock<T, E extends LifeboatError>(
   lockPath: string,
-  work: () => Promise<Result<T, ExecutorError>>,
-): ResultAsync<T, ExecutorError> {
+  work: () => Promise<Result<T, ExecutorError<E>>>,
+): ResultAsync<T, ExecutorError<E>> {
   return acquireLock(lockPath).andThen(
     (lock) =>
       new ResultAsync(
-        (async (): Promise<Result<T, ExecutorError>> => {
+        (async (): Promise<Result<T, ExecutorError<E>>> => {
           try {
             return await work();
           } finally {
@@ -125,11 +126,11 @@ function withLock<T>(
  * if (r.isErr()) ui.fail(formatError(r.error));
  * ```
  */
-export function execute(
+export function execute<E extends LifeboatError = LifeboatError>(
   plan: Plan,
-  handlers: StepHandlers,
+  handlers: StepHandlers<E>,
   options: ExecuteOptions,
-): ResultAsync<ExecutionSummary, ExecutorError> {
+): ResultAsync<ExecutionSummary, ExecutorError<E>> {
   const checked = checkPlan(plan, handlers).andThen(() => checkConfirmation(plan, options.confirm));
   if (checked.isErr()) return new ResultAsync(Promise.resolve(err(checked.error)));
   const { journalPath } = options;
@@ -169,11 +170,11 @@ export function execute(
  * if (j.isOk() && j.value.status !== "done") await resume(journalPath, handlers, { onProgress });
  * ```
  */
-export function resume(
+export function resume<E extends LifeboatError = LifeboatError>(
   journalPath: string,
-  handlers: StepHandlers,
+  handlers: StepHandlers<E>,
   options: ResumeOptions = {},
-): ResultAsync<ExecutionSummary, ExecutorError> {
+): ResultAsync<ExecutionSummary, ExecutorError<E>> {
   return withLock(options.lockPath ?? `${journalPath}.lock`, async () => {
     const read = await readJournal(journalPath);
     if (read.isErr()) return err(read.error);

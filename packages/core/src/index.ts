@@ -32,6 +32,7 @@ export type {
   ConfirmationRequiredError,
   CoreError,
   ErrorBase,
+  HandlerThrewError,
   InvalidArgumentError,
   IoFailedError,
   JournalError,

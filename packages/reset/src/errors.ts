@@ -1,5 +1,11 @@
 import type { BtrfsError } from "@lifeboat/btrfs";
-import type { CoreError, ErrorBase, PlanEncodingError, UnknownStepError } from "@lifeboat/core";
+import type {
+  CoreError,
+  ErrorBase,
+  ExecutorError,
+  PlanEncodingError,
+  UnknownStepError,
+} from "@lifeboat/core";
 import type { GptError } from "@lifeboat/gpt";
 import type { GrubError } from "@lifeboat/grub";
 import type { ImageError } from "@lifeboat/image";
@@ -234,3 +240,24 @@ export type ResetError =
   | GrubError
   | ImageError
   | RecoveryEnvError;
+
+/**
+ * Why `executeReset` or `resumeReset` stopped: the executor's errors, where a
+ * failed step (`STEP_FAILED`) carries the step's own {@link ResetError} as
+ * `cause` (or `HANDLER_THREW`, a bug), so a `switch` on `cause.code` can be
+ * exhaustive too.
+ *
+ * @example
+ * ```ts
+ * import type { ResetExecutionError } from "@lifeboat/reset";
+ *
+ * function why(e: ResetExecutionError): string {
+ *   if (e.code !== "STEP_FAILED") return e.message;
+ *   const cause = e.cause;
+ *   return cause.code === "RESET_INSUFFICIENT_SPACE"
+ *     ? `step ${e.stepId}: ${cause.neededBytes - cause.availableBytes} bytes short`
+ *     : `step ${e.stepId}: ${cause.code}`;
+ * }
+ * ```
+ */
+export type ResetExecutionError = ExecutorError<ResetError>;

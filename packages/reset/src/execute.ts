@@ -2,7 +2,6 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import {
   type ExecutionSummary,
-  type ExecutorError,
   type ExecutorEvent,
   execute,
   type IoFailedError,
@@ -17,7 +16,7 @@ import { holdingBtrfs } from "./_internal/btrfs.js";
 import { io } from "./_internal/fs.js";
 import { isFilesystem } from "./_internal/fs-identity.js";
 import { archiveJournal } from "./_internal/journal-archive.js";
-import type { PlanTextError, WrongTargetError } from "./errors.js";
+import type { PlanTextError, ResetExecutionError, WrongTargetError } from "./errors.js";
 import { createResetHandlers } from "./handlers.js";
 import { JOURNAL_FILE, LIFEBOAT_DIR, LOCK_FILE } from "./layout.js";
 import { checkPlanText } from "./plan-text.js";
@@ -60,10 +59,10 @@ function checkTarget(
 }
 
 /** Archive a finished journal of an earlier plan, so that it never blocks the next one. */
-function archiveFinishedJournal(top: string): ResultAsync<void, ExecutorError> {
+function archiveFinishedJournal(top: string): ResultAsync<void, IoFailedError> {
   return readJournal(resetJournalPaths(top).journalPath)
     .map((j): JournalRecord | undefined => j)
-    .orElse(() => okAsync<JournalRecord | undefined, ExecutorError>(undefined))
+    .orElse(() => okAsync<JournalRecord | undefined, IoFailedError>(undefined))
     .andThen((j) =>
       j === undefined || j.status !== "done"
         ? okAsync(undefined)
@@ -92,7 +91,7 @@ export function executeReset(
   env: ResetEnvironment,
   plan: Plan,
   options: ExecuteResetOptions = {},
-): ResultAsync<ExecutionSummary, ExecutorError | PlanTextError | WrongTargetError> {
+): ResultAsync<ExecutionSummary, ResetExecutionError | PlanTextError | WrongTargetError> {
   const checked = checkPlanText(plan);
   if (checked.isErr()) return errAsync(checked.error);
   const paths = resetJournalPaths(env.top);
@@ -128,7 +127,7 @@ export function executeReset(
 export function resumeReset(
   env: ResetEnvironment,
   options: Omit<ExecuteResetOptions, "confirm"> = {},
-): ResultAsync<ExecutionSummary, ExecutorError | PlanTextError> {
+): ResultAsync<ExecutionSummary, ResetExecutionError | PlanTextError> {
   const { journalPath, lockPath } = resetJournalPaths(env.top);
   if (!env.top)
     return errAsync({ code: "INVALID_ARGUMENT", message: "top is required", argument: "top" });

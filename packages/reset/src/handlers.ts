@@ -1,6 +1,6 @@
 import type { StepHandler, StepHandlers } from "@lifeboat/core";
 import { errAsync, okAsync } from "neverthrow";
-import type { FaultInjectedError } from "./errors.js";
+import type { FaultInjectedError, ResetError } from "./errors.js";
 import { parseStep, STEP_CATALOGUE, STEP_KINDS, type StepKind } from "./steps/catalogue.js";
 import type { ResetEnvironment } from "./steps/context.js";
 import type { StepDefinition } from "./steps/define.js";
@@ -21,7 +21,7 @@ function fault(stepId: string, at: "before" | "after"): FaultInjectedError {
 function handlerOf(
   definition: StepDefinition<string, unknown>,
   env: ResetEnvironment,
-): StepHandler {
+): StepHandler<ResetError> {
   return (step, ctx) => {
     if (env.faultHook?.(step.id, "before")) return errAsync(fault(step.id, "before"));
     const parsed = parseStep(step, definition);
@@ -50,8 +50,8 @@ function handlerOf(
  * await execute(plan, handlers, { confirm: plan.digest, journalPath: "/mnt/top/.lifeboat/journal.json" });
  * ```
  */
-export function createResetHandlers(env: ResetEnvironment): StepHandlers {
-  const handlers: { [K in StepKind]: StepHandler } = {
+export function createResetHandlers(env: ResetEnvironment): StepHandlers<ResetError> {
+  const handlers: { [K in StepKind]: StepHandler<ResetError> } = {
     "reset.check": handlerOf(STEP_CATALOGUE["reset.check"], env),
     "reset.snapshot": handlerOf(STEP_CATALOGUE["reset.snapshot"], env),
     "reset.create-subvolume": handlerOf(STEP_CATALOGUE["reset.create-subvolume"], env),

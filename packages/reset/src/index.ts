@@ -45,6 +45,7 @@ export type {
   PlanTextError,
   PlanTextMismatchError,
   ResetError,
+  ResetExecutionError,
   ResetPlanError,
   TargetBusyError,
   UnexpectedStateError,

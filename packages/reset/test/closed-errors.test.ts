@@ -5,7 +5,12 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createExecaRunner, type ExecutorError, type IoFailedError } from "@lifeboat/core";
+import {
+  createExecaRunner,
+  type ExecutorError,
+  type HandlerThrewError,
+  type IoFailedError,
+} from "@lifeboat/core";
 import type { Result } from "neverthrow";
 import { afterAll, beforeAll, expect, expectTypeOf, test } from "vitest";
 import {
@@ -21,7 +26,10 @@ import {
   type PlanTextError,
   type plan,
   type ResetError,
+  type ResetExecutionError,
   type ResetPlanError,
+  type resumeReset,
+  type runScheduledReset,
   scheduleReset,
   type WrongTargetError,
 } from "../src/index.js";
@@ -81,11 +89,18 @@ test("the error unions of reset's public functions are closed (compile-time)", (
   expectTypeOf<ErrOf<typeof listCheckpoints>>().toEqualTypeOf<ResetError>();
   expectTypeOf<ErrOf<typeof openRecoveryImageSet>>().toEqualTypeOf<ResetError>();
   expectTypeOf<ErrOf<typeof abandonReset>>().toEqualTypeOf<ResetError>();
+  expectTypeOf<ErrOf<typeof runScheduledReset>>().toEqualTypeOf<ResetError>();
   // Narrower unions where the function has them.
   expectTypeOf<ErrOf<typeof plan>>().toEqualTypeOf<ResetPlanError>();
   expectTypeOf<ErrOf<typeof executeReset>>().toEqualTypeOf<
-    ExecutorError | PlanTextError | WrongTargetError
+    ResetExecutionError | PlanTextError | WrongTargetError
   >();
+  expectTypeOf<ErrOf<typeof resumeReset>>().toEqualTypeOf<ResetExecutionError | PlanTextError>();
+  expectTypeOf<ResetExecutionError>().toEqualTypeOf<ExecutorError<ResetError>>();
+  // A failed step's cause is a ResetError (or HANDLER_THREW), not any { code, message }.
+  type StepCause = Extract<ResetExecutionError, { code: "STEP_FAILED" }>["cause"];
+  expectTypeOf<StepCause>().toEqualTypeOf<ResetError | HandlerThrewError>();
+  expectTypeOf<Closed<StepCause>>().toEqualTypeOf<true>();
   expectTypeOf<Closed<ResetError>>().toEqualTypeOf<true>();
   expectTypeOf<Closed<ResetPlanError>>().toEqualTypeOf<true>();
   expectTypeOf<Closed<ErrOf<typeof executeReset>>>().toEqualTypeOf<true>();
@@ -104,6 +119,9 @@ test("the error unions of reset's public functions are closed (compile-time)", (
   const misspelt = (e: ErrOf<typeof inspect>) => e.code === "RESET_NOT_A_DSK";
   // @ts-expect-error nor does a code reset never returns
   const foreign = (e: ErrOf<typeof createCheckpoint>) => e.code === "FACTORY_TARGET_TOO_SMALL";
+  // @ts-expect-error a misspelt code of a failed step's cause does not compile
+  const misspeltCause = (c: StepCause) => c.code === "RESET_INSUFICIENT_SPACE";
+  void misspeltCause;
   // @ts-expect-error plan() is pure: it never fails with a command error
   const notPlans = (e: ErrOf<typeof plan>) => e.code === "COMMAND_FAILED";
   void [misspelt, foreign, notPlans];
@@ -143,11 +161,14 @@ test("plan: ResetPlanError, an exhaustive switch compiles", () => {
   expect(advice({ code: "RESET_BAD_REQUEST", message: "m", field: "stamp" })).toBe("stamp");
 });
 
-test("executeReset: the executor's, plan-text and wrong-target errors, an exhaustive switch compiles", () => {
+test("executeReset: the executor's (a failed step's cause a ResetError), plan-text and wrong-target errors, an exhaustive switch compiles", () => {
   const advice = (e: ErrOf<typeof executeReset>): string => {
     switch (e.code) {
       case "STEP_FAILED":
-        return `${e.stepId}: ${e.cause.code}`;
+        // The cause narrows like any ResetError.
+        return e.cause.code === "RESET_INSUFFICIENT_SPACE"
+          ? `${e.stepId}: ${e.cause.neededBytes - e.cause.availableBytes} bytes short`
+          : `${e.stepId}: ${e.cause.code}`;
       case "CONFIRMATION_REQUIRED":
       case "CONFIRMATION_MISMATCH":
         return e.planDigest;
@@ -180,6 +201,16 @@ test("executeReset: the executor's, plan-text and wrong-target errors, an exhaus
     }
   };
   expect(advice({ code: "RESET_WRONG_TARGET", message: "m", planned: "u" })).toBe("u");
+  const cause = {
+    code: "RESET_INSUFFICIENT_SPACE",
+    message: "m",
+    where: "btrfs",
+    neededBytes: 10,
+    availableBytes: 4,
+  } as const;
+  expect(advice({ code: "STEP_FAILED", message: "m", stepId: "s1", stepIndex: 0, cause })).toBe(
+    "s1: 6 bytes short",
+  );
 });
 
 test("ResetError: a switch narrows every code to its fields; reset's own codes switch exhaustively", () => {

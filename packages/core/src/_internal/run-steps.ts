@@ -1,7 +1,14 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
-import { abortedError, ioError, type LifeboatError, type StepFailedError } from "../errors.js";
+import {
+  type AbortedError,
+  abortedError,
+  type HandlerThrewError,
+  ioError,
+  type LifeboatError,
+  type StepFailedError,
+} from "../errors.js";
 import type {
   ExecuteOptions,
   ExecutionSummary,
@@ -17,11 +24,11 @@ import { createSlotWriter } from "./journal-slots.js";
 const never = new AbortController().signal;
 
 /** Run the handler, turning a thrown exception (a broken contract) into an error value. */
-async function callHandler(
-  handler: NonNullable<StepHandlers[string]>,
+async function callHandler<E extends LifeboatError>(
+  handler: NonNullable<StepHandlers<E>[string]>,
   step: Plan["steps"][number],
   ctx: StepContext,
-): Promise<Result<void, LifeboatError>> {
+): Promise<Result<void, E | HandlerThrewError>> {
   try {
     return await handler(step, ctx);
   } catch (e) {
@@ -29,6 +36,7 @@ async function callHandler(
       code: "HANDLER_THREW",
       message: `The handler for ${step.kind} threw instead of returning an error: ${e instanceof Error ? e.message : String(e)}`,
       cause: e,
+      kind: step.kind,
     });
   }
 }
@@ -37,13 +45,13 @@ async function callHandler(
  * The executor's loop, shared by execute and resume. The caller holds the
  * lock and has checked the plan. `journal` is the existing record, if any.
  */
-export async function runSteps(
+export async function runSteps<E extends LifeboatError>(
   plan: Plan,
-  handlers: StepHandlers,
+  handlers: StepHandlers<E>,
   journalPath: string,
   journal: JournalRecord | undefined,
   options: Omit<ExecuteOptions, "confirm">,
-): Promise<Result<ExecutionSummary, ExecutorError>> {
+): Promise<Result<ExecutionSummary, ExecutorError<E>>> {
   const t0 = Date.now();
   const emit = (event: ExecutorEvent): void => {
     try {
@@ -88,9 +96,9 @@ export async function runSteps(
   const skipped: string[] = [];
 
   const fail = async (
-    error: ExecutorError,
+    error: ExecutorError<E>,
     stepId: string | undefined,
-  ): Promise<Result<never, ExecutorError>> => {
+  ): Promise<Result<never, ExecutorError<E>>> => {
     record = { ...record, status: "failed", updatedAt: now(), lastError: journaledError(error) };
     // The step's error is what matters; a journal that cannot be written now
     // still says "running" with this step current, which resumes the same way.
@@ -154,14 +162,15 @@ export async function runSteps(
     if (result.isErr()) {
       const cause = result.error;
       if (cause.code === "ABORTED" || signal.aborted) {
+        // A code names one interface: a handler's ABORTED is core's AbortedError.
         return fail(
           cause.code === "ABORTED"
-            ? (cause as ExecutorError)
+            ? (cause as LifeboatError as AbortedError)
             : abortedError(`step ${step.id}`, cause),
           step.id,
         );
       }
-      const failed: StepFailedError = {
+      const failed: StepFailedError<E | HandlerThrewError> = {
         code: "STEP_FAILED",
         message: `Step ${stepIndex + 1} (${step.title}) failed: ${cause.message}`,
         stepId: step.id,

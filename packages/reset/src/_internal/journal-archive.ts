@@ -1,8 +1,8 @@
 import { mkdir, open, rm } from "node:fs/promises";
 import path from "node:path";
 import {
-  type ExecutorError,
   fsyncDirectory,
+  type IoFailedError,
   type JournalRecord,
   journalFiles,
 } from "@lifeboat/core";
@@ -25,7 +25,7 @@ export function archiveJournal(
   top: string,
   record: JournalRecord,
   suffix = "",
-): ResultAsync<string, ExecutorError> {
+): ResultAsync<string, IoFailedError> {
   const journalPath = path.join(top, JOURNAL_FILE);
   const dir = path.join(top, JOURNAL_ARCHIVE_DIR);
   const when = (record.finishedAt ?? record.updatedAt).replace(/[-:.]/g, "");
