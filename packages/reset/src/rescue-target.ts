@@ -1,7 +1,6 @@
 import { statfs } from "node:fs/promises";
-import { ioError, type MountinfoEntry, readMountinfo } from "@lifeboat/core";
+import { type IoFailedError, ioError, type MountinfoEntry, readMountinfo } from "@lifeboat/core";
 import { okAsync, ResultAsync } from "neverthrow";
-import type { ResetError } from "./errors.js";
 import type { RescueTarget } from "./requests.js";
 
 /**
@@ -17,7 +16,7 @@ import type { RescueTarget } from "./requests.js";
  * // RESET_INSUFFICIENT_SPACE when home does not fit in target.freeBytes
  * ```
  */
-export function describeRescueTarget(directory: string): ResultAsync<RescueTarget, ResetError> {
+export function describeRescueTarget(directory: string): ResultAsync<RescueTarget, IoFailedError> {
   return ResultAsync.fromPromise(statfs(directory), (e) =>
     ioError(e, directory, "measure the rescue target"),
   ).andThen((fs) =>

@@ -11,9 +11,9 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { type CommandRunner, writeFileAtomic } from "@lifeboat/core";
+import { type CommandRunner, type InvalidArgumentError, writeFileAtomic } from "@lifeboat/core";
 import { RECOVERY_SCHEDULE } from "@lifeboat/core/layout";
-import { renderGrubScript, writeGrubConfig } from "@lifeboat/grub";
+import { type GrubRenderError, renderGrubScript, writeGrubConfig } from "@lifeboat/grub";
 import { err, type Result, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
@@ -35,7 +35,9 @@ const sha256 = (bytes: string | Buffer) =>
  * const text = renderScheduleFragment("sha256:9f86d0…");
  * ```
  */
-export function renderScheduleFragment(digest: string): Result<string, ResetError> {
+export function renderScheduleFragment(
+  digest: string,
+): Result<string, InvalidArgumentError | GrubRenderError> {
   if (!/^sha256:[0-9a-f]{64}$/.test(digest))
     return err({
       code: "INVALID_ARGUMENT",

@@ -9,14 +9,17 @@ import {
   createExecaRunner,
   type ExecutorError,
   type HandlerThrewError,
+  type InvalidArgumentError,
   type IoFailedError,
 } from "@lifeboat/core";
+import type { GrubRenderError } from "@lifeboat/grub";
 import type { Result } from "neverthrow";
 import { afterAll, beforeAll, expect, expectTypeOf, test } from "vitest";
 import {
   type abandonReset,
   type createCheckpoint,
   describeBootPayload,
+  type describeRescueTarget,
   type executeReset,
   type inspect,
   inspectMachine,
@@ -33,6 +36,7 @@ import {
   scheduleReset,
   type WrongTargetError,
 } from "../src/index.js";
+import { renderScheduleFragment } from "../src/schedule-recovery.js";
 
 /** The error type of a function returning a Result or a ResultAsync. */
 // biome-ignore lint/suspicious/noExplicitAny: any function's parameters
@@ -295,4 +299,15 @@ test("runtime: openMachine, inspectMachine and scheduleReset return codes of the
     expect(e.code).toBe("IO_FAILED");
     if (e.code === "IO_FAILED") expect(e.errno).toBe("ENOTDIR");
   }
+});
+
+test("narrow unions: describeRescueTarget is IO_FAILED, renderScheduleFragment INVALID_ARGUMENT or a GRUB render error", () => {
+  expectTypeOf<ErrOf<typeof describeRescueTarget>>().toEqualTypeOf<IoFailedError>();
+  expectTypeOf<ErrOf<typeof renderScheduleFragment>>().toEqualTypeOf<
+    InvalidArgumentError | GrubRenderError
+  >();
+  const bad = renderScheduleFragment("sha256:not-hex");
+  expect(bad.isErr() && bad.error.code).toBe("INVALID_ARGUMENT");
+  if (bad.isErr() && bad.error.code === "INVALID_ARGUMENT")
+    expect(bad.error.argument).toBe("digest");
 });
