@@ -54,8 +54,8 @@ export interface MakeOptions {
    */
   readonly compressionLevel?: number;
   /**
-   * Segments of 4 MiB being chunked, hashed and stored at once (default: one
-   * more than the workers). Memory grows with it; the input's size does not.
+   * Segments of 4 MiB being chunked, hashed and stored at once (default: as
+   * many as the workers, at least 2). Memory grows with it; the input's size does not.
    */
   readonly concurrency?: number;
   /** Worker threads chunking, hashing and compressing (default: CPU count, at most 4). */
@@ -130,7 +130,7 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   const level = options.compressionLevel ?? 3;
   const pool = new ChunkPool(params, options.store, level, options.workers);
   const writer = options.store === undefined ? undefined : new LocalStoreWriter(options.store);
-  const maxInflight = Math.max(2, options.concurrency ?? pool.size + 1);
+  const maxInflight = Math.max(2, options.concurrency ?? pool.size);
   const built = new IndexBuilder();
   // Ids are kept as 32-character latin1 strings (a byte per character): half a hex string's size.
   const discarded = new Set<string>(); // chunk files workers wrote for cuts off the true chain
@@ -172,8 +172,9 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
         )
       : undefined);
   const queue: Segment[] = [];
-  // Segment buffers are reused once chunked and merged: memory stays at about
-  // `concurrency` + 2 segments whatever the input's size.
+  // Segment buffers are reused once chunked and merged: `concurrency` + 1 of them
+  // whatever the input's size (one segment per worker: a second one queued saved no
+  // time, measured in bench/results/casync-memory.md, and cost 4 MiB).
   const free: Buffer[] = [];
   let previous: { buffer: Buffer; base: number; dataEnd: number; atEnd: boolean } | undefined;
   const readSegment = async (): Promise<Segment | undefined> => {

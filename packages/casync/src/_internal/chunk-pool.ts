@@ -68,9 +68,9 @@ export class ChunkPool {
       const worker = new Worker(bundledWorker(), {
         eval: true,
         workerData,
-        // A small young generation: the chunk copies and compressed outputs a worker makes are
-        // short-lived, and collected sooner they do not add up to tens of MiB per worker.
-        resourceLimits: { maxYoungGenerationSizeMb: 4 },
+        // A small young generation: the compressed chunks a worker makes are short-lived (zstd's
+        // output, outside the V8 heap), and collected sooner they do not add up per worker.
+        resourceLimits: { maxYoungGenerationSizeMb: 2 },
         // The bundle is a classic script, whatever `--input-type` the parent ran with.
         execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
       });
