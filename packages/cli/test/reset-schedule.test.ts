@@ -9,8 +9,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { type Machine, openMachine, SCHEDULED_REQUEST } from "@lifeboat/reset";
-import { JOURNAL_FILE, ROOT_SUBVOLUME } from "@lifeboat/reset/layout";
+import { type Machine, openMachine } from "@lifeboat/reset";
+import { JOURNAL_FILE, ROOT_SUBVOLUME, SCHEDULED_REQUEST } from "@lifeboat/reset/layout";
 import { attachLoop, requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { resetScheduleDataSchema, resetUnscheduleDataSchema } from "../src/json-schemas.js";

@@ -11,7 +11,8 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { openMachine, SCHEDULED_REQUEST } from "@lifeboat/reset";
+import { openMachine } from "@lifeboat/reset";
+import { SCHEDULED_REQUEST } from "@lifeboat/reset/layout";
 import { attachLoop, requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {

@@ -34,6 +34,30 @@ export const ROOT_SUBVOLUME = "root";
 /** The home subvolume's name (Fedora's). */
 export const HOME_SUBVOLUME = "home";
 
+/** Where a scheduled request is kept, relative to the Btrfs top level. */
+export const SCHEDULED_REQUEST = `${LIFEBOAT_DIR}/scheduled-reset.json`;
+/** The GRUB menu entry id of the reset entry (BLS id and `menuentry --id`). */
+export const RESET_ENTRY_ID = "lifeboat-factory-reset";
+/**
+ * The targets the unit is enabled for: `sysinit.target`, because systemd
+ * before v258 has nothing that starts `factory-reset.target` from
+ * `systemd.factory_reset=1` (the unit's condition then decides);
+ * `factory-reset-now.target`, which v258's `systemd-factory-reset-generator`
+ * starts on such a boot; and `factory-reset.target` (the earlier name).
+ */
+export const RESET_UNIT_WANTED_BY = [
+  "sysinit.target",
+  "factory-reset.target",
+  "factory-reset-now.target",
+] as const;
+
+/** The files of a Lifeboat recovery image set. */
+export const RECOVERY_FILES = {
+  root: "root.squashfs",
+  boot: "boot.squashfs",
+  factory: "factory.json",
+} as const;
+
 /** Metadata headroom a snapshot-based reset (or an unpack) needs on the Btrfs. */
 export const SNAPSHOT_HEADROOM_BYTES = 256 * 1024 ** 2;
 

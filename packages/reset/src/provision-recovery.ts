@@ -25,9 +25,9 @@ import {
 import type { ResultAsync } from "neverthrow";
 import { effect, fail, must } from "./_internal/await.js";
 import type { BadRequestError, ResetError } from "./errors.js";
-import { FACTORY_MANIFEST, ROOT_SUBVOLUME } from "./layout.js";
+import { FACTORY_MANIFEST, RECOVERY_FILES, ROOT_SUBVOLUME } from "./layout.js";
 import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
-import { buildRecoveryImageSet, RECOVERY_FILES } from "./recovery.js";
+import { buildRecoveryImageSet } from "./recovery.js";
 
 /** Where and what to write on the recovery partition (see {@link provisionRecovery}). */
 export interface RecoveryProvisionOptions {

@@ -19,17 +19,10 @@ import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { treeIdentity } from "./_internal/file-identity.js";
 import type { ImageChangedError, ResetError } from "./errors.js";
-import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT } from "./layout.js";
+import { FACTORY_BOOT, FACTORY_MANIFEST, FACTORY_ROOT, RECOVERY_FILES } from "./layout.js";
 import { type FactoryManifest, factoryManifestSchema, readFactoryManifest } from "./manifest.js";
 import type { RecoveryState } from "./state.js";
 import type { RecoveryImageAccess } from "./steps/context.js";
-
-/** The files of a Lifeboat recovery image set. */
-export const RECOVERY_FILES = {
-  root: "root.squashfs",
-  boot: "boot.squashfs",
-  factory: "factory.json",
-} as const;
 
 /** Options of {@link buildRecoveryImageSet}. */
 export interface BuildRecoveryOptions {

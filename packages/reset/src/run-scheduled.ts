@@ -7,8 +7,9 @@ import { exists } from "./_internal/fs.js";
 import type { ResetError } from "./errors.js";
 import { executeReset, resetJournalPaths, resumeReset } from "./execute.js";
 import { inspect } from "./inspect.js";
+import { RESET_ENTRY_ID } from "./layout.js";
 import { plan as makePlan } from "./plan.js";
-import { cancelScheduledReset, grubDirOf, RESET_ENTRY_ID, readScheduledReset } from "./schedule.js";
+import { cancelScheduledReset, grubDirOf, readScheduledReset } from "./schedule.js";
 import type { ResetEnvironment } from "./steps/context.js";
 
 /** Options of {@link runScheduledReset}. */

@@ -27,7 +27,7 @@ import { effect, fail, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
 import { removeMenuBlock, withMenuBlock } from "./_internal/menu-block.js";
 import type { BadRequestError, ResetError } from "./errors.js";
-import { isValidStamp, LIFEBOAT_DIR } from "./layout.js";
+import { isValidStamp, RESET_ENTRY_ID, RESET_UNIT_WANTED_BY, SCHEDULED_REQUEST } from "./layout.js";
 import { plan as makePlan } from "./plan.js";
 import type { SystemState } from "./state.js";
 
@@ -35,20 +35,6 @@ import type { SystemState } from "./state.js";
 export const RESET_UNIT = "lifeboat-factory-reset.service";
 /** The BLS entry that boots with `systemd.factory_reset=1`. */
 export const RESET_BLS_ENTRY = "lifeboat-factory-reset.conf";
-/** The GRUB menu entry id of the reset entry (BLS id and `menuentry --id`). */
-export const RESET_ENTRY_ID = "lifeboat-factory-reset";
-/**
- * The targets the unit is enabled for: `sysinit.target`, because systemd
- * before v258 has nothing that starts `factory-reset.target` from
- * `systemd.factory_reset=1` (the unit's condition then decides);
- * `factory-reset-now.target`, which v258's `systemd-factory-reset-generator`
- * starts on such a boot; and `factory-reset.target` (the earlier name).
- */
-export const RESET_UNIT_WANTED_BY = [
-  "sysinit.target",
-  "factory-reset.target",
-  "factory-reset-now.target",
-] as const;
 
 /** Quote one argument for a systemd `ExecStart=` line. */
 function quoteUnitArg(arg: string): string {
@@ -285,9 +271,6 @@ export function unscheduleReset(
     return { removed };
   }, "unschedule the reset");
 }
-
-/** Where a scheduled request is kept, relative to the Btrfs top level. */
-export const SCHEDULED_REQUEST = `${LIFEBOAT_DIR}/scheduled-reset.json`;
 
 /** The kinds of reset that can be scheduled for the next boot. */
 export const SCHEDULABLE_KINDS = ["reset-keep-home", "full-restore", "reset-user-data"] as const;

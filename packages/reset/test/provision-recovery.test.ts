@@ -26,7 +26,8 @@ import {
   unmount,
 } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildRecoveryImageSet, provision, RECOVERY_FILES } from "../src/index.js";
+import { buildRecoveryImageSet, provision } from "../src/index.js";
+import { RECOVERY_FILES } from "../src/layout.js";
 
 const runner = createExecaRunner();
 const MiB = 1024 * 1024;

@@ -15,7 +15,8 @@ import {
   verifyImageSet,
 } from "@lifeboat/image";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { openRecoveryImageSet, plan, RECOVERY_FILES, type SystemState } from "../src/index.js";
+import { openRecoveryImageSet, plan, type SystemState } from "../src/index.js";
+import { RECOVERY_FILES } from "../src/layout.js";
 import { laptop } from "./fixtures.js";
 
 const stamp = "20261204T100000Z";

@@ -6,13 +6,16 @@ import {
   executeReset,
   inspect,
   plan,
-  RESET_UNIT_WANTED_BY,
   runScheduledReset,
-  SCHEDULED_REQUEST,
   type ScheduledRunEvent,
   scheduleResetOn,
 } from "../src/index.js";
-import { oldRootName, ROOT_SUBVOLUME } from "../src/layout.js";
+import {
+  oldRootName,
+  RESET_UNIT_WANTED_BY,
+  ROOT_SUBVOLUME,
+  SCHEDULED_REQUEST,
+} from "../src/layout.js";
 import { buildGolden, type Golden, machine, runner } from "./support/machine.js";
 
 const stamp = "20261205T140000Z";

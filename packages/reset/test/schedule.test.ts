@@ -7,16 +7,14 @@ import {
   findBaseEntry,
   grubMenuFileFor,
   parseScheduledRequest,
-  RESET_ENTRY_ID,
-  RESET_UNIT_WANTED_BY,
   readScheduledReset,
   renderResetUnit,
-  SCHEDULED_REQUEST,
   type SystemState,
   scheduleReset,
   scheduleResetOn,
   unscheduleReset,
 } from "../src/index.js";
+import { RESET_ENTRY_ID, RESET_UNIT_WANTED_BY, SCHEDULED_REQUEST } from "../src/layout.js";
 import { runner } from "./support/machine.js";
 
 let scratch: Scratch;

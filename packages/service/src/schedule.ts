@@ -5,12 +5,11 @@ import {
   type Machine,
   openMachine,
   parseScheduledRequest,
-  RESET_ENTRY_ID,
   readScheduledReset,
   type ScheduledResetRequest,
   scheduleResetOn,
 } from "@lifeboat/reset";
-import { ROOT_SUBVOLUME } from "@lifeboat/reset/layout";
+import { RESET_ENTRY_ID, ROOT_SUBVOLUME } from "@lifeboat/reset/layout";
 import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
 import { type MachineAccess, withMachine } from "./machine.js";
 import { MAX_REQUEST_BYTES } from "./request.js";

@@ -11,7 +11,8 @@ import {
   lifeboatError,
 } from "@lifeboat/core";
 import { installImageSet, securityEpochOf, verifyImageSet } from "@lifeboat/image";
-import { imageSetDigest, type Machine, RECOVERY_FILES } from "@lifeboat/reset";
+import { imageSetDigest, type Machine } from "@lifeboat/reset";
+import { RECOVERY_FILES } from "@lifeboat/reset/layout";
 import { errAsync, okAsync, ResultAsync } from "neverthrow";
 import type { MachineAccess } from "./machine.js";
 

@@ -4,16 +4,15 @@ import { lifeboatError } from "@lifeboat/core";
 import {
   cancelRecoverySchedule,
   cancelScheduledReset,
-  RESET_ENTRY_ID,
   type RecoveryResetScheduled,
   runScheduledReset,
   SCHEDULABLE_KINDS,
-  SCHEDULED_REQUEST,
   type ScheduledResetRequest,
   scheduleResetInRecovery,
   scheduleResetOn,
   stampOf,
 } from "@lifeboat/reset";
+import { RESET_ENTRY_ID, SCHEDULED_REQUEST } from "@lifeboat/reset/layout";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { type CliContext, fail, note, succeed } from "../context.js";
