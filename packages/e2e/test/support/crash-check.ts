@@ -10,10 +10,15 @@
  * partition's image set for the operations that read it. An operation the
  * recovery command's request cannot carry (checkpoint rollback: the request
  * holds no checkpoint id) is run again with its own CLI command instead, and
- * an interrupted run of it is finished with `lifeboat resume`.
+ * an interrupted run of it is finished with `lifeboat resume`. A reset
+ * scheduled for the next boot is finished as the next boot would: the unit's
+ * `reset run-scheduled` while the old root (which holds the unit) is in place,
+ * `resume` after the swap; its request may be gone only once the journal says
+ * done. With /boot given, each state's /boot passes `e2fsck -fn`.
  */
 
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -46,6 +51,21 @@ export interface OperationExpectation {
    * `lifeboat resume`. Without it: `lifeboat recovery --request … --digest …`.
    */
   readonly command?: readonly string[];
+  /**
+   * /boot's place in the image (ext4): each state's /boot, its journal
+   * replayed as a mount would, must pass `e2fsck -fn`, before the recovery and after it.
+   */
+  readonly boot?: Pick<FixturePartition, "offsetBytes" | "sizeBytes">;
+  /**
+   * A reset scheduled for the next boot (`lifeboat reset schedule`): the
+   * unit's command after its program (`reset run-scheduled --digest …`). The
+   * next boot's equivalent is run on the state: while `root` is the old system
+   * (it holds the unit) that command with `--system-root`/`--boot` on the
+   * state's `root` and /boot mounted; once the new root is in place (no unit)
+   * `lifeboat resume`. The request on the top level may be gone only when the
+   * journal says done.
+   */
+  readonly scheduled?: { readonly unitArgs: readonly string[] };
 }
 
 /** One state's verdict: `failures` empty when every check passed. */
@@ -61,7 +81,12 @@ export interface StateVerdict {
   readonly root: "old" | "new" | "other";
   /** What the recovery command did (`resumed`, `executed`) or `skipped` when the journal said done. */
   readonly recovery: string;
+  /** For a scheduled reset: whether the request was still on the top level (`pending`) or gone. */
+  readonly schedule?: "pending" | "gone";
 }
+
+/** Where `reset schedule` keeps the request, relative to the Btrfs top level. */
+const SCHEDULED_REQUEST = ".lifeboat/scheduled-reset.json";
 
 const run = promisify(execFile);
 const short = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 600);
@@ -151,8 +176,21 @@ async function recover(
   image: string,
   want: OperationExpectation,
   journal: StateVerdict["journal"],
+  root: StateVerdict["root"],
+  work: string,
 ): Promise<string> {
   const disk = ["--disk", image, "--json"];
+  if (want.scheduled !== undefined) {
+    if (root === "old") {
+      const r = await runScheduled(image, want, want.scheduled.unitArgs, work);
+      if (!r.ok) return `failed: ${r.failure}`;
+      return `run-scheduled ${/"action":\s*"(\w+)"/.exec(r.stdout)?.[1] ?? "?"}`;
+    }
+    if (journal !== "running" && journal !== "failed")
+      return `failed: root is the new system but the journal says ${journal}`;
+    const r = await cli(want, ["resume", ...disk]);
+    return r.ok ? "resumed" : `failed: ${r.failure}`;
+  }
   if (want.command === undefined) {
     if (want.requestFile === undefined || want.digest === undefined)
       return "failed: neither a request nor a command to run";
@@ -202,6 +240,8 @@ export async function checkOperationState(
   } catch (e) {
     failures.push(`sgdisk -v: ${short(e)}`);
   }
+  if (want.boot !== undefined) failures.push(...(await checkExt4(image, want.boot, "/boot")));
+  let schedule: StateVerdict["schedule"];
   try {
     await withBtrfs(
       image,
@@ -215,19 +255,25 @@ export async function checkOperationState(
           failures.push("/home is neither the user's nor the new one");
         journal = classify(await journalOf(top), want.doneDigest);
         if (journal === "unreadable") failures.push("the journal is there but unreadable");
+        if (want.scheduled !== undefined) {
+          schedule = existsSync(path.join(top, SCHEDULED_REQUEST)) ? "pending" : "gone";
+          if (schedule === "gone" && journal !== "done")
+            failures.push(`the scheduled request is gone but the journal says ${journal}`);
+        }
       },
       { check: true },
     );
   } catch (e) {
     failures.push(`btrfs: ${short(e)}`);
-    return { failures, journal, root, recovery };
+    return { failures, journal, root, recovery, ...(schedule ? { schedule } : {}) };
   }
+  const verdict = () => ({ failures, journal, root, recovery, ...(schedule ? { schedule } : {}) });
   if (journal === "done") recovery = "skipped";
   else {
-    const r = await recover(image, want, journal);
+    const r = await recover(image, want, journal, root, work);
     if (r.startsWith("failed: ")) {
       failures.push(`recovery: ${r.slice("failed: ".length)}`);
-      return { failures, journal, root, recovery };
+      return verdict();
     }
     recovery = r;
   }
@@ -238,12 +284,85 @@ export async function checkOperationState(
       if (fp.home !== want.newHome) failures.push("after recovery: /home is not the expected one");
       const after = await journalOf(top);
       if (after.status !== "done") failures.push(`after recovery: journal ${after.status}`);
+      // run-scheduled finished: it removes the request (the next boot runs no reset again).
+      if (recovery.startsWith("run-scheduled") && existsSync(path.join(top, SCHEDULED_REQUEST)))
+        failures.push("after run-scheduled: the scheduled request is still there");
     });
   } catch (e) {
     failures.push(`after recovery: ${short(e)}`);
   }
+  if (want.boot !== undefined && recovery !== "skipped")
+    failures.push(...(await checkExt4(image, want.boot, "after recovery: /boot")));
   await rm(mnt, { recursive: true, force: true });
-  return { failures, journal, root, recovery };
+  return verdict();
+}
+
+/**
+ * `e2fsck -fn` on an ext4 byte range of `image` after its journal is replayed
+ * (`-E journal_only`, what a mount does first): the failures, none when clean.
+ */
+export async function checkExt4(
+  image: string,
+  part: Pick<FixturePartition, "offsetBytes" | "sizeBytes">,
+  what: string,
+): Promise<string[]> {
+  try {
+    return await withLoop(image, part, async (dev) => {
+      const replay = await run("e2fsck", ["-E", "journal_only", "-y", dev]).catch(
+        (e: { code?: number; stdout?: string }) => e,
+      );
+      if ("code" in replay && replay.code !== undefined && replay.code > 1)
+        return [
+          `${what}: e2fsck journal replay exit ${replay.code}: ${String(replay.stdout ?? "").slice(-400)}`,
+        ];
+      const r = await run("e2fsck", ["-f", "-n", dev]).catch(
+        (e: { code?: number; stdout?: string }) => e,
+      );
+      if ("code" in r && r.code !== undefined && r.code !== 0)
+        return [`${what}: e2fsck -fn exit ${r.code}: ${String(r.stdout ?? "").slice(-600)}`];
+      return [];
+    });
+  } catch (e) {
+    return [`${what}: ${short(e)}`];
+  }
+}
+
+/**
+ * The scheduled reset's next boot on a state: `root` mounted as the system
+ * root and /boot on it, the unit's command run with `--system-root`/`--boot`.
+ */
+async function runScheduled(
+  image: string,
+  want: OperationExpectation,
+  unitArgs: readonly string[],
+  work: string,
+): Promise<CliOutcome> {
+  if (want.boot === undefined) return { ok: false, failure: "no /boot partition given" };
+  const boot = want.boot;
+  const sys = path.join(work, "scheduled-sys");
+  await mkdir(sys, { recursive: true });
+  return withLoop(image, want.btrfs, async (btrfsDev) => {
+    await sh("mount", ["-t", "btrfs", "-o", "subvol=root", btrfsDev, sys]);
+    try {
+      return await withLoop(image, boot, async (bootDev) => {
+        await sh("mount", ["-t", "ext4", bootDev, path.join(sys, "boot")]);
+        try {
+          return await cli(want, [
+            ...unitArgs,
+            "--system-root",
+            sys,
+            "--boot",
+            path.join(sys, "boot"),
+            "--json",
+          ]);
+        } finally {
+          await sh("umount", [path.join(sys, "boot")]);
+        }
+      });
+    } finally {
+      await sh("umount", [sys]);
+    }
+  });
 }
 
 /**
