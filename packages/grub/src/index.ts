@@ -58,7 +58,6 @@ export {
 } from "./grubd.js";
 export {
   editGrubenv,
-  GRUBENV_SIZE,
   type GrubEnv,
   parseGrubenv,
   renderGrubenv,

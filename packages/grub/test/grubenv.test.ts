@@ -2,13 +2,8 @@ import { readFile, writeFile } from "node:fs/promises";
 import { requireTools, Scratch, sh } from "@lifeboat/testkit";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  editGrubenv,
-  GRUBENV_SIZE,
-  parseGrubenv,
-  renderGrubenv,
-  updateGrubenv,
-} from "../src/index.js";
+import { GRUBENV_SIZE } from "../src/grubenv.js";
+import { editGrubenv, parseGrubenv, renderGrubenv, updateGrubenv } from "../src/index.js";
 
 const scratches: Scratch[] = [];
 afterAll(async () => {

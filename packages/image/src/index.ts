@@ -91,7 +91,7 @@ export {
   recordRollback,
   SECURITY_EPOCH_FILE,
 } from "./rollback.js";
-export { SIGNATURE_BYTES, signManifest, verifyManifestSignature } from "./signature.js";
+export { signManifest, verifyManifestSignature } from "./signature.js";
 export {
   isVerifiedImageSet,
   readSignedManifest,

@@ -12,11 +12,11 @@ import {
   loadPublicKey,
   type Manifest,
   parseManifest,
-  SIGNATURE_BYTES,
   signManifest,
   verifyImageSet,
   verifyManifestSignature,
 } from "../src/index.js";
+import { SIGNATURE_BYTES } from "../src/signature.js";
 
 const manifest: Manifest = {
   formatVersion: 1,

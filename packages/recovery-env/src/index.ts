@@ -10,8 +10,6 @@
  * @module @lifeboat/recovery-env
  */
 
-export { parseLdd, parseShowDepends } from "./_internal/closure.js";
-export { renderInit } from "./_internal/init-script.js";
 export {
   type BuildRecoveryEnvironmentOptions,
   buildRecoveryEnvironment,
@@ -19,7 +17,6 @@ export {
   DEFAULT_MODULES,
   DEFAULT_TOOLS,
   LUKS_MODULES,
-  RECOVERY_MODES,
   type RecoveryCliArguments,
   type RecoveryEnvironment,
   type RecoveryEnvProgress,

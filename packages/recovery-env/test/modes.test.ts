@@ -8,12 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  DEFAULT_CLI_ARGUMENTS,
-  RECOVERY_MODES,
-  renderCliArgumentFiles,
-  renderInit,
-} from "../src/index.js";
+import { renderInit } from "../src/_internal/init-script.js";
+import { RECOVERY_MODES } from "../src/build.js";
+import { DEFAULT_CLI_ARGUMENTS, renderCliArgumentFiles } from "../src/index.js";
 
 let dir = "";
 beforeAll(async () => {

@@ -4,17 +4,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
 import { describe, expect, it } from "vitest";
-import { moduleLoadOrder, sharedLibraries } from "../src/_internal/closure.js";
-import { RECOVERY_PARTITION_TYPE } from "../src/_internal/init-script.js";
+import {
+  moduleLoadOrder,
+  parseLdd,
+  parseShowDepends,
+  sharedLibraries,
+} from "../src/_internal/closure.js";
+import { RECOVERY_PARTITION_TYPE, renderInit } from "../src/_internal/init-script.js";
 import {
   buildRecoveryEnvironment,
   DEFAULT_MODULES,
   DEFAULT_TOOLS,
   installProgram,
   LUKS_MODULES,
-  parseLdd,
-  parseShowDepends,
-  renderInit,
 } from "../src/index.js";
 
 describe("parsers", () => {

@@ -10,10 +10,7 @@ export {
   type CreateCheckpointOptions,
   createCheckpoint,
 } from "./checkpoint/create.js";
-export {
-  checkCheckpointName,
-  checkpointRoot,
-} from "./checkpoint/layout.js";
+export { checkCheckpointName } from "./checkpoint/layout.js";
 export { listCheckpoints } from "./checkpoint/list.js";
 export type { CheckpointManifest } from "./checkpoint/manifest.js";
 export {
@@ -194,7 +191,6 @@ export type { StepKind, StepParams } from "./steps/catalogue.js";
 export type { RecoveryImageAccess, ResetEnvironment } from "./steps/context.js";
 export { type PayloadOrigin, payloadOrigin } from "./steps/words.js";
 export {
-  PLAN_WARNING_KINDS,
   type PlanWarningKind,
   type PlanWarningParams,
   type PlanWarningView,

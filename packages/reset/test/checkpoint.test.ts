@@ -3,8 +3,8 @@ import path from "node:path";
 import { planDataLoss } from "@lifeboat/core";
 import { mountTemp, Scratch, unmount } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkpointRoot } from "../src/checkpoint/layout.js";
 import {
-  checkpointRoot,
   createCheckpoint,
   describeBootPayload,
   executeReset,

@@ -7,8 +7,8 @@ import { exportPublicKeyPem } from "@lifeboat/image";
 import { mountTemp, Scratch, sh, unmount } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleDefineArgs } from "../../../scripts/bundle-defines.js";
+import { checkpointRoot } from "../src/checkpoint/layout.js";
 import {
-  checkpointRoot,
   createCheckpoint,
   executeReset,
   inspect,
