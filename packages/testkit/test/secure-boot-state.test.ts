@@ -11,6 +11,24 @@ describe("the guest's Secure Boot state from the serial console", () => {
     expect(kernelSecureBootStates("GRUB\n")).toEqual([]);
   });
 
+  it("reads a line whose state word or prefix lost one character on a loaded serial port", () => {
+    expect(kernelSecureBootStates("[    0.000000] secureboot: Secure boot enabld\n")).toEqual([
+      "enabled",
+    ]);
+    expect(kernelSecureBootStates("[    0.000000] secureboot: Secure boot disabed\n")).toEqual([
+      "disabled",
+    ]);
+    expect(kernelSecureBootStates("[    0.000000] secureboot: Secure bot enabled\n")).toEqual([
+      "enabled",
+    ]);
+    // not a Secure Boot line, or a word too far from either state
+    expect(kernelSecureBootStates("[    1.0] systemd: enabled unit foo\n")).toEqual([]);
+    expect(kernelSecureBootStates("[    0.0] secureboot: Secure boot unknown\n")).toEqual([]);
+    expect(
+      secureBootMismatch("[ 0.0] secureboot: Secure boot enabld\n", true, true),
+    ).toBeUndefined();
+  });
+
   it("a kernel that saw the other state is a mismatch; no kernel yet only when complete", () => {
     expect(secureBootMismatch(on, true, true)).toBeUndefined();
     expect(secureBootMismatch(`${on}${off}`, true, false)).toMatch(/Secure boot disabled/);
