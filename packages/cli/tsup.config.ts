@@ -25,7 +25,7 @@ for (const dir of [
     alias[`@lifeboat/${dir}`] = path.join(packages, dir, "src/index.ts");
 }
 // Subpath exports, by their own source (esbuild takes the longest alias that matches).
-for (const dir of ["core", "reset"]) {
+for (const dir of ["core", "image", "reset"]) {
   alias[`@lifeboat/${dir}/layout`] = path.join(packages, dir, "src/layout.ts");
 }
 

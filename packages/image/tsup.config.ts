@@ -2,7 +2,7 @@ import { defineConfig } from "tsup";
 import { workerDefines } from "../../scripts/bundle-defines.js";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  entry: ["src/index.ts", "src/layout.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

@@ -27,11 +27,11 @@ import { deriveUuid } from "./_internal/verity-layout.js";
 import type { ImageManifestInvalidError } from "./errors.js";
 import { createHashTree } from "./hash-tree.js";
 import type { PrivateKey } from "./keys.js";
+import { MANIFEST_FILE } from "./layout.js";
 import {
   encodeManifest,
   type ImageFileKind,
   type ImageLayout,
-  MANIFEST_FILE,
   MANIFEST_FORMAT_VERSION,
   type Manifest,
   type ManifestFile,

@@ -67,7 +67,6 @@ export {
   encodeManifest,
   type ImageFileKind,
   type ImageLayout,
-  MANIFEST_FILE,
   type Manifest,
   type ManifestFile,
   type MerkleInfo,
@@ -80,16 +79,13 @@ export {
   checkSecurityEpoch,
   type EpochFloor,
   type EpochFloorSource,
-  MINIMUM_EPOCH_FILE,
   manifestDigest,
-  ROLLBACK_LOG_FILE,
   type RollbackOverride,
   type RollbackRecord,
   readEpochFloor,
   readMinimumEpoch,
   readRollbackLog,
   recordRollback,
-  SECURITY_EPOCH_FILE,
 } from "./rollback.js";
 export { signManifest, verifyManifestSignature } from "./signature.js";
 export {

@@ -35,7 +35,8 @@ import { abortedError, fsyncDirectory, ioError, joinInside } from "@lifeboat/cor
 import { err, ok, ResultAsync } from "neverthrow";
 import { durableCopy, fsyncTree, removeDurably, writeDurable } from "./_internal/durable-copy.js";
 import type { ImageError, ImageNotInstalledError } from "./errors.js";
-import { MANIFEST_FILE, SIGNATURE_FILE, securityEpochOf } from "./manifest.js";
+import { MANIFEST_FILE } from "./layout.js";
+import { SIGNATURE_FILE, securityEpochOf } from "./manifest.js";
 import {
   checkOverride,
   checkSecurityEpoch,

@@ -8,11 +8,10 @@ import { canonicalJson, type PlanEncodingError } from "@lifeboat/core";
 import { err, ok, type Result } from "neverthrow";
 import { z } from "zod";
 import type { ImageManifestInvalidError } from "./errors.js";
+import { MANIFEST_FILE } from "./layout.js";
 
 /** The manifest format this version writes and reads. */
 export const MANIFEST_FORMAT_VERSION = 1;
-/** File name of the manifest inside an image set directory. */
-export const MANIFEST_FILE = "manifest.json";
 /** File name of the detached signature beside the manifest. */
 export const SIGNATURE_FILE = "manifest.json.sig";
 

@@ -26,14 +26,8 @@ import {
 } from "@lifeboat/core";
 import { err, ok, type Result, ResultAsync } from "neverthrow";
 import type { ImageError, ImageRollbackError } from "./errors.js";
-import { MANIFEST_FILE, type Manifest, parseManifest, securityEpochOf } from "./manifest.js";
-
-/** File on the recovery partition: the highest security epoch installed there. */
-export const SECURITY_EPOCH_FILE = "security-epoch";
-/** File on the recovery partition: one JSON line per rollback override. */
-export const ROLLBACK_LOG_FILE = "rollback-log.jsonl";
-/** File beside the trusted public keys: the OEM's minimum security epoch (one integer). */
-export const MINIMUM_EPOCH_FILE = "minimum-epoch";
+import { MANIFEST_FILE, ROLLBACK_LOG_FILE, SECURITY_EPOCH_FILE } from "./layout.js";
+import { type Manifest, parseManifest, securityEpochOf } from "./manifest.js";
 
 /** Where the floor came from (the highest source wins; `none`: no floor at all). */
 export type EpochFloorSource = "installed" | "recorded" | "minimum" | "none";

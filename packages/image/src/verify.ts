@@ -21,7 +21,8 @@ import {
 } from "./_internal/verify-merkle.js";
 import type { ImageError, ImageFileMissingError } from "./errors.js";
 import type { PublicKey } from "./keys.js";
-import { MANIFEST_FILE, type Manifest, parseManifest, SIGNATURE_FILE } from "./manifest.js";
+import { MANIFEST_FILE } from "./layout.js";
+import { type Manifest, parseManifest, SIGNATURE_FILE } from "./manifest.js";
 import { verifyManifestSignature } from "./signature.js";
 
 declare const verifiedBrand: unique symbol;

@@ -15,12 +15,12 @@ import {
   readEpochFloor,
   readMinimumEpoch,
   readRollbackLog,
-  SECURITY_EPOCH_FILE,
   securityEpochOf,
   signImageSet,
   type VerifiedImageSet,
   verifyImageSet,
 } from "../src/index.js";
+import { SECURITY_EPOCH_FILE } from "../src/layout.js";
 
 const key = generateKeyPair();
 const trustedKeys = [key.publicKey];

@@ -5,7 +5,6 @@ import type { CommandRunner } from "@lifeboat/core";
 import {
   buildSquashfs,
   createImageSet,
-  MANIFEST_FILE,
   type PrivateKey,
   type PublicKey,
   readEpochFloor,
@@ -15,6 +14,7 @@ import {
   type VerifyProgress,
   verifyImageSet,
 } from "@lifeboat/image";
+import { MANIFEST_FILE } from "@lifeboat/image/layout";
 import { errAsync, okAsync, type ResultAsync } from "neverthrow";
 import { effect, must } from "./_internal/await.js";
 import { treeIdentity } from "./_internal/file-identity.js";

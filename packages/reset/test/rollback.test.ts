@@ -10,10 +10,10 @@ import {
   createImageSet,
   generateKeyPair,
   installImageSet,
-  SECURITY_EPOCH_FILE,
   signImageSet,
   verifyImageSet,
 } from "@lifeboat/image";
+import { SECURITY_EPOCH_FILE } from "@lifeboat/image/layout";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openRecoveryImageSet, plan, type SystemState } from "../src/index.js";
 import { RECOVERY_FILES } from "../src/layout.js";

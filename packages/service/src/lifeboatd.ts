@@ -12,12 +12,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { NameFlag, RequestNameReply, systemBus } from "@jellybrick/dbus-next";
 import { createExecaRunner } from "@lifeboat/core";
-import {
-  loadPublicKey,
-  MINIMUM_EPOCH_FILE,
-  type PublicKey,
-  readMinimumEpoch,
-} from "@lifeboat/image";
+import { loadPublicKey, type PublicKey, readMinimumEpoch } from "@lifeboat/image";
+import { MINIMUM_EPOCH_FILE } from "@lifeboat/image/layout";
 import { BUS_NAME } from "./names.js";
 import { startService } from "./service.js";
 

@@ -2,12 +2,8 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { LifeboatError } from "@lifeboat/core";
 import { TRUSTED_KEYS_DIR } from "@lifeboat/core/layout";
-import {
-  loadPublicKey,
-  MINIMUM_EPOCH_FILE,
-  type PublicKey,
-  readMinimumEpoch,
-} from "@lifeboat/image";
+import { loadPublicKey, type PublicKey, readMinimumEpoch } from "@lifeboat/image";
+import { MINIMUM_EPOCH_FILE } from "@lifeboat/image/layout";
 import type { Command } from "commander";
 import type { Result } from "neverthrow";
 import { type CliContext, fail } from "../context.js";

@@ -9,13 +9,13 @@ import {
   generateKeyPair,
   installImageSet,
   loadPrivateKey,
-  ROLLBACK_LOG_FILE,
   savePrivateKey,
   securityEpochOf,
   signImageSet,
   type VerifyProgress,
   verifyImageSet,
 } from "@lifeboat/image";
+import { ROLLBACK_LOG_FILE } from "@lifeboat/image/layout";
 import { buildRecoveryImageSet } from "@lifeboat/reset";
 import type { Command } from "commander";
 import pc from "picocolors";

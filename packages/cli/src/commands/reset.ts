@@ -1,7 +1,8 @@
 import { readFile, statfs, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Plan } from "@lifeboat/core";
-import { ROLLBACK_LOG_FILE, type RollbackRecord, recordRollback } from "@lifeboat/image";
+import { type RollbackRecord, recordRollback } from "@lifeboat/image";
+import { ROLLBACK_LOG_FILE } from "@lifeboat/image/layout";
 import {
   abandonReset,
   checkPlanText,

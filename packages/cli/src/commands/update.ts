@@ -2,13 +2,13 @@ import { extractImage } from "@lifeboat/casync";
 import {
   checkSecurityEpoch,
   manifestDigest,
-  ROLLBACK_LOG_FILE,
   type RollbackRecord,
   readEpochFloor,
   readSignedManifest,
   recordRollback,
   securityEpochOf,
 } from "@lifeboat/image";
+import { ROLLBACK_LOG_FILE } from "@lifeboat/image/layout";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { type CliContext, succeed } from "../context.js";
