@@ -64,7 +64,8 @@ async function place(
   }
   await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
   const w = await writeFileAtomic(file, content, { mode });
-  if (w.isErr()) throw w.error;
+  // The Node.js error: provisionService maps it to IO_FAILED with its message and errno.
+  if (w.isErr()) throw w.error.cause;
   await chmod(file, mode);
   return { path: inRoot, status: "written" };
 }
