@@ -1,7 +1,7 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/layout.ts"],
+  entry: ["src/index.ts", "src/layout.ts", "src/lite.ts"],
   format: ["esm"],
   dts: true,
   sourcemap: true,

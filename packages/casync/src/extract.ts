@@ -8,9 +8,9 @@
  */
 import { type FileHandle, open, readFile, rename } from "node:fs/promises";
 import path from "node:path";
+import { fsyncDirectory } from "@lifeboat/core/lite";
 import { ResultAsync } from "neverthrow";
 import { chunkId } from "./_internal/chunk-id.js";
-import { fsyncDirectory } from "./_internal/core-lite.js";
 import { checkAborted, fail, toCasyncError } from "./_internal/failure.js";
 import { fetchChunk } from "./_internal/fetch-chunk.js";
 import { openFileSource } from "./_internal/reader.js";

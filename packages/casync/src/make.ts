@@ -7,11 +7,11 @@
 import { rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import { writeFileAtomic } from "@lifeboat/core/lite";
 import { ResultAsync } from "neverthrow";
 import { chunkIdBytes } from "./_internal/chunk-id.js";
 import { ChunkPool, type SegmentResult } from "./_internal/chunk-pool.js";
 import { compressChunk } from "./_internal/compression.js";
-import { ioError, writeFileAtomic } from "./_internal/core-lite.js";
 import { checkAborted, fail, toCasyncError } from "./_internal/failure.js";
 import { IndexBuilder } from "./_internal/index-builder.js";
 import { LocalStoreWriter } from "./_internal/local-store.js";
@@ -276,9 +276,8 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     });
     if (options.indexPath !== undefined) {
       const indexPath = options.indexPath;
-      await writeFileAtomic(indexPath, indexBytes).catch((e: unknown) =>
-        fail(ioError(e, indexPath, "write")),
-      );
+      const saved = await writeFileAtomic(indexPath, indexBytes);
+      if (saved.isErr()) fail(saved.error);
     }
     return {
       index,

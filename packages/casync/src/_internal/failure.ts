@@ -1,5 +1,5 @@
+import { abortedError, ioError } from "@lifeboat/core/lite";
 import type { CasyncError } from "../errors.js";
-import { abortedError, ioError } from "./core-lite.js";
 
 /** Carries a typed error through internal async code; converted to a Result at the boundary. */
 export class Failure extends Error {
