@@ -30,18 +30,24 @@ afterAll(async () => {
   await scratch?.cleanup();
 });
 
+/** A fresh machine with a keep-home reset scheduled on it (scheduleResetOn, the public way). */
+async function scheduledMachine() {
+  const m = await machine(scratch, golden);
+  const state = (await inspect(runner, { top: m.top, boot: m.boot }))._unsafeUnwrap();
+  const systemRoot = path.join(m.top, ROOT_SUBVOLUME);
+  const scheduled = (
+    await scheduleResetOn(
+      runner,
+      { top: m.top, boot: m.boot, state },
+      { request: { kind: "reset-keep-home", stamp }, systemRoot },
+    )
+  )._unsafeUnwrap();
+  return { m, state, systemRoot, scheduled };
+}
+
 describe("runScheduledReset: the next boot's side of scheduleResetOn", () => {
   it("refuses another digest (nothing done), runs the request journaled and removes the schedule; then finds nothing", async () => {
-    const m = await machine(scratch, golden);
-    const state = (await inspect(runner, { top: m.top, boot: m.boot }))._unsafeUnwrap();
-    const systemRoot = path.join(m.top, ROOT_SUBVOLUME);
-    const scheduled = (
-      await scheduleResetOn(
-        runner,
-        { top: m.top, boot: m.boot, state },
-        { request: { kind: "reset-keep-home", stamp }, systemRoot },
-      )
-    )._unsafeUnwrap();
+    const { m, systemRoot, scheduled } = await scheduledMachine();
     const env = { runner, top: m.top, boot: m.boot };
 
     const wrong = await runScheduledReset(env, { digest: `sha256:${"0".repeat(64)}` });
@@ -81,16 +87,7 @@ describe("runScheduledReset: the next boot's side of scheduleResetOn", () => {
   }, 600_000);
 
   it("resumes an interrupted reset from its journal (a power cut during the scheduled run) and removes the schedule", async () => {
-    const m = await machine(scratch, golden);
-    const state = (await inspect(runner, { top: m.top, boot: m.boot }))._unsafeUnwrap();
-    const systemRoot = path.join(m.top, ROOT_SUBVOLUME);
-    const scheduled = (
-      await scheduleResetOn(
-        runner,
-        { top: m.top, boot: m.boot, state },
-        { request: { kind: "reset-keep-home", stamp }, systemRoot },
-      )
-    )._unsafeUnwrap();
+    const { m, state, scheduled } = await scheduledMachine();
     // The first run stops after its first step, as a power cut would leave it.
     const p = plan(state, { kind: "reset-keep-home", stamp })._unsafeUnwrap();
     const firstStep = p.steps[0]?.id;
