@@ -43,6 +43,11 @@ describe("casync's imports of core", () => {
         else expect(spec, `${file} imports ${spec}`).toMatch(/^(node:|neverthrow$)/);
       }
     }
-    expect([...seen].sort()).toEqual(["atomic-file.ts", "errors.ts", "lite.ts"]);
+    expect([...seen].sort()).toEqual([
+      "atomic-file.ts",
+      "errors.ts",
+      "lite.ts",
+      "worker-script.ts",
+    ]);
   });
 });

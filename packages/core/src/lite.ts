@@ -1,6 +1,7 @@
 /**
  * The parts of `@lifeboat/core` that need nothing but Node.js and neverthrow:
- * the IO_FAILED and ABORTED error builders and the durable file writes. For a
+ * the IO_FAILED and ABORTED error builders, the durable file writes and the
+ * worker-thread script loader of casync's and image's pools. For a
  * package that must stay small in memory: importing this subpath does not load
  * core's zod schemas or execa (about 25 MiB of RSS for core's root), which is
  * why `@lifeboat/casync`'s index maker uses it.
@@ -16,3 +17,4 @@
  */
 export { fsyncDirectory, writeFileAtomic } from "./atomic-file.js";
 export { type AbortedError, abortedError, type IoFailedError, ioError } from "./errors.js";
+export { workerScript } from "./worker-script.js";

@@ -74,6 +74,8 @@ beforeAll(async () => {
     "--platform=node",
     "--format=esm",
     `--alias:@lifeboat/core=${path.join(repo, "packages/core/src/index.ts")}`,
+    // A subpath export by its own source (esbuild takes the longest alias that matches).
+    `--alias:@lifeboat/core/lite=${path.join(repo, "packages/core/src/lite.ts")}`,
     `--outfile=${scratch.path("install-child.mjs")}`,
     "--log-level=warning",
     // The hash pool's worker module, carried inside the bundle as in the builds.

@@ -41,6 +41,7 @@ beforeAll(async () => {
     ),
     // A subpath export by its own source (esbuild takes the longest alias that matches).
     `--alias:@lifeboat/core/layout=${path.join(repo, "packages/core/src/layout.ts")}`,
+    `--alias:@lifeboat/core/lite=${path.join(repo, "packages/core/src/lite.ts")}`,
     `--alias:@lifeboat/image/layout=${path.join(repo, "packages/image/src/layout.ts")}`,
   ];
   await sh(path.join(repo, "node_modules/.bin/esbuild"), [

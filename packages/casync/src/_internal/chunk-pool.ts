@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { workerScript } from "@lifeboat/core/lite";
 import type { ChunkerParams } from "../chunker.js";
 import type { ChunkJob, ChunkReply, ChunkWorkerData } from "./chunk-worker.js";
 
@@ -9,25 +9,12 @@ import type { ChunkJob, ChunkReply, ChunkWorkerData } from "./chunk-worker.js";
 // see scripts/bundle-defines.ts); run from the TypeScript sources (vitest,
 // tsx), it is bundled the same way on first use.
 declare const __LIFEBOAT_CHUNK_WORKER__: string | undefined;
-let workerScript: string | undefined =
-  typeof __LIFEBOAT_CHUNK_WORKER__ === "string" ? __LIFEBOAT_CHUNK_WORKER__ : undefined;
 
 function bundledWorker(): string {
-  if (workerScript === undefined) {
-    // Only from the sources, in the repository: esbuild is a development tool.
-    const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
-    const entry = fileURLToPath(new URL("./chunk-worker.ts", import.meta.url));
-    const built = esbuild.buildSync({
-      entryPoints: [entry],
-      bundle: true,
-      platform: "node",
-      format: "iife",
-      target: "node20",
-      write: false,
-    });
-    workerScript = built.outputFiles[0]?.text ?? "";
-  }
-  return workerScript;
+  return workerScript(
+    typeof __LIFEBOAT_CHUNK_WORKER__ === "string" ? __LIFEBOAT_CHUNK_WORKER__ : undefined,
+    new URL("./chunk-worker.ts", import.meta.url),
+  );
 }
 
 /** One segment's chain of chunks, cut from the segment's first byte. */

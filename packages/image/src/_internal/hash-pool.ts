@@ -1,35 +1,21 @@
 // A small pool of worker threads that read file ranges themselves and hash
 // 4 KiB blocks as SHA-256(salt || block). Workers read (no data crosses threads),
 // so both cores hash while the main thread only schedules and compares.
-import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { workerScript } from "@lifeboat/core/lite";
 import type { HashWorkerJob, HashWorkerReply } from "./hash-worker.js";
 
 // hash-worker.ts bundled to one script, put here by the build (tsup `define`,
 // see scripts/bundle-defines.ts); run from the TypeScript sources (vitest,
 // tsx), it is bundled the same way on first use.
 declare const __LIFEBOAT_HASH_WORKER__: string | undefined;
-let workerScript: string | undefined =
-  typeof __LIFEBOAT_HASH_WORKER__ === "string" ? __LIFEBOAT_HASH_WORKER__ : undefined;
 
 function bundledWorker(): string {
-  if (workerScript === undefined) {
-    // Only from the sources, in the repository: esbuild is a development tool.
-    const esbuild = createRequire(import.meta.url)("esbuild") as typeof import("esbuild");
-    const entry = fileURLToPath(new URL("./hash-worker.ts", import.meta.url));
-    const built = esbuild.buildSync({
-      entryPoints: [entry],
-      bundle: true,
-      platform: "node",
-      format: "iife",
-      target: "node20",
-      write: false,
-    });
-    workerScript = built.outputFiles[0]?.text ?? "";
-  }
-  return workerScript;
+  return workerScript(
+    typeof __LIFEBOAT_HASH_WORKER__ === "string" ? __LIFEBOAT_HASH_WORKER__ : undefined,
+    new URL("./hash-worker.ts", import.meta.url),
+  );
 }
 
 export interface HashJob {
