@@ -13,6 +13,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { executeReset, inspectMachine, openMachine, plan, stampOf } from "@lifeboat/reset";
 import { requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// The reset's test-only fault hook (not in its public API).
+import { withFaultHook } from "../../reset/src/_internal/fault-hook.js";
 import { bin, cli, ensureBuilt, runner, smallDisk } from "./support.js";
 
 const session = `lifeboat-ui-${process.pid}`;
@@ -153,7 +155,7 @@ describe("lifeboat recovery, the guided front end, on a terminal (tmux)", () => 
       })._unsafeUnwrap();
       const stopAt = p.steps[3]?.id;
       const r = await executeReset(
-        { ...env, faultHook: (id, at) => id === stopAt && at === "before" },
+        withFaultHook(env, (id, at) => id === stopAt && at === "before"),
         p,
         { confirm: p.digest },
       );

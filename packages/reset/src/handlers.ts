@@ -1,5 +1,6 @@
 import type { StepHandler, StepHandlers } from "@lifeboat/core";
 import { errAsync, okAsync } from "neverthrow";
+import { faultHookOf } from "./_internal/fault-hook.js";
 import type { FaultInjectedError, ResetError } from "./errors.js";
 import { parseStep, STEP_CATALOGUE, STEP_KINDS, type StepKind } from "./steps/catalogue.js";
 import type { ResetEnvironment } from "./steps/context.js";
@@ -22,14 +23,15 @@ function handlerOf(
   definition: StepDefinition<string, unknown>,
   env: ResetEnvironment,
 ): StepHandler<ResetError> {
+  const faultHook = faultHookOf(env);
   return (step, ctx) => {
-    if (env.faultHook?.(step.id, "before")) return errAsync(fault(step.id, "before"));
+    if (faultHook?.(step.id, "before")) return errAsync(fault(step.id, "before"));
     const parsed = parseStep(step, definition);
     if (parsed.isErr()) return errAsync(parsed.error);
     return parsed.value
       .run(step, ctx, env)
       .andThen(() =>
-        env.faultHook?.(step.id, "after")
+        faultHook?.(step.id, "after")
           ? errAsync(fault(step.id, "after"))
           : okAsync<void, FaultInjectedError>(undefined),
       );

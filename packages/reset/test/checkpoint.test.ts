@@ -3,6 +3,7 @@ import path from "node:path";
 import { planDataLoss } from "@lifeboat/core";
 import { mountTemp, Scratch, unmount } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withFaultHook } from "../src/_internal/fault-hook.js";
 import { checkpointRoot } from "../src/checkpoint/layout.js";
 import {
   createCheckpoint,
@@ -164,7 +165,7 @@ describe("checkpoints: take, change the system, roll back, prune", () => {
       stamp: "20261126T010000Z",
     })._unsafeUnwrap();
     const stopped = await executeReset(
-      { runner, ...machineIds, faultHook: (id, at) => id === "snapshot" && at === "before" },
+      withFaultHook({ runner, ...machineIds }, (id, at) => id === "snapshot" && at === "before"),
       toThird,
       { confirm: toThird.digest },
     );

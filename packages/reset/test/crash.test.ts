@@ -7,6 +7,7 @@ import { exportPublicKeyPem } from "@lifeboat/image";
 import { mountTemp, Scratch, sh, unmount } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleDefineArgs } from "../../../scripts/bundle-defines.js";
+import { type FaultHook, withFaultHook } from "../src/_internal/fault-hook.js";
 import { checkpointRoot } from "../src/checkpoint/layout.js";
 import {
   createCheckpoint,
@@ -257,16 +258,16 @@ async function checkEnd(s: Scenario, x: Prepared): Promise<void> {
   expect(names.filter((n) => /\.(new|partial)-|rescue-/.test(n))).toEqual([]);
 }
 
-function env(x: Prepared, hook?: ResetEnvironment["faultHook"]): ResetEnvironment {
-  return {
+function env(x: Prepared, hook?: FaultHook): ResetEnvironment {
+  const e: ResetEnvironment = {
     runner,
     top: x.m.top,
     boot: x.m.boot,
     recovery: x.m.recovery,
     // Where full restore finds the partitions it removes (by PARTUUID): the disk image.
     disks: [x.m.disk.device],
-    ...(hook ? { faultHook: hook } : {}),
   };
+  return hook ? withFaultHook(e, hook) : e;
 }
 
 describe.concurrent("crash safety", () => {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withFaultHook } from "../src/_internal/fault-hook.js";
 import {
   executeReset,
   inspect,
@@ -92,12 +93,10 @@ describe("runScheduledReset: the next boot's side of scheduleResetOn", () => {
     const p = plan(state, { kind: "reset-keep-home", stamp })._unsafeUnwrap();
     const firstStep = p.steps[0]?.id;
     const cut = await executeReset(
-      {
-        runner,
-        top: m.top,
-        boot: m.boot,
-        faultHook: (id, at) => id === firstStep && at === "after",
-      },
+      withFaultHook(
+        { runner, top: m.top, boot: m.boot },
+        (id, at) => id === firstStep && at === "after",
+      ),
       p,
       { confirm: p.digest },
     );

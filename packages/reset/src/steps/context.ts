@@ -54,12 +54,6 @@ export interface ResetEnvironment {
    * every whole disk the kernel lists in /sys/block.
    */
   readonly disks?: readonly string[];
-  /**
-   * TEST ONLY: called at each step boundary; returning true fails the step
-   * with `RESET_FAULT_INJECTED` there (before it acts, or after it acted but
-   * before the journal records it).
-   */
-  readonly faultHook?: (stepId: string, at: "before" | "after") => boolean;
 }
 
 /** The unexpected-state error. */
