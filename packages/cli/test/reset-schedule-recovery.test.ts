@@ -109,15 +109,26 @@ test("schedule --in-recovery plans the request and writes it with its digest and
 }, 120_000);
 
 test("--in-recovery without --disk, with systemd-path options or a mode that cannot be scheduled is CLI_USAGE; nothing written", async () => {
-  for (const args of [
-    ["reset", "schedule", "--in-recovery"],
-    ["reset", "schedule", "--in-recovery", "--disk", image, "--boot", "/boot"],
-    ["reset", "schedule", "--in-recovery", "--disk", image, "--mode", "cleanup"],
-    ["reset", "unschedule", "--in-recovery"],
-  ]) {
+  for (const [args, message] of [
+    [["reset", "schedule", "--in-recovery"], /^give --disk <device\|image> with --in-recovery$/],
+    [
+      ["reset", "schedule", "--in-recovery", "--disk", image, "--boot", "/boot"],
+      /not --boot \(those are for the systemd path\)$/,
+    ],
+    [
+      ["reset", "schedule", "--in-recovery", "--disk", image, "--mode", "cleanup"],
+      /^--mode must be /,
+    ],
+    [["reset", "unschedule", "--in-recovery"], /^give --disk <device\|image> with --in-recovery$/],
+    [
+      ["reset", "unschedule", "--in-recovery", "--disk", image, "--system-root", "/"],
+      /^--in-recovery takes --disk <device\|image>, not --system-root$/,
+    ],
+  ] as const) {
     const r = cliJsonFailure(args);
     expect(r.code, args.join(" ")).toBe(2);
     expect(r.doc.error.code).toBe("CLI_USAGE");
+    expect(r.doc.error.message, args.join(" ")).toMatch(message);
   }
   expect(await scheduleFiles()).toEqual({});
 }, 120_000);

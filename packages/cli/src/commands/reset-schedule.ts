@@ -204,19 +204,33 @@ function recoveryTarget(disk: string, opts: ScheduleOpts): TargetOptions {
   return { disk, ...(opts.luksKeyFile ? { luksKeyFile: opts.luksKeyFile } : {}) };
 }
 
-/** `lifeboat reset schedule --in-recovery --disk …`: the reset runs in the recovery environment. */
-async function scheduleInRecovery(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
-  const command = "reset schedule";
+/**
+ * The `--disk` of an `--in-recovery` command, or its usage error: not offered
+ * `--via-service`, none of the systemd path's options, `--disk` given.
+ */
+function inRecoveryDisk(
+  ctx: CliContext,
+  command: string,
+  opts: ScheduleOpts,
+  why: string,
+): string | ExitCodeValue {
   if (ctx.viaService) return usage(ctx, command, "--in-recovery is not offered --via-service");
   const local = systemdOnlyOptions(opts);
   if (local.length > 0)
     return usage(
       ctx,
       command,
-      `--in-recovery takes --disk <device|image>, not ${local.join(", ")} (those are for the systemd path)`,
+      `--in-recovery takes --disk <device|image>, not ${local.join(", ")}${why}`,
     );
   if (!opts.disk) return usage(ctx, command, "give --disk <device|image> with --in-recovery");
-  const disk = opts.disk;
+  return opts.disk;
+}
+
+/** `lifeboat reset schedule --in-recovery --disk …`: the reset runs in the recovery environment. */
+async function scheduleInRecovery(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
+  const command = "reset schedule";
+  const disk = inRecoveryDisk(ctx, command, opts, " (those are for the systemd path)");
+  if (typeof disk !== "string") return disk;
   const kind = opts.mode ?? "reset-keep-home";
   if (!(SCHEDULABLE_KINDS as readonly string[]).includes(kind))
     return usage(ctx, command, `--mode must be ${SCHEDULABLE_KINDS.join(", ")}`);
@@ -250,16 +264,8 @@ async function scheduleInRecovery(ctx: CliContext, opts: ScheduleOpts): Promise<
 /** `lifeboat reset unschedule --in-recovery --disk …`. */
 async function unscheduleInRecovery(ctx: CliContext, opts: ScheduleOpts): Promise<ExitCodeValue> {
   const command = "reset unschedule";
-  if (ctx.viaService) return usage(ctx, command, "--in-recovery is not offered --via-service");
-  const local = systemdOnlyOptions(opts);
-  if (local.length > 0)
-    return usage(
-      ctx,
-      command,
-      `--in-recovery takes --disk <device|image>, not ${local.join(", ")}`,
-    );
-  if (!opts.disk) return usage(ctx, command, "give --disk <device|image> with --in-recovery");
-  const disk = opts.disk;
+  const disk = inRecoveryDisk(ctx, command, opts, "");
+  if (typeof disk !== "string") return disk;
   return guarded(ctx, command, () =>
     withTarget(ctx.runner, recoveryTarget(disk, opts), { recoveryWritable: true }, async (t) => {
       if (!t.recoveryRoot)
