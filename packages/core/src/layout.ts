@@ -15,9 +15,10 @@
 
 /**
  * The GPT partition type GUID of a Lifeboat recovery partition (lower case),
- * as DESIGN.md fixes it. `@lifeboat/gpt` (`LIFEBOAT_RECOVERY_TYPE`),
- * `@lifeboat/grub` (`RECOVERY_PARTITION_TYPE`), the recovery environment's
- * init and `@lifeboat/reset`'s disk probe all use this one.
+ * as DESIGN.md fixes it: the one definition. `@lifeboat/gpt`'s type table
+ * (which `@lifeboat/reset`'s disk probe reads), `@lifeboat/grub`'s grub.d
+ * script, the recovery environment's init, the CLI and the factory's media
+ * all use this one.
  *
  * @example
  * ```ts

@@ -13,7 +13,7 @@
  * if (r.isErr()) console.error(r.error.message);
  * ```
  *
- * @module
+ * @module @lifeboat/core/lite
  */
 export { fsyncDirectory, writeFileAtomic } from "./atomic-file.js";
 export { type AbortedError, abortedError, type IoFailedError, ioError } from "./errors.js";
