@@ -102,7 +102,6 @@ export {
 } from "./receive.js";
 export {
   buildReuuidHelper,
-  parseReuuidOutput,
   type ReissuedUuid,
   type ReissuedUuids,
   type ReissueOptions,

@@ -13,7 +13,8 @@ import {
   unmount,
 } from "@lifeboat/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { buildReuuidHelper, parseReuuidOutput, reissueUuids } from "../src/index.js";
+import { buildReuuidHelper, reissueUuids } from "../src/index.js";
+import { parseReuuidOutput } from "../src/reuuid.js";
 
 const runner = createExecaRunner();
 const MiB = 1024 * 1024;

@@ -34,7 +34,6 @@ export {
   type CheckSecureBootOptions,
   checkSecureBoot,
   type PeSignature,
-  parseSbverifyList,
   type SecureBootCheckError,
   type SecureBootGrubMissing,
   type SecureBootGrubModuleMissing,

@@ -6,7 +6,8 @@ import path from "node:path";
 import { createExecaRunner } from "@lifeboat/core";
 import { requireTools, Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkSecureBoot, parseSbverifyList, type SecureBootReport } from "../src/index.js";
+import { checkSecureBoot, type SecureBootReport } from "../src/index.js";
+import { parseSbverifyList } from "../src/secure-boot.js";
 
 const runner = createExecaRunner();
 const SHIM = "/usr/lib/shim/shimx64.efi.signed";

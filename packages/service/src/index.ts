@@ -18,12 +18,7 @@ export {
   POLKIT_ACTIONS,
   type PolkitAction,
 } from "./names.js";
-export { PLAN_DESTROYS_SIGNATURE, PLAN_STEPS_SIGNATURE, planValue } from "./plan-value.js";
-export {
-  ALLOW_INTERACTIVE_AUTHORIZATION,
-  type AuthorizationRequest,
-  checkAuthorization,
-} from "./polkit.js";
+export { ALLOW_INTERACTIVE_AUTHORIZATION } from "./polkit.js";
 export type { CheckpointPruneRequest, ServiceRequest } from "./request.js";
 export type { ScheduledOnDisk } from "./schedule.js";
 export { type RunningService, type ServiceOptions, startService } from "./service.js";
