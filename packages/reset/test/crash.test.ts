@@ -1,12 +1,10 @@
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Plan, readJournal } from "@lifeboat/core";
 import { exportPublicKeyPem } from "@lifeboat/image";
 import { mountTemp, Scratch, sh, unmount } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleDefineArgs } from "../../../scripts/bundle-defines.js";
 import { type FaultHook, withFaultHook } from "../src/_internal/fault-hook.js";
 import { checkpointRoot } from "../src/checkpoint/layout.js";
 import {
@@ -19,6 +17,7 @@ import {
   resumeReset,
 } from "../src/index.js";
 import { FACTORY_ROOT } from "../src/layout.js";
+import { bundleChild } from "./support/child-bundle.js";
 import {
   buildGolden,
   damage,
@@ -30,8 +29,6 @@ import {
   runner,
 } from "./support/machine.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../../..");
 const stamp = "20261125T230000Z";
 let scratch: Scratch;
 let golden: Golden;
@@ -43,27 +40,7 @@ beforeAll(async () => {
   scratch = await Scratch.create("lifeboat-reset-crash-");
   golden = await buildGolden(scratch, "small");
   childScript = scratch.path("child.mjs");
-  const alias = [
-    ...["core", "btrfs", "image", "gpt", "grub"].map(
-      (p) => `--alias:@lifeboat/${p}=${path.join(repo, `packages/${p}/src/index.ts`)}`,
-    ),
-    // A subpath export by its own source (esbuild takes the longest alias that matches).
-    `--alias:@lifeboat/core/layout=${path.join(repo, "packages/core/src/layout.ts")}`,
-    `--alias:@lifeboat/core/lite=${path.join(repo, "packages/core/src/lite.ts")}`,
-    `--alias:@lifeboat/image/layout=${path.join(repo, "packages/image/src/layout.ts")}`,
-  ];
-  await sh(path.join(repo, "node_modules/.bin/esbuild"), [
-    path.join(here, "support/child.ts"),
-    "--bundle",
-    "--platform=node",
-    "--format=esm",
-    "--log-level=error",
-    `--outfile=${childScript}`,
-    "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    ...alias,
-    // The btrfs helpers' C files and the hash pool's worker, carried inside the bundle.
-    ...bundleDefineArgs(),
-  ]);
+  await bundleChild(childScript);
 }, 600_000);
 afterAll(async () => {
   console.log(

@@ -5,13 +5,12 @@
 import { spawn } from "node:child_process";
 import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { type Plan, readJournal } from "@lifeboat/core";
 import { exportPublicKeyPem } from "@lifeboat/image";
-import { Scratch, sh } from "@lifeboat/testkit";
+import { Scratch } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleDefineArgs } from "../../../scripts/bundle-defines.js";
 import { executeReset, inspect, plan, resumeReset, type SystemState } from "../src/index.js";
+import { bundleChild } from "./support/child-bundle.js";
 import {
   buildGolden,
   damage,
@@ -23,8 +22,6 @@ import {
   runner,
 } from "./support/machine.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../../..");
 const resetStamp = "20261205T070000Z";
 const undoStamp = "20261205T080000Z";
 let scratch: Scratch;
@@ -35,26 +32,7 @@ beforeAll(async () => {
   scratch = await Scratch.create("lifeboat-reset-undo-");
   golden = await buildGolden(scratch, "small");
   childScript = scratch.path("child.mjs");
-  const alias = [
-    ...["core", "btrfs", "image", "gpt", "grub"].map(
-      (p) => `--alias:@lifeboat/${p}=${path.join(repo, `packages/${p}/src/index.ts`)}`,
-    ),
-    // A subpath export by its own source (esbuild takes the longest alias that matches).
-    `--alias:@lifeboat/core/layout=${path.join(repo, "packages/core/src/layout.ts")}`,
-    `--alias:@lifeboat/core/lite=${path.join(repo, "packages/core/src/lite.ts")}`,
-    `--alias:@lifeboat/image/layout=${path.join(repo, "packages/image/src/layout.ts")}`,
-  ];
-  await sh(path.join(repo, "node_modules/.bin/esbuild"), [
-    path.join(here, "support/child.ts"),
-    "--bundle",
-    "--platform=node",
-    "--format=esm",
-    "--log-level=error",
-    `--outfile=${childScript}`,
-    "--banner:js=import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    ...alias,
-    ...bundleDefineArgs(),
-  ]);
+  await bundleChild(childScript);
 }, 600_000);
 afterAll(async () => {
   await scratch?.cleanup();
