@@ -121,11 +121,17 @@ export function provisionSmall(disk: string, privateKey: string): void {
 
 /** `lifeboat --json …` with extra environment; the parsed success document's data. */
 export function json<T>(env: Record<string, string>, args: readonly string[]): T {
-  const out = execFileSync(process.execPath, [bin, "--json", ...args], {
+  const r = spawnSync(process.execPath, [bin, "--json", ...args], {
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1", ...env },
     input: "",
   });
+  const out = r.stdout ?? "";
+  // A failure says why: the failure document on stdout, and stderr.
+  if (r.status !== 0)
+    throw new Error(
+      `lifeboat --json ${args.join(" ")} exited ${r.status}: ${out}${r.stderr ?? ""}`,
+    );
   const doc = JSON.parse(out) as { ok: boolean; data: T };
   if (!doc.ok) throw new Error(`lifeboat ${args.join(" ")}: ${out}`);
   return doc.data;
