@@ -6,7 +6,7 @@
  * everything is stopped and removed by the scratch's clean-up.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync, readlinkSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -94,6 +94,29 @@ function hasName(env: NodeJS.ProcessEnv, name: string): Promise<boolean> {
   );
 }
 
+/** In the mount namespace of `pid`, unmount (lazily, deepest first) every mount of a loop device. */
+export function dropLoopMounts(pid: string): void {
+  const octal = (t: string) =>
+    t.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  const targets = readFileSync(`/proc/${pid}/mountinfo`, "utf8")
+    .split("\n")
+    .map((line) => {
+      const [left, right] = line.split(" - ");
+      const target = left?.split(" ")[4];
+      const source = right?.split(" ")[1];
+      return target !== undefined && source?.startsWith("/dev/loop") ? octal(target) : undefined;
+    })
+    .filter((t): t is string => t !== undefined)
+    .sort((a, b) => b.length - a.length);
+  for (const target of targets) {
+    try {
+      execFileSync("nsenter", ["-t", pid, "-m", "umount", "-l", target], { stdio: "ignore" });
+    } catch {
+      // gone already (a parent's lazy unmount took it along)
+    }
+  }
+}
+
 /**
  * Start a dbus-daemon with its own system-bus configuration (our bus policy
  * file included), polkitd in a private mount namespace reading only our
@@ -160,6 +183,11 @@ export async function startPrivateSystem(
     "the private mount namespace",
     () => readlinkSync(`/proc/${pid}/ns/mnt`) !== readlinkSync("/proc/self/ns/mnt"),
   );
+  // The namespace began with a copy of every mount of the host, other tests' loop-backed
+  // disks among them (the host's mounts are private: their unmounts do not reach the copy).
+  // Held here for the whole file, such a copy kept another test's disk mounted and its loop
+  // devices busy after that test had unmounted it. polkitd needs none of them: drop them now.
+  dropLoopMounts(pid);
   const rulesDir = path.join(dir, "rules.d");
   const emptyDir = path.join(dir, "empty");
   const actionsDir = path.join(dir, "actions");
