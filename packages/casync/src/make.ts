@@ -129,35 +129,28 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   const { signal, onProgress } = options;
   const level = options.compressionLevel ?? 3;
   const pool = new ChunkPool(params, options.store, level, options.workers);
+  let closed: Promise<void> | undefined;
+  const closePool = () => {
+    closed ??= pool.close();
+    return closed;
+  };
   const writer = options.store === undefined ? undefined : new LocalStoreWriter(options.store);
   const maxInflight = Math.max(2, options.concurrency ?? pool.size);
   const built = new IndexBuilder();
-  // Ids are kept as 32-character latin1 strings (a byte per character): half a hex string's size.
-  const discarded = new Set<string>(); // chunk files workers wrote for cuts off the true chain
-  const mainWrites: Promise<void>[] = [];
-  // Compressed size of every chunk file this run wrote and has not counted yet, whoever wrote it (a
-  // worker, for a cut on the true chain or off it, or the main thread). A file that was in the
-  // store before the run is never written, so the new chunks are the index's ids in here: the same
-  // set whatever the races.
-  const written = new Map<string, number>();
-  // Every distinct id of the index, and whether its new file was counted.
-  const kept = new Map<string, boolean>();
+  // The main thread's chunk writes under way (removed when done: the set does not grow with the input).
+  const mainWrites = new Set<Promise<void>>();
+  // Every chunk file is created by link() (see putChunkFile), so exactly one writer reports a file
+  // as new: a file that was in the store before the run is never reported, and nothing per chunk
+  // id is kept here. A new file on casync's chain of cuts is counted when it is reported; one a
+  // worker wrote for a cut off the chain waits here (a few per segment) and is counted at the end
+  // if the index uses its id after all, else removed. Its size, by its id as a 32-character
+  // latin1 string (a byte per character).
+  const discarded = new Map<string, number>();
   let chunksStored = 0;
   let bytesStored = 0;
-  const count = (key: string) => {
-    const size = written.get(key);
-    if (size === undefined || kept.get(key) !== false) return;
-    kept.set(key, true);
-    written.delete(key);
+  const count = (size: number) => {
     chunksStored++;
     bytesStored += size;
-  };
-  const take = (end: number, ids: Uint8Array, at: number) => {
-    built.push(end, ids, at);
-    const key = latin1(ids, at);
-    if (!kept.has(key)) kept.set(key, false);
-    count(key);
-    return key;
   };
   const overlap = params.max;
 
@@ -197,12 +190,9 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     };
   };
 
-  const storeHere = async (key: string, data: Buffer, w: LocalStoreWriter) => {
-    const id = Buffer.from(key, "latin1").toString("hex");
-    if (await w.has(id)) return;
-    const compressed = await compressChunk(data, level);
-    await w.put(id, compressed);
-    written.set(key, compressed.length);
+  const storeHere = async (data: Buffer, id: string, w: LocalStoreWriter) => {
+    const size = await w.put(id, () => compressChunk(data, level));
+    if (size > 0) count(size);
   };
 
   try {
@@ -223,29 +213,35 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       for (let i = 0; i < r.ends.length; i++)
         startAt.set(i === 0 ? base : base + (r.ends[i - 1] as number), i);
       const used = new Uint8Array(r.ends.length);
-      for (let j = 0; j < r.ends.length; j++) {
-        const size = r.stored[j] as number;
-        if (size > 0) written.set(latin1(r.ids, 32 * j), size);
-      }
       while (t < stop) {
         const i = startAt.get(t);
         if (i !== undefined) {
           for (let j = i; j < r.ends.length; j++) {
             const end = base + (r.ends[j] as number);
-            take(end, r.ids, 32 * j);
+            built.push(end, r.ids, 32 * j);
             used[j] = 1;
+            if ((r.stored[j] as number) > 0) count(r.stored[j] as number);
             t = end;
           }
           break;
         }
         const length = findChunkEnd(buffer, t - base, dataEnd, params, atEnd);
         const data = buffer.subarray(t - base, t - base + length);
-        const key = take(t + length, chunkIdBytes(data), 0);
-        if (writer !== undefined) mainWrites.push(storeHere(key, Buffer.from(data), writer));
+        const id = chunkIdBytes(data);
+        built.push(t + length, id, 0);
+        if (writer !== undefined) {
+          const write = storeHere(Buffer.from(data), Buffer.from(id).toString("hex"), writer);
+          mainWrites.add(write);
+          write.then(
+            () => mainWrites.delete(write),
+            () => {}, // kept: awaited (and thrown) below
+          );
+        }
         t += length;
       }
       for (let j = 0; j < r.ends.length; j++) {
-        if (used[j] === 0 && (r.stored[j] as number) > 0) discarded.add(latin1(r.ids, 32 * j));
+        if (used[j] === 0 && (r.stored[j] as number) > 0)
+          discarded.set(latin1(r.ids, 32 * j), r.stored[j] as number);
       }
       // Its worker is done with it, the next segment copied its overlap when it was read, and
       // the main thread's own writes took copies.
@@ -259,15 +255,24 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
         bytesStored,
       });
     }
-    await Promise.all(mainWrites);
-    if (writer !== undefined && discarded.size > 0) {
-      for (const key of discarded)
-        if (!kept.has(key))
+    await Promise.all([...mainWrites]);
+    // The workers and their buffers are not needed any more: gone before the index is finished.
+    await closePool();
+    queue.length = 0;
+    free.length = 0;
+    if (discarded.size > 0) {
+      built.forEachKey((key) => {
+        const size = discarded.get(key);
+        if (size === undefined) return;
+        discarded.delete(key);
+        count(size);
+      });
+      if (writer !== undefined)
+        for (const key of discarded.keys())
           await rm(path.join(writer.root, chunkPath(Buffer.from(key, "latin1").toString("hex"))), {
             force: true,
           });
     }
-    for (const key of written.keys()) count(key); // chunks the main thread wrote, now that their writes are done
     checkAborted(signal, "making an index");
     const { index, bytes: indexBytes } = built.finish(DEFAULT_INDEX_FLAGS, {
       min: params.min,
@@ -282,13 +287,13 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     return {
       index,
       indexBytes,
-      uniqueChunks: kept.size,
+      uniqueChunks: built.distinct(),
       chunksStored,
       bytesStored,
     };
   } finally {
     await Promise.allSettled([...queue.map((s) => s.result), ...mainWrites]);
-    await Promise.allSettled([input.close(), pool.close()]);
+    await Promise.allSettled([input.close(), closePool()]);
   }
 }
 

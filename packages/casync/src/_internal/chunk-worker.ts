@@ -1,12 +1,11 @@
 // A chunking worker thread of `ChunkPool`: cuts a shared segment into chunks,
 // hashes each and, with a store, compresses and writes the chunk files it has
 // not seen. Bundled into the package's build (see chunk-pool.ts).
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
-import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import { cut } from "./cut.js";
+import { putChunkFile } from "./local-store.js";
 
 /** What a chunk worker is started with. */
 export interface ChunkWorkerData {
@@ -69,33 +68,6 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function put(storeDir: string, hex: string, chunk: Buffer): Promise<number> {
-  const dir = path.join(storeDir, hex.slice(0, 4));
-  const target = path.join(dir, `${hex}.cacnk`);
-  if (
-    await stat(target).then(
-      () => true,
-      () => false,
-    )
-  )
-    return 0;
-  const compressed = await zstd.compress(chunk, level);
-  const temp = path.join(dir, `.${hex}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    // The chunk directory is made when the first write into it finds it missing.
-    await writeFile(temp, compressed).catch(async (e: NodeJS.ErrnoException) => {
-      if (e?.code !== "ENOENT") throw e;
-      await mkdir(dir, { recursive: true });
-      await writeFile(temp, compressed);
-    });
-    await rename(temp, target);
-  } catch (e) {
-    await rm(temp, { force: true });
-    throw e;
-  }
-  return compressed.length;
-}
-
 async function chunk({ seq, shared, dataEnd, segEnd, atEnd }: ChunkJob): Promise<ChunkReply> {
   const bytes = new Uint8Array(shared);
   const ends: number[] = [];
@@ -120,7 +92,7 @@ async function chunk({ seq, shared, dataEnd, segEnd, atEnd }: ChunkJob): Promise
         if (seen.size >= SEEN) seen.clear();
         seen.add(hex);
         writes.push(
-          limited(() => put(store, hex, part)).then((size) => {
+          limited(() => putChunkFile(store, hex, () => zstd.compress(part, level))).then((size) => {
             stored[i] = size;
           }),
         );

@@ -34,6 +34,33 @@ export class IndexBuilder {
   }
 
   /**
+   * Calls `fn` with the latin1 key of every item's id, in order (a short-lived
+   * string each: for the few ids a run must look up at its end).
+   */
+  forEachKey(fn: (key: string) => void): void {
+    for (let o = 8; o < this.#count * ITEM; o += ITEM)
+      fn(this.#items.toString("latin1", o, o + ID));
+  }
+
+  /**
+   * How many distinct ids the items hold: item numbers sorted by id (4 bytes
+   * per chunk, for as long as this runs) and equal neighbours counted once.
+   * Exact, and nothing is kept per distinct id while the index is built.
+   */
+  distinct(): number {
+    const items = this.#items;
+    const order = new Uint32Array(this.#count);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    const cmp = (a: number, b: number) =>
+      items.compare(items, b * ITEM + 8, b * ITEM + ITEM, a * ITEM + 8, a * ITEM + ITEM);
+    order.sort(cmp);
+    let n = 0;
+    for (let i = 0; i < order.length; i++)
+      if (i === 0 || cmp(order[i - 1] as number, order[i] as number) !== 0) n++;
+    return n;
+  }
+
+  /**
    * The finished index and its `.caibx` bytes. The index's `chunks` are
    * decoded from the bytes when first read, so a caller that only writes the
    * index never holds them.

@@ -1,38 +1,58 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { chunkPath } from "../store.js";
 
-/** Writes chunk files into a store folder: temp file + rename, so no half chunk is ever visible. */
+/**
+ * Write a chunk file unless it is there. Returns its compressed size when this
+ * call created it, 0 when it was there: the file is published with link(),
+ * which fails when the name exists, so of two writers of the same chunk (two
+ * workers, or a worker and the main thread) exactly one reports it as new and
+ * the run's counts are exact without a map of every id on the main thread.
+ */
+export async function putChunkFile(
+  storeDir: string,
+  hex: string,
+  compress: () => Promise<Uint8Array>,
+): Promise<number> {
+  const dir = path.join(storeDir, hex.slice(0, 4));
+  const target = path.join(dir, `${hex}.cacnk`);
+  if (
+    await stat(target).then(
+      () => true,
+      () => false,
+    )
+  )
+    return 0;
+  const compressed = await compress();
+  const temp = path.join(dir, `.${hex}.${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    // The chunk directory is made when the first write into it finds it missing.
+    await writeFile(temp, compressed).catch(async (e: NodeJS.ErrnoException) => {
+      if (e?.code !== "ENOENT") throw e;
+      await mkdir(dir, { recursive: true });
+      await writeFile(temp, compressed);
+    });
+    const created = await link(temp, target).then(
+      () => true,
+      (e: NodeJS.ErrnoException) => {
+        if (e?.code === "EEXIST") return false;
+        throw e;
+      },
+    );
+    return created ? compressed.length : 0;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+/** Writes chunk files into a store folder: temp file + link, so no half chunk is ever visible. */
 export class LocalStoreWriter {
-  readonly #dirs = new Set<string>();
   constructor(readonly root: string) {}
 
-  /** True when the chunk file is already there (casync never rewrites one). */
-  async has(id: string): Promise<boolean> {
-    try {
-      await stat(path.join(this.root, chunkPath(id)));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  async put(id: string, compressed: Uint8Array): Promise<void> {
-    const dir = path.join(this.root, id.slice(0, 4));
-    if (!this.#dirs.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      this.#dirs.add(dir);
-    }
-    const target = path.join(dir, `${id}.cacnk`);
-    const temp = path.join(dir, `.${id}.${randomBytes(4).toString("hex")}.tmp`);
-    try {
-      await writeFile(temp, compressed);
-      await rename(temp, target);
-    } catch (e) {
-      await rm(temp, { force: true });
-      throw e;
-    }
+  /** Write chunk `id` (hex) unless it is there: its compressed size when this call created it, else 0. */
+  put(id: string, compress: () => Promise<Uint8Array>): Promise<number> {
+    return putChunkFile(this.root, id, compress);
   }
 }
 
