@@ -6,9 +6,12 @@
  * `/usr/bin/time -f %M`; medians of N runs per size. makeIndex is loaded
  * from the built package (`pnpm build` first).
  *
- *   pnpm exec tsx bench/casync-memory.ts [--sizes-mib 64,300,1024] [--runs 3] [--random] [--dist <index.js>]
+ *   pnpm exec tsx bench/casync-memory.ts [--sizes-mib 64,300,1024] [--runs 3] [--random | --mixed] [--no-casync] [--dist <index.js>]
  *
- * Inputs are the first N MiB of a tar of /usr (or random bytes with --random).
+ * Inputs are the first N MiB of a tar of /usr (or random bytes with --random;
+ * with --mixed the first 2 GiB of the tar followed by random bytes, for sizes
+ * beyond the tar's). `--no-casync` measures makeIndex only (casync make's
+ * peak is 7 MiB at every size measured, and it doubles a long run's time).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -56,7 +59,7 @@ function lifeboatArgv(input: string, dir: string): string[] {
 }
 
 /** Both tools `runs` times on `input`, alternating which goes first. */
-export function benchMemory(input: string, runs: number): MemoryRow {
+export function benchMemory(input: string, runs: number, withCasync = true): MemoryRow {
   const dir = mkdtempSync(path.join(tmpdir(), "lifeboat-casync-mem-"));
   try {
     const casync: number[] = [];
@@ -75,7 +78,9 @@ export function benchMemory(input: string, runs: number): MemoryRow {
           ]),
         );
       const l = () => lifeboat.push(peakMiB(lifeboatArgv(input, dir)));
-      if (i % 2 === 0) {
+      if (!withCasync) {
+        l();
+      } else if (i % 2 === 0) {
         c();
         l();
       } else {
@@ -87,7 +92,7 @@ export function benchMemory(input: string, runs: number): MemoryRow {
       inputMiB: statSync(input).size / 2 ** 20,
       casyncMiB: casync,
       lifeboatMiB: lifeboat,
-      casyncMedian: median(casync),
+      casyncMedian: casync.length > 0 ? median(casync) : Number.NaN,
       lifeboatMedian: median(lifeboat),
     };
   } finally {
@@ -95,28 +100,48 @@ export function benchMemory(input: string, runs: number): MemoryRow {
   }
 }
 
-/** The first `mib` MiB of a tar of /usr (or random bytes) in `file`. */
-export function makeInput(file: string, mib: number, random: boolean): void {
+/** The first `mib` MiB of a tar of /usr (or random bytes; or the tar's first 2 GiB then random bytes) in `file`. */
+export function makeInput(
+  file: string,
+  mib: number,
+  how: boolean | "tar" | "random" | "mixed",
+): void {
+  const kind = how === true ? "random" : how === false ? "tar" : how;
   const bytes = String(mib * 1024 * 1024);
-  const source = random
-    ? 'head -c "$1" /dev/urandom'
-    : 'tar -cf - -C / usr 2>/dev/null | head -c "$1"';
-  spawnSync("sh", ["-c", `${source} > "$2"`, "sh", bytes, file]);
+  const tarMiB = Math.min(mib, 2048);
+  const rest = String((mib - tarMiB) * 1024 * 1024);
+  const source =
+    kind === "random"
+      ? 'head -c "$1" /dev/urandom'
+      : kind === "mixed"
+        ? `{ tar -cf - -C / usr 2>/dev/null | head -c ${tarMiB * 1024 * 1024}; head -c "$3" /dev/urandom; }`
+        : 'tar -cf - -C / usr 2>/dev/null | head -c "$1"';
+  spawnSync("sh", ["-c", `${source} > "$2"`, "sh", bytes, file, rest]);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const runs = Number(arg("runs", "3"));
   const sizes = arg("sizes-mib", "64,300,1024").split(",").map(Number);
-  const random = process.argv.includes("--random");
+  const kind = process.argv.includes("--random")
+    ? "random"
+    : process.argv.includes("--mixed")
+      ? "mixed"
+      : "tar";
+  const withCasync = !process.argv.includes("--no-casync");
   const made = mkdtempSync(path.join(tmpdir(), "lifeboat-casync-mem-input-"));
   try {
-    console.log(`${random ? "random" : "tar of /usr"} inputs, ${runs} runs each, max RSS in MiB`);
+    const what = {
+      random: "random",
+      mixed: "tar of /usr, then random bytes past 2 GiB,",
+      tar: "tar of /usr",
+    };
+    console.log(`${what[kind]} inputs, ${runs} runs each, max RSS in MiB`);
     console.log("| input (MiB) | casync make | median | makeIndex | median | ratio |");
     console.log("|---|---|---|---|---|---|");
     for (const mib of sizes) {
       const input = path.join(made, `in-${mib}.bin`);
-      makeInput(input, mib, random);
-      const r = benchMemory(input, runs);
+      makeInput(input, mib, kind);
+      const r = benchMemory(input, runs, withCasync);
       rmSync(input, { force: true });
       const f = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
       console.log(
