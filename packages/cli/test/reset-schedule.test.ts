@@ -51,7 +51,7 @@ afterAll(async () => {
 
 const where = () => ["--system-root", path.join(top, ROOT_SUBVOLUME), "--boot", boot];
 
-test("schedule writes request, unit, entry, menu block and next_entry; run-scheduled with another digest does nothing; unschedule removes it all", async () => {
+test("schedule writes request, unit, entry, menu block and next_entry; run-scheduled with another digest runs nothing and lets go of the entry; unschedule removes it all", async () => {
   const d = cliJson(
     ["reset", "schedule", ...where(), "--stamp", "20261205T090000Z"],
     resetScheduleDataSchema.options[0],
@@ -70,9 +70,9 @@ test("schedule writes request, unit, entry, menu block and next_entry; run-sched
     "utf8",
   );
   expect(unit).toContain(`reset run-scheduled --digest ${d.digest}`);
-  expect(await readFile(path.join(boot, "grub2/grubenv"), "utf8")).toContain(
-    "next_entry=lifeboat-factory-reset\n",
-  );
+  const armed = await readFile(path.join(boot, "grub2/grubenv"), "utf8");
+  expect(armed).toContain("next_entry=lifeboat-factory-reset\n");
+  expect(armed).toContain("saved_entry=lifeboat-factory-reset\n");
 
   const wrong = cliJsonFailure([
     "reset",
@@ -85,11 +85,13 @@ test("schedule writes request, unit, entry, menu block and next_entry; run-sched
   expect(wrong.doc.error.code).toBe("PRECONDITION_FAILED");
   expect(existsSync(path.join(top, SCHEDULED_REQUEST))).toBe(true);
   expect(existsSync(path.join(top, JOURNAL_FILE))).toBe(false);
+  // It will never run that request: later boots no longer take the reset entry.
+  expect(await readFile(path.join(boot, "grub2/grubenv"), "utf8")).not.toContain("lifeboat");
 
   const u = cliJson(["reset", "unschedule", ...where()], resetUnscheduleDataSchema);
   expect(u.removed[0]).toBe(SCHEDULED_REQUEST);
-  // request, unit and its 3 links, BLS entry, custom.cfg block, next_entry
-  expect(u.removed).toHaveLength(8);
+  // request, unit and its 3 links, BLS entry, custom.cfg block (grubenv was let go of above)
+  expect(u.removed).toHaveLength(7);
   expect(existsSync(path.join(top, SCHEDULED_REQUEST))).toBe(false);
   expect(await readFile(path.join(boot, "grub2/grubenv"), "utf8")).not.toContain("next_entry=");
   expect(cliJson(["reset", "unschedule", ...where()], resetUnscheduleDataSchema).removed).toEqual(

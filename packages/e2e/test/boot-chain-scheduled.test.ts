@@ -2,7 +2,9 @@
  * Issue 10 step 7: the scheduled reset, proved on the real boot chain. The
  * running (damaged but bootable) system asks for a reset at the next boot
  * with `lifeboat reset schedule`, reboots; GRUB takes the factory-reset
- * entry once (`systemd.factory_reset=1`), the unit resets the system while
+ * entry (`systemd.factory_reset=1`) and the power is cut while the kernel
+ * starts, before the unit runs; GRUB takes the entry again (`saved_entry`
+ * held it: `next_entry` was cleared), the unit resets the system while
  * its old root is still mounted, reboots into the normal entry, and the
  * marker shows the factory root and the user's /home byte-identical. Each
  * boot is its own QEMU run with `-no-reboot`: the guest's reboot ends QEMU
@@ -12,7 +14,7 @@
  * test-output/qemu/.
  */
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { buildExchangeHelper } from "@lifeboat/btrfs";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
@@ -82,7 +84,7 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
     for (const s of scratches) await s.cleanup();
   });
 
-  it("schedules, reboots into the reset entry once, resets, reboots: factory root, user's /home", {
+  it("schedules, reboots into the reset entry (again after a power cut), resets, reboots: factory root, user's /home", {
     timeout: 2_400_000,
   }, async () => {
     requireRoot();
@@ -206,7 +208,25 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
       say(`  boot 1: the guest rebooted (QEMU exited) at ${at(vm)}`);
     });
 
-    // Boot 2: GRUB takes the reset entry once; the unit resets and reboots (SuccessAction=reboot).
+    // Boot 2a: GRUB takes the reset entry and clears next_entry (save_env); the power is cut
+    // while the kernel starts, before the unit could run. The reset must not be lost.
+    await bootOnce("2a-power-cut-before-unit", async (vm) => {
+      expect((await vm.waitFor(GRUB_LINE, 400_000))[1]).toBe("lifeboat-factory-reset");
+      await vm.waitFor(/Secure boot enabled/, 400_000);
+      say(`  boot 2a: GRUB took lifeboat-factory-reset, kernel starting: power cut at ${at(vm)}`);
+    });
+    {
+      const m = await mountFixture(scratch, fx.image, fx);
+      const env = await readFile(path.join(m.boot, "grub2/grubenv"), "latin1");
+      await m.release();
+      const vars = env.split("\n").filter((l) => /^\w+=/.test(l));
+      say(`  after the cut, grubenv: ${vars.join(" ")}`);
+      // GRUB cleared the one-shot; saved_entry holds the reset until the unit starts.
+      expect(vars).not.toContain("next_entry=lifeboat-factory-reset");
+      expect(vars).toContain("saved_entry=lifeboat-factory-reset");
+    }
+
+    // Boot 2: GRUB takes the reset entry again; the unit resets and reboots (SuccessAction=reboot).
     await bootOnce("2-factory-reset", async (vm) => {
       expect((await vm.waitFor(GRUB_LINE, 400_000))[1]).toBe("lifeboat-factory-reset");
       say(`  boot 2: GRUB took lifeboat-factory-reset at ${at(vm)}`);
@@ -233,5 +253,12 @@ describe("boot chain: a reset scheduled from the running system (systemd.factory
       await vm.waitForExit(120_000);
       say(`  boot 3: powered off at ${at(vm)}`);
     });
+    {
+      const m = await mountFixture(scratch, fx.image, fx);
+      const env = await readFile(path.join(m.boot, "grub2/grubenv"), "latin1");
+      await m.release();
+      // Nothing of the schedule is left in grubenv: later boots are the system's own.
+      expect(env).not.toMatch(/lifeboat/);
+    }
   });
 });

@@ -11,7 +11,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { ioError, writeFileAtomic } from "@lifeboat/core";
-import { err, errAsync, ok, type Result, ResultAsync } from "neverthrow";
+import { err, errAsync, ok, okAsync, type Result, ResultAsync } from "neverthrow";
 import type { GrubEnvInvalidError, GrubError } from "./errors.js";
 
 /** The size GRUB gives a new environment block. */
@@ -127,17 +127,27 @@ export function updateGrubenv(
  * Set or unset variables in a `grubenv` file, like `grub-editenv FILE set
  * name=value` / `unset name`, without that program. A missing file is
  * created (1024 bytes); an existing block keeps its size. The file is
- * replaced atomically.
+ * replaced atomically. `changes` may be a function of the variables found
+ * (decided and written in one step); when it returns `undefined` nothing is
+ * written.
  *
  * @example
  * ```ts
  * await editGrubenv("/boot/grub2/grubenv", { next_entry: "lifeboat-factory-reset" });
  * await editGrubenv("/boot/grub2/grubenv", { next_entry: undefined });
+ * // Unset next_entry only when it is ours:
+ * await editGrubenv("/boot/grub2/grubenv", (vars) =>
+ *   vars.some(([k, v]) => k === "next_entry" && v === "lifeboat-factory-reset")
+ *     ? { next_entry: undefined }
+ *     : undefined,
+ * );
  * ```
  */
 export function editGrubenv(
   file: string,
-  changes: Readonly<Record<string, string | undefined>>,
+  changes:
+    | Readonly<Record<string, string | undefined>>
+    | ((vars: GrubEnv) => Readonly<Record<string, string | undefined>> | undefined),
 ): ResultAsync<GrubEnv, GrubError> {
   return ResultAsync.fromPromise(
     readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
@@ -148,7 +158,9 @@ export function editGrubenv(
   ).andThen((text): ResultAsync<GrubEnv, GrubError> => {
     const parsed = text === undefined ? ok<GrubEnv, GrubEnvInvalidError>([]) : parseGrubenv(text);
     if (parsed.isErr()) return errAsync(parsed.error);
-    const vars = updateGrubenv(parsed.value, changes);
+    const decided = typeof changes === "function" ? changes(parsed.value) : changes;
+    if (decided === undefined) return okAsync(parsed.value);
+    const vars = updateGrubenv(parsed.value, decided);
     const size = text === undefined ? GRUBENV_SIZE : Buffer.byteLength(text, "utf8");
     const rendered = renderGrubenv(vars, { size: Math.max(size, GRUBENV_SIZE) });
     if (rendered.isErr()) return errAsync(rendered.error);

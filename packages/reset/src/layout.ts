@@ -39,6 +39,12 @@ export const SCHEDULED_REQUEST = `${LIFEBOAT_DIR}/scheduled-reset.json`;
 /** The GRUB menu entry id of the reset entry (BLS id and `menuentry --id`). */
 export const RESET_ENTRY_ID = "lifeboat-factory-reset";
 /**
+ * The grubenv variable that keeps the system's own `saved_entry` while a
+ * scheduled reset holds `saved_entry` (from `reset schedule` until
+ * `run-scheduled` starts), so that it can be put back.
+ */
+export const SAVED_ENTRY_KEPT = "lifeboat_saved_entry";
+/**
  * The targets the unit is enabled for: `sysinit.target`, because systemd
  * before v258 has nothing that starts `factory-reset.target` from
  * `systemd.factory_reset=1` (the unit's condition then decides);

@@ -4,10 +4,10 @@ import { editGrubenv } from "@lifeboat/grub";
 import { ok, type ResultAsync } from "neverthrow";
 import { effect, fail, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
+import { oneShotChanges, releasedChanges } from "./_internal/grubenv-arm.js";
 import type { ResetError } from "./errors.js";
 import { executeReset, resetJournalPaths, resumeReset } from "./execute.js";
 import { inspect } from "./inspect.js";
-import { RESET_ENTRY_ID } from "./layout.js";
 import { plan as makePlan } from "./plan.js";
 import { cancelScheduledReset, grubDirOf, readScheduledReset } from "./schedule.js";
 import type { ResetEnvironment } from "./steps/context.js";
@@ -61,16 +61,20 @@ export type ScheduledRunOutcome =
  * 1. an unfinished reset (the journal is not `done`) is resumed: a power cut
  *    during the scheduled reset ends here on the next boot;
  * 2. otherwise the request on the top level is read and checked against
- *    `digest` (`PRECONDITION_FAILED` when it differs: nothing is done), the
- *    reset entry is made the next boot's again (`next_entry`: a power cut from
- *    here on comes back to it), the request is planned on the machine as found
- *    and the plan executed, journaled;
+ *    `digest` (`PRECONDITION_FAILED` when it differs: nothing is run, and the
+ *    reset entry is let go of as when nothing is scheduled, so that later boots
+ *    do not keep coming back to a reset that will not run), the reset entry
+ *    is made the next boot's again and that boot's only (`next_entry` set,
+ *    `saved_entry` given back: a power cut from here on comes back to it once),
+ *    the request is planned on the machine as found and the plan executed,
+ *    journaled;
  * 3. when the reset is done, the schedule is removed (request, unit, entry,
  *    `next_entry`); trouble removing it is told (`cleanup-failed`), not returned.
  *
- * When planning or executing fails, `next_entry` is cleared (the next boot is
- * the system as it is) and the error returned; a failed execution leaves its
- * journal for `resumeReset`.
+ * When planning or executing fails, `next_entry` is cleared and `saved_entry`
+ * given back (the next boot is the system as it is) and the error returned; a
+ * failed execution leaves its journal for `resumeReset`. Resuming sets
+ * `next_entry` again as it starts, as a new run does.
  *
  * @example
  * ```ts
@@ -99,10 +103,10 @@ export function runScheduledReset(
     const grubenv =
       options.grubenv ??
       (await grubDirOf(boot).then((dir) => (dir === undefined ? undefined : `${dir}/grubenv`)));
-    const setNextEntry = (value: string | undefined) =>
-      grubenv === undefined
-        ? ok(undefined)
-        : editGrubenv(path.join(boot, grubenv), { next_entry: value });
+    // As the reset starts: the boot after this one (only) comes back to the
+    // reset entry; when it ends without finishing: the system as it is.
+    const setGrubenv = (decide: typeof releasedChanges) =>
+      grubenv === undefined ? ok(undefined) : editGrubenv(path.join(boot, grubenv), decide);
     // The reset is done: clean-up trouble is told, not a failure (the unit must still reboot).
     const finish = async () => {
       const r = await cancelScheduledReset(runner, {
@@ -117,20 +121,28 @@ export function runScheduledReset(
     const journal = (await exists(journalPath)) ? await readJournal(journalPath) : undefined;
     if (journal?.isOk() && journal.value.status !== "done") {
       onEvent({ kind: "resuming" });
+      // GRUB cleared next_entry to boot here: a power cut during the resume comes back too.
+      await must(setGrubenv(oneShotChanges));
       const summary = await must(resumeReset(run, progress));
       await finish();
       return { action: "resumed", planDigest: summary.planDigest } as const;
     }
 
-    const found = await must(readScheduledReset(top, { expectedDigest: options.digest }));
-    if (found === undefined) return { action: "nothing-scheduled" } as const;
+    const read = await readScheduledReset(top, { expectedDigest: options.digest });
+    if (read.isErr() || read.value === undefined) {
+      // Nothing to run (or not this one): later boots must not keep coming back here.
+      await must(setGrubenv(releasedChanges));
+      if (read.isErr()) return fail(read.error);
+      return { action: "nothing-scheduled" } as const;
+    }
+    const found = read.value;
     // A power cut from here on brings the next boot back to this entry (GRUB cleared the one-shot).
-    await must(setNextEntry(RESET_ENTRY_ID));
+    await must(setGrubenv(oneShotChanges));
     const planned = await inspect(runner, { top, boot, measureSizes: true }).andThen((state) =>
       makePlan(state, found.request),
     );
     if (planned.isErr()) {
-      await must(setNextEntry(undefined));
+      await must(setGrubenv(releasedChanges));
       return fail(planned.error);
     }
     const p = planned.value;
@@ -138,7 +150,7 @@ export function runScheduledReset(
     const executed = await executeReset(run, p, { confirm: p.digest, ...progress });
     if (executed.isErr()) {
       // Leave the journal for `resumeReset`; boot the system as it is next time.
-      await setNextEntry(undefined);
+      await setGrubenv(releasedChanges);
       return fail(executed.error);
     }
     await finish();

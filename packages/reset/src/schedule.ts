@@ -16,7 +16,6 @@ import {
   factoryResetBlsEntry,
   factoryResetMenuEntry,
   parseBlsEntry,
-  parseGrubenv,
   renderGrubScript,
   writeBlsEntry,
   writeGrubConfig,
@@ -25,9 +24,16 @@ import { err, ok, type Result, type ResultAsync } from "neverthrow";
 import { z } from "zod";
 import { effect, fail, must } from "./_internal/await.js";
 import { exists } from "./_internal/fs.js";
+import { armedChanges, releasedChanges } from "./_internal/grubenv-arm.js";
 import { removeMenuBlock, withMenuBlock } from "./_internal/menu-block.js";
 import type { BadRequestError, ResetError } from "./errors.js";
-import { isValidStamp, RESET_ENTRY_ID, RESET_UNIT_WANTED_BY, SCHEDULED_REQUEST } from "./layout.js";
+import {
+  isValidStamp,
+  RESET_ENTRY_ID,
+  RESET_UNIT_WANTED_BY,
+  SAVED_ENTRY_KEPT,
+  SCHEDULED_REQUEST,
+} from "./layout.js";
 import { plan as makePlan } from "./plan.js";
 import type { SystemState } from "./state.js";
 
@@ -118,7 +124,12 @@ export interface ScheduleResetOptions extends ResetUnitOptions {
   readonly boot: string;
   /** The system's own BLS entry file (relative to /boot) the reset entry is made from. */
   readonly baseEntry: string;
-  /** Also make the next boot (only) take the reset entry (`next_entry` in grubenv). */
+  /**
+   * Also make the next boot take the reset entry: `next_entry` in grubenv, and
+   * `saved_entry` until {@link runScheduledReset} starts, so that a power cut
+   * during that boot, before the reset starts, comes back to it (the system's
+   * own `saved_entry` is kept in {@link SAVED_ENTRY_KEPT} and put back).
+   */
   readonly nextBoot?: boolean;
   /** The grubenv file relative to /boot (default `grub2/grubenv`, Fedora's). */
   readonly grubenv?: string;
@@ -149,8 +160,9 @@ export interface ScheduledReset {
  * Install a scheduled reset: the unit (enabled for {@link RESET_UNIT_WANTED_BY})
  * and the "Reset to factory settings" BLS entry made from the system's own
  * entry with `systemd.factory_reset=1` (`@lifeboat/grub`), optionally as a
- * GRUB menu entry too. With `nextBoot`, the next boot takes that entry once
- * (GRUB clears `next_entry` as it boots it). Re-running is safe.
+ * GRUB menu entry too. With `nextBoot`, the next boot takes that entry
+ * (`next_entry`, which GRUB clears as it boots it, and `saved_entry`, which
+ * holds until {@link runScheduledReset} starts). Re-running is safe.
  *
  * @example
  * ```ts
@@ -201,7 +213,7 @@ export function scheduleReset(
     let grubenv: string | undefined;
     if (options.nextBoot) {
       grubenv = path.join(options.boot, options.grubenv ?? "grub2/grubenv");
-      await must(editGrubenv(grubenv, { next_entry: RESET_ENTRY_ID }));
+      await must(editGrubenv(grubenv, armedChanges));
     }
     return { unitPath, wantedBy, entryPath, menuFile, grubenv };
   }, "schedule the reset");
@@ -221,8 +233,8 @@ export interface UnscheduleResetOptions {
 
 /**
  * Undo {@link scheduleReset}: the unit and its links, the BLS entry, the
- * menu block, and `next_entry` when it points at the reset entry. What is
- * already gone is skipped.
+ * menu block, and in grubenv `next_entry` when it is the reset entry and
+ * `saved_entry` given back when it still is. What is already gone is skipped.
  *
  * @example
  * ```ts
@@ -262,11 +274,15 @@ export function unscheduleReset(
     }
     const env = path.join(options.boot, options.grubenv ?? "grub2/grubenv");
     if (await exists(env)) {
-      const vars = await must(parseGrubenv(await readFile(env, "utf8")));
-      if (vars.some(([k, v]) => k === "next_entry" && v === RESET_ENTRY_ID)) {
-        await must(editGrubenv(env, { next_entry: undefined }));
-        removed.push(`${env} (next_entry)`);
-      }
+      let released: string[] = [];
+      await must(
+        editGrubenv(env, (vars) => {
+          const changes = releasedChanges(vars);
+          released = Object.keys(changes ?? {}).filter((k) => k !== SAVED_ENTRY_KEPT);
+          return changes;
+        }),
+      );
+      if (released.length > 0) removed.push(`${env} (${released.join(", ")})`);
     }
     return { removed };
   }, "unschedule the reset");

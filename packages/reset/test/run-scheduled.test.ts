@@ -1,6 +1,6 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { Scratch } from "@lifeboat/testkit";
+import { requireTools, Scratch, sh } from "@lifeboat/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withFaultHook } from "../src/_internal/fault-hook.js";
 import {
@@ -13,8 +13,10 @@ import {
 } from "../src/index.js";
 import {
   oldRootName,
+  RESET_ENTRY_ID,
   RESET_UNIT_WANTED_BY,
   ROOT_SUBVOLUME,
+  SAVED_ENTRY_KEPT,
   SCHEDULED_REQUEST,
 } from "../src/layout.js";
 import { buildGolden, type Golden, machine, runner } from "./support/machine.js";
@@ -85,6 +87,64 @@ describe("runScheduledReset: the next boot's side of scheduleResetOn", () => {
 
     const again = await runScheduledReset(env, { digest: scheduled.digest });
     expect(again._unsafeUnwrap()).toEqual({ action: "nothing-scheduled" });
+  }, 600_000);
+
+  it("keeps the reset entry across a power cut between GRUB clearing next_entry and the unit; gives saved_entry back as it starts and when there is nothing to run", async () => {
+    requireTools("grub-editenv");
+    const { m, scheduled } = await scheduledMachine();
+    const grubenv = path.join(m.boot, "grub2/grubenv");
+    const listed = async () =>
+      (await sh("grub-editenv", [grubenv, "list"])).split("\n").filter(Boolean).sort();
+    /** What a Fedora grub.cfg does at boot: take next_entry once (clearing it), else saved_entry. */
+    const grubBoots = async () => {
+      const vars = new Map(
+        (await listed()).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+      );
+      const next = vars.get("next_entry");
+      if (next) {
+        await sh("grub-editenv", [grubenv, "unset", "next_entry"]);
+        return next;
+      }
+      return vars.get("saved_entry") ?? "0";
+    };
+    // The boot after `reset schedule` takes the reset entry; the power is cut before the unit.
+    expect(await grubBoots()).toBe(RESET_ENTRY_ID);
+    // The boot after the cut takes it again (saved_entry held it)...
+    expect(await grubBoots()).toBe(RESET_ENTRY_ID);
+    // ...and run-scheduled, as it starts, makes it the one next boot's only: a reset that
+    // cannot finish does not hold every later boot.
+    let grubenvAtStart = "";
+    const done = await runScheduledReset(
+      { runner, top: m.top, boot: m.boot },
+      {
+        digest: scheduled.digest,
+        onEvent: (e) => {
+          if (e.kind === "planned") grubenvAtStart = readFileSync(grubenv, "latin1");
+        },
+      },
+    );
+    expect(done._unsafeUnwrap().action).toBe("executed");
+    expect(grubenvAtStart.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
+      `next_entry=${RESET_ENTRY_ID}`,
+    ]);
+    // Done: nothing of the schedule is left in grubenv; later boots are the system's own.
+    expect(await listed()).toEqual([]);
+    expect(await grubBoots()).toBe("0");
+
+    // A stale arm with nothing on the top level (e.g. a cut before `schedule` wrote the request):
+    // the unit finds nothing and lets go, so later boots do not keep coming back.
+    await sh("grub-editenv", [
+      grubenv,
+      "set",
+      `saved_entry=${RESET_ENTRY_ID}`,
+      `${SAVED_ENTRY_KEPT}=abc-6.1`,
+    ]);
+    const none = await runScheduledReset(
+      { runner, top: m.top, boot: m.boot },
+      { digest: scheduled.digest },
+    );
+    expect(none._unsafeUnwrap()).toEqual({ action: "nothing-scheduled" });
+    expect(await listed()).toEqual(["saved_entry=abc-6.1"]);
   }, 600_000);
 
   it("resumes an interrupted reset from its journal (a power cut during the scheduled run) and removes the schedule", async () => {

@@ -14,7 +14,12 @@ import {
   scheduleResetOn,
   unscheduleReset,
 } from "../src/index.js";
-import { RESET_ENTRY_ID, RESET_UNIT_WANTED_BY, SCHEDULED_REQUEST } from "../src/layout.js";
+import {
+  RESET_ENTRY_ID,
+  RESET_UNIT_WANTED_BY,
+  SAVED_ENTRY_KEPT,
+  SCHEDULED_REQUEST,
+} from "../src/layout.js";
 import { runner } from "./support/machine.js";
 
 let scratch: Scratch;
@@ -49,7 +54,7 @@ describe("scheduled reset: unit, GRUB menu block, grubenv (no grub-editenv neede
     expect(unit).toMatch(/^WantedBy=sysinit\.target factory-reset\.target /m);
   });
 
-  it("schedules (menu block in custom.cfg, next_entry), is idempotent, and unschedules everything", async () => {
+  it("schedules (menu block in custom.cfg, next_entry, saved_entry kept), is idempotent, and unschedules everything", async () => {
     requireTools("grub-script-check", "grub-editenv");
     const m = await machine();
     const opts = {
@@ -61,6 +66,11 @@ describe("scheduled reset: unit, GRUB menu block, grubenv (no grub-editenv neede
       menuFile: "grub2/custom.cfg",
       bootFsUuid: "5a1f-uuid",
     };
+    const grubenv = path.join(m.boot, "grub2/grubenv");
+    const listed = async () =>
+      (await sh("grub-editenv", [grubenv, "list"])).split("\n").filter(Boolean).sort();
+    // The system's own default (grub2-set-default), to be kept and given back.
+    await sh("grub-editenv", [grubenv, "set", "saved_entry=abc-6.1.0-28-amd64"]);
     (await scheduleReset(runner, opts))._unsafeUnwrap();
     const r = (await scheduleReset(runner, opts))._unsafeUnwrap();
     expect(r.wantedBy.map((l) => path.basename(path.dirname(l)))).toEqual(
@@ -74,10 +84,14 @@ describe("scheduled reset: unit, GRUB menu block, grubenv (no grub-editenv neede
     );
     expect(custom).toMatch(/--id lifeboat-factory-reset|--id 'lifeboat-factory-reset'/);
     await sh("grub-script-check", [path.join(m.boot, "grub2/custom.cfg")]);
-    // grubenv was created without grub-editenv; grub-editenv reads it.
-    expect(await sh("grub-editenv", [path.join(m.boot, "grub2/grubenv"), "list"])).toBe(
-      `next_entry=${RESET_ENTRY_ID}\n`,
-    );
+    // grubenv written without grub-editenv; grub-editenv reads it. The reset entry is the
+    // next boot's (next_entry) and stays the default (saved_entry) until run-scheduled starts;
+    // scheduling twice did not take the system's own default for the reset's.
+    expect(await listed()).toEqual([
+      `${SAVED_ENTRY_KEPT}=abc-6.1.0-28-amd64`,
+      `next_entry=${RESET_ENTRY_ID}`,
+      `saved_entry=${RESET_ENTRY_ID}`,
+    ]);
 
     const u = (
       await unscheduleReset(runner, {
@@ -91,7 +105,7 @@ describe("scheduled reset: unit, GRUB menu block, grubenv (no grub-editenv neede
     expect(await readFile(path.join(m.boot, "grub2/custom.cfg"), "utf8")).toBe(
       "menuentry 'Mine' {\n  true\n}\n",
     );
-    expect(await sh("grub-editenv", [path.join(m.boot, "grub2/grubenv"), "list"])).toBe("");
+    expect(await listed()).toEqual(["saved_entry=abc-6.1.0-28-amd64"]);
     expect(await readdir(path.join(m.boot, "loader/entries"))).toEqual(["abc-6.1.0-28-amd64.conf"]);
     expect(await readdir(path.join(m.root, "etc/systemd/system/sysinit.target.wants"))).toEqual([]);
     // Nothing left: a second unschedule removes nothing.

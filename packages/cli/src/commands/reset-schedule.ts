@@ -98,7 +98,7 @@ function renderScheduled(d: ScheduleDoc): string {
     pc.green(`A ${d.request.kind} reset is scheduled for the next boot.`),
     `  request ${d.requestPath} (${d.digest})`,
     `  unit    ${d.unit}`,
-    `  entry   ${d.bootEntry}${d.menuFile ? ` and ${d.menuFile}` : ""}${d.grubenv ? " (next boot only)" : " (in the boot menu: /boot has no GRUB directory for next_entry)"}`,
+    `  entry   ${d.bootEntry}${d.menuFile ? ` and ${d.menuFile}` : ""}${d.grubenv ? " (next boot, again if the power is cut before the reset starts)" : " (in the boot menu: /boot has no GRUB directory for next_entry)"}`,
     pc.dim("Reboot to run it; `lifeboat reset unschedule` cancels it."),
   ].join("\n");
 }
