@@ -56,6 +56,22 @@ describe("grubenv (GRUB environment block) without grub-editenv", () => {
       ["saved_entry", "b\\s"],
       ["next_entry", "again"],
     ]);
+    // Changes decided from what the file holds; undefined writes nothing (same inode, same bytes).
+    const before = await readFile(file);
+    const seen: string[] = [];
+    const kept = await editGrubenv(file, (vars) => {
+      seen.push(...vars.map(([k]) => k));
+      return undefined;
+    });
+    expect(kept._unsafeUnwrap()).toEqual(after);
+    expect(seen).toEqual(["saved_entry", "next_entry"]);
+    expect(await readFile(file)).toEqual(before);
+    (
+      await editGrubenv(file, (vars) =>
+        vars.some(([k, v]) => k === "next_entry" && v === "again") ? { next_entry: undefined } : {},
+      )
+    )._unsafeUnwrap();
+    expect(await sh("grub-editenv", [file, "list"])).toBe("saved_entry=b\\s\n");
   });
 
   it("round-trips any variables that fit (property)", () => {
