@@ -131,14 +131,22 @@ try {
 } catch (e) {
   ui = (e as Error).message;
 }
-console.log(JSON.stringify({ ...report, cjs: typeof module !== "undefined", ui }));
+let messages = "";
+try {
+  require("@lifeboat/recovery-ui/messages");
+} catch (e) {
+  messages = (e as Error).message;
+}
+console.log(JSON.stringify({ ...report, cjs: typeof module !== "undefined", ui, messages }));
 `,
   );
   await writeFile(
     path.join(project, "src/main-esm.mts"),
     `import { report } from "./lib-esm.mjs";
 const ui = await import("@lifeboat/recovery-ui");
-console.log(JSON.stringify({ ...report, ui: typeof ui.runRecoveryUi }));
+const { EXPLAINED_ERROR_CODES } = await import("@lifeboat/recovery-ui/messages");
+const explained: readonly string[] = EXPLAINED_ERROR_CODES;
+console.log(JSON.stringify({ ...report, ui: typeof ui.runRecoveryUi, explained: explained.length }));
 `,
   );
   execFileSync("pnpm", ["install", "--prefer-offline", "--ignore-workspace", "--silent"], {
@@ -172,9 +180,11 @@ describe("a consumer project from packed tarballs", () => {
       cjs: true,
     });
     expect(cjs.ui).toContain("@lifeboat/recovery-ui is ESM-only");
+    expect(cjs.messages).toContain("@lifeboat/recovery-ui is ESM-only");
     const esm = JSON.parse(
       execFileSync("node", [path.join(project, "out/main-esm.mjs")], { encoding: "utf8" }),
     );
     expect(esm).toMatchObject({ digest: expected, planResetIs: "function", ui: "function" });
+    expect(esm.explained).toBeGreaterThan(10); // the translators' subpath, typed and loaded
   });
 });

@@ -29,6 +29,7 @@ for (const dir of ["core", "image", "reset"]) {
   alias[`@lifeboat/${dir}/layout`] = path.join(packages, dir, "src/layout.ts");
 }
 alias["@lifeboat/core/lite"] = path.join(packages, "core/src/lite.ts");
+alias["@lifeboat/recovery-ui/messages"] = path.join(packages, "recovery-ui/src/messages.ts");
 
 // Carried inside the bundles: the worker threads' modules and the btrfs
 // helpers' C files (a bundle, one file in the recovery environment, has

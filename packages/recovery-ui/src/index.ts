@@ -2,7 +2,8 @@
  * The guided recovery front end: a full-screen, keyboard-only terminal UI
  * (Ink) that leads a person from a diagnosis of the machine to a confirmed,
  * journaled reset. Built only on the public API of `@lifeboat/reset` and
- * `@lifeboat/core`.
+ * `@lifeboat/core`. The message catalog's shape (for translators) is in
+ * `@lifeboat/recovery-ui/messages`.
  *
  * @module @lifeboat/recovery-ui
  */
@@ -20,17 +21,5 @@ export {
   type RecoveryBackend,
   type RecoveryMachine,
 } from "./backend.js";
-export {
-  type ChoiceId,
-  type ChoiceText,
-  type ErrorNext,
-  type ErrorSafety,
-  type ErrorText,
-  EXPLAINED_ERROR_CODES,
-  type ExplainedErrorCode,
-  type Messages,
-  type WarningWords,
-} from "./messages/catalog.js";
 export { LOCALES, type Locale, localeFromCmdline } from "./messages/index.js";
-export { type LossWords, type PlanWords, sdkPlanWords } from "./messages/plan-words.js";
 export { type RunRecoveryUiOptions, runRecoveryUi } from "./run.js";
