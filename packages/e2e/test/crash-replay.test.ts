@@ -39,7 +39,7 @@ import { mkdir, open, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { type CommandRunner, createExecaRunner } from "@lifeboat/core";
 import { RECOVERY_ENVIRONMENT_BOOT, RECOVERY_ENVIRONMENT_FILES } from "@lifeboat/core/layout";
-import { recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
+import { editGrubenv, recoveryMenuEntry, renderGrubScript } from "@lifeboat/grub";
 import {
   boot,
   type CrashState,
@@ -54,7 +54,6 @@ import {
   planCrashStates,
   type QemuHandle,
   readWriteLog,
-  renderGrubenv,
   requireRoot,
   requireTools,
   Scratch,
@@ -505,9 +504,10 @@ describe("crash states replayed from a block-level write log", () => {
       kernelArgs: ["console=ttyS0,115200", "lifeboat.shell", "lifeboat.after=poweroff"],
     });
     await writeFile(path.join(m.boot, "grub2/custom.cfg"), await must(renderGrubScript([entry])));
-    await writeFile(
-      path.join(m.boot, "grub2/grubenv"),
-      renderGrubenv({ next_entry: "lifeboat-recovery" }),
+    // One boot of the recovery environment; grubenv's other variables (the scheduled reset's
+    // saved_entry) stay, as `grub-reboot` leaves them.
+    await must(
+      editGrubenv(path.join(m.boot, "grub2/grubenv"), { next_entry: "lifeboat-recovery" }),
     );
     await m.release();
     const base = path.join(work.mountpoint, "base.img");

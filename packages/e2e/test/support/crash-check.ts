@@ -87,6 +87,8 @@ export interface StateVerdict {
 
 /** Where `reset schedule` keeps the request, relative to the Btrfs top level. */
 const SCHEDULED_REQUEST = ".lifeboat/scheduled-reset.json";
+/** The reset entry's GRUB id (`reset schedule` points grubenv at it). */
+const RESET_ENTRY_ID = "lifeboat-factory-reset";
 
 const run = promisify(execFile);
 const short = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 600);
@@ -241,6 +243,14 @@ export async function checkOperationState(
     failures.push(`sgdisk -v: ${short(e)}`);
   }
   if (want.boot !== undefined) failures.push(...(await checkExt4(image, want.boot, "/boot")));
+  // Read after the check above replayed /boot's journal: what GRUB would read at the next boot.
+  const grubenv =
+    want.scheduled !== undefined && want.boot !== undefined
+      ? await grubenvOf(image, want.boot).catch((e: unknown) => {
+          failures.push(`/boot grubenv: ${short(e)}`);
+          return undefined;
+        })
+      : undefined;
   let schedule: StateVerdict["schedule"];
   try {
     await withBtrfs(
@@ -259,6 +269,18 @@ export async function checkOperationState(
           schedule = existsSync(path.join(top, SCHEDULED_REQUEST)) ? "pending" : "gone";
           if (schedule === "gone" && journal !== "done")
             failures.push(`the scheduled request is gone but the journal says ${journal}`);
+          // Not done yet: the next boot must come back to the reset entry (next_entry, or
+          // saved_entry when GRUB had already taken the one-shot before the cut).
+          if (
+            schedule === "pending" &&
+            journal !== "done" &&
+            grubenv !== undefined &&
+            grubenv.get("next_entry") !== RESET_ENTRY_ID &&
+            grubenv.get("saved_entry") !== RESET_ENTRY_ID
+          )
+            failures.push(
+              `the reset is pending (journal ${journal}) but the next boot would not take the reset entry (grubenv: ${[...grubenv].map(([k, v]) => `${k}=${v}`).join(" ")})`,
+            );
         }
       },
       { check: true },
@@ -325,6 +347,27 @@ export async function checkExt4(
   } catch (e) {
     return [`${what}: ${short(e)}`];
   }
+}
+
+/** grubenv's variables on the ext4 /boot of a state, read with `debugfs` (nothing mounted). */
+async function grubenvOf(
+  image: string,
+  part: Pick<FixturePartition, "offsetBytes" | "sizeBytes">,
+): Promise<Map<string, string>> {
+  const text = await withLoop(
+    image,
+    part,
+    async (dev) => (await run("debugfs", ["-R", "cat /grub2/grubenv", dev])).stdout,
+    { readOnly: true },
+  );
+  if (!text.startsWith("# GRUB Environment Block"))
+    throw new Error(`not a grubenv block: ${JSON.stringify(text.slice(0, 60))}`);
+  return new Map(
+    text
+      .split("\n")
+      .filter((l) => /^\w+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const),
+  );
 }
 
 /**
