@@ -5,19 +5,22 @@
  * its shell (the scheduled reset's `reset run-scheduled`, as the unit that
  * `lifeboat reset schedule` installed runs it at boot; reset keeping /home,
  * reset from the recovery image, full restore, checkpoint create, checkpoint
- * rollback, image install of a second signed set), each after a `sync` that
- * marks where it starts in the log. On the host, every
- * flush point and a seeded sample of each epoch's reorderings is made from
+ * rollback, image install of a second signed set, and the casync update of
+ * the installed set to a third: `lifeboat update --manifest … --recovery-root …`
+ * into a staging folder on the recovery partition, then `image install` of it,
+ * support/update-check.ts), each after a `sync` that marks where it starts
+ * in the log. On the host, every flush point and a seeded sample of each epoch's reorderings is made from
  * the log and checked against the operation it falls in (GPT, `btrfs check`,
  * old-or-new root and /home, a readable journal, the recovery command (or
  * the operation's own command, or `resume`) finishing to the operation's
  * result, and for the operations that unpack the recovery image set, that
  * set verifying; for the install, `current` is the old or the new set and
  * verifies, and the install run again finishes to the new one; for the
- * scheduled reset, the request is gone only once the journal says done and
+ * update, the same with the update's commands run again (and no staging
+ * folder left); for the scheduled reset, the request is gone only once the journal says done and
  * the next boot's command finishes it; for checkpoint create, the checkpoint
  * is listed complete or not at all and `create` again finishes; /boot passes
- * `e2fsck -fn` in every state of every operation but the install).
+ * `e2fsck -fn` in every state of every operation but the install and the update).
  *
  * `gpt add-recovery` is recorded host-side (qemu-storage-daemon's FUSE export,
  * no boot) on a small disk and checked the same way (support/gpt-check.ts);
@@ -29,8 +32,9 @@
  * `LIFEBOAT_CRASH_SEED` changes the seed (default 22);
  * `LIFEBOAT_CRASH_OPS=<kind,...>` chooses the operations (default: the scheduled
  * reset, reset keeping /home, reset from the recovery image, checkpoint
- * create, checkpoint rollback, image install; with `LIFEBOAT_CRASH_SAMPLES`,
- * the full restore too);
+ * create, checkpoint rollback, image install, image update; with
+ * `LIFEBOAT_CRASH_SAMPLES`, the full restore too: its recording alone, ~120-180 s,
+ * is over the CI run's budget);
  * `LIFEBOAT_CRASH_KEEP=<dir>` keeps the base image, the log, the requests,
  * the operations' boundaries and the keys there, to look at a failing state again.
  */
@@ -80,6 +84,7 @@ import {
   withPartitionMounted,
 } from "./support/recovery.js";
 import { must, stepLogger } from "./support/steps.js";
+import { checkUpdateState, updateCommands, zstdAddonDirs } from "./support/update-check.js";
 import { addUserFiles } from "./support/user-files.js";
 
 const runner: CommandRunner = createExecaRunner();
@@ -97,7 +102,8 @@ interface Operation {
     | "full-restore"
     | "checkpoint-create"
     | "checkpoint-rollback"
-    | "image-install";
+    | "image-install"
+    | "image-update";
   readonly stamp: string;
   /** It unpacks the recovery image set: each state's set must verify. */
   readonly readsImageSet: boolean;
@@ -158,19 +164,35 @@ const ALL_OPERATIONS: readonly Operation[] = [
     // 31 flush points + 7 sampled planned; ~4 s a state at a load of 10.
     ci: { flush: 8, sampled: 2 },
   },
+  // The casync update of the installed set (support/update-check.ts): `lifeboat update
+  // --manifest … --recovery-root …` of a third signed set, its payload assembled from the
+  // installed set's chunks and the release's store into a staging folder on the recovery
+  // partition, then `image install` of it; last (after the install, or its set installed first).
+  {
+    kind: "image-update",
+    stamp: "20261205T090000Z",
+    readsImageSet: false,
+    ci: { flush: 14, sampled: 4 },
+  },
 ];
 /** Operations whose start the guest prepares (writes before it that are no state of it). */
-const PREPARED = new Set<Operation["kind"]>(["checkpoint-rollback", "image-install"]);
+const PREPARED = new Set<Operation["kind"]>([
+  "checkpoint-rollback",
+  "image-install",
+  "image-update",
+]);
 /** The recovery partition `gpt add-recovery` adds to the small disk. */
 const GPT_RECOVERY_SIZE = "64M";
+/** The library the zstd addon links that the recovery environment lacks (this host's). */
+const ADDON_LIBRT = "/lib/x86_64-linux-gnu/librt.so.1";
 /** The checkpoint the rollback goes back to. */
 const CHECKPOINT = "crash-cp";
 /** The checkpoint `checkpoint create` takes as a recorded operation, and its reason. */
 const CREATED = { name: "crash-cc", reason: "crash replay: the recorded create" };
-// CI records all but the full restore (the budget); the opt-in run all five.
+// CI records all but the full restore (the budget); the opt-in run all eight.
 const DEFAULT_OPERATIONS = OPT_IN
-  ? "reset-scheduled,reset-keep-home,reset-from-recovery,full-restore,checkpoint-create,checkpoint-rollback,image-install"
-  : "reset-scheduled,reset-keep-home,reset-from-recovery,checkpoint-create,checkpoint-rollback,image-install";
+  ? "reset-scheduled,reset-keep-home,reset-from-recovery,full-restore,checkpoint-create,checkpoint-rollback,image-install,image-update"
+  : "reset-scheduled,reset-keep-home,reset-from-recovery,checkpoint-create,checkpoint-rollback,image-install,image-update";
 const OPERATIONS = ALL_OPERATIONS.filter((o) =>
   (process.env.LIFEBOAT_CRASH_OPS ?? DEFAULT_OPERATIONS).split(",").includes(o.kind),
 );
@@ -417,10 +439,11 @@ describe("crash states replayed from a block-level write log", () => {
     await provisionFixture(bundle, fx.image, { build: fx.key, keysDir: scratch.path("keys") });
     const trustedKey = scratch.path("keys/public.pem");
     const installs = OPERATIONS.some((o) => o.kind === "image-install");
-    // The second signed set the install puts on the recovery partition.
+    const updates = OPERATIONS.some((o) => o.kind === "image-update");
+    // The second signed set the install puts on the recovery partition (the update's old set).
     const set2 = scratch.path("set2");
-    if (installs) {
-      const src = scratch.path("set2-src");
+    const src = scratch.path("set2-src");
+    if (installs || updates) {
       await mkdir(path.join(src, "payload"), { recursive: true });
       await writeFile(path.join(src, "payload/random.bin"), randomBytes(16 * 1024 ** 2));
       await writeFile(path.join(src, "README"), "the second recovery image set\n");
@@ -438,7 +461,53 @@ describe("crash states replayed from a block-level write log", () => {
         scratch.path("keys/private.pem"),
       ]);
     }
-    const newManifest = installs ? await manifestDigest(path.join(set2, "manifest.json")) : "";
+    const newManifest =
+      installs || updates ? await manifestDigest(path.join(set2, "manifest.json")) : "";
+    // The update's release: a third set, its payload 1 MiB different from the second's, published
+    // as casync publishes (`casync make`: index and store) beside its signed manifest.
+    const release = scratch.path("release3");
+    const updateCli = scratch.path("update-cli/lifeboat-standalone.mjs");
+    let updateManifest = "";
+    if (updates) {
+      const fh = await open(path.join(src, "payload/random.bin"), "r+");
+      try {
+        await fh.write(randomBytes(1024 ** 2), 0, undefined, 8 * 1024 ** 2);
+      } finally {
+        await fh.close();
+      }
+      await writeFile(path.join(src, "README"), "the third recovery image set\n");
+      const set3 = scratch.path("set3");
+      await runCli(bundle, [
+        "image",
+        "build",
+        src,
+        "--out",
+        set3,
+        "--product",
+        "Fedora-shaped fixture",
+        "--version",
+        "crash-3",
+        "--key",
+        scratch.path("keys/private.pem"),
+      ]);
+      updateManifest = await manifestDigest(path.join(set3, "manifest.json"));
+      await mkdir(release);
+      for (const f of ["manifest.json", "manifest.json.sig", "root.squashfs.verity"])
+        await sh("cp", [path.join(set3, f), release]);
+      await sh("casync", [
+        "make",
+        `--store=${path.join(release, "default.castr")}`,
+        path.join(release, "root.caibx"),
+        path.join(set3, "root.squashfs"),
+      ]);
+      // `lifeboat update` needs the native zstd addon beside the one-file CLI (docs/cli.md).
+      await mkdir(path.join(path.dirname(updateCli), "node_modules/@mongodb-js"), {
+        recursive: true,
+      });
+      await sh("cp", [cliCopy, updateCli]);
+      for (const d of await zstdAddonDirs())
+        await sh("cp", ["-rL", d, path.join(path.dirname(updateCli), "node_modules/@mongodb-js")]);
+    }
 
     // The system to replace differs from the factory one; the user has files in /home.
     const m = await mountFixture(scratch, fx.image, fx);
@@ -450,9 +519,22 @@ describe("crash states replayed from a block-level write log", () => {
     const scheduled = OPERATIONS.find((o) => o.kind === "reset-scheduled");
     const unitArgs = scheduled ? await scheduleReset(bundle, m, scheduled.stamp) : [];
     // The guest copies the set and the key from here (top level: neither root nor /home).
-    if (installs) {
+    if (installs || updates) {
       await sh("cp", ["-r", set2, path.join(m.btrfsTop, "crash-set2")]);
       await sh("cp", [trustedKey, path.join(m.btrfsTop, "crash-set2.pem")]);
+    }
+    if (updates) {
+      await mkdir(path.join(m.btrfsTop, "crash-update"));
+      await sh("cp", ["-r", release, path.join(m.btrfsTop, "crash-update/release")]);
+      await sh("cp", [
+        "-r",
+        path.join(path.dirname(updateCli), "node_modules"),
+        path.join(m.btrfsTop, "crash-update/node_modules"),
+      ]);
+      // The addon links librt.so.1, which the recovery environment does not carry (its
+      // initramfs holds what node and the tools it runs need, copied from this host).
+      await mkdir(path.join(m.btrfsTop, "crash-update/lib"));
+      await sh("cp", ["-L", ADDON_LIBRT, path.join(m.btrfsTop, "crash-update/lib")]);
     }
     const old = await fixtureFingerprints(m);
     expect(old.root).not.toBe(factory.root);
@@ -558,7 +640,10 @@ describe("crash states replayed from a block-level write log", () => {
           );
         }
         // The system this operation replaces differs from what the previous one left.
-        if ((k > 0 && o.kind !== "image-install") || o.kind === "checkpoint-rollback")
+        if (
+          (k > 0 && o.kind !== "image-install" && o.kind !== "image-update") ||
+          o.kind === "checkpoint-rollback"
+        )
           await markRoot(`before ${o.kind}`);
         if (o.kind === "reset-scheduled")
           // Where that boot has them: root as /, /boot on it.
@@ -570,6 +655,18 @@ describe("crash states replayed from a block-level write log", () => {
           await ok(
             `mkdir -p /mnt/s && mount -t btrfs -o ro ${btrfsDev} /mnt/s && cp -r /mnt/s/crash-set2 /tmp/set2 && cp /mnt/s/crash-set2.pem /tmp/set2.pem && umount /mnt/s && umount "$LIFEBOAT_RECOVERY_MOUNT"`,
           );
+        if (o.kind === "image-update") {
+          // The release and the zstd addon (beside the CLI) from the Btrfs to the RAM.
+          await ok(
+            `mkdir -p /mnt/s && mount -t btrfs -o ro ${btrfsDev} /mnt/s && cp -r /mnt/s/crash-update /tmp/update && cp /mnt/s/crash-set2.pem /tmp/set2.pem && ${installs ? "" : "cp -r /mnt/s/crash-set2 /tmp/set2 && "}umount /mnt/s && mkdir -p /lifeboat/node_modules && cp -r /tmp/update/node_modules/@mongodb-js /lifeboat/node_modules/ && mkdir -p ${path.dirname(ADDON_LIBRT)} && cp /tmp/update/lib/${path.basename(ADDON_LIBRT)} ${ADDON_LIBRT}`,
+          );
+          if (!installs)
+            // The update's old set installed first (no state of the update).
+            await ok(
+              `umount "$LIFEBOAT_RECOVERY_MOUNT" && node /lifeboat/cli.js image install /tmp/set2 --trusted-key /tmp/set2.pem --disk "$LIFEBOAT_DISK" </dev/null`,
+            );
+          await ok(`mkdir -p /mnt/rec && mount -t ext4 "$LIFEBOAT_RECOVERY_DEVICE" /mnt/rec`);
+        }
         const command =
           o.kind === "checkpoint-rollback"
             ? `node /lifeboat/cli.js ${rollbackArgs(o).join(" ")} --disk "$LIFEBOAT_DISK" --yes --confirm "$D" </dev/null`
@@ -579,7 +676,16 @@ describe("crash states replayed from a block-level write log", () => {
                 ? `node /lifeboat/cli.js ${unitArgs.join(" ")} --system-root /mnt/sys --boot /mnt/sys/boot </dev/null`
                 : o.kind === "image-install"
                   ? `node /lifeboat/cli.js image install /tmp/set2 --trusted-key /tmp/set2.pem --disk "$LIFEBOAT_DISK" </dev/null`
-                  : `node /lifeboat/cli.js recovery --request "$LIFEBOAT_RECOVERY_MOUNT/requests/${r.name}" --digest ${r.digest} --disk "$LIFEBOAT_DISK" </dev/null`;
+                  : o.kind === "image-update"
+                    ? `(${updateCommands({
+                        cli: ["node", "/lifeboat/cli.js"],
+                        release: "/tmp/update/release",
+                        recoveryRoot: "/mnt/rec",
+                        trustedKey: "/tmp/set2.pem",
+                      })
+                        .map((c) => c.join(" "))
+                        .join(" && ")}) </dev/null`
+                    : `node /lifeboat/cli.js recovery --request "$LIFEBOAT_RECOVERY_MOUNT/requests/${r.name}" --digest ${r.digest} --disk "$LIFEBOAT_DISK" </dev/null`;
         if (o.kind === "checkpoint-rollback") {
           // Its plan digest, as a person reads it before typing it (a dry run writes nothing).
           await ok(
@@ -592,8 +698,10 @@ describe("crash states replayed from a block-level write log", () => {
         await ok("sync");
         const start = await entriesNow();
         const t = Date.now();
-        await ok(command, 1_500_000);
+        // A failed update once did not return in the guest (the addon failing to load): 10 minutes.
+        await ok(command, o.kind === "image-update" ? 600_000 : 1_500_000);
         if (o.kind === "reset-scheduled") await ok("umount /mnt/sys/boot /mnt/sys");
+        if (o.kind === "image-update") await ok("umount /mnt/rec");
         await ok("sync");
         bounds.push({ start, end: await entriesNow(), seconds: (Date.now() - t) / 1000 });
         say(
@@ -641,19 +749,16 @@ describe("crash states replayed from a block-level write log", () => {
       edges.push({ before: await snapshot(b.start), after: await snapshot(b.end) });
     for (const [k, e] of edges.entries()) {
       const kind = OPERATIONS[k]?.kind;
-      if (kind === "checkpoint-create") {
-        // No journal: it only adds (.lifeboat/checkpoints/crash-cc).
+      if (kind === "checkpoint-create" || kind === "image-install" || kind === "image-update") {
+        // No journal: the create only adds (.lifeboat/checkpoints/crash-cc); the install and the
+        // update change only the recovery partition. Root, /home and the journal as they were.
         expect(e.after.journal, kind).toEqual(e.before.journal);
         expect(e.after.root, kind).toBe(e.before.root);
         expect(e.after.home, kind).toBe(e.before.home);
         continue;
       }
       expect(e.after.journal.status, kind).toBe("done");
-      if (kind === "image-install") {
-        // Root and /home as they were: only the recovery partition changes.
-        expect(e.after.root, kind).toBe(e.before.root);
-        expect(e.after.home, kind).toBe(e.before.home);
-      } else if (kind === "checkpoint-rollback") {
+      if (kind === "checkpoint-rollback") {
         // Back to the checkpoint's tree, not the factory's; /home as it was.
         expect(e.after.root, kind).not.toBe(e.before.root);
         expect(e.after.root, kind).not.toBe(factory.root);
@@ -738,6 +843,25 @@ describe("crash states replayed from a block-level write log", () => {
         v = { failures: checked.failures, journal: "none", root, recovery: "install" };
         verdicts.set(state.key, v);
       }
+      if (v === undefined && o.kind === "image-update") {
+        const checked = await checkUpdateState(
+          await builder.make(state),
+          {
+            recovery: recoveryRange,
+            oldManifest: newManifest,
+            newManifest: updateManifest,
+            cli: cliCopy,
+            trustedKey,
+            release,
+            updateCli,
+          },
+          scratch.path("check"),
+        );
+        const root =
+          checked.current === "old" || checked.current === "new" ? checked.current : "other";
+        v = { failures: checked.failures, journal: "none", root, recovery: "update" };
+        verdicts.set(state.key, v);
+      }
       if (v === undefined && o.kind === "checkpoint-create") {
         const checked = await checkCheckpointState(
           await builder.make(state),
@@ -802,7 +926,7 @@ describe("crash states replayed from a block-level write log", () => {
         v = { ...checked, failures: [...setFailures, ...checked.failures] };
         verdicts.set(state.key, v);
       }
-      if (o.kind !== "image-install" && o.kind !== "checkpoint-create")
+      if (o.kind !== "image-install" && o.kind !== "image-update" && o.kind !== "checkpoint-create")
         stats.journal.set(v.journal, (stats.journal.get(v.journal) ?? 0) + 1);
       stats.root.set(v.root, (stats.root.get(v.root) ?? 0) + 1);
       const tally = v.schedule !== undefined ? `${v.schedule}/${v.recovery}` : v.checkpoint;
@@ -818,7 +942,7 @@ describe("crash states replayed from a block-level write log", () => {
       if (s === undefined) continue;
       const n = s.flush + s.sampled;
       const passed = n - s.failed.length;
-      const line = `${o.kind}: ${n} crash states checked (${s.flush} flush points + ${s.sampled} sampled, of ${s.planned} planned), ${passed} passed (${((100 * passed) / Math.max(1, n)).toFixed(1)}%) in ${(s.ms / 1000).toFixed(0)} s; recorded in ${bounds[k]?.seconds.toFixed(0)} s; ${o.kind === "image-install" ? "current set" : `journal ${JSON.stringify(Object.fromEntries(s.journal))}; root`} ${JSON.stringify(Object.fromEntries(s.root))}${o.readsImageSet ? `; image set verified ${s.setChecks}×` : ""}${s.tally.size > 0 ? `; ${o.kind === "checkpoint-create" ? "checkpoint" : "request/next boot"} ${JSON.stringify(Object.fromEntries(s.tally))}` : ""}`;
+      const line = `${o.kind}: ${n} crash states checked (${s.flush} flush points + ${s.sampled} sampled, of ${s.planned} planned), ${passed} passed (${((100 * passed) / Math.max(1, n)).toFixed(1)}%) in ${(s.ms / 1000).toFixed(0)} s; recorded in ${bounds[k]?.seconds.toFixed(0)} s; ${o.kind === "image-install" || o.kind === "image-update" ? "current set" : `journal ${JSON.stringify(Object.fromEntries(s.journal))}; root`} ${JSON.stringify(Object.fromEntries(s.root))}${o.readsImageSet ? `; image set verified ${s.setChecks}×` : ""}${s.tally.size > 0 ? `; ${o.kind === "checkpoint-create" ? "checkpoint" : "request/next boot"} ${JSON.stringify(Object.fromEntries(s.tally))}` : ""}`;
       report.push(line);
       say(line);
     }
@@ -834,7 +958,7 @@ describe("crash states replayed from a block-level write log", () => {
         expect(s.tally.get("complete") ?? 0, o.kind).toBeGreaterThan(0);
         continue;
       }
-      if (o.kind === "image-install") {
+      if (o.kind === "image-install" || o.kind === "image-update") {
         // The states span the switch: the old set current, and the new one.
         expect(s.root.get("old") ?? 0, o.kind).toBeGreaterThan(0);
         expect(s.root.get("new") ?? 0, o.kind).toBeGreaterThan(0);

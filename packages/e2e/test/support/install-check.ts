@@ -17,7 +17,8 @@ import { type FixturePartition, sh } from "@lifeboat/testkit";
 import { withLoop } from "./crash-check.js";
 
 const run = promisify(execFile);
-const short = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 600);
+/** An error as one short line of a verdict. */
+export const short = (e: unknown) => (e instanceof Error ? e.message : String(e)).slice(0, 600);
 
 /** What the install must leave. */
 export interface InstallExpectation {
@@ -46,16 +47,26 @@ export async function manifestDigest(file: string): Promise<string> {
     .digest("hex")}`;
 }
 
-/** Mount the recovery partition (read-only; ext4 replays its journal on the writable loop), run `use`. */
-async function withRecovery<T>(
+/** The sets a state's `current` is compared with, and how they verify. */
+export type SetExpectation = Pick<
+  InstallExpectation,
+  "recovery" | "oldManifest" | "newManifest" | "cli" | "trustedKey"
+>;
+
+/**
+ * Mount the recovery partition (read-only unless `writable`; ext4 replays its journal on the
+ * writable loop), run `use`.
+ */
+export async function withRecovery<T>(
   image: string,
-  want: InstallExpectation,
+  want: Pick<InstallExpectation, "recovery">,
   mnt: string,
   use: (root: string) => Promise<T>,
+  options: { writable?: boolean } = {},
 ): Promise<T> {
   await mkdir(mnt, { recursive: true });
   return withLoop(image, want.recovery, async (dev) => {
-    await sh("mount", ["-t", "ext4", "-o", "ro", dev, mnt]);
+    await sh("mount", ["-t", "ext4", "-o", options.writable ? "rw" : "ro", dev, mnt]);
     try {
       return await use(mnt);
     } finally {
@@ -65,7 +76,10 @@ async function withRecovery<T>(
 }
 
 /** `lifeboat image verify <root>/current`: the failures (none when it verifies). */
-async function verifyCurrent(want: InstallExpectation, root: string): Promise<string[]> {
+export async function verifyCurrent(
+  want: Pick<InstallExpectation, "cli" | "trustedKey">,
+  root: string,
+): Promise<string[]> {
   const r = await run(
     "node",
     [want.cli, "image", "verify", path.join(root, "current"), "--trusted-key", want.trustedKey],
@@ -78,13 +92,42 @@ async function verifyCurrent(want: InstallExpectation, root: string): Promise<st
   return [];
 }
 
-async function currentOf(
-  want: InstallExpectation,
+/** Which set `<root>/current` is, by its manifest's digest. */
+export async function currentOf(
+  want: Pick<InstallExpectation, "oldManifest" | "newManifest">,
   root: string,
 ): Promise<InstallVerdict["current"]> {
   const d = await manifestDigest(path.join(root, "current", "manifest.json")).catch(() => null);
   if (d === null) return "missing";
   return d === want.oldManifest ? "old" : d === want.newManifest ? "new" : "other";
+}
+
+/** `sgdisk -v` of a state: its failures (none when the table is valid). */
+export async function gptFailures(image: string): Promise<string[]> {
+  try {
+    const gpt = await sh("sgdisk", ["-v", image]);
+    return /No problems found/.test(gpt) ? [] : [`sgdisk -v: ${gpt.trim().slice(0, 300)}`];
+  } catch (e) {
+    return [`sgdisk -v: ${short(e)}`];
+  }
+}
+
+/**
+ * A state's `current` (mounted read-only): which set it is, and its failures unless it is
+ * the old or the new set and verifies in full.
+ */
+export async function checkCurrent(
+  image: string,
+  want: SetExpectation,
+  mnt: string,
+): Promise<{ current: InstallVerdict["current"]; failures: string[] }> {
+  return withRecovery(image, want, mnt, async (root) => {
+    const current = await currentOf(want, root);
+    if (current !== "old" && current !== "new")
+      return { current, failures: [`current is ${current}, neither the old set nor the new one`] };
+    const failures = (await verifyCurrent(want, root)).map((f) => `${current} set: ${f}`);
+    return { current, failures };
+  });
 }
 
 /** Check one crash state's image (changed in place: the install runs again on it). */
@@ -96,19 +139,11 @@ export async function checkInstallState(
   const failures: string[] = [];
   let current = "missing" as InstallVerdict["current"];
   const mnt = path.join(work, "install-mnt");
+  failures.push(...(await gptFailures(image)));
   try {
-    const gpt = await sh("sgdisk", ["-v", image]);
-    if (!/No problems found/.test(gpt)) failures.push(`sgdisk -v: ${gpt.trim().slice(0, 300)}`);
-  } catch (e) {
-    failures.push(`sgdisk -v: ${short(e)}`);
-  }
-  try {
-    await withRecovery(image, want, mnt, async (root) => {
-      current = await currentOf(want, root);
-      if (current !== "old" && current !== "new")
-        failures.push(`current is ${current}, neither the old set nor the new one`);
-      else failures.push(...(await verifyCurrent(want, root)).map((f) => `${current} set: ${f}`));
-    });
+    const checked = await checkCurrent(image, want, mnt);
+    current = checked.current;
+    failures.push(...checked.failures);
   } catch (e) {
     failures.push(`recovery partition: ${short(e)}`);
     return { failures, current };
