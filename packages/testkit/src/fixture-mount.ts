@@ -87,22 +87,6 @@ export async function mountFixture(
 }
 
 /**
- * A GRUB environment block (exactly 1024 bytes, as `grub-editenv` writes
- * it), e.g. `{ next_entry: "lifeboat-recovery" }` to choose the next boot's
- * entry: the fixture's grub.cfg reads `next_entry` once, then clears it.
- */
-export function renderGrubenv(vars: Readonly<Record<string, string>>): string {
-  let body = "# GRUB Environment Block\n";
-  for (const [k, v] of Object.entries(vars)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || /[\n\\]/.test(v))
-      throw new Error(`grubenv cannot hold ${k}=${JSON.stringify(v)}`);
-    body += `${k}=${v}\n`;
-  }
-  if (body.length > 1024) throw new Error("grubenv block is over 1024 bytes");
-  return body + "#".repeat(1024 - body.length);
-}
-
-/**
  * The marker's fingerprints computed on the host over a mounted fixture,
  * with the very shell function the guest's marker unit runs: compare with
  * `LIFEBOAT-MARKER root=<hex> home=<hex>` from a boot.

@@ -293,7 +293,6 @@ export {
   fixtureFingerprints,
   type MountedFixture,
   mountFixture,
-  renderGrubenv,
 } from "./fixture-mount.js";
 export {
   type ChooseGrubEntryOptions,

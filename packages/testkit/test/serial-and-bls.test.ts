@@ -9,7 +9,6 @@ import {
   qemuArgs,
   renderBlsEntry,
   renderBlsMenu,
-  renderGrubenv,
   requireTools,
   sh,
 } from "../src/index.js";
@@ -107,22 +106,5 @@ describe("qemuArgs", () => {
     expect(args).toContain(
       "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
     );
-  });
-});
-
-describe("renderGrubenv", () => {
-  it("writes a 1024-byte block grub-editenv reads back", async () => {
-    requireTools("grub-editenv");
-    const block = renderGrubenv({ next_entry: "lifeboat-recovery" });
-    expect(block.length).toBe(1024);
-    const dir = await mkdtemp(path.join(tmpdir(), "lifeboat-grubenv-"));
-    try {
-      await writeFile(path.join(dir, "grubenv"), block);
-      expect(await sh("grub-editenv", [path.join(dir, "grubenv"), "list"])).toBe(
-        "next_entry=lifeboat-recovery\n",
-      );
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
   });
 });
