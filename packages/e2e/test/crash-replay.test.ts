@@ -698,7 +698,7 @@ describe("crash states replayed from a block-level write log", () => {
         await ok("sync");
         const start = await entriesNow();
         const t = Date.now();
-        // A failed update once did not return in the guest (the addon failing to load): 10 minutes.
+        // A failed update once had not returned in the guest minutes after its error: 10 minutes.
         await ok(command, o.kind === "image-update" ? 600_000 : 1_500_000);
         if (o.kind === "reset-scheduled") await ok("umount /mnt/sys/boot /mnt/sys");
         if (o.kind === "image-update") await ok("umount /mnt/rec");
