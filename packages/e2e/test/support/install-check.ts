@@ -130,24 +130,42 @@ export async function checkCurrent(
   });
 }
 
+/**
+ * What both set checkers look at first: the GPT, and which set `current` is
+ * and whether it verifies. `unreadable` when the recovery partition could not
+ * be read (nothing more to check).
+ */
+export async function checkSetState(
+  image: string,
+  want: SetExpectation,
+  mnt: string,
+): Promise<{ failures: string[]; current: InstallVerdict["current"]; unreadable: boolean }> {
+  const failures = [...(await gptFailures(image))];
+  try {
+    const checked = await checkCurrent(image, want, mnt);
+    return {
+      failures: [...failures, ...checked.failures],
+      current: checked.current,
+      unreadable: false,
+    };
+  } catch (e) {
+    return {
+      failures: [...failures, `recovery partition: ${short(e)}`],
+      current: "missing",
+      unreadable: true,
+    };
+  }
+}
+
 /** Check one crash state's image (changed in place: the install runs again on it). */
 export async function checkInstallState(
   image: string,
   want: InstallExpectation,
   work: string,
 ): Promise<InstallVerdict> {
-  const failures: string[] = [];
-  let current = "missing" as InstallVerdict["current"];
   const mnt = path.join(work, "install-mnt");
-  failures.push(...(await gptFailures(image)));
-  try {
-    const checked = await checkCurrent(image, want, mnt);
-    current = checked.current;
-    failures.push(...checked.failures);
-  } catch (e) {
-    failures.push(`recovery partition: ${short(e)}`);
-    return { failures, current };
-  }
+  const { failures, current, unreadable } = await checkSetState(image, want, mnt);
+  if (unreadable) return { failures, current };
   const again = await run(
     "node",
     [

@@ -23,9 +23,8 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { repositoryRoot } from "@lifeboat/testkit";
 import {
-  checkCurrent,
+  checkSetState,
   currentOf,
-  gptFailures,
   type InstallVerdict,
   type SetExpectation,
   short,
@@ -115,18 +114,9 @@ export async function checkUpdateState(
   want: UpdateExpectation,
   work: string,
 ): Promise<InstallVerdict> {
-  const failures: string[] = [];
-  let current = "missing" as InstallVerdict["current"];
   const mnt = path.join(work, "update-mnt");
-  failures.push(...(await gptFailures(image)));
-  try {
-    const checked = await checkCurrent(image, want, mnt);
-    current = checked.current;
-    failures.push(...checked.failures);
-  } catch (e) {
-    failures.push(`recovery partition: ${short(e)}`);
-    return { failures, current };
-  }
+  const { failures, current, unreadable } = await checkSetState(image, want, mnt);
+  if (unreadable) return { failures, current };
   try {
     await withRecovery(
       image,
