@@ -34,12 +34,13 @@ export interface ScheduledOnDisk {
   /** The GRUB script that got the menu entry, relative to /boot, or null (GRUB reads BLS). */
   readonly menuFile: string | null;
   /**
-   * The grubenv whose `next_entry` makes the next boot take the entry once,
-   * relative to /boot, or null: /boot has no GRUB directory (the entry is in
-   * the boot menu, chosen by hand).
+   * The grubenv whose `next_entry` makes the next boot take the entry (and
+   * whose `saved_entry` holds it until the reset starts, against a power cut
+   * during that boot), relative to /boot, or null: /boot has no GRUB
+   * directory (the entry is in the boot menu, chosen by hand).
    */
   readonly grubenv: string | null;
-  /** The `next_entry` the next boot takes once (when `grubenv` is not null). */
+  /** The entry the next boot takes (`next_entry`, when `grubenv` is not null). */
   readonly nextEntry: string;
 }
 
