@@ -122,7 +122,8 @@ export function runScheduledReset(
     if (journal?.isOk() && journal.value.status !== "done") {
       onEvent({ kind: "resuming" });
       // GRUB cleared next_entry to boot here: a power cut during the resume comes back too.
-      await must(setGrubenv(oneShotChanges));
+      // Best effort: a /boot that cannot be written must not keep the reset from finishing.
+      await setGrubenv(oneShotChanges);
       const summary = await must(resumeReset(run, progress));
       await finish();
       return { action: "resumed", planDigest: summary.planDigest } as const;
