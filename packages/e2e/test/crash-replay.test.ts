@@ -74,7 +74,7 @@ import {
   withBtrfs,
 } from "./support/crash-check.js";
 import { addRecovery, checkGptState, partitionList, rangeDigest } from "./support/gpt-check.js";
-import { checkInstallState, manifestDigest } from "./support/install-check.js";
+import { checkInstallState, type InstallVerdict, manifestDigest } from "./support/install-check.js";
 import {
   carveRecoveryPartition,
   provisionFixture,
@@ -194,6 +194,12 @@ const DEFAULT_OPERATIONS =
 const OPERATIONS = ALL_OPERATIONS.filter((o) =>
   (process.env.LIFEBOAT_CRASH_OPS ?? DEFAULT_OPERATIONS).split(",").includes(o.kind),
 );
+
+/** A set checker's verdict (install, update) as every operation reports one: no journal. */
+function setVerdict(checked: InstallVerdict, recovery: string): StateVerdict {
+  const root = checked.current === "old" || checked.current === "new" ? checked.current : "other";
+  return { failures: checked.failures, journal: "none", root, recovery };
+}
 
 /** The CLI arguments of the rollback (the checker adds `--disk <state>`). */
 const rollbackArgs = (o: Operation) => ["checkpoint", "rollback", CHECKPOINT, "--stamp", o.stamp];
@@ -836,9 +842,7 @@ describe("crash states replayed from a block-level write log", () => {
           },
           scratch.path("check"),
         );
-        const root =
-          checked.current === "old" || checked.current === "new" ? checked.current : "other";
-        v = { failures: checked.failures, journal: "none", root, recovery: "install" };
+        v = setVerdict(checked, "install");
         verdicts.set(state.key, v);
       }
       if (v === undefined && o.kind === "image-update") {
@@ -855,9 +859,7 @@ describe("crash states replayed from a block-level write log", () => {
           },
           scratch.path("check"),
         );
-        const root =
-          checked.current === "old" || checked.current === "new" ? checked.current : "other";
-        v = { failures: checked.failures, journal: "none", root, recovery: "update" };
+        v = setVerdict(checked, "update");
         verdicts.set(state.key, v);
       }
       if (v === undefined && o.kind === "checkpoint-create") {
