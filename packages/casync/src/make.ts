@@ -4,16 +4,23 @@
  * @module
  */
 
-import { rm, stat } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { type FileHandle, mkdtemp, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { writeFileAtomic } from "@lifeboat/core/lite";
+import { fsyncDirectory, ioError } from "@lifeboat/core/lite";
 import { ResultAsync } from "neverthrow";
 import { chunkIdBytes } from "./_internal/chunk-id.js";
 import { ChunkPool, type SegmentResult } from "./_internal/chunk-pool.js";
 import { compressChunk } from "./_internal/compression.js";
+import {
+  countDistinctIds,
+  DEFAULT_SORT_LIMITS,
+  type SortLimits,
+} from "./_internal/distinct-ids.js";
 import { checkAborted, fail, toCasyncError } from "./_internal/failure.js";
-import { IndexBuilder } from "./_internal/index-builder.js";
+import { IndexWriter, lazyIndex } from "./_internal/index-builder.js";
 import { LocalStoreWriter } from "./_internal/local-store.js";
 import { type BlockSource, openFileSource, streamSource } from "./_internal/reader.js";
 import { type ChunkSizes, chunkerParams, DEFAULT_CHUNK_SIZES, findChunkEnd } from "./chunker.js";
@@ -41,7 +48,13 @@ export type MakeProgress = {
 
 /** Options of {@link makeIndex}. */
 export interface MakeOptions {
-  /** Write the `.caibx` index here (atomically). */
+  /**
+   * Write the `.caibx` index here, atomically: it is written as it is built to
+   * a temporary file beside it (`.<name>.<pid>.<time>.tmp`, removed if the call
+   * fails or is aborted), synced, renamed over `indexPath`, and the folder
+   * synced. With it, memory does not grow with the input's size (see
+   * {@link MakeResult.indexBytes}).
+   */
   readonly indexPath?: string;
   /** Put every chunk into this store folder (created when missing). Without it only the index is made. */
   readonly store?: string;
@@ -71,8 +84,19 @@ export interface MakeOptions {
 
 /** What {@link makeIndex} made. */
 export interface MakeResult {
+  /**
+   * The index. Its `chunks` (an object per chunk) are decoded from
+   * {@link MakeResult.indexBytes} when first read, so a caller that does not
+   * read them never holds them.
+   */
   readonly index: CasyncIndex;
-  /** The encoded `.caibx` bytes. */
+  /**
+   * The encoded `.caibx` bytes (40 per chunk, about 640 KiB per GiB of image).
+   * With {@link MakeOptions.indexPath} they are read from that file when first
+   * asked for (synchronously; it throws if the file was removed meanwhile), so
+   * a caller that only writes the index never holds them. Without it they were
+   * read into memory when the index was finished, and the result holds them.
+   */
   readonly indexBytes: Uint8Array;
   /** Distinct chunks in the image. */
   readonly uniqueChunks: number;
@@ -86,22 +110,46 @@ const SEGMENT = 4 * 1024 * 1024;
 
 /**
  * Chunk an image exactly as `casync make` does, hash every chunk (SHA-512/256),
- * write new chunks zstd-compressed into a store and return (and optionally
- * write) the index. Streams: memory stays at a few blocks plus the index
- * itself, kept as its 40-byte `.caibx` items (640 KiB per GiB of image).
+ * write new chunks zstd-compressed into a store and write the index.
+ *
+ * Memory does not grow with the input's size when `indexPath` is given: the
+ * image is read a few 4 MiB segments at a time, the index is written to a
+ * temporary file beside `indexPath` as it is built (1 MiB at a time), and the
+ * distinct chunks are counted by an external sort of their ids (sorted runs of
+ * at most 2 MiB in temporary files under `os.tmpdir()`, then merged). Without
+ * `indexPath` the same happens in a temporary folder, and the finished index is
+ * then read into {@link MakeResult.indexBytes}: 40 bytes per chunk (about
+ * 640 KiB per GiB of image) held by the result. Temporary files are removed
+ * when the call ends, whether it succeeds, fails or is aborted.
  *
  * @example
  * ```ts
  * const made = await makeIndex("recovery.img", { indexPath: "recovery.caibx", store: "default.castr" });
- * if (made.isOk()) console.log(made.value.index.chunks.length, "chunks");
+ * if (made.isOk()) console.log(made.value.uniqueChunks, "distinct chunks");
  * ```
  */
 export function makeIndex(
   source: string | Readable,
   options: MakeOptions = {},
 ): ResultAsync<MakeResult, CasyncError> {
+  return makeIndexWith(source, options, {});
+}
+
+/** Internal bounds of {@link makeIndex}, lowered by tests. Not part of the package's API. */
+export interface MakeInternals {
+  readonly sortLimits?: SortLimits;
+  /** Parent of the temporary work folder (default `os.tmpdir()`). */
+  readonly tmpDir?: string;
+}
+
+/** {@link makeIndex} with its internal bounds given (for tests). */
+export function makeIndexWith(
+  source: string | Readable,
+  options: MakeOptions,
+  internals: MakeInternals,
+): ResultAsync<MakeResult, CasyncError> {
   const name = typeof source === "string" ? source : "stream";
-  return ResultAsync.fromPromise(run(source, options), (e) =>
+  return ResultAsync.fromPromise(run(source, options, internals), (e) =>
     toCasyncError(e, name, "make an index of"),
   );
 }
@@ -122,7 +170,11 @@ interface Segment {
  * two chains agree from there on (the chunker restarts at every cut); until
  * then the main thread cuts the few chunks itself.
  */
-async function run(source: string | Readable, options: MakeOptions): Promise<MakeResult> {
+async function run(
+  source: string | Readable,
+  options: MakeOptions,
+  internals: MakeInternals,
+): Promise<MakeResult> {
   const paramsResult = chunkerParams(options.chunkSizes ?? DEFAULT_CHUNK_SIZES);
   if (paramsResult.isErr()) fail(paramsResult.error);
   const params = paramsResult.value;
@@ -136,7 +188,6 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
   };
   const writer = options.store === undefined ? undefined : new LocalStoreWriter(options.store);
   const maxInflight = Math.max(2, options.concurrency ?? pool.size);
-  const built = new IndexBuilder();
   // The main thread's chunk writes under way (removed when done: the set does not grow with the input).
   const mainWrites = new Set<Promise<void>>();
   // Every chunk file is created by link() (see putChunkFile), so exactly one writer reports a file
@@ -195,7 +246,30 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     if (size > 0) count(size);
   };
 
+  const { indexPath } = options;
+  let workDir: string | undefined;
+  let tableFile: string | undefined;
+  let table: FileHandle | undefined;
+  let renamed = false;
+  const writing = <T>(p: Promise<T>): Promise<T> =>
+    p.catch((e: unknown) => fail(ioError(e, indexPath ?? tableFile ?? "index", "write")));
   try {
+    workDir = await mkdtemp(path.join(internals.tmpDir ?? tmpdir(), "lifeboat-casync-make-"));
+    // The index is written as it is built: beside indexPath (renamed over it at the end, as
+    // writeFileAtomic does), or in the work folder.
+    tableFile =
+      indexPath === undefined
+        ? path.join(workDir, "index.caibx")
+        : path.join(
+            path.dirname(indexPath),
+            `.${path.basename(indexPath)}.${process.pid}.${Date.now()}.tmp`,
+          );
+    table = await writing(open(tableFile, "w", 0o644));
+    const built = new IndexWriter(table, DEFAULT_INDEX_FLAGS, {
+      min: params.min,
+      avg: params.avg,
+      max: params.max,
+    });
     let t = 0; // the next cut of the true chain
     for (;;) {
       checkAborted(signal, "chunking");
@@ -246,6 +320,7 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
       // Its worker is done with it, the next segment copied its overlap when it was read, and
       // the main thread's own writes took copies.
       free.push(buffer);
+      await writing(built.settle());
       onProgress?.({
         type: "chunking",
         bytesRead: t,
@@ -260,40 +335,69 @@ async function run(source: string | Readable, options: MakeOptions): Promise<Mak
     await closePool();
     queue.length = 0;
     free.length = 0;
-    if (discarded.size > 0) {
-      built.forEachKey((key) => {
+    await writing(built.finish());
+    // The table is read back from the file: the ids sorted in bounded runs, and the few
+    // discarded ones looked up on the way.
+    const uniqueChunks = await countDistinctIds(tableFile, built.count, workDir, {
+      limits: internals.sortLimits ?? DEFAULT_SORT_LIMITS,
+      signal,
+      onId: (items, at) => {
+        if (discarded.size === 0) return;
+        const key = items.toString("latin1", at, at + 32);
         const size = discarded.get(key);
         if (size === undefined) return;
         discarded.delete(key);
         count(size);
-      });
-      if (writer !== undefined)
-        for (const key of discarded.keys())
-          await rm(path.join(writer.root, chunkPath(Buffer.from(key, "latin1").toString("hex"))), {
-            force: true,
-          });
-    }
-    checkAborted(signal, "making an index");
-    const { index, bytes: indexBytes } = built.finish(DEFAULT_INDEX_FLAGS, {
-      min: params.min,
-      avg: params.avg,
-      max: params.max,
+      },
     });
-    if (options.indexPath !== undefined) {
-      const indexPath = options.indexPath;
-      const saved = await writeFileAtomic(indexPath, indexBytes);
-      if (saved.isErr()) fail(saved.error);
+    if (writer !== undefined)
+      for (const key of discarded.keys())
+        await rm(path.join(writer.root, chunkPath(Buffer.from(key, "latin1").toString("hex"))), {
+          force: true,
+        });
+    checkAborted(signal, "making an index");
+    let bytes: Uint8Array | undefined;
+    let read: () => Uint8Array;
+    if (indexPath !== undefined) {
+      const done = table;
+      const dir = path.dirname(indexPath);
+      const from = tableFile;
+      await writing(
+        (async () => {
+          await done.sync();
+          table = undefined;
+          await done.close();
+          await rename(from, indexPath);
+          renamed = true;
+          await fsyncDirectory(dir);
+        })(),
+      );
+      read = () => {
+        bytes ??= readFileSync(indexPath);
+        return bytes;
+      };
+    } else {
+      const done = table;
+      table = undefined;
+      await done.close();
+      const held = await readFile(tableFile);
+      read = () => held;
     }
     return {
-      index,
-      indexBytes,
-      uniqueChunks: built.distinct(),
+      index: lazyIndex(DEFAULT_INDEX_FLAGS, built.chunkSizes, built.size, read),
+      get indexBytes() {
+        return read();
+      },
+      uniqueChunks,
       chunksStored,
       bytesStored,
     };
   } finally {
     await Promise.allSettled([...queue.map((s) => s.result), ...mainWrites]);
-    await Promise.allSettled([input.close(), closePool()]);
+    await Promise.allSettled([input.close(), closePool(), table?.close()]);
+    if (tableFile !== undefined && indexPath !== undefined && !renamed)
+      await rm(tableFile, { force: true });
+    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
   }
 }
 
