@@ -182,8 +182,6 @@ const PREPARED = new Set<Operation["kind"]>([
 ]);
 /** The recovery partition `gpt add-recovery` adds to the small disk. */
 const GPT_RECOVERY_SIZE = "64M";
-/** The library the zstd addon links that the recovery environment lacks (this host's). */
-const ADDON_LIBRT = "/lib/x86_64-linux-gnu/librt.so.1";
 /** The checkpoint the rollback goes back to. */
 const CHECKPOINT = "crash-cp";
 /** The checkpoint `checkpoint create` takes as a recorded operation, and its reason. */
@@ -504,7 +502,8 @@ describe("crash states replayed from a block-level write log", () => {
         path.join(release, "root.caibx"),
         path.join(set3, "root.squashfs"),
       ]);
-      // `lifeboat update` needs the native zstd addon beside the one-file CLI (docs/cli.md).
+      // On the host (the checker updates each state again), `lifeboat update` needs the
+      // native zstd addon beside the one-file CLI (docs/cli.md).
       await mkdir(path.join(path.dirname(updateCli), "node_modules/@mongodb-js"), {
         recursive: true,
       });
@@ -530,15 +529,6 @@ describe("crash states replayed from a block-level write log", () => {
     if (updates) {
       await mkdir(path.join(m.btrfsTop, "crash-update"));
       await sh("cp", ["-r", release, path.join(m.btrfsTop, "crash-update/release")]);
-      await sh("cp", [
-        "-r",
-        path.join(path.dirname(updateCli), "node_modules"),
-        path.join(m.btrfsTop, "crash-update/node_modules"),
-      ]);
-      // The addon links librt.so.1, which the recovery environment does not carry (its
-      // initramfs holds what node and the tools it runs need, copied from this host).
-      await mkdir(path.join(m.btrfsTop, "crash-update/lib"));
-      await sh("cp", ["-L", ADDON_LIBRT, path.join(m.btrfsTop, "crash-update/lib")]);
     }
     const old = await fixtureFingerprints(m);
     expect(old.root).not.toBe(factory.root);
@@ -660,9 +650,10 @@ describe("crash states replayed from a block-level write log", () => {
             `mkdir -p /mnt/s && mount -t btrfs -o ro ${btrfsDev} /mnt/s && cp -r /mnt/s/crash-set2 /tmp/set2 && cp /mnt/s/crash-set2.pem /tmp/set2.pem && umount /mnt/s && umount "$LIFEBOAT_RECOVERY_MOUNT"`,
           );
         if (o.kind === "image-update") {
-          // The release and the zstd addon (beside the CLI) from the Btrfs to the RAM.
+          // The release from the Btrfs to the RAM. The CLI runs as the environment has it:
+          // `provision` built it with the zstd addon `lifeboat update` loads beside the CLI.
           await ok(
-            `mkdir -p /mnt/s && mount -t btrfs -o ro ${btrfsDev} /mnt/s && cp -r /mnt/s/crash-update /tmp/update && cp /mnt/s/crash-set2.pem /tmp/set2.pem && ${installs ? "" : "cp -r /mnt/s/crash-set2 /tmp/set2 && "}umount /mnt/s && mkdir -p /lifeboat/node_modules && cp -r /tmp/update/node_modules/@mongodb-js /lifeboat/node_modules/ && mkdir -p ${path.dirname(ADDON_LIBRT)} && cp /tmp/update/lib/${path.basename(ADDON_LIBRT)} ${ADDON_LIBRT}`,
+            `mkdir -p /mnt/s && mount -t btrfs -o ro ${btrfsDev} /mnt/s && cp -r /mnt/s/crash-update /tmp/update && cp /mnt/s/crash-set2.pem /tmp/set2.pem && ${installs ? "" : "cp -r /mnt/s/crash-set2 /tmp/set2 && "}umount /mnt/s`,
           );
           if (!installs)
             // The update's old set installed first (no state of the update).

@@ -182,6 +182,19 @@ export interface BuildRecoveryEnvironmentOptions {
    * but an Ed25519 public key is `INVALID_ARGUMENT` before anything is built.
    */
   readonly trustedKeys?: readonly string[];
+  /**
+   * The folder of the native `@mongodb-js/zstd` addon that `lifeboat update`
+   * loads (every other command runs from the bundle alone). Default: the one
+   * Node would load for `cliBundle` where it is, resolved from the bundle's
+   * real folder, as `lifeboat provision` and an installed `lifeboat` package
+   * have it. It goes to `/lifeboat/node_modules/@mongodb-js/` with its
+   * platform package (`zstd-linux-x64-gnu`) and the shared libraries it links
+   * that the environment lacks (`librt.so.1`). `false` builds without it:
+   * `lifeboat update` then fails there with `CASYNC_DECOMPRESS_FAILED`. A
+   * folder that is not there, or a default that cannot be resolved, is
+   * `RECOVERY_ENV_INPUT_MISSING` (`input: "zstd-addon"`) before anything is built.
+   */
+  readonly zstdAddon?: string | false;
   /** zstd level (default 10). */
   readonly compressionLevel?: number;
   readonly signal?: AbortSignal;
@@ -356,6 +369,8 @@ interface Inputs {
   readonly modulesDir: string;
   readonly node: string;
   readonly busybox: string;
+  /** The addon's package folder and its platform package's (the `.node` file's) folder, or none. */
+  readonly zstdAddon: { readonly main: string; readonly platform: string } | undefined;
 }
 
 /** Folders every initramfs has. */
@@ -423,8 +438,9 @@ async function build(
     o.onProgress?.({ step: "programs", count: programs });
     await stageBusybox(runner, staging, inputs.busybox, o.signal);
 
-    // The CLI, the keys it trusts, its arguments, and /init.
+    // The CLI, the zstd addon beside it, the keys it trusts, its arguments, and /init.
     await put(staging, o.cliBundle, "/lifeboat/cli.js", 0o644);
+    if (inputs.zstdAddon !== undefined) await stageZstdAddon(runner, staging, inputs.zstdAddon, o);
     for (const f of plannedFiles(o, inputs.version)) {
       const dest = path.join(staging, f.path);
       await io(mkdir(path.dirname(dest), { recursive: true }), dest, "create the folder of");
@@ -495,7 +511,80 @@ async function resolveInputs(o: BuildRecoveryEnvironmentOptions): Promise<Inputs
   const busybox = o.busybox ?? "/bin/busybox";
   if (!(await exists(busybox)))
     throw new Failure(inputMissing("busybox", busybox, "apt-get install -y busybox-static"));
-  return { kernel, version, systemRoot, modulesDir, node, busybox };
+  const zstdAddon = o.zstdAddon === false ? undefined : await findZstdAddon(o);
+  return { kernel, version, systemRoot, modulesDir, node, busybox, zstdAddon };
+}
+
+const ZSTD = "@mongodb-js/zstd";
+/** The addon's platform package for the glibc Node the environment runs. */
+const ZSTD_PLATFORM = `${ZSTD}-${process.platform}-${process.arch}-gnu`;
+
+/** The zstd addon's folders: `o.zstdAddon`, else what Node resolves from the CLI bundle's real folder. */
+async function findZstdAddon(
+  o: BuildRecoveryEnvironmentOptions,
+): Promise<{ main: string; platform: string }> {
+  const given = typeof o.zstdAddon === "string";
+  const hint = given
+    ? "give the folder of the @mongodb-js/zstd package (its index.js and package.json)"
+    : `install the lifeboat package's dependencies beside the bundle (\`npm install ${ZSTD}@1.2.2\` in its folder), give zstdAddon (the folder of ${ZSTD}), or zstdAddon: false to build without it (\`lifeboat update\` cannot run there then)`;
+  const lookedFor = given ? (o.zstdAddon as string) : `${ZSTD} beside ${o.cliBundle}`;
+  try {
+    const main = given
+      ? await realpath(o.zstdAddon as string)
+      : await packageUp(path.dirname(await realpath(o.cliBundle)), ZSTD);
+    await access(path.join(main, "index.js"), constants.R_OK);
+    return { main, platform: await packageUp(main, ZSTD_PLATFORM) };
+  } catch {
+    throw new Failure(inputMissing("zstd-addon", lookedFor, hint));
+  }
+}
+
+/**
+ * The real folder of package `name` in the first `node_modules` from `dir`
+ * up, as Node looks for it from a file in `dir` (NODE_PATH aside: the
+ * environment has none).
+ */
+async function packageUp(dir: string, name: string): Promise<string> {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const candidate = path.join(d, "node_modules", name);
+    if (await exists(path.join(candidate, "package.json"))) return realpath(candidate);
+    if (path.dirname(d) === d) throw new Error(`${name} not found from ${dir}`);
+  }
+}
+
+/**
+ * The zstd addon at `/lifeboat/node_modules/@mongodb-js/`, where the bundle at
+ * `/lifeboat/cli.js` loads it: its package's files, then its platform
+ * package's, the `.node` file with the libraries it links that the
+ * environment lacks.
+ */
+async function stageZstdAddon(
+  runner: CommandRunner,
+  staging: string,
+  addon: { main: string; platform: string },
+  o: BuildRecoveryEnvironmentOptions,
+): Promise<void> {
+  for (const [from, name] of [
+    [addon.main, ZSTD],
+    [addon.platform, ZSTD_PLATFORM],
+  ] as const) {
+    const to = `/lifeboat/node_modules/${name}`;
+    for (const e of await io(readdir(from, { withFileTypes: true }), from, "list")) {
+      if (!e.isFile()) continue;
+      const file = path.join(from, e.name);
+      if (e.name.endsWith(".node"))
+        await must(
+          installProgram(runner, {
+            program: file,
+            sysroot: staging,
+            as: `${to}/${e.name}`,
+            mode: 0o644,
+            ...(o.signal ? { signal: o.signal } : {}),
+          }),
+        );
+      else await put(staging, file, `${to}/${e.name}`, 0o644);
+    }
+  }
 }
 
 /** Copy `from` (its real file) to `to` in the staging tree, unless something is there already. */

@@ -1,9 +1,17 @@
 import type { BtrfsError } from "@lifeboat/btrfs";
 import type { CoreError, ErrorBase } from "@lifeboat/core";
 
-/** Something the build needs is not on this machine (kernel, its modules, node, busybox, a tool, the CLI bundle). */
+/** Something the build needs is not on this machine (kernel, its modules, node, busybox, a tool, the CLI bundle, the zstd addon beside it). */
 export interface RecoveryEnvInputMissingError extends ErrorBase<"RECOVERY_ENV_INPUT_MISSING"> {
-  readonly input: "kernel" | "modules" | "node" | "busybox" | "tool" | "cli-bundle" | "compiler";
+  readonly input:
+    | "kernel"
+    | "modules"
+    | "node"
+    | "busybox"
+    | "tool"
+    | "cli-bundle"
+    | "zstd-addon"
+    | "compiler";
   /** The path or program name that was looked for. */
   readonly path: string;
   /** How to get it, when known (e.g. `apt-get install -y busybox-static`). */

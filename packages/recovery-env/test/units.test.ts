@@ -1,7 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { createExecaRunner } from "@lifeboat/core";
 import { describe, expect, it } from "vitest";
 import {
@@ -18,6 +20,8 @@ import {
   installProgram,
   LUKS_MODULES,
 } from "../src/index.js";
+
+const REPO = fileURLToPath(new URL("../../..", import.meta.url));
 
 describe("parsers", () => {
   it("reads ldd output (libraries and the loader, no vdso)", () => {
@@ -109,10 +113,100 @@ describe("buildRecoveryEnvironment errors", () => {
         cliBundle: path.join(dir, "cli.js"),
         outDir: path.join(dir, "out"),
         modules: ["no_such_module_lifeboat"],
+        zstdAddon: false,
       });
       const e = r._unsafeUnwrapErr();
       expect(e.code).toBe("RECOVERY_ENV_MODULE_NOT_FOUND");
       expect(e).toMatchObject({ module: "no_such_module_lifeboat" });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("the zstd addon `lifeboat update` loads", () => {
+  it("is refused as missing, before anything is built, when it is not beside the bundle or not where given", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "lifeboat-renv-"));
+    try {
+      await writeFile(path.join(dir, "cli.js"), "console.log('x')\n");
+      const beside = await buildRecoveryEnvironment(createExecaRunner(), {
+        cliBundle: path.join(dir, "cli.js"),
+        outDir: path.join(dir, "out"),
+      });
+      const e = beside._unsafeUnwrapErr();
+      expect(e).toMatchObject({ code: "RECOVERY_ENV_INPUT_MISSING", input: "zstd-addon" });
+      expect(e.message).toMatch(/zstdAddon: false/);
+      const given = await buildRecoveryEnvironment(createExecaRunner(), {
+        cliBundle: path.join(dir, "cli.js"),
+        outDir: path.join(dir, "out"),
+        zstdAddon: path.join(dir, "no-such-folder"),
+      });
+      expect(given._unsafeUnwrapErr()).toMatchObject({
+        input: "zstd-addon",
+        path: path.join(dir, "no-such-folder"),
+      });
+      expect(await readdir(dir)).toEqual(["cli.js"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("is in the initramfs beside the CLI with the libraries it links, and loads there (chroot)", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "lifeboat-renv-zstd-"));
+    try {
+      // A bundle where the CLI's dist would be: node_modules with the addon beside it, as an
+      // installed lifeboat package has it (pnpm's links included: the real folders are taken).
+      const pkg = path.join(dir, "pkg");
+      await mkdir(path.join(pkg, "dist"), { recursive: true });
+      const fromCli = createRequire(path.join(REPO, "packages/cli/package.json"));
+      await symlink(
+        path.join(path.dirname(fromCli.resolve("@mongodb-js/zstd")), "../.."),
+        path.join(pkg, "node_modules"),
+      );
+      await writeFile(
+        path.join(pkg, "dist/probe.js"),
+        [
+          'import("@mongodb-js/zstd").then(async (z) => {',
+          '  const data = Buffer.from("lifeboat ".repeat(1000));',
+          "  const back = await z.decompress(await z.compress(data));",
+          '  console.log(back.equals(data) ? "zstd round trip ok" : "zstd round trip differs");',
+          "});",
+          "",
+        ].join("\n"),
+      );
+      const built = (
+        await buildRecoveryEnvironment(createExecaRunner(), {
+          cliBundle: path.join(pkg, "dist/probe.js"),
+          outDir: path.join(dir, "out"),
+          modules: ["loop"],
+          tools: [],
+        })
+      )._unsafeUnwrap();
+      const root = path.join(dir, "root");
+      await mkdir(root);
+      execFileSync("sh", [
+        "-c",
+        'zstd -dc "$1" | (cd "$2" && cpio -id --quiet)',
+        "sh",
+        built.initrd,
+        root,
+      ]);
+      const addon = path.join(root, "lifeboat/node_modules/@mongodb-js");
+      expect(await readdir(path.join(addon, "zstd"))).toContain("index.js");
+      expect(
+        (await readdir(path.join(addon, `zstd-${process.platform}-${process.arch}-gnu`))).some(
+          (f) => f.endsWith(".node"),
+        ),
+      ).toBe(true);
+      // librt.so.1 is linked by the addon only (not by node): it came with it.
+      expect(await readdir(path.join(root, "lib/x86_64-linux-gnu"))).toContain("librt.so.1");
+      // Only what the initramfs holds is there: node loads the addon and it works.
+      const run = spawnSync("/usr/sbin/chroot", [root, "/usr/bin/node", "/lifeboat/cli.js"], {
+        encoding: "utf8",
+        env: { PATH: "/usr/bin:/bin" },
+      });
+      expect(run.stderr).toBe("");
+      expect(run.stdout.trim()).toBe("zstd round trip ok");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

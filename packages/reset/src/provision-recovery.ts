@@ -77,6 +77,11 @@ export type RecoveryEnvironmentSource =
       readonly modulesRoot?: string;
       /** The C compiler of the helpers (default `cc`). */
       readonly compiler?: string;
+      /**
+       * The folder of the `@mongodb-js/zstd` addon `lifeboat update` loads beside the
+       * bundle (default: the one in a `node_modules` above the bundle; `false`: none).
+       */
+      readonly zstdAddon?: string | false;
     }
   | {
       /** A prebuilt environment's folder. */
@@ -329,6 +334,7 @@ export function prepareEnvironment(
           systemRoot: source.modulesRoot ?? path.join(options.top, ROOT_SUBVOLUME),
           ...(source.kernel ? { kernel: source.kernel } : {}),
           ...(source.compiler ? { compiler: source.compiler } : {}),
+          ...(source.zstdAddon !== undefined ? { zstdAddon: source.zstdAddon } : {}),
           trustedKeys: options.trustedKeys.map(exportPublicKeyPem),
           ...(options.signal ? { signal: options.signal } : {}),
           onProgress: (build) => emit({ phase: "environment-build", build }),

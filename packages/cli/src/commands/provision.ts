@@ -43,6 +43,7 @@ interface ProvisionOpts {
   recoveryKernel?: string;
   recoveryModulesRoot?: string;
   cliBundle?: string;
+  zstdAddon?: string;
   secureBootOff?: boolean;
 }
 
@@ -71,12 +72,12 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
     );
   if (
     typeof opts.recoveryEnv === "string" &&
-    (opts.recoveryKernel || opts.recoveryModulesRoot || opts.cliBundle)
+    (opts.recoveryKernel || opts.recoveryModulesRoot || opts.cliBundle || opts.zstdAddon)
   )
     return usage(
       ctx,
       "provision",
-      "--recovery-env <dir> installs a prebuilt environment: drop --recovery-kernel, --recovery-modules-root and --cli-bundle",
+      "--recovery-env <dir> installs a prebuilt environment: drop --recovery-kernel, --recovery-modules-root, --cli-bundle and --zstd-addon",
     );
   return guarded(ctx, "provision", async () => {
     const recoveryKernelArgs =
@@ -178,6 +179,7 @@ async function run(ctx: CliContext, opts: ProvisionOpts): Promise<ExitCodeValue>
                   cliBundle: opts.cliBundle ?? defaultCliBundle(),
                   ...(opts.recoveryKernel ? { kernel: opts.recoveryKernel } : {}),
                   ...(opts.recoveryModulesRoot ? { modulesRoot: opts.recoveryModulesRoot } : {}),
+                  ...(opts.zstdAddon ? { zstdAddon: opts.zstdAddon } : {}),
                 };
         const manifest = await (async () => {
           try {
@@ -338,6 +340,10 @@ export function registerProvision(program: Command, wrap: Wrap): void {
     .option(
       "--cli-bundle <file>",
       "the Lifeboat CLI bundle the recovery environment runs (default: lifeboat-standalone.js beside this CLI)",
+    )
+    .option(
+      "--zstd-addon <dir>",
+      "the @mongodb-js/zstd folder `lifeboat update` loads beside the bundle there (default: the one in a node_modules above the bundle)",
     )
     .option(
       "--secure-boot-off",
