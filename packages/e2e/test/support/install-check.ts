@@ -116,7 +116,7 @@ export async function gptFailures(image: string): Promise<string[]> {
  * A state's `current` (mounted read-only): which set it is, and its failures unless it is
  * the old or the new set and verifies in full.
  */
-export async function checkCurrent(
+async function checkCurrent(
   image: string,
   want: SetExpectation,
   mnt: string,
