@@ -45,6 +45,9 @@ let privateKey: string;
 /** The build host's kernel, copied into the disk's /boot with its modules in the root subvolume. */
 let hostKernel: string;
 
+/** The zstd addon the CLI package has (as an installed lifeboat package has it in node_modules). */
+const ZSTD_ADDON = path.join(cliDir, "node_modules/@mongodb-js/zstd");
+
 const sha256 = async (file: string) =>
   createHash("sha256")
     .update(await readFile(file))
@@ -242,6 +245,12 @@ describe("lifeboat provision installs the recovery environment (issue #16)", () 
     expect(names).toContain("init");
     expect(names).toContain("lifeboat/cli.js");
     expect(names).toContain("usr/bin/node");
+    // `lifeboat update` runs there: the zstd addon beside the CLI, and librt.so.1 it links.
+    expect(names).toContain("lifeboat/node_modules/@mongodb-js/zstd/index.js");
+    expect(names.some((n) => /^lifeboat\/node_modules\/@mongodb-js\/zstd-.*\.node$/.test(n))).toBe(
+      true,
+    );
+    expect(names.some((n) => n.endsWith("/librt.so.1"))).toBe(true);
     expect(
       names.some((n) => n.startsWith(`lib/modules/${hostKernel}/`) && /btrfs\.ko$/.test(n)),
     ).toBe(true);
@@ -264,7 +273,18 @@ describe("lifeboat provision installs the recovery environment (issue #16)", () 
     const bundle = scratch.path("lifeboat-standalone.js");
     await copyFile(path.join(cliDir, "dist/lifeboat-standalone.js"), bundle);
     await writeFile(bundle, `${await readFile(bundle, "utf8")}\n// another build\n`);
-    const r = cliJson(provisionArgs(disk, "--cli-bundle", bundle), provisionDataSchema);
+    // Away from the package, no node_modules above it has the zstd addon `lifeboat update` loads.
+    const alone = cliJsonFailure(provisionArgs(disk, "--cli-bundle", bundle));
+    expect(alone.doc.error).toMatchObject({
+      code: "RECOVERY_ENV_INPUT_MISSING",
+      input: "zstd-addon",
+    });
+    expect(alone.doc.error.message).toContain("--zstd-addon");
+    expect((await onPartition(disk, hostKernel)).link).toBe(first.link);
+    const r = cliJson(
+      provisionArgs(disk, "--cli-bundle", bundle, "--zstd-addon", ZSTD_ADDON),
+      provisionDataSchema,
+    );
     const env = r.recoveryEnvironment;
     expect(env?.changed).toBe(true);
     expect(env?.previousId).toBe(first.id);
@@ -300,7 +320,10 @@ describe("lifeboat provision installs the recovery environment (issue #16)", () 
       },
       true,
     );
-    const r = cliJson(provisionArgs(disk, "--cli-bundle", bundle), provisionDataSchema);
+    const r = cliJson(
+      provisionArgs(disk, "--cli-bundle", bundle, "--zstd-addon", ZSTD_ADDON),
+      provisionDataSchema,
+    );
     expect(r.recoveryEnvironment).toMatchObject({ id: first.id, changed: true });
     const now = await onPartition(disk, hostKernel);
     expect(now.digests).toEqual(first.digests);

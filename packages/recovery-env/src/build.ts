@@ -526,7 +526,7 @@ async function findZstdAddon(
   const given = typeof o.zstdAddon === "string";
   const hint = given
     ? "give the folder of the @mongodb-js/zstd package (its index.js and package.json)"
-    : `install the lifeboat package's dependencies beside the bundle (\`npm install ${ZSTD}@1.2.2\` in its folder), give zstdAddon (the folder of ${ZSTD}), or zstdAddon: false to build without it (\`lifeboat update\` cannot run there then)`;
+    : `install the lifeboat package's dependencies beside the bundle (\`npm install ${ZSTD}@1.2.2\` in its folder), or give the folder of ${ZSTD} (zstdAddon, --zstd-addon); zstdAddon: false builds without it (\`lifeboat update\` cannot run there then)`;
   const lookedFor = given ? (o.zstdAddon as string) : `${ZSTD} beside ${o.cliBundle}`;
   try {
     const main = given
