@@ -112,11 +112,15 @@ const SEGMENT = 4 * 1024 * 1024;
  * Chunk an image exactly as `casync make` does, hash every chunk (SHA-512/256),
  * write new chunks zstd-compressed into a store and write the index.
  *
- * Memory does not grow with the input's size when `indexPath` is given: the
- * image is read a few 4 MiB segments at a time, the index is written to a
- * temporary file beside `indexPath` as it is built (1 MiB at a time), and the
- * distinct chunks are counted by an external sort of their ids (sorted runs of
- * at most 2 MiB in temporary files under `os.tmpdir()`, then merged). Without
+ * With `indexPath`, memory holds nothing per chunk: the image is read a few
+ * 4 MiB segments at a time, the index is written to a temporary file beside
+ * `indexPath` as it is built (1 MiB at a time), and the distinct chunks are
+ * counted by an external sort of their ids (sorted runs of at most 2 MiB in
+ * temporary files under `os.tmpdir()`, then merged). What still grows, with a
+ * store: the id and size of each chunk a worker stored for a cut off casync's
+ * chain (a few per 4 MiB segment, ~100 bytes each, not measured), kept until
+ * the end decides whether it is counted. Peaks measured: 120 MiB RSS at 1 GiB,
+ * 144-146 MiB at 8 and 16 GiB (bench/results/casync-memory.md). Without
  * `indexPath` the same happens in a temporary folder, and the finished index is
  * then read into {@link MakeResult.indexBytes}: 40 bytes per chunk (about
  * 640 KiB per GiB of image) held by the result. Temporary files are removed
