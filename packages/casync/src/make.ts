@@ -118,7 +118,7 @@ const SEGMENT = 4 * 1024 * 1024;
  * counted by an external sort of their ids (sorted runs of at most 2 MiB in
  * temporary files under `os.tmpdir()`, then merged). What still grows, with a
  * store: the id and size of each chunk a worker stored for a cut off casync's
- * chain (a few per 4 MiB segment, ~100 bytes each, not measured), kept until
+ * chain (about one per 4 MiB segment, ~100 bytes each: ~27 KiB per GiB), kept until
  * the end decides whether it is counted. Peaks measured: 120 MiB RSS at 1 GiB,
  * 144-146 MiB at 8 and 16 GiB (bench/results/casync-memory.md). Without
  * `indexPath` the same happens in a temporary folder, and the finished index is
@@ -197,7 +197,7 @@ async function run(
   // Every chunk file is created by link() (see putChunkFile), so exactly one writer reports a file
   // as new: a file that was in the store before the run is never reported, and nothing per chunk
   // id is kept here. A new file on casync's chain of cuts is counted when it is reported; one a
-  // worker wrote for a cut off the chain waits here (a few per segment) and is counted at the end
+  // worker wrote for a cut off the chain waits here (about one per segment) and is counted at the end
   // if the index uses its id after all, else removed. Its size, by its id as a 32-character
   // latin1 string (a byte per character).
   const discarded = new Map<string, number>();
